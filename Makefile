@@ -1,0 +1,85 @@
+# Survey gateway: build, test and run.
+#   make          build build/gateway
+#   make run      install missing packages, build, start on gateway.conf (else the example)
+#   make test     install missing packages, build, run every test (unit, end-to-end, ASan+UBSan)
+#   make asan     the tests only, under AddressSanitizer + UBSan
+#   make valgrind the unit tests under valgrind
+# Packages come from Debian 12; `make deps` installs what is missing (as root) or says what to run.
+
+CC       ?= cc
+PKGS     := libcurl jansson libmicrohttpd sqlite3
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev \
+            libsqlite3-dev libcmocka-dev curl jq python3 tzdata
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+DEFS     := -D_GNU_SOURCE
+INCS     := -Igateway -Iproviders -Istore
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+B        ?= build
+
+SRC_GATEWAY   := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+SRC_PROVIDERS := $(wildcard providers/*.c)
+SRC_STORE     := $(wildcard store/*.c)
+LIB_SRC  := $(SRC_GATEWAY) $(SRC_PROVIDERS) $(SRC_STORE)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+
+.PHONY: all run test asan check valgrind deps clean
+all: $(B)/gateway
+
+$(B)/obj/%.o: %.c $(wildcard gateway/*.h providers/*.h store/*.h tests/support/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/gateway: $(B)/obj/gateway/main.o $(LIB_OBJ)
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+# Runs every test binary; end-to-end tests find the gateway through GATEWAY_BIN.
+check: $(B)/gateway $(TEST_BIN)
+	@failed=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
+	done; exit $$failed
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	@conf=gateway.conf; [ -f $$conf ] || conf=gateway.conf.example; \
+	  echo "starting build/gateway serve -c $$conf"; exec $(B)/gateway serve -c $$conf
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory asan
+
+asan:
+	@$(MAKE) --no-print-directory check B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+valgrind: $(TEST_BIN)
+	@for t in $(filter-out %/test_e2e%,$(TEST_BIN)); do \
+	  FIXTURES=tests/fixtures valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,539 @@
+/* api.c - see api.h. */
+#include "api.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conversation.h"
+#include "crypto.h"
+#include "dispatcher.h"
+#include "export.h"
+#include "texts.h"
+
+#define BODY_LIMIT (64 * 1024)
+#define MAX_ID_LEN 128
+#define MAX_DELAY_S (30 * 86400)
+
+void api_error(struct response *resp, int status, const char *code, const char *field,
+	       const char *fmt, ...)
+{
+	char msg[GW_ERR_LEN];
+	json_t *e;
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", msg, "field",
+		      field ? field : "");
+	text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	resp->status = status;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, text ? text : "{\"error\":{\"code\":\"internal\"}}");
+	free(text);
+	json_decref(e);
+}
+
+static void error_from(struct response *resp, const struct gw_err *err)
+{
+	api_error(resp, err->http_status ? err->http_status : 500,
+		  err->code[0] ? err->code : "internal", err->field, "%s", err->msg);
+}
+
+/* Sends `j` (stolen) as the JSON body. */
+static void json_reply(struct response *resp, int status, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	if (!text) {
+		api_error(resp, 503, "unavailable", "", "out of memory");
+		return;
+	}
+	resp->status = status;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	if (buf_puts(&resp->body, text) < 0)
+		api_error(resp, 503, "unavailable", "", "response too large");
+	free(text);
+}
+
+size_t api_body_limit(const char *method, const char *path)
+{
+	if (strcmp(method, "POST") != 0)
+		return 0;
+	if (strcmp(path, "/v1/surveys") == 0 || strncmp(path, "/webhooks/", 10) == 0)
+		return BODY_LIMIT;
+	return 0;
+}
+
+/* Checks Authorization: Bearer <key> against [server] api_keys, in constant time per key.
+ * 0 when allowed; otherwise fills resp (401 without a key, 403 with a wrong one). */
+static int authorize(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	const char *h = request_header(req, "Authorization");
+	int ok = 0;
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+		api_error(resp, 401, "unauthorized", "Authorization",
+			  "send the API key as Authorization: Bearer <key>");
+		return -1;
+	}
+	for (size_t i = 0; i < gw->cfg.n_api_keys; i++)
+		ok |= ct_streq(h + 7, gw->cfg.api_keys[i]);
+	if (!ok) {
+		api_error(resp, 403, "forbidden", "Authorization", "the API key is not valid");
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when Content-Type is application/json (parameters such as charset allowed). */
+static int is_json(const struct request *req)
+{
+	const char *ct = request_header(req, "Content-Type");
+	size_t n = strlen("application/json");
+
+	return ct && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* ---- survey JSON --------------------------------------------------------------------- */
+
+static json_t *time_or_null(int64_t t)
+{
+	char s[32];
+
+	if (!t)
+		return json_null();
+	iso8601_utc(t, s);
+	return json_string(s);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *survey_json(const struct survey *s)
+{
+	json_t *j = json_object(), *resp = json_null(), *error = json_null();
+
+	if (s->has_response)
+		resp = json_pack("{s:i,s:s,s:s,s:o}", "score", s->score, "comment", s->comment,
+				 "raw_text", s->raw_text, "answered_at", time_or_null(s->answered_at));
+	if (s->error_code[0] || s->error_message[0])
+		error = json_pack("{s:s,s:s}", "code", s->error_code, "message", s->error_message);
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "id", json_string(s->id));
+	json_object_set_new(j, "status", json_string(s->status));
+	json_object_set_new(j, "kind", json_string(s->kind));
+	json_object_set_new(j, "channel", json_string(s->channel));
+	json_object_set_new(j, "customer_id", json_string(s->customer_id));
+	json_object_set_new(j, "interaction_id", json_string(s->interaction_id));
+	json_object_set_new(j, "phone", json_string(s->phone));
+	json_object_set_new(j, "locale", json_string(s->locale));
+	json_object_set_new(j, "touchpoint", str_or_null(s->touchpoint));
+	json_object_set_new(j, "agent", str_or_null(s->agent));
+	json_object_set_new(j, "created_at", time_or_null(s->created_at));
+	json_object_set_new(j, "send_after", time_or_null(s->send_after));
+	json_object_set_new(j, "sent_at", time_or_null(s->sent_at));
+	json_object_set_new(j, "delivered_at", time_or_null(s->delivered_at));
+	json_object_set_new(j, "answered_at", time_or_null(s->answered_at));
+	json_object_set_new(j, "expires_at", time_or_null(s->expires_at));
+	json_object_set_new(j, "provider", json_string(s->provider));
+	json_object_set_new(j, "provider_message_id", str_or_null(s->provider_message_id));
+	json_object_set_new(j, "attempts", json_integer(s->attempts));
+	json_object_set_new(j, "error", error ? error : json_null());
+	json_object_set_new(j, "response", resp ? resp : json_null());
+	return j;
+}
+
+static void reply_survey(struct gateway *gw, const char *id, int status, struct response *resp)
+{
+	struct survey s;
+	struct gw_err err = { 0 };
+	int rc = store_get_survey(gw->store, id, &s, &err);
+
+	if (rc < 0) {
+		error_from(resp, &err);
+		return;
+	}
+	if (rc == 1) {
+		api_error(resp, 404, "not_found", "id", "no survey with id '%s'", id);
+		return;
+	}
+	json_reply(resp, status, survey_json(&s));
+	survey_release(&s);
+}
+
+/* ---- POST /v1/surveys ---------------------------------------------------------------- */
+
+/* An optional string member: NULL when absent or null; error when not a string or too long. */
+static int opt_string(json_t *obj, const char *key, const char *field, size_t max,
+		      const char **out, struct gw_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return gw_err_set(err, 422, "invalid_type", field, "%s must be a string", field);
+	if (json_string_length(v) > max)
+		return gw_err_set(err, 422, "too_long", field, "%s must be at most %zu bytes", field,
+				  max);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* A required, non-empty string member. */
+static int req_string(json_t *obj, const char *key, const char *field, size_t max,
+		      const char **out, struct gw_err *err)
+{
+	if (opt_string(obj, key, field, max, out, err) < 0)
+		return -1;
+	if (!*out || !**out)
+		return gw_err_set(err, 422, "missing_field", field, "%s is required", field);
+	return 0;
+}
+
+/* "2026-11-22T10:00:00Z" (fractional seconds allowed). */
+static int check_timestamp(const char *s, const char *field, struct gw_err *err)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+
+	if (!s)
+		return 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		goto bad;
+	s += 19;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			goto bad;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0)
+		return 0;
+bad:
+	return gw_err_set(err, 422, "invalid_timestamp", field,
+			  "%s must be ISO 8601 UTC, e.g. 2026-11-22T10:12:30Z", field);
+}
+
+/* "es", "pt", "en", or a tag starting with them ("pt-BR"); NULL -> default. */
+static int pick_locale(const char *tag, const char *def, const char **out, struct gw_err *err)
+{
+	static const char *const known[] = { "es", "pt", "en" };
+
+	if (!tag) {
+		*out = def;
+		return 0;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (strncasecmp(tag, known[i], 2) == 0 && (tag[2] == '\0' || tag[2] == '-' ||
+							    tag[2] == '_')) {
+			*out = known[i];
+			return 0;
+		}
+	}
+	return gw_err_set(err, 422, "invalid_locale", "customer.locale",
+			  "customer.locale must be es, pt or en (e.g. es, pt-BR)");
+}
+
+struct trigger {
+	const char *customer_id, *phone, *name, *locale;
+	enum survey_kind kind;
+	enum channel channel;
+	const char *interaction_id, *touchpoint, *agent, *opened_at, *closed_at;
+	int64_t delay;
+};
+
+/* Validates the trigger body; every failure names its field. */
+static int parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err)
+{
+	json_t *cust = json_object_get(root, "customer"), *inter = json_object_get(root, "interaction");
+	json_t *delay = json_object_get(root, "delay_seconds");
+	const char *kind, *channel;
+
+	if (!json_is_object(root))
+		return gw_err_set(err, 400, "invalid_json", "", "body must be a JSON object");
+	if (!json_is_object(cust))
+		return gw_err_set(err, 422, "missing_field", "customer",
+				  "customer is required (an object with id and phone)");
+	if (req_string(cust, "id", "customer.id", MAX_ID_LEN, &t->customer_id, err) < 0 ||
+	    req_string(cust, "phone", "customer.phone", 32, &t->phone, err) < 0)
+		return -1;
+	if (!phone_is_e164(t->phone))
+		return gw_err_set(err, 422, "invalid_phone", "customer.phone",
+				  "customer.phone must be E.164, e.g. +34600111222");
+	if (opt_string(cust, "name", "customer.name", MAX_ID_LEN, &t->name, err) < 0 ||
+	    opt_string(cust, "locale", "customer.locale", 16, &t->locale, err) < 0 ||
+	    pick_locale(t->locale, gw->cfg.default_locale, &t->locale, err) < 0)
+		return -1;
+	if (req_string(root, "kind", "kind", 16, &kind, err) < 0 ||
+	    kind_from_name(kind, &t->kind) < 0)
+		return gw_err_set(err, 422, "invalid_kind", "kind", "kind must be nps, ces or csat");
+	if (req_string(root, "channel", "channel", 16, &channel, err) < 0 ||
+	    channel_from_name(channel, &t->channel) < 0)
+		return gw_err_set(err, 422, "invalid_channel", "channel",
+				  "channel must be sms or whatsapp");
+	if (!json_is_object(inter))
+		return gw_err_set(err, 422, "missing_field", "interaction.id",
+				  "interaction.id is required");
+	if (req_string(inter, "id", "interaction.id", MAX_ID_LEN, &t->interaction_id, err) < 0 ||
+	    opt_string(inter, "touchpoint", "interaction.touchpoint", MAX_ID_LEN, &t->touchpoint,
+		       err) < 0 ||
+	    opt_string(inter, "agent", "interaction.agent", MAX_ID_LEN, &t->agent, err) < 0 ||
+	    opt_string(inter, "opened_at", "interaction.opened_at", 40, &t->opened_at, err) < 0 ||
+	    opt_string(inter, "closed_at", "interaction.closed_at", 40, &t->closed_at, err) < 0 ||
+	    check_timestamp(t->opened_at, "interaction.opened_at", err) < 0 ||
+	    check_timestamp(t->closed_at, "interaction.closed_at", err) < 0)
+		return -1;
+	t->delay = 0;
+	if (delay && !json_is_null(delay)) {
+		if (!json_is_integer(delay) || json_integer_value(delay) < 0 ||
+		    json_integer_value(delay) > MAX_DELAY_S)
+			return gw_err_set(err, 422, "invalid_delay", "delay_seconds",
+					  "delay_seconds must be a whole number from 0 to %d",
+					  MAX_DELAY_S);
+		t->delay = json_integer_value(delay);
+	}
+	return 0;
+}
+
+static void post_survey(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	struct gw_err err = { 0 };
+	struct trigger t;
+	struct survey_new sn;
+	struct buf question;
+	json_error_t jerr;
+	json_t *root = NULL;
+	char id[SURVEY_ID_LEN], hex[25];
+	uint8_t rnd[12];
+	int created = 0;
+
+	buf_init(&question, 4096);
+	if (!is_json(req)) {
+		api_error(resp, 415, "unsupported_media_type", "Content-Type",
+			  "Content-Type must be application/json");
+		goto out;
+	}
+	if (!(root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
+		api_error(resp, 400, "invalid_json", "", "body is not valid JSON: %s (line %d, column %d)",
+			  jerr.text, jerr.line, jerr.column);
+		goto out;
+	}
+	if (parse_trigger(gw, root, &t, &err) < 0) {
+		error_from(resp, &err);
+		goto out;
+	}
+	if (random_bytes(rnd, sizeof(rnd)) < 0) {
+		api_error(resp, 503, "unavailable", "", "no random source");
+		goto out;
+	}
+	hex_encode(rnd, sizeof(rnd), hex);
+	if (texts_render(&question, t.locale, TEXT_QUESTION,
+			 &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
+					      .kind = t.kind }) < 0) {
+		api_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
+		goto out;
+	}
+	memset(&sn, 0, sizeof(sn));
+	sn.id = hex;
+	sn.customer_id = t.customer_id;
+	sn.phone = t.phone;
+	sn.name = t.name;
+	sn.locale = t.locale;
+	sn.kind = kind_name(t.kind);
+	sn.channel = channel_name(t.channel);
+	sn.provider = provider_name(gw->channel_provider[t.channel]);
+	sn.interaction_id = t.interaction_id;
+	sn.touchpoint = t.touchpoint;
+	sn.agent = t.agent;
+	sn.opened_at = t.opened_at;
+	sn.closed_at = t.closed_at;
+	sn.now = gateway_now(gw);
+	sn.send_after = sn.now + t.delay;
+	sn.expires_at = sn.send_after + gw->cfg.expire_after_ms / 1000;
+	sn.question = buf_cstr(&question);
+	if (store_create_survey(gw->store, &sn, id, &created, &err) < 0) {
+		error_from(resp, &err);
+		goto out;
+	}
+	if (created)
+		dispatcher_wake(gw->dispatcher);
+	reply_survey(gw, id, created ? 202 : 200, resp);
+out:
+	json_decref(root);
+	buf_release(&question);
+}
+
+/* ---- GET /v1/responses.csv ----------------------------------------------------------- */
+
+static ssize_t csv_reader(void *ctx, char *out, size_t max)
+{
+	return csv_export_read(ctx, out, max);
+}
+
+static void csv_release(void *ctx)
+{
+	csv_export_close(ctx);
+}
+
+static void get_responses_csv(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	struct export_filter f;
+	struct gw_err err = { 0 };
+	struct csv_export *x;
+
+	if (export_filter_parse(request_query(req, "kind"), request_query(req, "since"),
+				request_query(req, "until"), &f, &err) < 0 ||
+	    !(x = csv_export_open(gw->store, &f, &err))) {
+		error_from(resp, &err);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/csv; charset=utf-8";
+	resp->extra_header = "Content-Disposition: attachment; filename=\"responses.csv\"";
+	resp->reader = csv_reader;
+	resp->release = csv_release;
+	resp->reader_ctx = x;
+}
+
+/* ---- webhooks ------------------------------------------------------------------------ */
+
+struct view_ctx {
+	const struct request *req;
+};
+
+static const char *view_header(const struct http_req_view *v, const char *name)
+{
+	return request_header(((struct view_ctx *)v->ctx)->req, name);
+}
+
+static const char *view_query(const struct http_req_view *v, const char *name)
+{
+	return request_query(((struct view_ctx *)v->ctx)->req, name);
+}
+
+static void webhook(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	const char *name = req->path + strlen("/webhooks/");
+	size_t name_len = strcspn(name, "/");
+	char pname[32], url[2048];
+	struct provider *p;
+	struct view_ctx vctx = { req };
+	struct http_req_view view;
+	struct event_list events;
+	struct webhook_reply reply;
+	struct gw_err err = { 0 };
+	int any_queued = 0;
+
+	snprintf(pname, sizeof(pname), "%.*s", (int)(name_len < 31 ? name_len : 31), name);
+	if (!(p = gateway_provider(gw, pname))) {
+		api_error(resp, 404, "not_found", "", "no channel uses provider '%s'", pname);
+		return;
+	}
+	if (provider_has(p, PROVIDER_CAP_WEBHOOK_API_KEY) && authorize(gw, req, resp) < 0)
+		return;
+	snprintf(url, sizeof(url), "%s%s", gw->cfg.public_url, req->path);
+	view = (struct http_req_view){ .method = req->method, .path = req->path, .url = url,
+				       .body = req->body, .body_len = req->body_len,
+				       .header = view_header, .query = view_query, .ctx = &vctx };
+	event_list_init(&events);
+	memset(&reply, 0, sizeof(reply));
+	buf_init(&reply.body, 64 * 1024);
+	if (provider_parse_webhook(p, &view, &events, &reply) < 0) {
+		error_from(resp, &reply.err);
+		goto out;
+	}
+	/* Everything is durable before the provider hears 2xx; a failure makes it retry. */
+	for (size_t i = 0; i < events.n; i++) {
+		int queued;
+
+		if (conversation_handle_event(gw, p, &events.items[i], &queued, &err) < 0) {
+			error_from(resp, &err);
+			goto out;
+		}
+		any_queued |= queued;
+	}
+	if (any_queued)
+		dispatcher_wake(gw->dispatcher);
+	resp->status = reply.status;
+	if (reply.content_type) {
+		resp->content_type = reply.content_type;
+		buf_append(&resp->body, buf_cstr(&reply.body), reply.body.len);
+	} else {
+		json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
+	}
+out:
+	buf_release(&reply.body);
+	event_list_release(&events);
+}
+
+/* ---- routing ------------------------------------------------------------------------- */
+
+static void healthz(struct gateway *gw, struct response *resp)
+{
+	struct gw_err err = { 0 };
+
+	if (store_check_writable(gw->store, &err) < 0) {
+		json_reply(resp, 503, json_pack("{s:s,s:s}", "status", "unavailable", "store", err.msg));
+		return;
+	}
+	json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int method_is(const struct request *req, const char *m, struct response *resp)
+{
+	if (strcmp(req->method, m) == 0)
+		return 1;
+	api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use %s)", req->method, m);
+	return 0;
+}
+
+void api_handle(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	const char *path = req->path;
+
+	if (strcmp(path, "/healthz") == 0) {
+		if (method_is(req, "GET", resp))
+			healthz(gw, resp);
+		return;
+	}
+	if (strncmp(path, "/webhooks/", 10) == 0) {
+		if (method_is(req, "POST", resp))
+			webhook(gw, req, resp);
+		return;
+	}
+	if (strncmp(path, "/v1/", 4) != 0) {
+		api_error(resp, 404, "not_found", "", "no route %s", path);
+		return;
+	}
+	if (authorize(gw, req, resp) < 0)
+		return;
+	if (strcmp(path, "/v1/surveys") == 0) {
+		if (method_is(req, "POST", resp))
+			post_survey(gw, req, resp);
+	} else if (strncmp(path, "/v1/surveys/", 12) == 0 && path[12] && !strchr(path + 12, '/')) {
+		if (method_is(req, "GET", resp))
+			reply_survey(gw, path + 12, 200, resp);
+	} else if (strcmp(path, "/v1/responses.csv") == 0) {
+		if (method_is(req, "GET", resp))
+			get_responses_csv(gw, req, resp);
+	} else {
+		api_error(resp, 404, "not_found", "", "no route %s", path);
+	}
+}

@@ -1,0 +1,117 @@
+/*
+ * config.h - gateway.conf: an INI file, overridden key by key by GATEWAY_<SECTION>_<KEY>
+ * environment variables, validated against one declarative table.
+ *
+ * Every key the gateway knows is a row of that table ({section, key, type, default, doc}): the core
+ * sections' rows live in config.c, each provider's in its own `provider_ops.keys`.  The table drives
+ * parsing, validation, defaults and environment overrides, so a key exists in exactly one place.
+ *
+ * Any error stops start-up with "FILE:LINE: key: reason" (for an environment override,
+ * "GATEWAY_X: key: reason").  A missing file is allowed only when no path was asked for: the
+ * embedded defaults then run the gateway on SQLite and the console provider.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gwerr.h"
+#include "survey.h"
+
+enum config_type {
+	CFG_STRING,     /* any text */
+	CFG_INT,        /* a whole number >= 0 */
+	CFG_BOOL,       /* on/off, true/false, yes/no, 1/0 */
+	CFG_DURATION,   /* 250ms, 90s, 30m, 48h, 2d */
+	CFG_RATE,       /* 80/s, 30/min, 1000/h, off */
+	CFG_LISTEN,     /* host:port */
+	CFG_URL,        /* http:// or https://, no trailing slash */
+	CFG_LIST,       /* comma-separated words */
+	CFG_CLOCK_SPAN, /* HH:MM-HH:MM, or off */
+	CFG_LOCALE,     /* es, pt, en */
+	CFG_PROVIDER,   /* the name of a registered provider */
+};
+
+/* One row of the table. */
+struct config_key {
+	const char *key;
+	enum config_type type;
+	const char *def;        /* default as it would be written in the file; NULL: no default */
+	const char *doc;        /* one line for --help and the example file */
+};
+
+/* One key's effective value and where it came from. */
+struct config_entry {
+	char *key;
+	char *value;
+	char *origin;           /* file path, "GATEWAY_..." or "default" (owned) */
+	int line;               /* 0 for defaults and environment overrides */
+	int from_default;
+};
+
+/* A section's effective values: what a provider reads in its init(). */
+struct config_section {
+	char *name;             /* "server", "provider.twilio", ... */
+	struct config_entry *entries;
+	size_t n;
+};
+
+struct rate {
+	int off;                /* 1: unpaced */
+	double per_second;
+};
+
+struct clock_span {
+	int off;
+	int start_min, end_min; /* minutes after midnight */
+};
+
+/* The typed view of the core sections, filled by config_load(). */
+struct config {
+	char *path;                             /* file that was read, or NULL */
+	char listen_host[64];
+	int listen_port;
+	char *public_url;
+	char **api_keys;
+	size_t n_api_keys;
+	char *store_path;
+	char *brand;
+	char *default_locale;
+	int64_t expire_after_ms;
+	int min_days_between;
+	struct clock_span quiet_hours;
+	char *timezone;
+	char *channel_provider[CHANNEL__COUNT]; /* provider name per channel */
+	int64_t retry_base_ms, retry_cap_ms;
+	int max_attempts;
+
+	struct config_section *sections;        /* every section, defaults included */
+	size_t n_sections;
+};
+
+/* Reads `path` (NULL: gateway.conf, else gateway.conf.example, else embedded defaults), applies
+ * environment overrides and validates every value.  0, or -1 with "FILE:LINE: key: reason" in
+ * err->msg.  On success the caller releases `cfg` with config_release(). */
+int config_load(struct config *cfg, const char *path, struct gw_err *err);
+
+/* Frees everything config_load() allocated. */
+void config_release(struct config *cfg);
+
+/* The section called `name`, or NULL. */
+const struct config_section *config_section_find(const struct config *cfg, const char *name);
+
+/* The value of `key` in `sec`, or NULL when unset and without default. */
+const char *config_get(const struct config_section *sec, const char *key);
+const struct config_entry *config_entry_find(const struct config_section *sec, const char *key);
+
+/* Value parsers, shared with providers and tests.  0 on success, -1 with a reason in err->msg. */
+int config_parse_duration_ms(const char *s, int64_t *ms, struct gw_err *err);
+int config_parse_rate(const char *s, struct rate *out, struct gw_err *err);
+int config_parse_bool(const char *s, int *out, struct gw_err *err);
+int config_parse_clock_span(const char *s, struct clock_span *out, struct gw_err *err);
+
+/* Writes "GATEWAY_<SECTION>_<KEY>" for a section and key into out (size n). */
+void config_env_name(const char *section, const char *key, char *out, size_t n);
+
+#endif

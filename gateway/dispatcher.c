@@ -1,0 +1,365 @@
+/* dispatcher.c - see dispatcher.h. */
+#include "dispatcher.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+
+#define BATCH_MAX 32
+#define RESPONSE_CAP (256 * 1024)
+#define IDLE_WAIT_MS 250
+
+struct bucket {
+	double tokens;
+	double last;            /* monotonic seconds of the last refill */
+};
+
+struct dispatcher {
+	struct gateway *gw;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop, woken;
+	CURLM *multi;
+	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
+};
+
+/* One send in flight. */
+struct job {
+	struct outbox_item item;
+	struct provider *p;
+	struct http_request req;
+	struct curl_slist *headers;
+	CURL *easy;
+	struct buf response;
+	int done;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int64_t dispatcher_backoff_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint32_t rnd)
+{
+	int64_t ceiling = base_ms;
+
+	for (int i = 1; i < attempt && ceiling < cap_ms; i++)
+		ceiling *= 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	ceiling = (int64_t)((double)ceiling * ((double)rnd / 4294967296.0));
+	return ceiling < 1000 ? 1000 : ceiling;
+}
+
+/* Tokens a provider may spend now (at most BATCH_MAX); unpaced providers always have a batch. */
+static size_t bucket_take(struct dispatcher *d, size_t i, const struct rate *r)
+{
+	struct bucket *b = &d->buckets[i];
+	double now = mono_now(), burst = r->per_second < 1 ? 1 : r->per_second;
+	size_t n;
+
+	if (r->off)
+		return BATCH_MAX;
+	b->tokens += (now - b->last) * r->per_second;
+	b->last = now;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	n = b->tokens >= BATCH_MAX ? BATCH_MAX : (size_t)b->tokens;
+	b->tokens -= (double)n;
+	return n;
+}
+
+static void record(struct dispatcher *d, struct job *j, enum send_result res,
+		   const struct send_outcome *o)
+{
+	struct gateway *gw = d->gw;
+	struct gw_err err = { 0 };
+	int64_t now = gateway_now(gw);
+	char masked[32];
+	uint32_t rnd = 0;
+	int rc;
+
+	if (res == SEND_TRANSIENT && j->item.attempts >= gw->cfg.max_attempts)
+		res = SEND_PERMANENT;
+	switch (res) {
+	case SEND_ACCEPTED:
+		rc = store_send_accepted(gw->store, j->item.message_id, o->provider_message_id, now, &err);
+		break;
+	case SEND_TRANSIENT:
+		random_bytes(&rnd, sizeof(rnd));
+		rc = store_send_retry(gw->store, j->item.message_id,
+				      now + dispatcher_backoff_ms(gw->cfg.retry_base_ms,
+								  gw->cfg.retry_cap_ms,
+								  j->item.attempts, rnd) / 1000,
+				      o->error_code, o->error_message, &err);
+		break;
+	default:
+		rc = store_send_failed(gw->store, j->item.message_id, o->error_code, o->error_message,
+				       now, &err);
+		break;
+	}
+	mask_phone(j->item.phone, masked, sizeof(masked));
+	printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s code=%s\n",
+	       provider_name(j->p), (long long)j->item.message_id,
+	       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
+	       res == SEND_ACCEPTED ? "accepted" : res == SEND_TRANSIENT ? "retry" : "failed",
+	       o->error_code[0] ? o->error_code : "-");
+	if (rc < 0)
+		fprintf(stderr, "dispatcher: recording message %lld failed: %s\n",
+			(long long)j->item.message_id, err.msg);
+	fflush(stdout);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+
+	/* Past the cap the answer is cut short; curl then reports a write error (transient). */
+	return buf_append(&j->response, data, size * nmemb) < 0 ? 0 : size * nmemb;
+}
+
+static void outbound_of(const struct outbox_item *it, struct outbound *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = it->message_id;
+	if (channel_from_name(it->channel, &out->channel) < 0)
+		out->channel = CHANNEL_SMS;
+	out->purpose = strcmp(it->purpose, "survey") == 0 ? PURPOSE_SURVEY :
+		       strcmp(it->purpose, "thanks") == 0 ? PURPOSE_THANKS : PURPOSE_REPROMPT;
+	out->to = it->phone;
+	out->body = it->body;
+}
+
+/* Prepares the curl handle of one job; -1 when the request cannot even be built (permanent). */
+static int job_prepare(struct dispatcher *d, struct job *j, struct send_outcome *o)
+{
+	struct outbound msg;
+	struct gw_err err = { 0 };
+
+	outbound_of(&j->item, &msg);
+	provider_request_init(&j->req);
+	buf_init(&j->response, RESPONSE_CAP);
+	if (provider_build_send(j->p, &msg, &j->req, &err) < 0) {
+		snprintf(o->error_code, sizeof(o->error_code), "build_failed");
+		snprintf(o->error_message, sizeof(o->error_message), "%s", err.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < j->req.n_headers; i++) {
+		struct curl_slist *h = curl_slist_append(j->headers, j->req.headers[i]);
+
+		if (!h)
+			goto oom;
+		j->headers = h;
+	}
+	if (!(j->easy = curl_easy_init()))
+		goto oom;
+	curl_easy_setopt(j->easy, CURLOPT_URL, buf_cstr(&j->req.url));
+	curl_easy_setopt(j->easy, CURLOPT_CUSTOMREQUEST, j->req.method);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, buf_cstr(&j->req.body));
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->req.body.len);
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_multi_add_handle(d->multi, j->easy);
+	return 0;
+oom:
+	snprintf(o->error_code, sizeof(o->error_code), "network");
+	snprintf(o->error_message, sizeof(o->error_message), "out of memory");
+	return 1;
+}
+
+static void job_release(struct dispatcher *d, struct job *j)
+{
+	if (j->easy) {
+		curl_multi_remove_handle(d->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+	}
+	curl_slist_free_all(j->headers);
+	provider_request_release(&j->req);
+	buf_release(&j->response);
+	outbox_item_release(&j->item);
+}
+
+/* Runs the multi handle until every job of the batch has an answer (or timed out). */
+static void run_multi(struct dispatcher *d)
+{
+	int running = 1;
+
+	while (running) {
+		CURLMsg *m;
+		int left;
+
+		curl_multi_perform(d->multi, &running);
+		while ((m = curl_multi_info_read(d->multi, &left))) {
+			struct job *j;
+			struct send_outcome o;
+			long status = 0;
+			enum send_result res;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+			if (m->data.result == CURLE_OK)
+				curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+			res = provider_parse_send_response(j->p, status, j->response.data,
+							   j->response.len, &o);
+			if (m->data.result != CURLE_OK)
+				snprintf(o.error_message, sizeof(o.error_message), "%s",
+					 curl_easy_strerror(m->data.result));
+			record(d, j, res, &o);
+			j->done = 1;
+		}
+		if (running)
+			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+/* Sends one batch for provider index i; returns how many messages it handled. */
+static size_t send_batch(struct dispatcher *d, size_t pi)
+{
+	struct gateway *gw = d->gw;
+	struct provider *p = gw->providers[pi];
+	struct job jobs[BATCH_MAX];
+	struct outbox_item items[BATCH_MAX];
+	struct gw_err err = { 0 };
+	size_t want = bucket_take(d, pi, &p->rate), n = 0, http = 0;
+
+	if (!want)
+		return 0;
+	if (store_claim_due(gw->store, gateway_now(gw), provider_name(p), items, want, &n, &err) < 0) {
+		fprintf(stderr, "dispatcher: claiming messages failed: %s\n", err.msg);
+		return 0;
+	}
+	if (!p->rate.off)
+		d->buckets[pi].tokens += (double)(want - n);    /* unused tokens go back */
+	memset(jobs, 0, sizeof(jobs));
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+		struct send_outcome o = { 0 };
+		int prc;
+
+		j->item = items[i];
+		j->p = p;
+		if (provider_has(p, PROVIDER_CAP_LOCAL)) {
+			struct outbound msg;
+
+			outbound_of(&j->item, &msg);
+			record(d, j, provider_deliver(p, &msg, &o), &o);
+			continue;
+		}
+		if ((prc = job_prepare(d, j, &o)) != 0) {
+			record(d, j, prc < 0 ? SEND_PERMANENT : SEND_TRANSIENT, &o);
+			continue;
+		}
+		http++;
+	}
+	if (http)
+		run_multi(d);
+	for (size_t i = 0; i < n; i++)
+		job_release(d, &jobs[i]);
+	return n;
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	for (;;) {
+		size_t sent = 0;
+		struct timespec until;
+
+		pthread_mutex_lock(&d->lock);
+		if (d->stop) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		d->woken = 0;
+		pthread_mutex_unlock(&d->lock);
+
+		for (size_t i = 0; i < d->gw->n_providers; i++)
+			sent += send_batch(d, i);
+		if (sent)
+			continue;
+
+		pthread_mutex_lock(&d->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += IDLE_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!d->stop && !d->woken)
+			if (pthread_cond_timedwait(&d->cond, &d->lock, &until) != 0)
+				break;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return NULL;
+}
+
+struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
+{
+	struct dispatcher *d = calloc(1, sizeof(*d));
+	double now = mono_now();
+
+	if (!d || !(d->multi = curl_multi_init())) {
+		free(d);
+		gw_errf(err, "dispatcher: out of memory");
+		return NULL;
+	}
+	d->gw = gw;
+	for (size_t i = 0; i < GATEWAY_MAX_PROVIDERS; i++) {
+		d->buckets[i].last = now;
+		d->buckets[i].tokens = 1;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
+		curl_multi_cleanup(d->multi);
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->cond);
+		free(d);
+		gw_errf(err, "dispatcher: cannot start its thread");
+		return NULL;
+	}
+	return d;
+}
+
+void dispatcher_wake(struct dispatcher *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->woken = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void dispatcher_stop(struct dispatcher *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	curl_multi_cleanup(d->multi);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}

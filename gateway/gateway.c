@@ -1,0 +1,69 @@
+/* gateway.c - see gateway.h. */
+#include "gateway.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatcher.h"
+
+int gateway_init(struct gateway *gw, struct gw_err *err)
+{
+	char section[64];
+
+	for (int c = 0; c < CHANNEL__COUNT; c++) {
+		const char *name = gw->cfg.channel_provider[c];
+		const struct provider_ops *ops = provider_find(name);
+		struct provider *p = gateway_provider(gw, name);
+
+		if (!p) {
+			snprintf(section, sizeof(section), "provider.%s", name);
+			if (!ops || gw->n_providers == GATEWAY_MAX_PROVIDERS)
+				return gw_errf(err, "[channels] %s: no provider '%s'",
+					       channel_name((enum channel)c), name);
+			p = provider_create(ops, config_section_find(&gw->cfg, section),
+					    gw->cfg.public_url, err);
+			if (!p)
+				return -1;
+			gw->providers[gw->n_providers++] = p;
+		}
+		gw->channel_provider[c] = p;
+	}
+	if (!(gw->store = store_open(gw->cfg.store_path, err)))
+		return -1;
+	return 0;
+}
+
+void gateway_release(struct gateway *gw)
+{
+	for (size_t i = 0; i < gw->n_providers; i++)
+		provider_free(gw->providers[i]);
+	gw->n_providers = 0;
+	store_close(gw->store);
+	gw->store = NULL;
+}
+
+struct provider *gateway_provider(struct gateway *gw, const char *name)
+{
+	for (size_t i = 0; name && i < gw->n_providers; i++)
+		if (strcmp(provider_name(gw->providers[i]), name) == 0)
+			return gw->providers[i];
+	return NULL;
+}
+
+int64_t gateway_now(const struct gateway *gw)
+{
+	(void)gw;
+	return (int64_t)time(NULL);
+}
+
+void mask_phone(const char *phone, char *out, size_t n)
+{
+	size_t len = strlen(phone);
+
+	if (len <= 7) {
+		snprintf(out, n, "%.*s***", (int)(len > 3 ? 3 : len), phone);
+		return;
+	}
+	snprintf(out, n, "%.3s%.*s%s", phone, (int)(len - 7), "***************", phone + len - 4);
+}

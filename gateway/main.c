@@ -1,0 +1,260 @@
+/*
+ * main.c - the command line: serve, export, parse-reply, version.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dispatcher.h"
+#include "export.h"
+#include "gateway.h"
+#include "reply.h"
+#include "server.h"
+
+#define GATEWAY_VERSION "0.1.0"
+
+static int usage(FILE *f)
+{
+	fprintf(f,
+		"usage:\n"
+		"  gateway serve        [-c FILE]\n"
+		"  gateway export       [-c FILE] [--kind nps|ces|csat] [--since YYYY-MM-DD]"
+		" [--until YYYY-MM-DD] [-o FILE]\n"
+		"  gateway parse-reply  --kind nps|ces|csat [TEXT]\n"
+		"  gateway version\n"
+		"\n"
+		"FILE defaults to gateway.conf, else gateway.conf.example; any key can be overridden\n"
+		"by an environment variable GATEWAY_<SECTION>_<KEY>.\n");
+	return f == stderr ? 2 : 0;
+}
+
+/* The value after option argv[*i] (advancing *i), or NULL with a message. */
+static const char *opt_value(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "gateway: %s needs a value\n", argv[*i]);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Warns when the config file, which may hold secrets, is readable by other users. */
+static void warn_permissions(const char *path)
+{
+	struct stat st;
+
+	if (path && stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) &&
+	    strstr(path, ".example") == NULL)
+		fprintf(stderr, "warning: %s may hold secrets and is readable by other users "
+			"(chmod 600 %s)\n", path, path);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct gateway gw;
+	struct gw_err err = { 0 };
+	const char *conf = NULL;
+	sigset_t sigs;
+	size_t uncertain = 0;
+	int sig, rc = 1;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (!(conf = opt_value(argc, argv, &i)))
+				return 2;
+		} else {
+			return usage(stderr);
+		}
+	}
+	memset(&gw, 0, sizeof(gw));
+	if (config_load(&gw.cfg, conf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	warn_permissions(gw.cfg.path);
+	/* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (gateway_init(&gw, &err) < 0 ||
+	    store_mark_uncertain(gw.store, &uncertain, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto out;
+	}
+	if (uncertain)
+		fprintf(stderr, "warning: %zu message(s) were being sent when the gateway last stopped; "
+			"they are marked uncertain and not resent\n", uncertain);
+	if (!gw.cfg.n_api_keys)
+		fprintf(stderr, "warning: [server] api_keys is empty: every /v1 call will be refused\n");
+	if (!(gw.dispatcher = dispatcher_start(&gw, &err)) ||
+	    !(gw.server = server_start(&gw, &err))) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto out;
+	}
+	printf("gateway %s listening on http://%s:%d (config: %s, store: %s, sms: %s, whatsapp: %s)\n",
+	       GATEWAY_VERSION, gw.cfg.listen_host, gw.cfg.listen_port,
+	       gw.cfg.path ? gw.cfg.path : "embedded defaults", gw.cfg.store_path,
+	       gw.cfg.channel_provider[CHANNEL_SMS], gw.cfg.channel_provider[CHANNEL_WHATSAPP]);
+	fflush(stdout);
+	sigwait(&sigs, &sig);
+	printf("stopping (signal %d)\n", sig);
+	rc = 0;
+out:
+	server_stop(gw.server);
+	dispatcher_stop(gw.dispatcher);
+	gateway_release(&gw);
+	config_release(&gw.cfg);
+	return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *conf = NULL, *kind = NULL, *since = NULL, *until = NULL, *outpath = NULL;
+	struct config cfg;
+	struct gw_err err = { 0 };
+	struct export_filter f;
+	struct store *st = NULL;
+	struct csv_export *x = NULL;
+	FILE *out = stdout;
+	char chunk[64 * 1024];
+	ssize_t n;
+	int rc = 1;
+
+	for (int i = 2; i < argc; i++) {
+		const char **dst = strcmp(argv[i], "-c") == 0 ? &conf :
+				   strcmp(argv[i], "--kind") == 0 ? &kind :
+				   strcmp(argv[i], "--since") == 0 ? &since :
+				   strcmp(argv[i], "--until") == 0 ? &until :
+				   strcmp(argv[i], "-o") == 0 ? &outpath : NULL;
+
+		if (!dst)
+			return usage(stderr);
+		if (!(*dst = opt_value(argc, argv, &i)))
+			return 2;
+	}
+	if (export_filter_parse(kind, since, until, &f, &err) < 0) {
+		fprintf(stderr, "gateway export: --%s: %s\n", err.field, err.msg);
+		return 2;
+	}
+	if (config_load(&cfg, conf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	if (!(st = store_open(cfg.store_path, &err)) || !(x = csv_export_open(st, &f, &err))) {
+		fprintf(stderr, "gateway export: %s\n", err.msg);
+		goto out;
+	}
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		fprintf(stderr, "gateway export: %s: %s\n", outpath, strerror(errno));
+		goto out;
+	}
+	while ((n = csv_export_read(x, chunk, sizeof(chunk))) > 0)
+		if (fwrite(chunk, 1, (size_t)n, out) != (size_t)n)
+			break;
+	if (n != 0 || fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "gateway export: writing failed\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out && out != stdout && fclose(out) != 0)
+		rc = 1;
+	csv_export_close(x);
+	store_close(st);
+	config_release(&cfg);
+	return rc;
+}
+
+/* Prints one reply's reading as one JSON line. */
+static void print_reply(enum survey_kind kind, const char *text, size_t len)
+{
+	struct reply r;
+	json_t *j;
+	char *s;
+
+	reply_parse(kind, text, len, &r);
+	if (r.outcome == REPLY_SCORE)
+		j = json_pack("{s:s,s:i,s:s%}", "outcome", "score", "score", r.score, "comment",
+			      r.comment ? r.comment : "", r.comment_len);
+	else if (r.outcome == REPLY_INVALID)
+		j = json_pack("{s:s,s:s}", "outcome", "invalid", "reason", reply_reason_name(r.reason));
+	else
+		j = json_pack("{s:s}", "outcome", reply_outcome_name(r.outcome));
+	/* A comment that is not valid UTF-8 cannot be a JSON string: report it without. */
+	if (!j)
+		j = json_pack("{s:s,s:i}", "outcome", "score", "score", r.score);
+	s = json_dumps(j, JSON_COMPACT);
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(j);
+}
+
+static int cmd_parse_reply(int argc, char **argv)
+{
+	const char *kind_s = NULL, *text = NULL;
+	enum survey_kind kind;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--kind") == 0) {
+			if (!(kind_s = opt_value(argc, argv, &i)))
+				return 2;
+		} else if (!text) {
+			text = argv[i];
+		} else {
+			return usage(stderr);
+		}
+	}
+	if (!kind_s || kind_from_name(kind_s, &kind) < 0) {
+		fprintf(stderr, "gateway parse-reply: --kind must be nps, ces or csat\n");
+		return 2;
+	}
+	if (text) {
+		print_reply(kind, text, strlen(text));
+		return 0;
+	}
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		print_reply(kind, line, (size_t)n);
+	}
+	free(line);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("gateway %s (libcurl %s, jansson %s, sqlite %s)\n", GATEWAY_VERSION,
+		       curl_version_info(CURLVERSION_NOW)->version, JANSSON_VERSION,
+		       store_sqlite_version());
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "parse-reply") == 0)
+		return cmd_parse_reply(argc, argv);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(argv[1], "serve") == 0)
+		rc = cmd_serve(argc, argv);
+	else if (strcmp(argv[1], "export") == 0)
+		rc = cmd_export(argc, argv);
+	else
+		rc = usage(stderr);
+	curl_global_cleanup();
+	return rc;
+}

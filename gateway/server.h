@@ -1,0 +1,53 @@
+/*
+ * server.h - the HTTP server (libmicrohttpd) and the request/response types handlers see.
+ *
+ * The server collects each request body into a buffer capped per route (api_body_limit()), so a
+ * handler only ever sees a complete body within its cap; a larger body is answered 413 without
+ * being read into memory.  Handlers fill a `struct response` and never touch libmicrohttpd.
+ *
+ * Threads: libmicrohttpd's internal thread pool (one thread per core, poll(2) based); handlers run
+ * on those threads concurrently.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "gateway.h"
+
+struct request {
+	const char *method;
+	const char *path;
+	const char *body;       /* NUL-terminated for convenience; use body_len */
+	size_t body_len;
+	void *conn;             /* server-private */
+};
+
+/* A header's value, or NULL. */
+const char *request_header(const struct request *req, const char *name);
+/* A decoded query argument, or NULL. */
+const char *request_query(const struct request *req, const char *name);
+
+/* Streams a body: fill up to `max` bytes of `out`; return the count, 0 at the end, -1 on error.
+ * `release` is called once when the response is done (or abandoned). */
+typedef ssize_t (*response_reader)(void *ctx, char *out, size_t max);
+
+struct response {
+	int status;
+	const char *content_type;       /* static string */
+	struct buf body;
+	response_reader reader;         /* instead of body, when set */
+	void (*release)(void *ctx);
+	void *reader_ctx;
+	const char *extra_header;       /* "Name: value" (static), or NULL */
+};
+
+struct server;
+
+/* Starts listening on [server] listen.  NULL with err set on failure. */
+struct server *server_start(struct gateway *gw, struct gw_err *err);
+void server_stop(struct server *s);
+
+#endif

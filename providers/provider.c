@@ -1,0 +1,175 @@
+/*
+ * provider.c - the registry, the wrappers the core calls, and the neutral containers.
+ */
+#include "provider.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct provider_ops console_ops;
+extern const struct provider_ops twilio_ops;
+
+const struct provider_ops *const providers[] = {
+	&console_ops,
+	&twilio_ops,
+	NULL,
+};
+
+const struct provider_ops *provider_find(const char *name)
+{
+	for (size_t i = 0; name && providers[i]; i++)
+		if (strcmp(providers[i]->name, name) == 0)
+			return providers[i];
+	return NULL;
+}
+
+struct provider *provider_create(const struct provider_ops *ops, const struct config_section *cfg,
+				 const char *public_url, struct gw_err *err)
+{
+	struct provider *p = calloc(1, sizeof(*p));
+	const char *rate = config_get(cfg, "rate");
+
+	if (!p || (ops->priv_size && !(p->priv = calloc(1, ops->priv_size)))) {
+		free(p);
+		gw_errf(err, "out of memory");
+		return NULL;
+	}
+	p->ops = ops;
+	p->public_url = public_url;
+	if (config_parse_rate(rate ? rate : (ops->default_rate ? ops->default_rate : "off"),
+			      &p->rate, err) < 0 ||
+	    (ops->init && ops->init(p, cfg, err) < 0)) {
+		free(p->priv);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void provider_free(struct provider *p)
+{
+	if (!p)
+		return;
+	if (p->ops->destroy)
+		p->ops->destroy(p);
+	free(p->priv);
+	free(p);
+}
+
+int provider_build_send(struct provider *p, const struct outbound *msg, struct http_request *out,
+			struct gw_err *err)
+{
+	return p->ops->build_send(p, msg, out, err);
+}
+
+enum send_result provider_parse_send_response(struct provider *p, long status, const char *body,
+					      size_t len, struct send_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	return p->ops->parse_send_response(p, status, body, len, out);
+}
+
+enum send_result provider_deliver(struct provider *p, const struct outbound *msg,
+				  struct send_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	return p->ops->deliver(p, msg, out);
+}
+
+int provider_parse_webhook(struct provider *p, const struct http_req_view *req,
+			   struct event_list *out, struct webhook_reply *reply)
+{
+	size_t before = out->n;
+	int rc;
+
+	reply->status = 200;
+	reply->content_type = NULL;
+	rc = p->ops->parse_webhook(p, req, out, reply);
+	if (rc < 0) {
+		/* The contract: a rejected webhook leaves no event behind. */
+		while (out->n > before)
+			free(out->items[--out->n].text);
+	}
+	return rc;
+}
+
+void provider_request_init(struct http_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = "POST";
+	buf_init(&r->url, 4096);
+	buf_init(&r->body, 64 * 1024);
+}
+
+void provider_request_release(struct http_request *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		free(r->headers[i]);
+	buf_release(&r->url);
+	buf_release(&r->body);
+	r->n_headers = 0;
+}
+
+int provider_request_header(struct http_request *r, const char *name, const char *value)
+{
+	struct buf h;
+
+	if (r->n_headers >= HTTP_MAX_HEADERS)
+		return -1;
+	buf_init(&h, 8192);
+	if (buf_printf(&h, "%s: %s", name, value) < 0) {
+		buf_release(&h);
+		return -1;
+	}
+	r->headers[r->n_headers++] = buf_detach(&h, NULL);
+	return r->headers[r->n_headers - 1] ? 0 : -1;
+}
+
+void event_list_init(struct event_list *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+void event_list_release(struct event_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i].text);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+struct event *event_list_add(struct event_list *l)
+{
+	if (l->n == l->alloc) {
+		size_t n = l->alloc ? l->alloc * 2 : 4;
+		struct event *v = realloc(l->items, n * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		l->items = v;
+		l->alloc = n;
+	}
+	memset(&l->items[l->n], 0, sizeof(l->items[0]));
+	return &l->items[l->n++];
+}
+
+int phone_is_e164(const char *s)
+{
+	size_t digits = 0;
+
+	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (const char *p = s + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		digits++;
+	}
+	return digits >= 8 && digits <= 15;
+}
+
+int webhook_fail(struct webhook_reply *reply, int status, const char *code, const char *field,
+		 const char *msg)
+{
+	reply->status = status;
+	return gw_err_set(&reply->err, status, code, field, "%s", msg);
+}

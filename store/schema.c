@@ -1,0 +1,91 @@
+/*
+ * schema.c - the database schema as a list of forward migrations.
+ *
+ * Migration N (1-based) takes a database from user_version N-1 to N.  A migration is never edited
+ * once released: a change is a new migration appended to the list.  store_open() runs the ones a
+ * database lacks, each in its own transaction together with its user_version bump.
+ */
+#include "schema.h"
+
+static const char *const migrations[] = {
+	/* 1: customers, surveys, messages (outbox and inbound), responses. */
+	"CREATE TABLE customers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ext_id TEXT NOT NULL UNIQUE,"
+	"  phone TEXT NOT NULL,"
+	"  name TEXT,"
+	"  locale TEXT NOT NULL,"
+	"  opted_out INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE surveys ("
+	"  id TEXT PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  phone TEXT NOT NULL,"
+	"  name TEXT,"
+	"  locale TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  interaction_id TEXT NOT NULL,"
+	"  touchpoint TEXT,"
+	"  agent TEXT,"
+	"  opened_at TEXT,"
+	"  closed_at TEXT,"
+	"  status TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  send_after INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  delivered_at INTEGER,"
+	"  answered_at INTEGER,"
+	"  expires_at INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  reprompted INTEGER NOT NULL DEFAULT 0,"
+	"  provider_message_id TEXT,"
+	"  error_code TEXT,"
+	"  error_message TEXT,"
+	"  UNIQUE (interaction_id, kind));"
+	"CREATE INDEX surveys_by_phone ON surveys (phone, provider, created_at);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  survey_id TEXT REFERENCES surveys(id),"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	"  purpose TEXT NOT NULL,"
+	"  channel TEXT,"
+	"  provider TEXT NOT NULL,"
+	"  phone TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  provider_message_id TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER,"
+	"  error_code TEXT,"
+	"  error_message TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX messages_by_provider_id ON messages (provider, provider_message_id)"
+	"  WHERE provider_message_id IS NOT NULL;"
+	"CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status = 'queued';"
+	"CREATE INDEX messages_by_survey ON messages (survey_id);"
+	"CREATE TABLE responses ("
+	"  survey_id TEXT PRIMARY KEY REFERENCES surveys(id),"
+	"  score INTEGER NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  raw_text TEXT NOT NULL,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  answered_at INTEGER NOT NULL);"
+	"CREATE INDEX responses_by_time ON responses (answered_at);",
+};
+
+int schema_version(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *schema_migration(int to_version)
+{
+	if (to_version < 1 || to_version > schema_version())
+		return 0;
+	return migrations[to_version - 1];
+}

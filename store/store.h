@@ -1,0 +1,240 @@
+/*
+ * store.h - the gateway's persistent state: customers, surveys, messages (the outbox and every
+ * inbound text) and responses.
+ *
+ * The interface speaks of surveys and messages only; no SQL and no backend type leaves store/.
+ * Every write is one transaction that is durable when the call returns 0: a caller may acknowledge
+ * a request as soon as its store call succeeded, and must not when it failed.
+ *
+ * Threads: one `struct store` is shared by every thread.  Writes are serialised inside the store;
+ * reads use connections of their own, so a long export never blocks intake.
+ *
+ * Times are Unix seconds (UTC).  Strings passed in are copied; strings handed out live in the
+ * caller's structs (fixed buffers, or malloc'd members released by the matching _release()).
+ *
+ * Errors: functions return 0 on success and -1 on failure with err->msg set; err->http_status is
+ * 503 when the database could not be written (disk full, I/O error, locked), so that callers
+ * answer "try again" and never a 2xx.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gwerr.h"
+
+#define SURVEY_ID_LEN 40
+#define STORE_ID_LEN 129        /* customer, interaction ids: up to 128 bytes */
+#define STORE_TEXT_LEN 129      /* name, touchpoint, agent: up to 128 bytes */
+#define STORE_PHONE_LEN 24
+#define STORE_PROVIDER_ID_LEN 128
+
+struct store;
+
+/* Opens (creating when needed) the database at `path`, creating its folder, and brings the
+ * schema up to date.  NULL with err set on failure.  Close with store_close(). */
+struct store *store_open(const char *path, struct gw_err *err);
+void store_close(struct store *st);
+
+/* The schema version this build writes (PRAGMA user_version after store_open()). */
+int store_schema_version(void);
+
+/* The storage engine's version, for `gateway version`. */
+const char *store_sqlite_version(void);
+
+/* 0 when a write transaction can be started now. */
+int store_check_writable(struct store *st, struct gw_err *err);
+
+/* ---- surveys --------------------------------------------------------------------------- */
+
+struct survey_new {
+	const char *id;                 /* new survey id, chosen by the caller */
+	const char *customer_id, *phone, *name, *locale;   /* name may be NULL */
+	const char *kind, *channel, *provider;
+	const char *interaction_id;
+	const char *touchpoint, *agent, *opened_at, *closed_at;   /* each may be NULL */
+	int64_t now, send_after, expires_at;
+	const char *question;           /* the survey text to send */
+};
+
+/*
+ * Records a new survey, its customer (created or updated) and its outbound message, queued for
+ * `send_after`, in one transaction.  When a survey with the same (interaction_id, kind) exists,
+ * nothing is written: *created is 0 and id_out holds the existing survey's id.  Otherwise *created
+ * is 1 and id_out is in->id.
+ */
+int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
+			int *created, struct gw_err *err);
+
+struct survey {
+	char id[SURVEY_ID_LEN];
+	char customer_id[STORE_ID_LEN];
+	char phone[STORE_PHONE_LEN];
+	char name[STORE_TEXT_LEN];
+	char locale[8];
+	char kind[8];
+	char channel[16];
+	char provider[16];
+	char interaction_id[STORE_ID_LEN];
+	char touchpoint[STORE_TEXT_LEN];
+	char agent[STORE_TEXT_LEN];
+	char opened_at[40], closed_at[40];
+	char status[16];
+	int64_t created_at, send_after, sent_at, delivered_at, answered_at, expires_at; /* 0: unset */
+	int attempts;
+	int reprompted;
+	char provider_message_id[STORE_PROVIDER_ID_LEN];
+	char error_code[32];
+	char error_message[256];
+	int has_response;
+	int score;
+	char *comment;          /* malloc'd when has_response */
+	char *raw_text;         /* malloc'd when has_response */
+};
+
+/* Reads one survey with its response.  0 found, 1 no such survey, -1 error.  The caller releases
+ * `out` with survey_release() after 0. */
+int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err);
+void survey_release(struct survey *s);
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+struct outbox_item {
+	int64_t message_id;
+	char survey_id[SURVEY_ID_LEN];  /* "" for messages outside a survey */
+	char provider[16];
+	char channel[16];
+	char purpose[16];               /* "survey", "thanks", "reprompt" */
+	char phone[STORE_PHONE_LEN];
+	char *body;                     /* malloc'd */
+	int attempts;                   /* including the one being claimed */
+};
+
+/*
+ * Claims up to `max` queued outbound messages for `provider` due at `now` (oldest first): they move to
+ * `sending` (their survey too) in one transaction, so that a crash from here on leaves evidence
+ * that a send may have happened.  *n receives how many were claimed.  Each item's body is released
+ * with outbox_item_release().
+ */
+int store_claim_due(struct store *st, int64_t now, const char *provider,
+		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err);
+void outbox_item_release(struct outbox_item *it);
+
+/* The earliest time a queued message falls due, or 0 when none is queued. */
+int store_next_due(struct store *st, int64_t *when, struct gw_err *err);
+
+/* The provider took message `message_id`: it is sent, with the provider's id. */
+int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
+			int64_t now, struct gw_err *err);
+/* A transient failure: queued again for `next_at`, with the failure kept as the last error. */
+int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
+		     const char *message, struct gw_err *err);
+/* A permanent failure: the message, and its survey, are failed with the provider's code. */
+int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
+		      int64_t now, struct gw_err *err);
+
+/* At start-up: messages left in `sending` by a previous process may have reached the provider.
+ * They (and their surveys) become `uncertain` and are never resent by themselves.  *n receives
+ * how many. */
+int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err);
+
+/* ---- inbound texts and statuses -------------------------------------------------------- */
+
+/* The open survey an inbound text was matched to. */
+struct matched_survey {
+	char id[SURVEY_ID_LEN];
+	char customer_id[STORE_ID_LEN];
+	char name[STORE_TEXT_LEN];
+	char locale[8];
+	char kind[8];
+	char channel[16];
+	char status[16];
+	int reprompted;
+};
+
+enum inbound_action { INBOUND_STORE_ONLY, INBOUND_ANSWER, INBOUND_REPROMPT };
+
+/* What the conversation rules decided about one inbound text. */
+struct inbound_decision {
+	enum inbound_action action;
+	int score;                      /* INBOUND_ANSWER */
+	const char *comment;            /* INBOUND_ANSWER; may be NULL */
+	size_t comment_len;
+	const char *reply;              /* text to queue back to the customer, or NULL */
+	const char *reply_purpose;      /* "thanks", "reprompt" */
+};
+
+/* Called inside the store's transaction with the matched survey (NULL when the text matches
+ * none); must only compute, never call the store. */
+typedef void (*inbound_decide_fn)(void *ctx, const struct matched_survey *s,
+				  struct inbound_decision *out);
+
+struct inbound_in {
+	const char *provider;
+	const char *provider_message_id;
+	const char *channel;            /* NULL: any channel this provider serves */
+	const char *from;               /* the customer's number */
+	const char *text;
+	size_t text_len;
+	int64_t now;
+};
+
+struct inbound_result {
+	int duplicate;                  /* this provider message id was stored before: nothing done */
+	int matched;
+	char survey_id[SURVEY_ID_LEN];
+	enum inbound_action action;
+};
+
+/*
+ * Stores one inbound text and applies what `decide` says, all in one transaction: the text is
+ * stored once per (provider, provider_message_id); it is matched to the newest open survey
+ * (sending, sent, delivered, read or uncertain, not expired) for that number, provider and channel;
+ * an answer records the response and marks the survey answered; a reprompt marks it reprompted;
+ * a reply is queued as an outbound message on the survey's channel.
+ */
+int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
+			 void *ctx, struct inbound_result *res, struct gw_err *err);
+
+/*
+ * Records a delivery status ("sent", "delivered", "read", "failed") for an outbound message known
+ * by its provider id.  States only move forward (a late "delivered" never overwrites "read"); an
+ * answered survey keeps its status.  *found is 0 when no message has that id.
+ */
+int store_record_status(struct store *st, const char *provider, const char *provider_message_id,
+			const char *status, const char *code, const char *message, int64_t now,
+			int *found, struct gw_err *err);
+
+/* ---- export ---------------------------------------------------------------------------- */
+
+struct export_filter {
+	const char *kind;       /* NULL: every kind */
+	int64_t since;          /* answered at or after; 0: no bound */
+	int64_t until;          /* answered before; 0: no bound */
+};
+
+struct export_row {
+	const char *survey_id, *customer_id, *phone, *channel, *kind;
+	int score;
+	const char *comment;
+	size_t comment_len;
+	const char *interaction_id, *touchpoint, *agent;
+	int64_t sent_at, answered_at;   /* 0: unknown */
+	const char *name, *locale;
+};
+
+struct export_cursor;
+
+/* Starts an export of the responses that pass the filter, in answer order, on a read connection
+ * of its own (constant memory, never blocks intake).  NULL with err set on failure.  The caller
+ * walks it with store_export_next() and frees it with store_export_close(). */
+struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
+					struct gw_err *err);
+
+/* The next row: 1 and *r filled (strings valid until the next call), 0 at the end, -1 on error. */
+int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err);
+
+void store_export_close(struct export_cursor *c);
+
+#endif
