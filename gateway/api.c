@@ -157,6 +157,29 @@ static json_t *survey_json(const struct survey *s)
 	return j;
 }
 
+/* The JSON of a survey just created from `sn`, before anything else happened to it. */
+static json_t *survey_json_new(const struct survey_new *sn)
+{
+	struct survey s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%s", sn->id);
+	snprintf(s.status, sizeof(s.status), "queued");
+	snprintf(s.kind, sizeof(s.kind), "%s", sn->kind);
+	snprintf(s.channel, sizeof(s.channel), "%s", sn->channel);
+	snprintf(s.customer_id, sizeof(s.customer_id), "%s", sn->customer_id);
+	snprintf(s.interaction_id, sizeof(s.interaction_id), "%s", sn->interaction_id);
+	snprintf(s.phone, sizeof(s.phone), "%s", sn->phone);
+	snprintf(s.locale, sizeof(s.locale), "%s", sn->locale);
+	snprintf(s.touchpoint, sizeof(s.touchpoint), "%s", sn->touchpoint ? sn->touchpoint : "");
+	snprintf(s.agent, sizeof(s.agent), "%s", sn->agent ? sn->agent : "");
+	snprintf(s.provider, sizeof(s.provider), "%s", sn->provider);
+	s.created_at = sn->now;
+	s.send_after = sn->send_after;
+	s.expires_at = sn->expires_at;
+	return survey_json(&s);
+}
+
 static void reply_survey(struct gateway *gw, const char *id, int status, struct response *resp)
 {
 	struct survey s;
@@ -372,9 +395,14 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		error_from(resp, &err);
 		goto out;
 	}
-	if (created)
-		dispatcher_wake(gw->dispatcher);
-	reply_survey(gw, id, created ? 202 : 200, resp);
+	if (!created) {
+		reply_survey(gw, id, 200, resp);
+		goto out;
+	}
+	/* The answer describes the survey as committed: the dispatcher may pick it up the moment
+	 * it is woken, and the caller must still read "queued". */
+	json_reply(resp, 202, survey_json_new(&sn));
+	dispatcher_wake(gw->dispatcher);
 out:
 	json_decref(root);
 	buf_release(&question);

@@ -227,8 +227,6 @@ static int check_url(const char *s, struct gw_err *err)
 
 	if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) || n < 9)
 		return gw_errf(err, "'%s' is not an http:// or https:// URL", s);
-	if (s[n - 1] == '/')
-		return gw_errf(err, "'%s' must not end with '/'", s);
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= ' ')
 			return gw_errf(err, "'%s' must not contain spaces or control characters", s);
@@ -570,6 +568,10 @@ static int validate_all(struct config *cfg, struct gw_err *err)
 			const struct config_key *k = key_lookup(sec->name, e->key);
 
 			gw_err_clear(&why);
+			/* "https://api.twilio.com/" means the same as without the slash. */
+			if (k && k->type == CFG_URL)
+				while (strlen(e->value) > 8 && e->value[strlen(e->value) - 1] == '/')
+					e->value[strlen(e->value) - 1] = '\0';
 			if (k && check_value(k->type, e->value, &why) == 0)
 				continue;
 			if (e->line)

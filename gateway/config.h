@@ -26,7 +26,7 @@ enum config_type {
 	CFG_DURATION,   /* 250ms, 90s, 30m, 48h, 2d */
 	CFG_RATE,       /* 80/s, 30/min, 1000/h, off */
 	CFG_LISTEN,     /* host:port */
-	CFG_URL,        /* http:// or https://, no trailing slash */
+	CFG_URL,        /* http:// or https://; a trailing slash is dropped */
 	CFG_LIST,       /* comma-separated words */
 	CFG_CLOCK_SPAN, /* HH:MM-HH:MM, or off */
 	CFG_LOCALE,     /* es, pt, en */

@@ -1,0 +1,62 @@
+/*
+ * sqlite_priv.h - what the SQLite store's files share (private to store/).
+ *
+ * struct store owns one write connection, serialised by `lock`, with every write statement
+ * prepared once at open (stmt[], indexed by enum stmt_id).  Write paths run inside tx_begin() /
+ * tx_end(); readers open connections of their own with open_conn().
+ */
+#ifndef GW_SQLITE_PRIV_H
+#define GW_SQLITE_PRIV_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_SURVEY_BY_INTERACTION, S_CUSTOMER_UPSERT, S_SURVEY_INSERT, S_MESSAGE_OUT_INSERT,
+	S_DUE_SELECT, S_MESSAGE_CLAIM, S_SURVEY_SET_STATUS, S_NEXT_DUE,
+	S_MESSAGE_SENT, S_SURVEY_SENT, S_MESSAGE_RETRY, S_SURVEY_RETRY,
+	S_MESSAGE_FAILED, S_SURVEY_FAILED, S_MESSAGE_SURVEY,
+	S_UNCERTAIN_SURVEYS, S_UNCERTAIN_MESSAGES,
+	S_INBOUND_INSERT, S_MATCH_OPEN, S_INBOUND_LINK, S_RESPONSE_UPSERT, S_SURVEY_ANSWERED,
+	S_SURVEY_REPROMPTED,
+	S_STATUS_FIND, S_MESSAGE_STATUS, S_SURVEY_STATUS, S_SURVEY_STATUS_BY_DELIVERY,
+	S__COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	char *path;
+	sqlite3_stmt *stmt[S__COUNT];
+};
+
+/* Records a failure of `db`: 503 for what a retry may cure (full disk, I/O, lock, read-only),
+ * 500 otherwise.  Returns -1. */
+int db_fail(sqlite3 *db, int rc, const char *what, struct gw_err *err);
+/* The prepared statement `id`, reset and unbound; only under st->lock. */
+sqlite3_stmt *st_get(struct store *st, enum stmt_id id);
+/* Binds text (NULL: SQL NULL); bind_opt_str() also turns "" into NULL. */
+void bind_str(sqlite3_stmt *s, int i, const char *v);
+void bind_opt_str(sqlite3_stmt *s, int i, const char *v);
+/* Column i as text: copied into dst (cut to n-1 bytes), malloc'd, or borrowed ("" for NULL). */
+void col_copy(sqlite3_stmt *s, int i, char *dst, size_t n);
+char *col_dup(sqlite3_stmt *s, int i);
+const char *col_str(sqlite3_stmt *s, int i);
+/* Runs a statement that returns no row; -1 with err on failure. */
+int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err *err);
+/* BEGIN IMMEDIATE, holding st->lock until tx_end(), which commits when rc is 0 and rolls back
+ * otherwise; tx_end() returns 0 only when the commit is durable. */
+int tx_begin(struct store *st, struct gw_err *err);
+int tx_end(struct store *st, int rc, struct gw_err *err);
+/* Opens a connection with the store's settings (busy timeout, extended codes). */
+int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err);
+/* Queues an outbound message due at `due` (inside a transaction). */
+int insert_outbound(struct store *st, const char *survey_id, const char *purpose,
+		    const char *channel, const char *provider, const char *phone, const char *body,
+		    int64_t due, int64_t now, struct gw_err *err);
+
+#endif

@@ -1,0 +1,210 @@
+/* store_inbound.c - inbound texts and delivery statuses (see store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sqlite_priv.h"
+
+/* ---- inbound texts and statuses -------------------------------------------------------- */
+
+/* Finds the newest open survey for the text's number; 1 found, 0 none, -1 error. */
+static int match_open(struct store *st, const struct inbound_in *in, struct matched_survey *m,
+		      struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_MATCH_OPEN);
+	int rc;
+
+	bind_str(s, 1, in->from);
+	bind_str(s, 2, in->provider);
+	bind_str(s, 3, in->channel);
+	sqlite3_bind_int64(s, 4, in->now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col_copy(s, 0, m->id, sizeof(m->id));
+		col_copy(s, 1, m->customer_id, sizeof(m->customer_id));
+		col_copy(s, 2, m->name, sizeof(m->name));
+		col_copy(s, 3, m->locale, sizeof(m->locale));
+		col_copy(s, 4, m->kind, sizeof(m->kind));
+		col_copy(s, 5, m->channel, sizeof(m->channel));
+		col_copy(s, 6, m->status, sizeof(m->status));
+		m->reprompted = sqlite3_column_int(s, 7);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(st->db, rc, "match survey", err);
+}
+
+static int apply_decision(struct store *st, const struct inbound_in *in, int64_t msg_id,
+			  const struct matched_survey *m, const struct inbound_decision *d,
+			  struct gw_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (d->action == INBOUND_ANSWER) {
+		s = st_get(st, S_RESPONSE_UPSERT);
+		bind_str(s, 1, m->id);
+		sqlite3_bind_int(s, 2, d->score);
+		sqlite3_bind_text(s, 3, d->comment ? d->comment : "", (int)d->comment_len,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, in->text, (int)in->text_len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, msg_id);
+		sqlite3_bind_int64(s, 6, in->now);
+		if (step_done(st, s, "save response", err) < 0)
+			return -1;
+		s = st_get(st, S_SURVEY_ANSWERED);
+		bind_str(s, 1, m->id);
+		sqlite3_bind_int64(s, 2, in->now);
+		if (step_done(st, s, "mark answered", err) < 0)
+			return -1;
+	} else if (d->action == INBOUND_REPROMPT) {
+		s = st_get(st, S_SURVEY_REPROMPTED);
+		bind_str(s, 1, m->id);
+		if (step_done(st, s, "mark reprompted", err) < 0)
+			return -1;
+	}
+	if (d->reply)
+		return insert_outbound(st, m->id, d->reply_purpose, m->channel, in->provider, in->from,
+				       d->reply, in->now, in->now, err);
+	return 0;
+}
+
+static int record_inbound_tx(struct store *st, const struct inbound_in *in,
+			     inbound_decide_fn decide, void *ctx, struct inbound_result *res,
+			     struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_INBOUND_INSERT);
+	struct matched_survey m;
+	struct inbound_decision d;
+	int64_t msg_id;
+	int rc;
+
+	bind_str(s, 1, in->channel);
+	bind_str(s, 2, in->provider);
+	bind_str(s, 3, in->from);
+	sqlite3_bind_text(s, 4, in->text, (int)in->text_len, SQLITE_TRANSIENT);
+	bind_str(s, 5, in->provider_message_id);
+	sqlite3_bind_int64(s, 6, in->now);
+	rc = sqlite3_step(s);
+	msg_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		res->duplicate = 1;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(st->db, rc, "save inbound text", err);
+
+	memset(&m, 0, sizeof(m));
+	memset(&d, 0, sizeof(d));
+	if ((rc = match_open(st, in, &m, err)) < 0)
+		return -1;
+	decide(ctx, rc ? &m : NULL, &d);
+	res->action = d.action;
+	if (!rc)
+		return 0;
+	res->matched = 1;
+	snprintf(res->survey_id, sizeof(res->survey_id), "%s", m.id);
+	s = st_get(st, S_INBOUND_LINK);
+	sqlite3_bind_int64(s, 1, msg_id);
+	bind_str(s, 2, m.id);
+	bind_str(s, 3, m.channel);
+	if (step_done(st, s, "link inbound text", err) < 0)
+		return -1;
+	return apply_decision(st, in, msg_id, &m, &d, err);
+}
+
+int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
+			 void *ctx, struct inbound_result *res, struct gw_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, record_inbound_tx(st, in, decide, ctx, res, err), err);
+}
+
+/* Order of delivery states; a status only replaces one of lower rank. */
+static int delivery_rank(const char *s)
+{
+	static const char *const order[] = { "queued", "sending", "uncertain", "sent", "delivered",
+					     "read" };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (strcmp(s, order[i]) == 0)
+			return (int)i;
+	return 100;     /* failed, answered, expired, ...: final */
+}
+
+/* May a message or survey in state `cur` move to `next`? */
+static int status_advances(const char *cur, const char *next)
+{
+	if (strcmp(next, "failed") == 0)
+		return delivery_rank(cur) <= delivery_rank("sent");
+	return delivery_rank(next) > delivery_rank(cur) && delivery_rank(cur) < 100;
+}
+
+static int record_status_tx(struct store *st, const char *provider, const char *pid,
+			    const char *status, const char *code, const char *message, int64_t now,
+			    int *found, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_STATUS_FIND);
+	char cur[16], survey_id[SURVEY_ID_LEN], purpose[16];
+	int64_t msg_id;
+	int rc;
+
+	bind_str(s, 1, provider);
+	bind_str(s, 2, pid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		msg_id = sqlite3_column_int64(s, 0);
+		col_copy(s, 1, cur, sizeof(cur));
+		col_copy(s, 2, survey_id, sizeof(survey_id));
+		col_copy(s, 3, purpose, sizeof(purpose));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : db_fail(st->db, rc, "find message", err);
+	*found = 1;
+	if (!status_advances(cur, status))
+		return 0;
+	s = st_get(st, S_MESSAGE_STATUS);
+	sqlite3_bind_int64(s, 1, msg_id);
+	bind_str(s, 2, status);
+	bind_opt_str(s, 3, code);
+	bind_opt_str(s, 4, message);
+	sqlite3_bind_int64(s, 5, now);
+	if (step_done(st, s, "update message status", err) < 0)
+		return -1;
+	if (strcmp(purpose, "survey") != 0 || !survey_id[0])
+		return 0;
+	/* The survey follows its message, unless it moved on (answered, expired, ...). */
+	s = st_get(st, S_SURVEY_STATUS);
+	bind_str(s, 1, survey_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		col_copy(s, 0, cur, sizeof(cur));
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st->db, rc, "read survey status", err);
+	if (!status_advances(cur, status))
+		return 0;
+	s = st_get(st, S_SURVEY_STATUS_BY_DELIVERY);
+	bind_str(s, 1, survey_id);
+	bind_str(s, 2, status);
+	bind_opt_str(s, 3, code);
+	bind_opt_str(s, 4, message);
+	sqlite3_bind_int64(s, 5, now);
+	return step_done(st, s, "update survey status", err);
+}
+
+int store_record_status(struct store *st, const char *provider, const char *provider_message_id,
+			const char *status, const char *code, const char *message, int64_t now,
+			int *found, struct gw_err *err)
+{
+	*found = 0;
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, record_status_tx(st, provider, provider_message_id, status, code, message,
+					   now, found, err), err);
+}

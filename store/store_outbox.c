@@ -1,0 +1,222 @@
+/* store_outbox.c - the outbox: claiming due messages and recording send outcomes (see store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sqlite_priv.h"
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+void outbox_item_release(struct outbox_item *it)
+{
+	free(it->body);
+	it->body = NULL;
+}
+
+static int claim_due_tx(struct store *st, int64_t now, const char *provider,
+			struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_DUE_SELECT);
+	int rc = SQLITE_DONE;
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	bind_str(s, 3, provider);
+	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct outbox_item *it = &items[*n];
+
+		memset(it, 0, sizeof(*it));
+		it->message_id = sqlite3_column_int64(s, 0);
+		col_copy(s, 1, it->survey_id, sizeof(it->survey_id));
+		col_copy(s, 2, it->provider, sizeof(it->provider));
+		col_copy(s, 3, it->channel, sizeof(it->channel));
+		col_copy(s, 4, it->purpose, sizeof(it->purpose));
+		col_copy(s, 5, it->phone, sizeof(it->phone));
+		it->attempts = sqlite3_column_int(s, 7) + 1;
+		if (!(it->body = col_dup(s, 6))) {
+			sqlite3_reset(s);
+			return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+		}
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "find due messages", err);
+	for (size_t i = 0; i < *n; i++) {
+		s = st_get(st, S_MESSAGE_CLAIM);
+		sqlite3_bind_int64(s, 1, items[i].message_id);
+		sqlite3_bind_int64(s, 2, now);
+		if (step_done(st, s, "claim message", err) < 0)
+			return -1;
+		if (strcmp(items[i].purpose, "survey") != 0)
+			continue;
+		s = st_get(st, S_SURVEY_SET_STATUS);
+		bind_str(s, 1, items[i].survey_id);
+		bind_str(s, 2, "sending");
+		sqlite3_bind_int64(s, 3, items[i].message_id);
+		if (step_done(st, s, "claim survey", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_claim_due(struct store *st, int64_t now, const char *provider,
+		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
+{
+	int rc;
+
+	*n = 0;
+	if (tx_begin(st, err) < 0)
+		return -1;
+	rc = tx_end(st, claim_due_tx(st, now, provider, items, max, n, err), err);
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			outbox_item_release(&items[i]);
+		*n = 0;
+	}
+	return rc;
+}
+
+int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	s = st_get(st, S_NEXT_DUE);
+	rc = sqlite3_step(s);
+	*when = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "find due messages", err);
+}
+
+/* The survey a message belongs to ("" when none) and its purpose. */
+static int message_survey(struct store *st, int64_t message_id, char survey_id[SURVEY_ID_LEN],
+			  char purpose[16], struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_MESSAGE_SURVEY);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, message_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col_copy(s, 0, survey_id, SURVEY_ID_LEN);
+		col_copy(s, 1, purpose, 16);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? gw_errf(err, "no message %lld", (long long)message_id)
+					 : db_fail(st->db, rc, "read message", err);
+	return 0;
+}
+
+/* Runs the survey-side statement `id` for message `message_id` when it is a survey message. */
+static int update_survey_of(struct store *st, int64_t message_id, enum stmt_id id,
+			    const char *a2, const char *a3, int64_t t, int t_index,
+			    struct gw_err *err)
+{
+	char survey_id[SURVEY_ID_LEN], purpose[16];
+	sqlite3_stmt *s;
+
+	if (message_survey(st, message_id, survey_id, purpose, err) < 0)
+		return -1;
+	if (strcmp(purpose, "survey") != 0 || !survey_id[0])
+		return 0;
+	s = st_get(st, id);
+	bind_str(s, 1, survey_id);
+	if (t_index == 2) {
+		sqlite3_bind_int64(s, 2, t);
+		bind_str(s, 3, a2);
+	} else {
+		bind_opt_str(s, 2, a2);
+		bind_opt_str(s, 3, a3);
+	}
+	return step_done(st, s, "update survey", err);
+}
+
+static int send_accepted_tx(struct store *st, int64_t message_id, const char *pid, int64_t now,
+			    struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_MESSAGE_SENT);
+
+	sqlite3_bind_int64(s, 1, message_id);
+	bind_opt_str(s, 2, pid);
+	sqlite3_bind_int64(s, 3, now);
+	if (step_done(st, s, "mark sent", err) < 0)
+		return -1;
+	return update_survey_of(st, message_id, S_SURVEY_SENT, pid && *pid ? pid : NULL, NULL,
+				now, 2, err);
+}
+
+int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
+			int64_t now, struct gw_err *err)
+{
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, send_accepted_tx(st, message_id, provider_message_id, now, err), err);
+}
+
+static int send_retry_tx(struct store *st, int64_t message_id, int64_t next_at, const char *code,
+			 const char *message, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_MESSAGE_RETRY);
+
+	sqlite3_bind_int64(s, 1, message_id);
+	sqlite3_bind_int64(s, 2, next_at);
+	bind_opt_str(s, 3, code);
+	bind_opt_str(s, 4, message);
+	sqlite3_bind_int64(s, 5, next_at);
+	if (step_done(st, s, "requeue message", err) < 0)
+		return -1;
+	return update_survey_of(st, message_id, S_SURVEY_RETRY, code, message, 0, 0, err);
+}
+
+int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
+		     const char *message, struct gw_err *err)
+{
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, send_retry_tx(st, message_id, next_at, code, message, err), err);
+}
+
+static int send_failed_tx(struct store *st, int64_t message_id, const char *code,
+			  const char *message, int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_MESSAGE_FAILED);
+
+	sqlite3_bind_int64(s, 1, message_id);
+	bind_opt_str(s, 2, code);
+	bind_opt_str(s, 3, message);
+	sqlite3_bind_int64(s, 4, now);
+	if (step_done(st, s, "mark failed", err) < 0)
+		return -1;
+	return update_survey_of(st, message_id, S_SURVEY_FAILED, code, message, 0, 0, err);
+}
+
+int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
+		      int64_t now, struct gw_err *err)
+{
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, send_failed_tx(st, message_id, code, message, now, err), err);
+}
+
+int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (tx_begin(st, err) < 0)
+		return -1;
+	rc = step_done(st, st_get(st, S_UNCERTAIN_SURVEYS), "mark uncertain", err);
+	if (rc == 0) {
+		s = st_get(st, S_UNCERTAIN_MESSAGES);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+		rc = step_done(st, s, "mark uncertain", err);
+		*n = (size_t)sqlite3_changes(st->db);
+	}
+	return tx_end(st, rc, err);
+}

@@ -1,0 +1,239 @@
+/* store_surveys.c - creating and reading surveys, and the CSV export cursor (see store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sqlite_priv.h"
+
+/* ---- surveys --------------------------------------------------------------------------- */
+
+/* The body of store_create_survey(), inside its transaction. */
+static int create_survey_tx(struct store *st, const struct survey_new *in,
+			    char id_out[SURVEY_ID_LEN], int *created, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_SURVEY_BY_INTERACTION);
+	int64_t customer;
+	int rc;
+
+	bind_str(s, 1, in->interaction_id);
+	bind_str(s, 2, in->kind);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		col_copy(s, 0, id_out, SURVEY_ID_LEN);
+		sqlite3_reset(s);
+		*created = 0;
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "find survey", err);
+
+	s = st_get(st, S_CUSTOMER_UPSERT);
+	bind_str(s, 1, in->customer_id);
+	bind_str(s, 2, in->phone);
+	bind_opt_str(s, 3, in->name);
+	bind_str(s, 4, in->locale);
+	sqlite3_bind_int64(s, 5, in->now);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_fail(st->db, rc, "save customer", err);
+	}
+	customer = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+
+	s = st_get(st, S_SURVEY_INSERT);
+	bind_str(s, 1, in->id);
+	sqlite3_bind_int64(s, 2, customer);
+	bind_str(s, 3, in->phone);
+	bind_opt_str(s, 4, in->name);
+	bind_str(s, 5, in->locale);
+	bind_str(s, 6, in->kind);
+	bind_str(s, 7, in->channel);
+	bind_str(s, 8, in->provider);
+	bind_str(s, 9, in->interaction_id);
+	bind_opt_str(s, 10, in->touchpoint);
+	bind_opt_str(s, 11, in->agent);
+	bind_opt_str(s, 12, in->opened_at);
+	bind_opt_str(s, 13, in->closed_at);
+	sqlite3_bind_int64(s, 14, in->now);
+	sqlite3_bind_int64(s, 15, in->send_after);
+	sqlite3_bind_int64(s, 16, in->expires_at);
+	if (step_done(st, s, "save survey", err) < 0 ||
+	    insert_outbound(st, in->id, "survey", in->channel, in->provider, in->phone, in->question,
+			    in->send_after, in->now, err) < 0)
+		return -1;
+	snprintf(id_out, SURVEY_ID_LEN, "%s", in->id);
+	*created = 1;
+	return 0;
+}
+
+int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
+			int *created, struct gw_err *err)
+{
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, create_survey_tx(st, in, id_out, created, err), err);
+}
+
+int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
+{
+	static const char sql[] =
+		"SELECT s.id, c.ext_id, s.phone, coalesce(s.name, ''), s.locale, s.kind, s.channel,"
+		" s.provider, s.interaction_id, coalesce(s.touchpoint, ''), coalesce(s.agent, ''),"
+		" coalesce(s.opened_at, ''), coalesce(s.closed_at, ''), s.status, s.created_at,"
+		" s.send_after, coalesce(s.sent_at, 0), coalesce(s.delivered_at, 0),"
+		" coalesce(s.answered_at, 0), coalesce(s.expires_at, 0), s.attempts, s.reprompted,"
+		" coalesce(s.provider_message_id, ''), coalesce(s.error_code, ''),"
+		" coalesce(s.error_message, ''), r.score, r.comment, r.raw_text"
+		" FROM surveys s JOIN customers c ON c.id = s.customer_id"
+		" LEFT JOIN responses r ON r.survey_id = s.id WHERE s.id = ?1";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	memset(out, 0, sizeof(*out));
+	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+		return -1;
+	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK) {
+		db_fail(db, step, "read survey", err);
+		goto out;
+	}
+	bind_str(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		db_fail(db, step, "read survey", err);
+		goto out;
+	}
+	col_copy(s, 0, out->id, sizeof(out->id));
+	col_copy(s, 1, out->customer_id, sizeof(out->customer_id));
+	col_copy(s, 2, out->phone, sizeof(out->phone));
+	col_copy(s, 3, out->name, sizeof(out->name));
+	col_copy(s, 4, out->locale, sizeof(out->locale));
+	col_copy(s, 5, out->kind, sizeof(out->kind));
+	col_copy(s, 6, out->channel, sizeof(out->channel));
+	col_copy(s, 7, out->provider, sizeof(out->provider));
+	col_copy(s, 8, out->interaction_id, sizeof(out->interaction_id));
+	col_copy(s, 9, out->touchpoint, sizeof(out->touchpoint));
+	col_copy(s, 10, out->agent, sizeof(out->agent));
+	col_copy(s, 11, out->opened_at, sizeof(out->opened_at));
+	col_copy(s, 12, out->closed_at, sizeof(out->closed_at));
+	col_copy(s, 13, out->status, sizeof(out->status));
+	out->created_at = sqlite3_column_int64(s, 14);
+	out->send_after = sqlite3_column_int64(s, 15);
+	out->sent_at = sqlite3_column_int64(s, 16);
+	out->delivered_at = sqlite3_column_int64(s, 17);
+	out->answered_at = sqlite3_column_int64(s, 18);
+	out->expires_at = sqlite3_column_int64(s, 19);
+	out->attempts = sqlite3_column_int(s, 20);
+	out->reprompted = sqlite3_column_int(s, 21);
+	col_copy(s, 22, out->provider_message_id, sizeof(out->provider_message_id));
+	col_copy(s, 23, out->error_code, sizeof(out->error_code));
+	col_copy(s, 24, out->error_message, sizeof(out->error_message));
+	if (sqlite3_column_type(s, 25) != SQLITE_NULL) {
+		out->has_response = 1;
+		out->score = sqlite3_column_int(s, 25);
+		out->comment = col_dup(s, 26);
+		out->raw_text = col_dup(s, 27);
+		if (!out->comment || !out->raw_text) {
+			survey_release(out);
+			gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+void survey_release(struct survey *s)
+{
+	free(s->comment);
+	free(s->raw_text);
+	s->comment = s->raw_text = NULL;
+	s->has_response = 0;
+}
+
+/* ---- export ---------------------------------------------------------------------------- */
+
+struct export_cursor {
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+};
+
+struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
+					struct gw_err *err)
+{
+	static const char sql[] =
+		"SELECT s.id, c.ext_id, s.phone, s.channel, s.kind, r.score, r.comment,"
+		" s.interaction_id, s.touchpoint, s.agent, coalesce(s.sent_at, 0), r.answered_at,"
+		" s.name, s.locale"
+		" FROM responses r JOIN surveys s ON s.id = r.survey_id"
+		" JOIN customers c ON c.id = s.customer_id"
+		" WHERE (?1 IS NULL OR s.kind = ?1) AND (?2 IS NULL OR r.answered_at >= ?2)"
+		" AND (?3 IS NULL OR r.answered_at < ?3)"
+		" ORDER BY r.answered_at, s.id";
+	struct export_cursor *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+		return NULL;
+	}
+	if (open_conn(st->path, SQLITE_OPEN_READONLY, &c->db, err) < 0)
+		goto fail;
+	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &c->stmt, NULL)) != SQLITE_OK) {
+		db_fail(c->db, rc, "export", err);
+		goto fail;
+	}
+	bind_str(c->stmt, 1, f->kind);
+	if (f->since)
+		sqlite3_bind_int64(c->stmt, 2, f->since);
+	if (f->until)
+		sqlite3_bind_int64(c->stmt, 3, f->until);
+	return c;
+fail:
+	store_export_close(c);
+	return NULL;
+}
+
+int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err)
+{
+	sqlite3_stmt *s = c->stmt;
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(c->db, rc, "export", err);
+	r->survey_id = col_str(s, 0);
+	r->customer_id = col_str(s, 1);
+	r->phone = col_str(s, 2);
+	r->channel = col_str(s, 3);
+	r->kind = col_str(s, 4);
+	r->score = sqlite3_column_int(s, 5);
+	r->comment = col_str(s, 6);
+	r->comment_len = (size_t)sqlite3_column_bytes(s, 6);
+	r->interaction_id = col_str(s, 7);
+	r->touchpoint = col_str(s, 8);
+	r->agent = col_str(s, 9);
+	r->sent_at = sqlite3_column_int64(s, 10);
+	r->answered_at = sqlite3_column_int64(s, 11);
+	r->name = col_str(s, 12);
+	r->locale = col_str(s, 13);
+	return 1;
+}
+
+void store_export_close(struct export_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->stmt);
+	sqlite3_close(c->db);
+	free(c);
+}

@@ -1,0 +1,663 @@
+/* fake_twilio.c - see fake_twilio.h. */
+#include "fake_twilio.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "form.h"
+#include "harness.h"
+
+#define QUEUE_LEN 16
+#define REQUEST_BODY_CAP (64u << 10)
+#define TWILIO_BODY_MAX_CHARS 1600   /* Twilio error 21617 past this */
+#define FORM_TYPE "application/x-www-form-urlencoded"
+
+struct scripted {
+	int status;
+	int code;
+	char message[256];
+};
+
+struct fake_twilio {
+	struct MHD_Daemon *daemon;
+	int port;
+	char *account_sid;
+	char *auth_token;
+	char *messages_path;            /* /2010-04-01/Accounts/{sid}/Messages.json */
+	json_t *created;                /* twilio-create-message-201.json */
+	json_t *error;                  /* twilio-error-400-20001.json */
+	uint64_t sid_nonce;
+
+	pthread_mutex_t lock;           /* guards everything below */
+	pthread_cond_t arrived;         /* signalled on every recorded request */
+	struct fake_twilio_request **reqs;
+	size_t n_reqs, alloc_reqs;
+	struct scripted queue[QUEUE_LEN];
+	size_t q_head, q_len;
+	uint64_t sid_seq;
+};
+
+/* Per-connection upload state, freed by on_completed(). */
+struct conn_ctx {
+	struct buf body;
+	int too_big;
+};
+
+/* What a failed check answers. */
+struct rejection {
+	int status;
+	int code;
+	char message[200];
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void request_free(struct fake_twilio_request *r)
+{
+	if (!r)
+		return;
+	free(r->path);
+	free(r->content_type);
+	free(r->to);
+	free(r->from);
+	free(r->messaging_service_sid);
+	free(r->body);
+	free(r->status_callback);
+	free(r);
+}
+
+/* Fills `rej` and the record's `why`; returns -1 so checks can `return reject(...)`. */
+static int reject(struct rejection *rej, struct fake_twilio_request *rec, int status, int code,
+		  const char *message, const char *why)
+{
+	rej->status = status;
+	rej->code = code;
+	snprintf(rej->message, sizeof(rej->message), "%s", message);
+	snprintf(rec->why, sizeof(rec->why), "%s", why);
+	return -1;
+}
+
+/* '+', a non-zero digit, then up to 14 more digits: 8 to 15 digits in all (ITU-T E.164). */
+static int is_e164(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (s++; *s; s++, n++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return n >= 8 && n <= 15;
+}
+
+/* Characters, as Twilio counts them for the 1600 limit: UTF-8 code points. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* 1 when the Content-Type header names the urlencoded form type (parameters allowed). */
+static int is_form_type(const char *ct)
+{
+	size_t n = strlen(FORM_TYPE);
+
+	if (!ct || strncasecmp(ct, FORM_TYPE, n) != 0)
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* The credential check: Basic auth with exactly this account's sid and token. */
+static int check_auth(struct fake_twilio *ft, struct MHD_Connection *conn)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(conn, &pass);
+	int ok = user && pass && strcmp(user, ft->account_sid) == 0 &&
+		 strcmp(pass, ft->auth_token) == 0;
+
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+/* Checks the form fields of an authenticated POST to Messages.json and copies them into `rec`. */
+static int check_fields(struct fake_twilio_request *rec, const char *data, size_t len,
+			struct rejection *rej)
+{
+	struct form f = { 0 };
+	const char *to, *body, *from, *mss;
+	int rc = -1;
+
+	if (form_parse(&f, data, len) < 0) {
+		reject(rej, rec, 400, 21604, "A 'To' phone number is required.",
+		       "form body does not parse");
+		goto out;
+	}
+	to = form_get(&f, "To");
+	body = form_get(&f, "Body");
+	from = form_get(&f, "From");
+	mss = form_get(&f, "MessagingServiceSid");
+	rec->to = dup_or_null(to);
+	rec->body = dup_or_null(body);
+	rec->from = dup_or_null(from);
+	rec->messaging_service_sid = dup_or_null(mss);
+	rec->status_callback = dup_or_null(form_get(&f, "StatusCallback"));
+	if (!to || !*to) {
+		reject(rej, rec, 400, 21604, "A 'To' phone number is required.", "no To");
+		goto out;
+	}
+	if (!is_e164(to)) {
+		reject(rej, rec, 400, 21211, "Invalid 'To' Phone Number", "To is not E.164");
+		goto out;
+	}
+	if (!body || !*body) {
+		reject(rej, rec, 400, 21602, "Message body is required.", "no Body");
+		goto out;
+	}
+	if (utf8_chars(body) > TWILIO_BODY_MAX_CHARS) {
+		reject(rej, rec, 400, 21617,
+		       "The concatenated message body exceeds the 1600 character limit.",
+		       "Body longer than 1600 characters");
+		goto out;
+	}
+	if (!from == !mss) {
+		reject(rej, rec, 400, 21603,
+		       "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
+		       from ? "both From and MessagingServiceSid" :
+			      "neither From nor MessagingServiceSid");
+		goto out;
+	}
+	rc = 0;
+out:
+	form_release(&f);
+	return rc;
+}
+
+/* Every check of fake_twilio.h, in Twilio's order.  0 when the request is acceptable. */
+static int check_request(struct fake_twilio *ft, struct MHD_Connection *conn, const char *url,
+			 const char *method, struct conn_ctx *ctx, struct fake_twilio_request *rec,
+			 struct rejection *rej)
+{
+	char msg[200];
+
+	if (!check_auth(ft, conn))
+		return reject(rej, rec, 401, 20003, "Authenticate",
+			      "missing or wrong Basic auth");
+	if (strcmp(url, ft->messages_path) != 0) {
+		snprintf(msg, sizeof(msg), "The requested resource %s was not found", url);
+		return reject(rej, rec, 404, 20404, msg, "unknown path");
+	}
+	if (strcmp(method, "POST") != 0)
+		return reject(rej, rec, 405, 20004, "Method not allowed", "method is not POST");
+	if (ctx->too_big)
+		return reject(rej, rec, 413, 20001, "Request entity too large",
+			      "body larger than 64 KiB");
+	if (!is_form_type(rec->content_type))
+		return reject(rej, rec, 400, 21604, "A 'To' phone number is required.",
+			      "Content-Type is not application/x-www-form-urlencoded");
+	return check_fields(rec, buf_cstr(&ctx->body), ctx->body.len, rej);
+}
+
+/* The error fixture with code, message and more_info (and status, when it differs) rewritten.
+ * Caller frees with free(); NULL when out of memory. */
+static char *error_body(struct fake_twilio *ft, int status, int code, const char *message)
+{
+	json_t *j = json_deep_copy(ft->error);
+	json_t *msg = json_string(message);
+	char more[96];
+	char *s = NULL;
+
+	if (!j)
+		return NULL;
+	if (!msg)
+		msg = json_string("(message is not UTF-8)");
+	snprintf(more, sizeof(more), "https://www.twilio.com/docs/errors/%d", code);
+	json_object_set_new(j, "code", json_integer(code));
+	json_object_set_new(j, "message", msg);
+	json_object_set_new(j, "more_info", json_string(more));
+	if (json_integer_value(json_object_get(j, "status")) != status)
+		json_object_set_new(j, "status", json_integer(status));
+	s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	return s;
+}
+
+/* The 201 fixture with sid, to and body rewritten.  Caller frees with free(). */
+static char *created_body(struct fake_twilio *ft, const struct fake_twilio_request *rec)
+{
+	json_t *j = json_deep_copy(ft->created);
+	json_t *to = json_string(rec->to), *body = json_string(rec->body);
+	char *s = NULL;
+
+	if (!j || !to || !body)
+		goto out;
+	json_object_set_new(j, "sid", json_string(rec->sid));
+	json_object_set(j, "to", to);
+	json_object_set(j, "body", body);
+	s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+	json_decref(body);
+	json_decref(to);
+	json_decref(j);
+	return s;
+}
+
+/* Under the lock: takes the next scripted answer, or the default 201, for an accepted request. */
+static void take_answer(struct fake_twilio *ft, struct scripted *out)
+{
+	if (ft->q_len) {
+		*out = ft->queue[ft->q_head];
+		ft->q_head = (ft->q_head + 1) % QUEUE_LEN;
+		ft->q_len--;
+	} else {
+		memset(out, 0, sizeof(*out));
+		out->status = 201;
+	}
+}
+
+/* Under the lock: appends the record and wakes waiters.  -1 when out of memory. */
+static int record(struct fake_twilio *ft, struct fake_twilio_request *rec)
+{
+	if (ft->n_reqs == ft->alloc_reqs) {
+		size_t n = ft->alloc_reqs ? 2 * ft->alloc_reqs : 16;
+		struct fake_twilio_request **p = realloc(ft->reqs, n * sizeof(*p));
+
+		if (!p)
+			return -1;
+		ft->reqs = p;
+		ft->alloc_reqs = n;
+	}
+	ft->reqs[ft->n_reqs++] = rec;
+	pthread_cond_broadcast(&ft->arrived);
+	return 0;
+}
+
+/* Queues `body` (may be NULL: empty) with `status` on the connection. */
+static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+	size_t len = body ? strlen(body) : 0;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(body ? body : ""),
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json; charset=utf-8");
+	if (status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Basic realm=\"Twilio API\"");
+	if (status == 429)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	r = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/*
+ * The whole request has arrived: check it, pick the answer, record the request (before answering,
+ * so a test that sees the gateway react also sees the record), then answer.
+ */
+static enum MHD_Result answer_request(struct fake_twilio *ft, struct MHD_Connection *conn,
+				      const char *url, const char *method, struct conn_ctx *ctx)
+{
+	struct fake_twilio_request *rec = calloc(1, sizeof(*rec));
+	struct rejection rej = { 0 };
+	struct scripted ans = { 0 };
+	char *body = NULL;
+	enum MHD_Result r = MHD_NO;
+
+	if (!rec)
+		return MHD_NO;
+	snprintf(rec->method, sizeof(rec->method), "%s", method);
+	rec->path = strdup(url);
+	rec->content_type = dup_or_null(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_CONTENT_TYPE));
+	rec->ok = check_request(ft, conn, url, method, ctx, rec, &rej) == 0;
+
+	pthread_mutex_lock(&ft->lock);
+	if (rec->ok) {
+		take_answer(ft, &ans);
+		if (ans.status == 201)
+			snprintf(rec->sid, sizeof(rec->sid), "SM%016llx%016llx",
+				 (unsigned long long)ft->sid_nonce,
+				 (unsigned long long)++ft->sid_seq);
+	} else {
+		ans.status = rej.status;
+		ans.code = rej.code;
+		snprintf(ans.message, sizeof(ans.message), "%s", rej.message);
+	}
+	rec->status = ans.status;
+	if (record(ft, rec) < 0) {
+		pthread_mutex_unlock(&ft->lock);
+		request_free(rec);
+		return MHD_NO;
+	}
+	pthread_mutex_unlock(&ft->lock);
+
+	if (ans.status == 201)
+		body = created_body(ft, rec);
+	else if (ans.code)
+		body = error_body(ft, ans.status, ans.code, ans.message);
+	if ((ans.status == 201 || ans.code) && !body)
+		goto out;
+	r = send_answer(conn, ans.status, body);
+out:
+	free(body);
+	return r;
+}
+
+/* libmicrohttpd's access handler: gathers the upload (capped), then answers once it is complete. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	if (!ctx) {
+		ctx = calloc(1, sizeof(*ctx));
+		if (!ctx)
+			return MHD_NO;
+		buf_init(&ctx->body, REQUEST_BODY_CAP);
+		*con_cls = ctx;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!ctx->too_big && buf_append(&ctx->body, upload, *upload_size) < 0)
+			ctx->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return answer_request(cls, conn, url, method, ctx);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	if (!ctx)
+		return;
+	buf_release(&ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+}
+
+/* Loads a JSON object fixture; NULL after a message. */
+static json_t *load_fixture(const char *dir, const char *name)
+{
+	char path[HARNESS_PATH_LEN];
+	json_error_t e;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	j = json_load_file(path, 0, &e);
+	if (!j || !json_is_object(j)) {
+		fprintf(stderr, "fake_twilio: %s: %s\n", path, j ? "not an object" : e.text);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+struct fake_twilio *fake_twilio_start(const char *account_sid, const char *auth_token,
+				      const char *fixtures_dir)
+{
+	struct fake_twilio *ft = calloc(1, sizeof(*ft));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const union MHD_DaemonInfo *info;
+	char path[256];
+
+	if (!ft)
+		return NULL;
+	pthread_mutex_init(&ft->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&ft->arrived, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/Messages.json", account_sid);
+	ft->account_sid = strdup(account_sid);
+	ft->auth_token = strdup(auth_token);
+	ft->messages_path = strdup(path);
+	ft->created = load_fixture(fixtures_dir, "twilio-create-message-201.json");
+	ft->error = load_fixture(fixtures_dir, "twilio-error-400-20001.json");
+	if (!ft->account_sid || !ft->auth_token || !ft->messages_path || !ft->created ||
+	    !ft->error)
+		goto fail;
+	if (getrandom(&ft->sid_nonce, sizeof(ft->sid_nonce), 0) != sizeof(ft->sid_nonce))
+		ft->sid_nonce = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ft->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+				      NULL, NULL, on_request, ft,
+				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				      MHD_OPTION_NOTIFY_COMPLETED, on_completed, ft,
+				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				      MHD_OPTION_END);
+	if (!ft->daemon) {
+		fprintf(stderr, "fake_twilio: MHD_start_daemon failed\n");
+		goto fail;
+	}
+	info = MHD_get_daemon_info(ft->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	if (!info || !info->port) {
+		fprintf(stderr, "fake_twilio: no bound port\n");
+		goto fail;
+	}
+	ft->port = info->port;
+	return ft;
+fail:
+	fake_twilio_stop(ft);
+	return NULL;
+}
+
+void fake_twilio_stop(struct fake_twilio *ft)
+{
+	if (!ft)
+		return;
+	if (ft->daemon)
+		MHD_stop_daemon(ft->daemon);
+	for (size_t i = 0; i < ft->n_reqs; i++)
+		request_free(ft->reqs[i]);
+	free(ft->reqs);
+	json_decref(ft->created);
+	json_decref(ft->error);
+	free(ft->messages_path);
+	free(ft->auth_token);
+	free(ft->account_sid);
+	pthread_cond_destroy(&ft->arrived);
+	pthread_mutex_destroy(&ft->lock);
+	free(ft);
+}
+
+int fake_twilio_port(const struct fake_twilio *ft)
+{
+	return ft->port;
+}
+
+int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const char *message)
+{
+	struct scripted *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&ft->lock);
+	if (ft->q_len == QUEUE_LEN)
+		goto out;
+	s = &ft->queue[(ft->q_head + ft->q_len) % QUEUE_LEN];
+	s->status = status;
+	s->code = error_code;
+	if (message)
+		snprintf(s->message, sizeof(s->message), "%s", message);
+	else
+		snprintf(s->message, sizeof(s->message), "Error %d", error_code);
+	ft->q_len++;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&ft->lock);
+	return rc;
+}
+
+size_t fake_twilio_count(struct fake_twilio *ft)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ft->lock);
+	n = ft->n_reqs;
+	pthread_mutex_unlock(&ft->lock);
+	return n;
+}
+
+const struct fake_twilio_request *fake_twilio_request(struct fake_twilio *ft, size_t i)
+{
+	const struct fake_twilio_request *r = NULL;
+
+	pthread_mutex_lock(&ft->lock);
+	if (i < ft->n_reqs)
+		r = ft->reqs[i];
+	pthread_mutex_unlock(&ft->lock);
+	return r;
+}
+
+size_t fake_twilio_wait(struct fake_twilio *ft, size_t n, int timeout_ms)
+{
+	struct timespec until;
+	size_t got;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&ft->lock);
+	while (ft->n_reqs < n)
+		if (pthread_cond_timedwait(&ft->arrived, &ft->lock, &until) != 0)
+			break;
+	got = ft->n_reqs;
+	pthread_mutex_unlock(&ft->lock);
+	return got;
+}
+
+/* Byte-wise order of two fields by key, then value (Twilio sorts a repeated key's values). */
+static int field_cmp(const void *a, const void *b)
+{
+	const struct form_field *x = *(const struct form_field *const *)a;
+	const struct form_field *y = *(const struct form_field *const *)b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c || x->key_len != y->key_len)
+		return c ? c : (x->key_len < y->key_len ? -1 : 1);
+	n = x->value_len < y->value_len ? x->value_len : y->value_len;
+	c = memcmp(x->value, y->value, n);
+	if (c || x->value_len != y->value_len)
+		return c ? c : (x->value_len < y->value_len ? -1 : 1);
+	return 0;
+}
+
+int fake_twilio_sign(const char *auth_token, const char *url, const char *form, size_t len,
+		     char out[FAKE_TWILIO_SIG_LEN])
+{
+	struct form f = { 0 };
+	const struct form_field **sorted = NULL;
+	struct hmac_sha1_ctx h;
+	uint8_t mac[SHA1_LEN];
+	int rc = -1;
+
+	if (form_parse(&f, form, len) < 0)
+		goto out;
+	sorted = calloc(f.n ? f.n : 1, sizeof(*sorted));
+	if (!sorted)
+		goto out;
+	for (size_t i = 0; i < f.n; i++)
+		sorted[i] = &f.fields[i];
+	qsort(sorted, f.n, sizeof(*sorted), field_cmp);
+	hmac_sha1_init(&h, auth_token, strlen(auth_token));
+	hmac_sha1_update(&h, url, strlen(url));
+	for (size_t i = 0; i < f.n; i++) {
+		/* a key repeated with the same value counts once */
+		if (i && field_cmp(&sorted[i - 1], &sorted[i]) == 0)
+			continue;
+		hmac_sha1_update(&h, sorted[i]->key, sorted[i]->key_len);
+		hmac_sha1_update(&h, sorted[i]->value, sorted[i]->value_len);
+	}
+	hmac_sha1_final(&h, mac);
+	base64_encode(mac, sizeof(mac), out);
+	rc = 0;
+out:
+	free(sorted);
+	form_release(&f);
+	return rc;
+}
+
+/* The replacement `set` holds for `key`, or NULL; marks it used. */
+static const char *set_lookup(const char *const *set, int *used, const char *key)
+{
+	for (size_t i = 0; set && set[i] && set[i + 1]; i += 2) {
+		if (strcmp(set[i], key) == 0) {
+			used[i / 2] = 1;
+			return set[i + 1];
+		}
+	}
+	return NULL;
+}
+
+int fake_twilio_form(const char *fixture_path, const char *const *set, struct buf *out)
+{
+	struct form f = { 0 };
+	int used[64] = { 0 };
+	size_t len = 0, pairs = 0;
+	char *text;
+	int rc = -1;
+
+	while (set && set[2 * pairs] && set[2 * pairs + 1])
+		pairs++;
+	if (pairs > 64)
+		return -1;
+	text = harness_read_file(fixture_path, 64u << 10, &len);
+	if (!text)
+		return -1;
+	/* the captured file ends with a newline that is not part of the body */
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (form_parse(&f, text, len) < 0)
+		goto out;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *v = set_lookup(set, used, f.fields[i].key);
+
+		if (form_add(out, f.fields[i].key, v ? v : f.fields[i].value) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < pairs; i++)
+		if (!used[i] && form_add(out, set[2 * i], set[2 * i + 1]) < 0)
+			goto out;
+	rc = 0;
+out:
+	form_release(&f);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,129 @@
+/*
+ * harness.h - what an end-to-end test needs to drive build/gateway from the outside: a free
+ * loopback port, a private temp dir, a generated config, the gateway as a child process, an HTTP
+ * client, and a way to prove that the SQLite file did (or did not) change.
+ *
+ * Invariants:
+ *  - Every child started with harness_gw_start() is either stopped with harness_gw_stop() or
+ *    killed at exit (atexit) and, should the test process die without running atexit handlers,
+ *    by the kernel (PR_SET_PDEATHSIG).  A failing test never leaves a gateway running.
+ *  - Temp dirs live under /tmp and are removed by harness_tmpdir_remove(), or at exit when a test
+ *    bailed out before its teardown.  Set E2E_KEEP_TMP=1 to keep them for a post-mortem.
+ *  - The gateway sees the test's environment minus every GATEWAY_* variable (so a stray override
+ *    in the shell cannot change the generated config), plus the caller's extra variables.
+ *
+ * Errors: functions return 0 (or a value >= 0) on success and -1 on failure, after printing one
+ * line that says what failed to stderr, so a test only needs to assert on the return value.
+ */
+#ifndef GW_TESTS_HARNESS_H
+#define GW_TESTS_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HARNESS_PATH_LEN 512
+
+/* The credentials the generated config holds; tests use the same constants to speak as the API
+ * client and as Twilio. */
+#define HARNESS_API_KEY       "e2e-key-1"
+#define HARNESS_API_KEY_2     "e2e-key-2"
+#define HARNESS_TWILIO_SID    "AC0123456789abcdef0123456789abcdef"
+#define HARNESS_TWILIO_TOKEN  "5f1d2c3b4a5968778695a4b3c2d1e0f0"
+#define HARNESS_TWILIO_FROM   "+15005550006"
+
+/* Process-wide set-up: curl_global_init() and the atexit() reaper.  Call once before anything
+ * else (a cmocka group setup); harness_global_cleanup() undoes it. */
+int harness_global_init(void);
+void harness_global_cleanup(void);
+
+/* Milliseconds on the monotonic clock, and a sleep that resumes after signals. */
+long long harness_now_ms(void);
+void harness_sleep_ms(int ms);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released), or -1. */
+int harness_free_port(void);
+
+/* Creates a fresh directory /tmp/gw-e2e-XXXXXX and writes its path to `out` (`len` bytes). */
+int harness_tmpdir_create(char *out, size_t len);
+/* Removes `dir` and everything under it (without following symlinks); forgets it for the exit
+ * reaper.  Keeps it, and says where, when E2E_KEEP_TMP is set. */
+int harness_tmpdir_remove(const char *dir);
+
+/* Reads a whole file into a NUL-terminated malloc'd string (caller frees with free()).  Fails when
+ * the file is larger than `cap` bytes.  `len` (may be NULL) receives the length. */
+char *harness_read_file(const char *path, size_t cap, size_t *len);
+
+/*
+ * Writes DIR/gateway.conf (mode 0600) for a gateway listening on 127.0.0.1:gw_port with its
+ * database at DIR/gateway.db, sending SMS through Twilio at http://127.0.0.1:twilio_port (no
+ * trailing slash: the gateway refuses one) with the HARNESS_TWILIO_* credentials, unpaced, with
+ * fatigue and quiet hours off and a 100 ms first retry backoff.  `extra` (may be NULL) is appended
+ * verbatim after the last section ([dispatch]); to change a key that is already written, pass an
+ * env override to harness_gw_start() instead.  The config's path goes to `conf_out` and the
+ * database's to `db_out` (HARNESS_PATH_LEN bytes each).
+ */
+int harness_write_config(const char *dir, int gw_port, int twilio_port, const char *extra,
+			 char *conf_out, char *db_out);
+
+/* One gateway child process. */
+struct harness_gw {
+	pid_t pid;                      /* 0 when not running */
+	int port;
+	char base_url[64];              /* "http://127.0.0.1:PORT", no trailing slash */
+	char log_path[HARNESS_PATH_LEN];
+};
+
+/*
+ * Runs `$GATEWAY_BIN serve -c conf` (default build/gateway) with stdin from /dev/null and
+ * stdout+stderr to DIR/gateway.log, `env` (NULL or a NULL-terminated list of "KEY=VALUE") added to
+ * its environment, and waits up to 10 s until GET /healthz on `port` answers 200.  On failure the
+ * child is killed, the log's tail is printed and -1 is returned; `gw` is then not running.
+ */
+int harness_gw_start(struct harness_gw *gw, const char *dir, const char *conf, int port,
+		     const char *const *env);
+
+/*
+ * Stops the gateway: SIGTERM, up to 10 s for it to exit, then SIGKILL.  Returns its exit code
+ * (0-255), 128 + the signal number when a signal ended it (or SIGKILL had to), or -1 when it was
+ * not running.  Safe to call twice.
+ */
+int harness_gw_stop(struct harness_gw *gw);
+
+/* Prints the last `max_bytes` of the gateway's log to stderr, framed so it stands out. */
+void harness_gw_print_log(const struct harness_gw *gw, size_t max_bytes);
+
+/* What an HTTP call answered.  `body` is NUL-terminated (and never NULL after a successful call);
+ * `content_type` is "" when the answer had none.  Release with harness_http_release(). */
+struct harness_http_resp {
+	long status;
+	char *body;
+	size_t len;
+	char content_type[128];
+};
+
+#define HARNESS_HTTP_BODY_CAP (8u << 20)
+
+/*
+ * One HTTP request with libcurl: `method` ("GET", "POST", ...), `url`, `headers` (NULL or a
+ * NULL-terminated list of "Name: value"), `body` of `body_len` bytes (NULL for none).  Never uses a
+ * proxy, gives up after 10 s.  Returns 0 when an answer arrived, whatever its status; -1 when the
+ * transfer failed (connection refused, timeout, answer larger than HARNESS_HTTP_BODY_CAP).
+ */
+int harness_http(const char *method, const char *url, const char *const *headers,
+		 const char *body, size_t body_len, struct harness_http_resp *out);
+void harness_http_release(struct harness_http_resp *r);
+
+/*
+ * Every row of every user table of the SQLite database at `path`, read in one read transaction
+ * through a read-only connection, as text: tables by name, rows by rowid (primary key order for
+ * WITHOUT ROWID tables), every column with its name and type-tagged value.  Two snapshots are
+ * equal (strcmp) exactly when the stored data is.  Caller frees with free(); NULL on error.
+ */
+char *db_snapshot(const char *path);
+
+/* The number of rows, over every user table of the database at `path`, that hold a column whose
+ * text (or blob) is exactly `value` -- a way to count what was stored about a message id without
+ * knowing the schema.  -1 on error. */
+long harness_db_count_value(const char *path, const char *value);
+
+#endif

@@ -1,0 +1,1024 @@
+/*
+ * test_e2e_twilio.c - build/gateway end to end with SMS through a fake Twilio.
+ *
+ * Each test gets a fresh temp dir, config, database, fake Twilio (tests/support/fake_twilio.h) and
+ * gateway process (tests/support/harness.h), and talks to the gateway only through the external
+ * contract of DESIGN.md §2: HTTP on its loopback port, as the helpdesk (POST /v1/surveys), as
+ * Twilio (signed webhooks built from captured payloads) and as the analyst (GET /v1/responses.csv).
+ * The SQLite file is read directly only to prove it unchanged (db_snapshot) or to count what it
+ * holds about one message id.
+ *
+ * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
+ * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "form.h"
+#include "support/fake_twilio.h"
+#include "support/harness.h"
+
+#define POLL_MS 5000            /* longest wait for something that must happen */
+#define POLL_STEP_MS 50
+#define QUIET_MS 1000           /* how long "nothing more is sent" is watched */
+
+#define CUSTOMER_PHONE "+34600111222"
+#define STRANGER_PHONE "+34600999888"
+#define CSV_HEADER "survey_id,customer_id,phone,channel,kind,score,comment,interaction_id," \
+		   "touchpoint,agent,sent_at,answered_at"
+
+static const char trigger_body[] =
+	"{\"customer\": {\"id\": \"cust-42\", \"phone\": \"" CUSTOMER_PHONE "\", "
+	"\"name\": \"Ana\", \"locale\": \"es\"},"
+	" \"kind\": \"nps\", \"channel\": \"sms\","
+	" \"interaction\": {\"id\": \"chat-981\", \"touchpoint\": \"support_chat\", "
+	"\"agent\": \"agent-7\", \"opened_at\": \"2026-11-22T10:00:00Z\", "
+	"\"closed_at\": \"2026-11-22T10:12:30Z\"},"
+	" \"delay_seconds\": 0}";
+
+struct e2e {
+	char dir[HARNESS_PATH_LEN];
+	char conf[HARNESS_PATH_LEN];
+	char db[HARNESS_PATH_LEN];
+	struct fake_twilio *tw;
+	struct harness_gw gw;
+	unsigned sid_seq;       /* for inbound MessageSids */
+	int passed;             /* set by a test that got to its end; else teardown shows the log */
+};
+
+enum sig_mode { SIG_OK, SIG_WRONG, SIG_NONE };
+
+static const char *fixtures_dir(void)
+{
+	const char *d = getenv("FIXTURES");
+
+	return d && *d ? d : "tests/fixtures";
+}
+
+/* ---- fixtures: one fake Twilio + one gateway per test ---- */
+
+static void e2e_free(struct e2e *e)
+{
+	fake_twilio_stop(e->tw);
+	if (e->dir[0])
+		harness_tmpdir_remove(e->dir);
+	free(e);
+}
+
+static int e2e_setup(void **state)
+{
+	struct e2e *e = calloc(1, sizeof(*e));
+	int port;
+
+	if (!e)
+		return -1;
+	if (harness_tmpdir_create(e->dir, sizeof(e->dir)) < 0)
+		goto fail;
+	e->tw = fake_twilio_start(HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, fixtures_dir());
+	if (!e->tw)
+		goto fail;
+	port = harness_free_port();
+	if (port < 0 || harness_write_config(e->dir, port, fake_twilio_port(e->tw), NULL, e->conf,
+					     e->db) < 0)
+		goto fail;
+	if (harness_gw_start(&e->gw, e->dir, e->conf, port, NULL) < 0)
+		goto fail;
+	*state = e;
+	return 0;
+fail:
+	e2e_free(e);
+	return -1;
+}
+
+/* Stops the gateway (which must exit 0 on SIGTERM), prints its log when the test or the stop
+ * failed, and removes everything. */
+static int e2e_teardown(void **state)
+{
+	struct e2e *e = *state;
+	int code = harness_gw_stop(&e->gw);
+
+	if (code != 0)
+		fprintf(stderr, "gateway exit status on SIGTERM: %d (want 0)\n", code);
+	if (code != 0 || !e->passed)
+		harness_gw_print_log(&e->gw, 6000);
+	e2e_free(e);
+	return code == 0 ? 0 : -1;
+}
+
+/* ---- small checks ---- */
+
+/* 1 when `num` occurs in `text` as a whole number (no digit right before or after it). */
+static int has_number(const char *text, const char *num)
+{
+	size_t n = strlen(num);
+
+	for (const char *p = text; (p = strstr(p, num)) != NULL; p++) {
+		int before = p > text && p[-1] >= '0' && p[-1] <= '9';
+		int after = p[n] >= '0' && p[n] <= '9';
+
+		if (!before && !after)
+			return 1;
+	}
+	return 0;
+}
+
+static void assert_content_type(const struct harness_http_resp *r, const char *want)
+{
+	if (strncasecmp(r->content_type, want, strlen(want)) != 0)
+		fail_msg("Content-Type \"%s\", want %s (body %.300s)", r->content_type, want,
+			 r->body);
+}
+
+static json_t *parse_json(const struct harness_http_resp *r)
+{
+	json_error_t err;
+	json_t *j = json_loadb(r->body, r->len, 0, &err);
+
+	if (!j || !json_is_object(j))
+		fail_msg("answer is not a JSON object (%s): %.300s", j ? "not an object" : err.text,
+			 r->body);
+	return j;
+}
+
+/* The string member `key` of `obj`; fails the test when it is absent or not a string. */
+static const char *jstr(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	if (!s) {
+		char *dump = json_dumps(obj, JSON_COMPACT);
+
+		fail_msg("\"%s\" is not a string in %s", key, dump ? dump : "?");
+	}
+	return s;
+}
+
+static void assert_jstr(json_t *obj, const char *key, const char *want)
+{
+	assert_string_equal(jstr(obj, key), want);
+}
+
+/* A JSON error answer with `status`: {"error":{"code":"...","message":"...",...}}.  Returns the
+ * "error" object (borrowed from *owner, which the caller releases). */
+static json_t *assert_error(const struct harness_http_resp *r, long status, json_t **owner)
+{
+	json_t *err;
+
+	if (r->status != status)
+		fail_msg("status %ld, want %ld: %.300s", r->status, status, r->body);
+	assert_content_type(r, "application/json");
+	*owner = parse_json(r);
+	err = json_object_get(*owner, "error");
+	assert_true(json_is_object(err));
+	jstr(err, "code");
+	jstr(err, "message");
+	return err;
+}
+
+/* ---- the gateway's API ---- */
+
+/* One call to the gateway: `key` NULL sends no Authorization, `ctype` NULL no Content-Type. */
+static void api(struct e2e *e, const char *method, const char *path, const char *key,
+		const char *ctype, const char *body, size_t len, struct harness_http_resp *r)
+{
+	char url[512], auth[128], ct[128];
+	const char *headers[3] = { NULL };
+	size_t n = 0;
+
+	snprintf(url, sizeof(url), "%s%s", e->gw.base_url, path);
+	if (key) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+		headers[n++] = auth;
+	}
+	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
+	/* "Content-Type:" with no value makes libcurl send none at all */
+	headers[n++] = ct;
+	if (harness_http(method, url, headers, body, len, r) < 0)
+		fail_msg("%s %s: no answer", method, path);
+}
+
+/* POST /v1/surveys with the standard trigger body; returns the answer, its status in *status. */
+static json_t *trigger(struct e2e *e, long *status)
+{
+	struct harness_http_resp r;
+	json_t *j;
+
+	api(e, "POST", "/v1/surveys", HARNESS_API_KEY, "application/json", trigger_body,
+	    strlen(trigger_body), &r);
+	*status = r.status;
+	if (r.status != 200 && r.status != 202)
+		fail_msg("POST /v1/surveys: %ld %.300s", r.status, r.body);
+	assert_content_type(&r, "application/json");
+	j = parse_json(&r);
+	harness_http_release(&r);
+	return j;
+}
+
+static json_t *survey_get(struct e2e *e, const char *id)
+{
+	struct harness_http_resp r;
+	char path[256];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/v1/surveys/%s", id);
+	api(e, "GET", path, HARNESS_API_KEY, NULL, NULL, 0, &r);
+	if (r.status != 200)
+		fail_msg("GET %s: %ld %.300s", path, r.status, r.body);
+	j = parse_json(&r);
+	harness_http_release(&r);
+	return j;
+}
+
+/* Polls GET /v1/surveys/{id} until its status is `want`; returns that survey. */
+static json_t *wait_status(struct e2e *e, const char *id, const char *want)
+{
+	long long deadline = harness_now_ms() + POLL_MS;
+	char last[32] = "";
+
+	for (;;) {
+		json_t *s = survey_get(e, id);
+		const char *st = json_string_value(json_object_get(s, "status"));
+
+		if (st && strcmp(st, want) == 0)
+			return s;
+		snprintf(last, sizeof(last), "%s", st ? st : "(none)");
+		json_decref(s);
+		if (harness_now_ms() >= deadline)
+			fail_msg("survey %s: status %s after %d ms, want %s", id, last, POLL_MS, want);
+		harness_sleep_ms(POLL_STEP_MS);
+	}
+}
+
+/* The fake's request `i`, which must have arrived within POLL_MS and passed Twilio's checks. */
+static const struct fake_twilio_request *wait_request(struct e2e *e, size_t i)
+{
+	const struct fake_twilio_request *req;
+
+	if (fake_twilio_wait(e->tw, i + 1, POLL_MS) < i + 1)
+		fail_msg("fake Twilio got %zu requests within %d ms, want %zu",
+			 fake_twilio_count(e->tw), POLL_MS, i + 1);
+	req = fake_twilio_request(e->tw, i);
+	if (!req->ok)
+		fail_msg("request %zu to Twilio is not one Twilio accepts: %s (%s %s, Content-Type %s)",
+			 i, req->why, req->method, req->path,
+			 req->content_type ? req->content_type : "none");
+	return req;
+}
+
+/* Watches the fake for QUIET_MS: it must still have exactly `n` requests. */
+static void assert_no_more_requests(struct e2e *e, size_t n)
+{
+	size_t got = fake_twilio_wait(e->tw, n + 1, QUIET_MS);
+
+	if (got != n) {
+		const struct fake_twilio_request *req = fake_twilio_request(e->tw, got - 1);
+
+		fail_msg("fake Twilio got %zu requests, want %zu; the last: To=%s Body=%s", got, n,
+			 req->to ? req->to : "-", req->body ? req->body : "-");
+	}
+}
+
+/* Triggers the standard survey and waits until it is sent; returns its id (caller frees). */
+static char *survey_sent(struct e2e *e)
+{
+	json_t *j;
+	long status;
+	char *id;
+
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	assert_non_null(id);
+	wait_request(e, 0);
+	json_decref(wait_status(e, id, "sent"));
+	return id;
+}
+
+/* ---- speaking as Twilio ---- */
+
+static void next_sid(struct e2e *e, char out[40])
+{
+	snprintf(out, 40, "SMe2e%027x", ++e->sid_seq);
+}
+
+/*
+ * POSTs a Twilio webhook to `path`: the form fixture `fixture` with the `set` fields replaced,
+ * signed for public_url + path with the account's token (SIG_OK), another token (SIG_WRONG), or
+ * not signed at all (SIG_NONE).
+ */
+static void twilio_webhook(struct e2e *e, const char *path, const char *fixture,
+			   const char *const *set, enum sig_mode mode, struct harness_http_resp *r)
+{
+	char file[HARNESS_PATH_LEN], url[512], sig[FAKE_TWILIO_SIG_LEN], sig_hdr[96];
+	const char *headers[3] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+	struct buf body;
+
+	buf_init(&body, 64u << 10);
+	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
+	assert_int_equal(fake_twilio_form(file, set, &body), 0);
+	/* public_url is the gateway's own base URL in the generated config */
+	snprintf(url, sizeof(url), "%s%s", e->gw.base_url, path);
+	assert_int_equal(fake_twilio_sign(mode == SIG_WRONG ? "0123456789abcdef0123456789abcdef" :
+					  HARNESS_TWILIO_TOKEN, url, buf_cstr(&body), body.len,
+					  sig), 0);
+	if (mode != SIG_NONE) {
+		snprintf(sig_hdr, sizeof(sig_hdr), "X-Twilio-Signature: %s", sig);
+		headers[1] = sig_hdr;
+	}
+	if (harness_http("POST", url, headers, buf_cstr(&body), body.len, r) < 0)
+		fail_msg("POST %s: no answer", path);
+	buf_release(&body);
+}
+
+/* A customer's SMS `text` from `from` with MessageSid `sid`, as Twilio delivers it. */
+static void twilio_inbound(struct e2e *e, const char *from, const char *text, const char *sid,
+			   enum sig_mode mode, struct harness_http_resp *r)
+{
+	const char *set[] = {
+		"From", from, "To", HARNESS_TWILIO_FROM, "Body", text,
+		"MessageSid", sid, "SmsSid", sid, "SmsMessageSid", sid,
+		"AccountSid", HARNESS_TWILIO_SID, NULL
+	};
+
+	twilio_webhook(e, "/webhooks/twilio", "twilio-inbound-sms.form", set, mode, r);
+}
+
+/* Twilio's status callback for message `sid` with status `status`. */
+static void twilio_status(struct e2e *e, const char *sid, const char *status, enum sig_mode mode,
+			  struct harness_http_resp *r)
+{
+	const char *set[] = {
+		"AccountSid", HARNESS_TWILIO_SID, "From", HARNESS_TWILIO_FROM,
+		"MessageSid", sid, "SmsSid", sid, "MessageStatus", status, "SmsStatus", status, NULL
+	};
+
+	twilio_webhook(e, "/webhooks/twilio/status", "twilio-status-sent-docs.form", set, mode, r);
+}
+
+/* An accepted inbound webhook: 200, text/xml, an empty TwiML <Response>. */
+static void assert_twiml_ok(const struct harness_http_resp *r)
+{
+	if (r->status != 200)
+		fail_msg("inbound webhook: %ld %.300s, want 200", r->status, r->body);
+	assert_content_type(r, "text/xml");
+	if (!strstr(r->body, "<Response/>") && !strstr(r->body, "<Response />") &&
+	    !strstr(r->body, "<Response></Response>"))
+		fail_msg("inbound webhook answer is not an empty TwiML <Response>: %.300s", r->body);
+}
+
+/* The customer answers `text` with a fresh MessageSid (written to sid_out when not NULL). */
+static void customer_says(struct e2e *e, const char *text, char *sid_out)
+{
+	struct harness_http_resp r;
+	char sid[40];
+
+	next_sid(e, sid);
+	twilio_inbound(e, CUSTOMER_PHONE, text, sid, SIG_OK, &r);
+	assert_twiml_ok(&r);
+	harness_http_release(&r);
+	if (sid_out)
+		snprintf(sid_out, 40, "%s", sid);
+}
+
+/* ---- the tests ---- */
+
+/* (a), first step: the survey question went to Twilio as one correct Messages.json request. */
+static const struct fake_twilio_request *assert_question_sent(struct e2e *e)
+{
+	const struct fake_twilio_request *req = wait_request(e, 0);
+	char callback[128];
+
+	assert_string_equal(req->method, "POST");
+	assert_non_null(req->to);
+	assert_string_equal(req->to, CUSTOMER_PHONE);
+	assert_non_null(req->from);
+	assert_string_equal(req->from, HARNESS_TWILIO_FROM);
+	assert_null(req->messaging_service_sid);
+	snprintf(callback, sizeof(callback), "%s/webhooks/twilio/status", e->gw.base_url);
+	if (!req->status_callback || strcmp(req->status_callback, callback) != 0)
+		fail_msg("StatusCallback %s, want %s",
+			 req->status_callback ? req->status_callback : "(none)", callback);
+	if (!has_number(req->body, "0") || !has_number(req->body, "10") ||
+	    !strcasestr(req->body, "recom"))
+		fail_msg("survey question is not a Spanish NPS question on 0-10: %s", req->body);
+	return req;
+}
+
+/* (a), the survey as GET /v1/surveys/{id} shows it once sent with Twilio message `msg_sid`. */
+static void assert_survey_sent(struct e2e *e, const char *id, const char *msg_sid)
+{
+	json_t *j = wait_status(e, id, "sent");
+
+	assert_jstr(j, "id", id);
+	assert_jstr(j, "kind", "nps");
+	assert_jstr(j, "channel", "sms");
+	assert_jstr(j, "customer_id", "cust-42");
+	assert_jstr(j, "interaction_id", "chat-981");
+	assert_jstr(j, "phone", CUSTOMER_PHONE);
+	assert_jstr(j, "provider", "twilio");
+	assert_jstr(j, "provider_message_id", msg_sid);
+	jstr(j, "created_at");
+	jstr(j, "sent_at");
+	assert_true(json_integer_value(json_object_get(j, "attempts")) >= 1);
+	assert_true(json_is_null(json_object_get(j, "error")));
+	assert_true(json_is_null(json_object_get(j, "response")));
+	json_decref(j);
+}
+
+/* (a), last step: GET /v1/responses.csv has the contract's header and the answered row. */
+static void assert_csv_row(struct e2e *e, const char *id)
+{
+	struct harness_http_resp r;
+	char prefix[256];
+
+	api(e, "GET", "/v1/responses.csv", HARNESS_API_KEY, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_content_type(&r, "text/csv");
+	if (strncmp(r.body, CSV_HEADER, strlen(CSV_HEADER)) != 0)
+		fail_msg("CSV header: %.200s", r.body);
+	snprintf(prefix, sizeof(prefix), "\n%s,cust-42," CUSTOMER_PHONE ",sms,nps,9,", id);
+	if (!strstr(r.body, prefix))
+		fail_msg("CSV lacks a row starting %s: %.600s", prefix + 1, r.body);
+	harness_http_release(&r);
+}
+
+/* (a) trigger → Twilio send → sent → signed reply "9" → answered, thanks, CSV row. */
+static void test_survey_round_trip(void **state)
+{
+	struct e2e *e = *state;
+	const struct fake_twilio_request *req;
+	json_t *j, *resp;
+	char *id;
+	long status;
+
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	assert_jstr(j, "status", "queued");
+	assert_jstr(j, "kind", "nps");
+	assert_jstr(j, "channel", "sms");
+	assert_jstr(j, "customer_id", "cust-42");
+	assert_jstr(j, "interaction_id", "chat-981");
+	id = strdup(jstr(j, "id"));
+	assert_non_null(id);
+	assert_true(id[0] != '\0');
+	json_decref(j);
+
+	req = assert_question_sent(e);
+	assert_survey_sent(e, id, req->sid);
+
+	customer_says(e, "9", NULL);
+	j = wait_status(e, id, "answered");
+	resp = json_object_get(j, "response");
+	assert_true(json_is_object(resp));
+	assert_true(json_is_integer(json_object_get(resp, "score")));
+	assert_int_equal(json_integer_value(json_object_get(resp, "score")), 9);
+	jstr(resp, "answered_at");
+	jstr(j, "answered_at");
+	json_decref(j);
+
+	req = wait_request(e, 1);
+	assert_string_equal(req->to, CUSTOMER_PHONE);
+	if (!strcasestr(req->body, "gracias"))
+		fail_msg("second message is not a Spanish thank-you: %s", req->body);
+	assert_csv_row(e, id);
+	free(id);
+	e->passed = 1;
+}
+
+/* (b) a reply with a wrong or no signature: 403, JSON error, nothing stored, nothing sent. */
+static void test_reply_bad_signature(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp r;
+	enum sig_mode modes[] = { SIG_WRONG, SIG_NONE };
+	char *id = survey_sent(e), *before, *after, sid[40];
+	json_t *owner, *j;
+
+	before = db_snapshot(e->db);
+	assert_non_null(before);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		next_sid(e, sid);
+		twilio_inbound(e, CUSTOMER_PHONE, "9", sid, modes[i], &r);
+		assert_error(&r, 403, &owner);
+		json_decref(owner);
+		harness_http_release(&r);
+		after = db_snapshot(e->db);
+		assert_non_null(after);
+		if (strcmp(before, after) != 0)
+			fail_msg("a %s reply changed the database", i ? "unsigned" : "badly signed");
+		free(after);
+	}
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+	assert_no_more_requests(e, 1);
+	free(before);
+	free(id);
+	e->passed = 1;
+}
+
+/* (c) the same interaction twice: 202 then 200, same id, one send, nothing new stored. */
+static void test_trigger_idempotent(void **state)
+{
+	struct e2e *e = *state;
+	char *id = survey_sent(e), *before, *after;
+	json_t *j;
+	long status, rows;
+
+	before = db_snapshot(e->db);
+	assert_non_null(before);
+	rows = harness_db_count_value(e->db, "chat-981");
+	assert_true(rows >= 1);
+	j = trigger(e, &status);
+	assert_int_equal(status, 200);
+	assert_jstr(j, "id", id);
+	json_decref(j);
+	after = db_snapshot(e->db);
+	assert_non_null(after);
+	if (strcmp(before, after) != 0)
+		fail_msg("a repeated trigger changed the database");
+	assert_int_equal(harness_db_count_value(e->db, "chat-981"), rows);
+	assert_no_more_requests(e, 1);
+	free(after);
+	free(before);
+	free(id);
+	e->passed = 1;
+}
+
+/* (d) Twilio refuses the number (400, 21211): failed, error shown, never retried. */
+static void test_send_permanent_error(void **state)
+{
+	struct e2e *e = *state;
+	json_t *j, *err;
+	char *id;
+	long status;
+
+	assert_int_equal(fake_twilio_queue(e->tw, 400, 21211,
+			 "The 'To' number " CUSTOMER_PHONE " is not a valid phone number."), 0);
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	wait_request(e, 0);
+	assert_int_equal(fake_twilio_request(e->tw, 0)->status, 400);
+	j = wait_status(e, id, "failed");
+	err = json_object_get(j, "error");
+	assert_true(json_is_object(err));
+	assert_jstr(err, "code", "21211");
+	assert_true(jstr(err, "message")[0] != '\0');
+	json_decref(j);
+	assert_no_more_requests(e, 1);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "failed");
+	json_decref(j);
+	free(id);
+	e->passed = 1;
+}
+
+/* (e) a 500 then a 201: exactly one retry, sent once with the second answer's sid. */
+static void test_send_transient_error(void **state)
+{
+	struct e2e *e = *state;
+	const struct fake_twilio_request *first, *second;
+	json_t *j;
+	char *id;
+	long status;
+
+	assert_int_equal(fake_twilio_queue(e->tw, 500, 0, NULL), 0);
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	first = wait_request(e, 0);
+	second = wait_request(e, 1);
+	assert_int_equal(first->status, 500);
+	assert_int_equal(second->status, 201);
+	assert_string_equal(second->to, first->to);
+	assert_string_equal(second->body, first->body);
+	j = wait_status(e, id, "sent");
+	assert_jstr(j, "provider_message_id", second->sid);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
+	assert_true(json_is_null(json_object_get(j, "error")));
+	json_decref(j);
+	assert_no_more_requests(e, 2);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "sent");
+	assert_jstr(j, "provider_message_id", second->sid);
+	json_decref(j);
+	free(id);
+	e->passed = 1;
+}
+
+/* Twilio's rate limit (429, code 20429) is transient too: retried, then sent. */
+static void test_send_rate_limited(void **state)
+{
+	struct e2e *e = *state;
+	const struct fake_twilio_request *second;
+	json_t *j;
+	char *id;
+	long status;
+
+	assert_int_equal(fake_twilio_queue(e->tw, 429, 20429, "Too Many Requests"), 0);
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	assert_int_equal(wait_request(e, 0)->status, 429);
+	second = wait_request(e, 1);
+	assert_int_equal(second->status, 201);
+	j = wait_status(e, id, "sent");
+	assert_jstr(j, "provider_message_id", second->sid);
+	json_decref(j);
+	assert_no_more_requests(e, 2);
+	free(id);
+	e->passed = 1;
+}
+
+/* (f) an invalid reply gets one re-prompt naming the scale; a second invalid one gets nothing. */
+static void test_invalid_reply_reprompts_once(void **state)
+{
+	struct e2e *e = *state;
+	const struct fake_twilio_request *req;
+	char *id = survey_sent(e);
+	json_t *j;
+
+	customer_says(e, "hola", NULL);
+	req = wait_request(e, 1);
+	assert_string_equal(req->to, CUSTOMER_PHONE);
+	if (!has_number(req->body, "0") || !has_number(req->body, "10"))
+		fail_msg("re-prompt does not name the 0-10 scale: %s", req->body);
+	customer_says(e, "buenas tardes", NULL);
+	assert_no_more_requests(e, 2);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "sent");
+	assert_true(json_is_null(json_object_get(j, "response")));
+	json_decref(j);
+	free(id);
+	e->passed = 1;
+}
+
+/* (g) a text from a number with no survey: 200, stored, no answer sent, no survey touched. */
+static void test_reply_unknown_number(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp r;
+	char *id = survey_sent(e), sid[40];
+	json_t *j;
+
+	next_sid(e, sid);
+	twilio_inbound(e, STRANGER_PHONE, "9", sid, SIG_OK, &r);
+	assert_twiml_ok(&r);
+	harness_http_release(&r);
+	/* the webhook is answered once its rows are durable */
+	if (harness_db_count_value(e->db, sid) < 1)
+		fail_msg("inbound message %s from an unknown number was not stored", sid);
+	assert_no_more_requests(e, 1);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+	free(id);
+	e->passed = 1;
+}
+
+/* (h) Twilio delivers the same inbound MessageSid twice: stored once, thanked once. */
+static void test_reply_redelivered(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp r;
+	char *id = survey_sent(e), sid[40];
+	long stored;
+	json_t *j;
+
+	customer_says(e, "9", sid);
+	json_decref(wait_status(e, id, "answered"));
+	wait_request(e, 1);
+	stored = harness_db_count_value(e->db, sid);
+	assert_true(stored >= 1);
+
+	twilio_inbound(e, CUSTOMER_PHONE, "9", sid, SIG_OK, &r);
+	assert_twiml_ok(&r);
+	harness_http_release(&r);
+	assert_no_more_requests(e, 2);
+	assert_int_equal(harness_db_count_value(e->db, sid), stored);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "answered");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "response"),
+							    "score")), 9);
+	json_decref(j);
+	free(id);
+	e->passed = 1;
+}
+
+/* (i) a signed status callback marks the survey delivered; an answer is never undone by one. */
+static void test_status_callback(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp r;
+	char *id = survey_sent(e), *msg_sid;
+	json_t *j, *owner;
+
+	j = survey_get(e, id);
+	msg_sid = strdup(jstr(j, "provider_message_id"));
+	json_decref(j);
+
+	twilio_status(e, msg_sid, "delivered", SIG_WRONG, &r);
+	assert_error(&r, 403, &owner);
+	json_decref(owner);
+	harness_http_release(&r);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+
+	twilio_status(e, msg_sid, "delivered", SIG_OK, &r);
+	if (r.status < 200 || r.status > 299)
+		fail_msg("status callback: %ld %.300s", r.status, r.body);
+	harness_http_release(&r);
+	j = wait_status(e, id, "delivered");
+	jstr(j, "delivered_at");
+	json_decref(j);
+
+	customer_says(e, "9", NULL);
+	json_decref(wait_status(e, id, "answered"));
+	twilio_status(e, msg_sid, "delivered", SIG_OK, &r);
+	if (r.status < 200 || r.status > 299)
+		fail_msg("late status callback: %ld %.300s", r.status, r.body);
+	harness_http_release(&r);
+	j = survey_get(e, id);
+	assert_jstr(j, "status", "answered");
+	json_decref(j);
+	free(msg_sid);
+	free(id);
+	e->passed = 1;
+}
+
+/* One refused trigger: `status`, a JSON error (naming `field` unless NULL), database unchanged. */
+static void refused_trigger(struct e2e *e, const char *key, const char *ctype, const char *body,
+			    size_t len, long status, const char *field)
+{
+	struct harness_http_resp r;
+	char *before = db_snapshot(e->db), *after;
+	json_t *owner, *err;
+
+	assert_non_null(before);
+	api(e, "POST", "/v1/surveys", key, ctype, body, len, &r);
+	if (status == 400 && r.status == 422)
+		status = 422;   /* the contract allows either for a bad field */
+	err = assert_error(&r, status, &owner);
+	if (field)
+		assert_jstr(err, "field", field);
+	json_decref(owner);
+	harness_http_release(&r);
+	after = db_snapshot(e->db);
+	assert_non_null(after);
+	if (strcmp(before, after) != 0)
+		fail_msg("a refused trigger (%ld) changed the database", status);
+	free(after);
+	free(before);
+}
+
+/* (j) triggers refused for auth, a bad phone, size and media type; none stores anything. */
+static void test_trigger_refused(void **state)
+{
+	struct e2e *e = *state;
+	static const char bad_phone[] =
+		"{\"customer\":{\"id\":\"c\",\"phone\":\"600111222\"},\"kind\":\"nps\","
+		"\"channel\":\"sms\",\"interaction\":{\"id\":\"x\"}}";
+	static const char big_head[] =
+		"{\"customer\":{\"id\":\"cust-42\",\"phone\":\"" CUSTOMER_PHONE "\"},"
+		"\"kind\":\"nps\",\"channel\":\"sms\",\"interaction\":{\"id\":\"big\"},\"pad\":\"";
+	size_t big_len = 64 * 1024 + 4096;
+	char *big = malloc(big_len);
+
+	assert_non_null(big);
+	memset(big, 'x', big_len);
+	memcpy(big, big_head, strlen(big_head));
+	memcpy(big + big_len - 2, "\"}", 2);
+
+	refused_trigger(e, NULL, "application/json", trigger_body, strlen(trigger_body), 401,
+			NULL);
+	refused_trigger(e, "not-a-key", "application/json", trigger_body, strlen(trigger_body),
+			403, NULL);
+	refused_trigger(e, HARNESS_API_KEY, "application/json", bad_phone, strlen(bad_phone), 400,
+			"customer.phone");
+	refused_trigger(e, HARNESS_API_KEY, "application/json", big, big_len, 413, NULL);
+	refused_trigger(e, HARNESS_API_KEY, "text/plain", trigger_body, strlen(trigger_body), 415,
+			NULL);
+	assert_no_more_requests(e, 0);
+	free(big);
+	e->passed = 1;
+}
+
+/* The test's own Twilio signer agrees with Twilio's published vectors (plain form POSTs), so a
+ * 403 from the gateway in the tests above is the gateway's doing, not the test's. */
+static void test_signer_matches_twilio_vectors(void **state)
+{
+	char path[HARNESS_PATH_LEN], sig[FAKE_TWILIO_SIG_LEN];
+	json_error_t jerr;
+	json_t *doc, *v;
+	size_t i, checked = 0;
+
+	snprintf(path, sizeof(path), "%s/twilio-signature-vectors.json", fixtures_dir());
+	doc = json_load_file(path, 0, &jerr);
+	if (!doc)
+		fail_msg("%s: %s", path, jerr.text);
+	json_array_foreach(json_object_get(doc, "vectors"), i, v) {
+		json_t *params = json_object_get(v, "params"), *val;
+		const char *url = json_string_value(json_object_get(v, "url"));
+		const char *su = json_string_value(json_object_get(v, "signed_url_variant"));
+		const char *key;
+		struct buf body;
+		int plain = 1;
+
+		/* only vectors where the URL is signed as given and every param is one string */
+		if (!json_is_true(json_object_get(v, "valid")) || !json_is_object(params) ||
+		    !url || !su || strcmp(url, su) != 0)
+			continue;
+		json_object_foreach(params, key, val)
+			plain &= json_is_string(val);
+		if (!plain)
+			continue;
+		buf_init(&body, 64u << 10);
+		json_object_foreach(params, key, val)
+			assert_int_equal(form_add(&body, key, json_string_value(val)), 0);
+		assert_int_equal(fake_twilio_sign(jstr(v, "auth_token"), url, buf_cstr(&body),
+						  body.len, sig), 0);
+		if (strcmp(sig, jstr(v, "x_twilio_signature")) != 0)
+			fail_msg("vector %s: signed %s, want %s", jstr(v, "name"), sig,
+				 jstr(v, "x_twilio_signature"));
+		buf_release(&body);
+		checked++;
+	}
+	json_decref(doc);
+	assert_true(checked >= 5);
+}
+
+/* POSTs a form to the fake directly, with Basic auth `user`:`pass` (NULL: none). */
+static void fake_post(struct fake_twilio *tw, const char *path, const char *user,
+		      const char *pass, const char *form, struct harness_http_resp *r)
+{
+	char url[256], auth[256], cred[160], b64[base64_encoded_len(160)];
+	const char *headers[3] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+	int n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake_twilio_port(tw), path);
+	if (user) {
+		n = snprintf(cred, sizeof(cred), "%s:%s", user, pass);
+		base64_encode((const uint8_t *)cred, (size_t)n, b64);
+		snprintf(auth, sizeof(auth), "Authorization: Basic %s", b64);
+		headers[1] = auth;
+	}
+	assert_int_equal(harness_http("POST", url, headers, form, strlen(form), r), 0);
+}
+
+/* Asserts a Twilio error answer with `status` and `code`. */
+static void assert_twilio_error(struct harness_http_resp *r, long status, long code)
+{
+	json_t *j;
+
+	if (r->status != status)
+		fail_msg("fake answered %ld, want %ld: %.300s", r->status, status, r->body);
+	j = parse_json(r);
+	assert_int_equal(json_integer_value(json_object_get(j, "code")), code);
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+	jstr(j, "message");
+	jstr(j, "more_info");
+	assert_true(json_is_object(json_object_get(j, "details")));
+	json_decref(j);
+	harness_http_release(r);
+}
+
+#define FAKE_MESSAGES "/2010-04-01/Accounts/" HARNESS_TWILIO_SID "/Messages.json"
+#define FAKE_GOOD_FORM "To=%2B34600111222&From=%2B15005550006&Body=Hola+%F0%9F%91%8D"
+
+/* The fake refuses what Twilio refuses, with Twilio's error shape. */
+static void test_fake_twilio_refusals(void **state)
+{
+	static const struct {
+		const char *path, *user, *pass, *form;
+		long status, code;
+	} rows[] = {
+		{ FAKE_MESSAGES, NULL, NULL, FAKE_GOOD_FORM, 401, 20003 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, "wrong", FAKE_GOOD_FORM, 401, 20003 },
+		{ "/2010-04-01/Accounts/" HARNESS_TWILIO_SID "//Messages.json", HARNESS_TWILIO_SID,
+		  HARNESS_TWILIO_TOKEN, FAKE_GOOD_FORM, 404, 20404 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN,
+		  "From=%2B15005550006&Body=x", 400, 21604 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN,
+		  "To=600111222&From=%2B15005550006&Body=x", 400, 21211 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN,
+		  "To=%2B34600111222&Body=x", 400, 21603 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN,
+		  "To=%2B34600111222&From=%2B15005550006&MessagingServiceSid=MG1&Body=x", 400, 21603 },
+		{ FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN,
+		  "To=%2B34600111222&From=%2B15005550006", 400, 21602 },
+	};
+	size_t n = sizeof(rows) / sizeof(rows[0]);
+	struct fake_twilio *tw;
+	struct harness_http_resp r;
+
+	tw = fake_twilio_start(HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, fixtures_dir());
+	assert_non_null(tw);
+	for (size_t i = 0; i < n; i++) {
+		fake_post(tw, rows[i].path, rows[i].user, rows[i].pass, rows[i].form, &r);
+		assert_twilio_error(&r, rows[i].status, rows[i].code);
+		assert_false(fake_twilio_request(tw, i)->ok);
+		assert_int_equal(fake_twilio_request(tw, i)->status, rows[i].status);
+	}
+	assert_int_equal(fake_twilio_count(tw), n);
+	fake_twilio_stop(tw);
+}
+
+/* The fake's default 201 is the fixture with only sid, to and body rewritten; scripted answers
+ * come in order, then the default again. */
+static void test_fake_twilio_answers(void **state)
+{
+	struct fake_twilio *tw;
+	struct harness_http_resp r;
+	char path[HARNESS_PATH_LEN];
+	json_t *j, *fixture, *val;
+	const char *key;
+
+	tw = fake_twilio_start(HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, fixtures_dir());
+	assert_non_null(tw);
+	fake_post(tw, FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, FAKE_GOOD_FORM, &r);
+	assert_int_equal(r.status, 201);
+	j = parse_json(&r);
+	harness_http_release(&r);
+	snprintf(path, sizeof(path), "%s/twilio-create-message-201.json", fixtures_dir());
+	fixture = json_load_file(path, 0, NULL);
+	assert_non_null(fixture);
+	assert_int_equal(json_object_size(j), json_object_size(fixture));
+	json_object_foreach(fixture, key, val) {
+		if (strcmp(key, "sid") && strcmp(key, "to") && strcmp(key, "body") &&
+		    !json_equal(val, json_object_get(j, key)))
+			fail_msg("201 member %s differs from the fixture", key);
+	}
+	assert_jstr(j, "to", CUSTOMER_PHONE);
+	assert_jstr(j, "body", "Hola \xf0\x9f\x91\x8d");
+	assert_int_equal(strlen(jstr(j, "sid")), 34);
+	assert_jstr(j, "sid", fake_twilio_request(tw, 0)->sid);
+	assert_true(fake_twilio_request(tw, 0)->ok);
+	json_decref(fixture);
+	json_decref(j);
+
+	assert_int_equal(fake_twilio_queue(tw, 400, 21211, "Invalid 'To' Phone Number"), 0);
+	assert_int_equal(fake_twilio_queue(tw, 503, 0, NULL), 0);
+	fake_post(tw, FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, FAKE_GOOD_FORM, &r);
+	assert_twilio_error(&r, 400, 21211);
+	fake_post(tw, FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, FAKE_GOOD_FORM, &r);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(r.len, 0);
+	harness_http_release(&r);
+	fake_post(tw, FAKE_MESSAGES, HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, FAKE_GOOD_FORM, &r);
+	assert_int_equal(r.status, 201);
+	harness_http_release(&r);
+	assert_int_equal(fake_twilio_wait(tw, 4, 100), 4);
+	assert_true(fake_twilio_request(tw, 1)->ok);
+	assert_true(strcmp(fake_twilio_request(tw, 3)->sid, fake_twilio_request(tw, 0)->sid) != 0);
+	fake_twilio_stop(tw);
+}
+
+static int group_setup(void **state)
+{
+	return harness_global_init();
+}
+
+static int group_teardown(void **state)
+{
+	harness_global_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signer_matches_twilio_vectors),
+		cmocka_unit_test(test_fake_twilio_refusals),
+		cmocka_unit_test(test_fake_twilio_answers),
+		cmocka_unit_test_setup_teardown(test_survey_round_trip, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_bad_signature, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_idempotent, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_reply_reprompts_once, e2e_setup,
+						e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_unknown_number, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_reply_redelivered, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_status_callback, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_refused, e2e_setup, e2e_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
