@@ -138,14 +138,21 @@ void form_release(struct form *f)
 	f->n = 0;
 }
 
-const char *form_get(const struct form *f, const char *key)
+const struct form_field *form_find(const struct form *f, const char *key)
 {
 	size_t i, len = strlen(key);
 
 	for (i = 0; i < f->n; i++)
 		if (f->fields[i].key_len == len && memcmp(f->fields[i].key, key, len) == 0)
-			return f->fields[i].value;
+			return &f->fields[i];
 	return NULL;
+}
+
+const char *form_get(const struct form *f, const char *key)
+{
+	const struct form_field *field = form_find(f, key);
+
+	return field ? field->value : NULL;
 }
 
 /* Puts `b` back to `len` bytes, undoing a partial append (struct buf has no truncate). */

@@ -36,7 +36,11 @@ int form_parse(struct form *f, const char *in, size_t len);
 /* Frees every field and leaves `f` empty. */
 void form_release(struct form *f);
 
-/* The first value of `key`, or NULL; valid until form_release(). */
+/* The first field whose key is exactly `key` (a decoded key holding a NUL never matches a shorter
+ * one), or NULL; valid until form_release(). */
+const struct form_field *form_find(const struct form *f, const char *key);
+
+/* The first value of `key` (form_find()'s), or NULL; valid until form_release(). */
 const char *form_get(const struct form *f, const char *key);
 
 /* Appends `key=value` (with a leading '&' unless `out` is empty), percent-encoding both as the

@@ -56,6 +56,19 @@ void provider_free(struct provider *p)
 	free(p);
 }
 
+const char *provider_config(const struct provider *p, const struct config_section *cfg,
+			    const char *key)
+{
+	const char *v = config_get(cfg, key);
+
+	if (v)
+		return v;
+	for (const struct config_key *k = p->ops->keys; k && k->key; k++)
+		if (strcmp(k->key, key) == 0)
+			return k->def;
+	return NULL;
+}
+
 int provider_build_send(struct provider *p, const struct outbound *msg, struct http_request *out,
 			struct gw_err *err)
 {

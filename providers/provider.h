@@ -175,6 +175,11 @@ struct provider *provider_create(const struct provider_ops *ops, const struct co
 				 const char *public_url, struct gw_err *err);
 void provider_free(struct provider *p);
 
+/* The value of `key` for a provider's init(): the section's value, else the default in the
+ * provider's key table, else NULL.  Valid while `cfg` is. */
+const char *provider_config(const struct provider *p, const struct config_section *cfg,
+			    const char *key);
+
 /* Wrappers the core calls. */
 int provider_build_send(struct provider *p, const struct outbound *msg, struct http_request *out,
 			struct gw_err *err);

@@ -60,14 +60,14 @@ static int twilio_init(struct provider *p, const struct config_section *cfg, str
 	char b64[base64_encoded_len(sizeof(creds))];
 	int n;
 
-	if (copy_value(t->account_sid, sizeof(t->account_sid), config_get(cfg, "account_sid"),
+	if (copy_value(t->account_sid, sizeof(t->account_sid), provider_config(p, cfg, "account_sid"),
 		       "account_sid", err) < 0 ||
-	    copy_value(t->auth_token, sizeof(t->auth_token), config_get(cfg, "auth_token"),
+	    copy_value(t->auth_token, sizeof(t->auth_token), provider_config(p, cfg, "auth_token"),
 		       "auth_token", err) < 0 ||
-	    copy_value(t->from, sizeof(t->from), config_get(cfg, "from"), "from", err) < 0 ||
+	    copy_value(t->from, sizeof(t->from), provider_config(p, cfg, "from"), "from", err) < 0 ||
 	    copy_value(t->messaging_service_sid, sizeof(t->messaging_service_sid),
-		       config_get(cfg, "messaging_service_sid"), "messaging_service_sid", err) < 0 ||
-	    copy_value(t->base_url, sizeof(t->base_url), config_get(cfg, "base_url"), "base_url",
+		       provider_config(p, cfg, "messaging_service_sid"), "messaging_service_sid", err) < 0 ||
+	    copy_value(t->base_url, sizeof(t->base_url), provider_config(p, cfg, "base_url"), "base_url",
 		       err) < 0)
 		return -1;
 	if (!t->account_sid[0])
@@ -215,9 +215,9 @@ static int read_status(const char *s, enum delivery_status *out)
 static int parse_inbound(const struct form *f, struct event_list *out, struct webhook_reply *reply)
 {
 	const char *sid = form_get(f, "MessageSid"), *from = form_get(f, "From");
-	const char *body = form_get(f, "Body");
+	const struct form_field *body = form_find(f, "Body");
 	struct event *ev;
-	size_t len = 0;
+	size_t len = body ? body->value_len : 0;
 
 	if (!sid)
 		sid = form_get(f, "SmsSid");
@@ -231,15 +231,11 @@ static int parse_inbound(const struct form *f, struct event_list *out, struct we
 		return webhook_fail(reply, 400, "missing_field", "From",
 				    "From is required (a phone number, up to 23 characters)");
 	snprintf(ev->provider_message_id, sizeof(ev->provider_message_id), "%s", sid);
-	/* Body's exact length: it may hold NUL bytes, which form values keep. */
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->fields[i].key, "Body") == 0) {
-			len = f->fields[i].value_len;
-			break;
-		}
+	/* The exact length: a Body may hold NUL bytes, which form values keep. */
 	if (!(ev->text = malloc(len + 1)))
 		return webhook_fail(reply, 503, "unavailable", "", "out of memory");
-	memcpy(ev->text, body ? body : "", len);
+	if (len)
+		memcpy(ev->text, body->value, len);
 	ev->text[len] = '\0';
 	ev->text_len = len;
 	return 0;
