@@ -38,8 +38,9 @@ static int buf_grow(struct buf *b, size_t extra)
 	if (need <= b->alloc)
 		return 0;
 	n = b->alloc ? b->alloc : 64;
+	/* need <= cap_limit (checked above), so this ends, and never overflows. */
 	while (n < need)
-		n *= 2;
+		n = n > b->cap_limit / 2 ? b->cap_limit : n * 2;
 	if (n > b->cap_limit)
 		n = b->cap_limit;
 	p = realloc(b->data, n);

@@ -223,9 +223,9 @@ static int parse_listen(const char *s, char *host, size_t host_len, int *port, s
 
 static int check_url(const char *s, struct gw_err *err)
 {
-	size_t n = strlen(s);
+	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
 
-	if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) || n < 9)
+	if (!scheme || !s[scheme] || s[scheme] == '/')
 		return gw_errf(err, "'%s' is not an http:// or https:// URL", s);
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= ' ')
@@ -409,14 +409,17 @@ static int entry_set(struct config_section *sec, const char *key, const char *va
 
 void config_env_name(const char *section, const char *key, char *out, size_t n)
 {
-	size_t j = 0;
 	const char *parts[2] = { section, key };
+	size_t j = 0;
 
-	j = (size_t)snprintf(out, n, "GATEWAY_");
+	if (!n)
+		return;
+	for (const char *c = "GATEWAY_"; *c && j + 1 < n; c++)
+		out[j++] = *c;
 	for (int p = 0; p < 2; p++) {
-		for (const char *c = parts[p]; *c && j + 2 < n; c++)
+		for (const char *c = parts[p]; *c && j + 1 < n; c++)
 			out[j++] = (*c == '.' || *c == '-') ? '_' : (char)toupper((unsigned char)*c);
-		if (p == 0 && j + 2 < n)
+		if (p == 0 && j + 1 < n)
 			out[j++] = '_';
 	}
 	out[j] = '\0';
@@ -582,7 +585,7 @@ static int validate_all(struct config *cfg, struct gw_err *err)
 	return 0;
 }
 
-/* Splits "a, b,c" into a NULL-terminated array of trimmed non-empty words. */
+/* Splits "a, b,c" into a NULL-terminated array of trimmed non-empty words (any length). */
 static int split_list(const char *s, char ***out, size_t *n)
 {
 	char **v = calloc(1, sizeof(*v));
@@ -591,20 +594,24 @@ static int split_list(const char *s, char ***out, size_t *n)
 	if (!v)
 		return -1;
 	while (*s) {
-		const char *end = strchr(s, ',');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		char word[512], **nv;
+		size_t len = strcspn(s, ",");
+		char *word = strndup(s, len), **nv;
 
-		snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : sizeof(word) - 1), s);
-		s += len + (end ? 1 : 0);
-		if (!*trim(word))
+		s += len + (s[len] == ',');
+		if (!word)
+			goto fail;
+		if (!*trim(word)) {
+			free(word);
 			continue;
-		if (!(nv = realloc(v, (cnt + 2) * sizeof(*v))))
+		}
+		if (!(nv = realloc(v, (cnt + 2) * sizeof(*v)))) {
+			free(word);
 			goto fail;
+		}
 		v = nv;
-		if (!(v[cnt] = strdup(trim(word))))
-			goto fail;
-		v[++cnt] = NULL;
+		memmove(word, trim(word), strlen(trim(word)) + 1);
+		v[cnt++] = word;
+		v[cnt] = NULL;
 	}
 	*out = v;
 	*n = cnt;

@@ -70,17 +70,6 @@ const char *texts_template(const char *locale, enum text_id id, enum survey_kind
 	}
 }
 
-/* Drops the separator (", " or " ") that `out` ends with, for an empty {name}. */
-static void drop_separator(struct buf *out)
-{
-	if (out->len && out->data[out->len - 1] == ' ')
-		out->len--;
-	if (out->len && out->data[out->len - 1] == ',')
-		out->len--;
-	if (out->data)
-		out->data[out->len] = '\0';
-}
-
 int texts_render(struct buf *out, const char *locale, enum text_id id, const struct text_vars *v)
 {
 	const char *t = texts_template(locale, id, v->kind);
@@ -90,6 +79,13 @@ int texts_render(struct buf *out, const char *locale, enum text_id id, const str
 		const char *close;
 		int rc = 0;
 
+		/* Without a name, "Hola {name}," reads "Hola,": skip the separator before it too. */
+		if (!(v->name && *v->name)) {
+			if (strncmp(t, ", {name}", 8) == 0 || strncmp(t, " {name}", 7) == 0) {
+				t = strchr(t, '}') + 1;
+				continue;
+			}
+		}
 		if (*t != '{' || !(close = strchr(t, '}'))) {
 			if (buf_putc(out, *t++) < 0)
 				return -1;
@@ -98,8 +94,6 @@ int texts_render(struct buf *out, const char *locale, enum text_id id, const str
 		if (strncmp(t, "{name}", 6) == 0) {
 			if (v->name && *v->name)
 				rc = buf_puts(out, v->name);
-			else
-				drop_separator(out);
 		} else if (strncmp(t, "{brand}", 7) == 0) {
 			rc = buf_puts(out, v->brand ? v->brand : "");
 		} else if (strncmp(t, "{min}", 5) == 0 || strncmp(t, "{max}", 5) == 0) {

@@ -92,115 +92,52 @@ int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
 	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "find due messages", err);
 }
 
-/* The survey a message belongs to ("" when none) and its purpose. */
-static int message_survey(struct store *st, int64_t message_id, char survey_id[SURVEY_ID_LEN],
-			  char purpose[16], struct gw_err *err)
+/*
+ * Records one send outcome in one transaction: statement `msg_stmt` on the message, then
+ * `survey_stmt` on the survey the message asks for (none for thanks and re-prompts).  Both are
+ * bound alike: ?1 the message id, ?2 a time, ?3 the provider's id or error code, ?4 the error
+ * message.
+ */
+static int send_outcome(struct store *st, enum stmt_id msg_stmt, enum stmt_id survey_stmt,
+			int64_t message_id, int64_t t, const char *a, const char *b,
+			struct gw_err *err)
 {
-	sqlite3_stmt *s = st_get(st, S_MESSAGE_SURVEY);
-	int rc;
+	enum stmt_id ids[2] = { msg_stmt, survey_stmt };
+	int rc = 0;
 
-	sqlite3_bind_int64(s, 1, message_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		col_copy(s, 0, survey_id, SURVEY_ID_LEN);
-		col_copy(s, 1, purpose, 16);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? gw_errf(err, "no message %lld", (long long)message_id)
-					 : db_fail(st->db, rc, "read message", err);
-	return 0;
-}
-
-/* Runs the survey-side statement `id` for message `message_id` when it is a survey message. */
-static int update_survey_of(struct store *st, int64_t message_id, enum stmt_id id,
-			    const char *a2, const char *a3, int64_t t, int t_index,
-			    struct gw_err *err)
-{
-	char survey_id[SURVEY_ID_LEN], purpose[16];
-	sqlite3_stmt *s;
-
-	if (message_survey(st, message_id, survey_id, purpose, err) < 0)
+	if (tx_begin(st, err) < 0)
 		return -1;
-	if (strcmp(purpose, "survey") != 0 || !survey_id[0])
-		return 0;
-	s = st_get(st, id);
-	bind_str(s, 1, survey_id);
-	if (t_index == 2) {
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		sqlite3_stmt *s = st_get(st, ids[i]);
+
+		sqlite3_bind_int64(s, 1, message_id);
 		sqlite3_bind_int64(s, 2, t);
-		bind_str(s, 3, a2);
-	} else {
-		bind_opt_str(s, 2, a2);
-		bind_opt_str(s, 3, a3);
+		bind_opt_str(s, 3, a);
+		bind_opt_str(s, 4, b);
+		rc = step_done(st, s, "record send outcome", err);
 	}
-	return step_done(st, s, "update survey", err);
-}
-
-static int send_accepted_tx(struct store *st, int64_t message_id, const char *pid, int64_t now,
-			    struct gw_err *err)
-{
-	sqlite3_stmt *s = st_get(st, S_MESSAGE_SENT);
-
-	sqlite3_bind_int64(s, 1, message_id);
-	bind_opt_str(s, 2, pid);
-	sqlite3_bind_int64(s, 3, now);
-	if (step_done(st, s, "mark sent", err) < 0)
-		return -1;
-	return update_survey_of(st, message_id, S_SURVEY_SENT, pid && *pid ? pid : NULL, NULL,
-				now, 2, err);
+	return tx_end(st, rc, err);
 }
 
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
 			int64_t now, struct gw_err *err)
 {
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, send_accepted_tx(st, message_id, provider_message_id, now, err), err);
-}
-
-static int send_retry_tx(struct store *st, int64_t message_id, int64_t next_at, const char *code,
-			 const char *message, struct gw_err *err)
-{
-	sqlite3_stmt *s = st_get(st, S_MESSAGE_RETRY);
-
-	sqlite3_bind_int64(s, 1, message_id);
-	sqlite3_bind_int64(s, 2, next_at);
-	bind_opt_str(s, 3, code);
-	bind_opt_str(s, 4, message);
-	sqlite3_bind_int64(s, 5, next_at);
-	if (step_done(st, s, "requeue message", err) < 0)
-		return -1;
-	return update_survey_of(st, message_id, S_SURVEY_RETRY, code, message, 0, 0, err);
+	return send_outcome(st, S_MESSAGE_SENT, S_SURVEY_SENT, message_id, now, provider_message_id,
+			    NULL, err);
 }
 
 int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
 		     const char *message, struct gw_err *err)
 {
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, send_retry_tx(st, message_id, next_at, code, message, err), err);
-}
-
-static int send_failed_tx(struct store *st, int64_t message_id, const char *code,
-			  const char *message, int64_t now, struct gw_err *err)
-{
-	sqlite3_stmt *s = st_get(st, S_MESSAGE_FAILED);
-
-	sqlite3_bind_int64(s, 1, message_id);
-	bind_opt_str(s, 2, code);
-	bind_opt_str(s, 3, message);
-	sqlite3_bind_int64(s, 4, now);
-	if (step_done(st, s, "mark failed", err) < 0)
-		return -1;
-	return update_survey_of(st, message_id, S_SURVEY_FAILED, code, message, 0, 0, err);
+	return send_outcome(st, S_MESSAGE_RETRY, S_SURVEY_RETRY, message_id, next_at, code, message,
+			    err);
 }
 
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err)
 {
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, send_failed_tx(st, message_id, code, message, now, err), err);
+	return send_outcome(st, S_MESSAGE_FAILED, S_SURVEY_FAILED, message_id, now, code, message,
+			    err);
 }
 
 int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)

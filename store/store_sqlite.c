@@ -51,24 +51,28 @@ static const char *const stmt_sql[S__COUNT] = {
 		" WHERE id = ?1",
 	[S_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE status = 'queued'",
 	[S_MESSAGE_SENT] =
-		"UPDATE messages SET status = 'sent', provider_message_id = ?2, sent_at = ?3,"
-		" updated_at = ?3, error_code = NULL, error_message = NULL WHERE id = ?1",
+		"UPDATE messages SET status = 'sent', provider_message_id = ?3, sent_at = ?2,"
+		" updated_at = ?2, error_code = NULL, error_message = NULL WHERE id = ?1",
 	[S_SURVEY_SENT] =
 		"UPDATE surveys SET status = 'sent', sent_at = ?2, provider_message_id = ?3,"
-		" error_code = NULL, error_message = NULL WHERE id = ?1 AND status = 'sending'",
+		" error_code = NULL, error_message = NULL"
+		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
+		" AND status = 'sending'",
 	[S_MESSAGE_RETRY] =
 		"UPDATE messages SET status = 'queued', next_attempt_at = ?2, error_code = ?3,"
-		" error_message = ?4, updated_at = ?5 WHERE id = ?1",
+		" error_message = ?4, updated_at = unixepoch() WHERE id = ?1",
 	[S_SURVEY_RETRY] =
-		"UPDATE surveys SET status = 'queued', error_code = ?2, error_message = ?3"
-		" WHERE id = ?1 AND status = 'sending'",
+		"UPDATE surveys SET status = 'queued', error_code = ?3, error_message = ?4"
+		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
+		" AND status = 'sending'",
 	[S_MESSAGE_FAILED] =
-		"UPDATE messages SET status = 'failed', error_code = ?2, error_message = ?3,"
-		" updated_at = ?4 WHERE id = ?1",
+		"UPDATE messages SET status = 'failed', error_code = ?3, error_message = ?4,"
+		" updated_at = ?2 WHERE id = ?1",
 	[S_SURVEY_FAILED] =
-		"UPDATE surveys SET status = 'failed', error_code = ?2, error_message = ?3"
-		" WHERE id = ?1 AND status IN ('queued', 'sending', 'sent')",
-	[S_MESSAGE_SURVEY] = "SELECT coalesce(survey_id, ''), purpose FROM messages WHERE id = ?1",
+		"UPDATE surveys SET status = 'failed', error_code = ?3, error_message = ?4"
+		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
+		" AND status IN ('queued', 'sending', 'sent')",
+
 	[S_UNCERTAIN_SURVEYS] =
 		"UPDATE surveys SET status = 'uncertain' WHERE id IN (SELECT survey_id FROM messages"
 		" WHERE status = 'sending' AND purpose = 'survey')",
