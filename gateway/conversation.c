@@ -92,8 +92,11 @@ static int handle_inbound(struct gateway *gw, struct provider *p, const struct e
 		goto out;
 	*queued = res.matched && res.action != INBOUND_STORE_ONLY;
 	mask_phone(ev->from, masked, sizeof(masked));
-	printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%d\n",
-	       in.provider, masked, res.matched ? res.survey_id : "-", res.duplicate, res.action);
+	printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%s\n",
+	       in.provider, masked, res.matched ? res.survey_id : "-", res.duplicate,
+	       res.action == INBOUND_ANSWER ? "answer" :
+	       res.action == INBOUND_REPROMPT ? "reprompt" : "store");
+	fflush(stdout);
 	rc = 0;
 out:
 	buf_release(&ctx.reply);
