@@ -36,8 +36,14 @@ static int parse_day(const char *s, int64_t *out)
 	int y, m, d;
 	char tail;
 
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s[4] != '-' ||
-	    s[7] != '-' || y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+	if (strlen(s) != 10)
+		return -1;
+	/* Digits everywhere but the dashes: sscanf's %d alone would take "+1" and " 1". */
+	for (int i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+			return -1;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 || m < 1 || m > 12 ||
+	    d < 1 || d > 31)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;

@@ -48,7 +48,7 @@ static const char *const stmt_sql[S__COUNT] = {
 		" WHERE id = ?1",
 	[S_SURVEY_SET_STATUS] =
 		"UPDATE surveys SET status = ?2, attempts = (SELECT attempts FROM messages WHERE id = ?3)"
-		" WHERE id = ?1",
+		" WHERE id = ?1 AND status IN ('queued', 'sending')",
 	[S_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE status = 'queued'",
 	[S_MESSAGE_SENT] =
 		"UPDATE messages SET status = 'sent', provider_message_id = ?3, sent_at = ?2,"
@@ -74,8 +74,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		" AND status IN ('queued', 'sending', 'sent')",
 
 	[S_UNCERTAIN_SURVEYS] =
-		"UPDATE surveys SET status = 'uncertain' WHERE id IN (SELECT survey_id FROM messages"
-		" WHERE status = 'sending' AND purpose = 'survey')",
+		"UPDATE surveys SET status = 'uncertain' WHERE status = 'sending' AND id IN"
+		" (SELECT survey_id FROM messages WHERE status = 'sending' AND purpose = 'survey')",
 	[S_UNCERTAIN_MESSAGES] =
 		"UPDATE messages SET status = 'uncertain', updated_at = ?1 WHERE status = 'sending'",
 	[S_INBOUND_INSERT] =

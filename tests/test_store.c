@@ -1,0 +1,1596 @@
+/*
+ * test_store.c - store.h on its SQLite backend, as a specification.
+ *
+ * Each test gets a fresh temp directory under /tmp with its own database (removed afterwards) and
+ * drives the store only through store.h; the rows a call wrote are then checked by opening the
+ * SQLite file directly, read-only, the way an operator would inspect it.
+ *
+ * Times are small made-up Unix seconds: what matters is their order, never the wall clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- fixture: a temp dir, a database path inside a folder that does not exist yet ---------- */
+
+struct fx {
+	char dir[64];           /* /tmp/test_store.XXXXXX */
+	char path[192];         /* <dir>/var/db/gateway.db */
+	struct store *st;
+};
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static int fx_free(void **state)
+{
+	struct fx *f = *state;
+
+	if (!f)
+		return 0;
+	store_close(f->st);
+	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int fx_new(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/var/db/gateway.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+/* The usual fixture: the store already open. */
+static int fx_open(void **state)
+{
+	struct gw_err err = { 0 };
+	struct fx *f;
+
+	if (fx_new(state) < 0)
+		return -1;
+	f = *state;
+	f->st = store_open(f->path, &err);
+	if (!f->st) {
+		print_message("store_open(%s): %s\n", f->path, err.msg);
+		fx_free(state);         /* cmocka skips the teardown of a failed setup */
+		*state = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- looking at the file directly ------------------------------------------------------- */
+
+static sqlite3 *db_open_ro(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+/* Runs a one-value query (printf-style SQL) on a fresh read-only connection. */
+static sqlite3_stmt *q_prepare(sqlite3 *db, const char *fmt, va_list ap)
+{
+	char sql[1024];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		print_message("prepare \"%s\": %s\n", sql, sqlite3_errmsg(db));
+	assert_int_equal(rc, SQLITE_OK);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		print_message("no row for \"%s\"\n", sql);
+	return s;
+}
+
+/* The integer the query returns (NULL reads as -1, so that "unset" is visible). */
+static int64_t q_int(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int64_t q_int(struct fx *f, const char *fmt, ...)
+{
+	sqlite3 *db = db_open_ro(f->path);
+	sqlite3_stmt *s;
+	int64_t v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	s = q_prepare(db, fmt, ap);
+	va_end(ap);
+	v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The text the query returns, "(null)" for NULL. */
+static void q_text(struct fx *f, char *out, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void q_text(struct fx *f, char *out, size_t n, const char *fmt, ...)
+{
+	sqlite3 *db = db_open_ro(f->path);
+	sqlite3_stmt *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	s = q_prepare(db, fmt, ap);
+	va_end(ap);
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+		snprintf(out, n, "(null)");
+	else
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+#define ASSERT_TEXT(f, want, ...) do {                                  \
+		char got_[512];                                         \
+		q_text((f), got_, sizeof(got_), __VA_ARGS__);           \
+		assert_string_equal(got_, (want));                      \
+	} while (0)
+
+static int64_t count_rows(struct fx *f, const char *table)
+{
+	return q_int(f, "SELECT count(*) FROM %s", table);
+}
+
+/* ---- making surveys --------------------------------------------------------------------- */
+
+struct new_survey {
+	struct survey_new sn;
+	char interaction[64];
+};
+
+/* A complete survey_new for survey `id` (interaction "chat-<id>"), created at `now`, due at once
+ * and open for two days. */
+static void sn_init(struct new_survey *n, const char *id, int64_t now)
+{
+	memset(n, 0, sizeof(*n));
+	snprintf(n->interaction, sizeof(n->interaction), "chat-%s", id);
+	n->sn.id = id;
+	n->sn.customer_id = "cust-42";
+	n->sn.phone = "+34600111222";
+	n->sn.name = "Ana";
+	n->sn.locale = "es";
+	n->sn.kind = "nps";
+	n->sn.channel = "sms";
+	n->sn.provider = "twilio";
+	n->sn.interaction_id = n->interaction;
+	n->sn.touchpoint = "support_chat";
+	n->sn.agent = "agent-7";
+	n->sn.opened_at = "2026-11-22T10:00:00Z";
+	n->sn.closed_at = "2026-11-22T10:12:30Z";
+	n->sn.now = now;
+	n->sn.send_after = now;
+	n->sn.expires_at = now + 2 * 86400;
+	n->sn.question = "Del 0 al 10, ¿nos recomendarías?";
+}
+
+static void create_ok(struct fx *f, const struct survey_new *sn, int want_created,
+		      const char *want_id)
+{
+	struct gw_err err = { 0 };
+	char id[SURVEY_ID_LEN] = "";
+	int created = -1;
+
+	if (store_create_survey(f->st, sn, id, &created, &err) != 0)
+		print_message("store_create_survey(%s): %s\n", sn->id, err.msg);
+	assert_int_equal(created, want_created);
+	assert_string_equal(id, want_id);
+}
+
+/* Claims due messages of `provider` at `now`; expects exactly one, for survey `id` (purpose
+ * "survey"), and returns its message id. */
+static int64_t claim_one(struct fx *f, const char *provider, int64_t now, const char *id)
+{
+	struct outbox_item items[4];
+	struct gw_err err = { 0 };
+	size_t n = 99;
+	int64_t mid;
+
+	assert_int_equal(store_claim_due(f->st, now, provider, items, ARRAY_LEN(items), &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].survey_id, id);
+	mid = items[0].message_id;
+	outbox_item_release(&items[0]);
+	return mid;
+}
+
+/* Creates survey n and takes it to `sent` with provider id `pid` (claimed at send_after,
+ * accepted one second later).  Returns the message id. */
+static int64_t create_sent(struct fx *f, struct new_survey *n, const char *pid)
+{
+	struct gw_err err = { 0 };
+	int64_t mid;
+
+	create_ok(f, &n->sn, 1, n->sn.id);
+	mid = claim_one(f, n->sn.provider, n->sn.send_after, n->sn.id);
+	assert_int_equal(store_send_accepted(f->st, mid, pid, n->sn.send_after + 1, &err), 0);
+	return mid;
+}
+
+/* ---- inbound helpers ---------------------------------------------------------------------- */
+
+/* A scripted decide callback: records what it was shown and answers with `answer`. */
+struct decider {
+	int calls;
+	int got_null;
+	struct matched_survey seen;
+	struct inbound_decision answer;
+};
+
+static void decide_scripted(void *ctx, const struct matched_survey *s, struct inbound_decision *out)
+{
+	struct decider *d = ctx;
+
+	d->calls++;
+	d->got_null = s == NULL;
+	if (s)
+		d->seen = *s;
+	*out = d->answer;
+}
+
+static int inbound(struct fx *f, const char *provider, const char *pid, const char *channel,
+		   const char *from, const char *text, size_t len, int64_t now, struct decider *d,
+		   struct inbound_result *res)
+{
+	struct inbound_in in = {
+		.provider = provider, .provider_message_id = pid, .channel = channel, .from = from,
+		.text = text, .text_len = len, .now = now,
+	};
+	struct gw_err err = { 0 };
+	int rc = store_record_inbound(f->st, &in, decide_scripted, d, res, &err);
+
+	if (rc != 0)
+		print_message("store_record_inbound(%s): %s\n", pid, err.msg);
+	return rc;
+}
+
+/* Answers the open survey of `from` (twilio, any channel) with `score`, no reply queued. */
+static void answer(struct fx *f, const char *from, const char *pid, int score, int64_t now,
+		   const char *want_survey)
+{
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = score } };
+	struct inbound_result res;
+
+	assert_int_equal(inbound(f, "twilio", pid, NULL, from, "ok", 2, now, &d, &res), 0);
+	assert_int_equal(res.matched, 1);
+	assert_string_equal(res.survey_id, want_survey);
+}
+
+/* ---- open, migrate ------------------------------------------------------------------------ */
+
+static void test_open_creates_folder_file_wal_and_version(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	char folder[256];
+	struct stat sb;
+
+	snprintf(folder, sizeof(folder), "%s/var/db", f->dir);
+	assert_int_equal(stat(folder, &sb), -1);
+
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(stat(folder, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+
+	assert_true(store_schema_version() >= 1);
+	assert_int_equal(q_int(f, "PRAGMA user_version"), store_schema_version());
+	ASSERT_TEXT(f, "wal", "PRAGMA journal_mode");
+	/* the schema is there and empty */
+	assert_int_equal(count_rows(f, "surveys"), 0);
+	assert_int_equal(count_rows(f, "messages"), 0);
+	assert_int_equal(count_rows(f, "customers"), 0);
+	assert_int_equal(count_rows(f, "responses"), 0);
+	assert_int_equal(store_check_writable(f->st, &err), 0);
+}
+
+static void test_reopen_keeps_data_and_skips_migrations(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+
+	sn_init(&n, "s-keep", 1000);
+	create_ok(f, &n.sn, 1, "s-keep");
+	store_close(f->st);
+
+	/* Were migration 1 run again, its CREATE TABLE would fail and the open with it. */
+	f->st = store_open(f->path, &err);
+	if (!f->st)
+		print_message("reopen: %s\n", err.msg);
+	assert_non_null(f->st);
+	assert_int_equal(q_int(f, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(store_get_survey(f->st, "s-keep", &s, &err), 0);
+	assert_string_equal(s.status, "queued");
+	survey_release(&s);
+	assert_int_equal(count_rows(f, "messages"), 1);
+
+	/* ... and the same interaction is still known */
+	n.sn.id = "s-keep-2";
+	create_ok(f, &n.sn, 0, "s-keep");
+	assert_int_equal(count_rows(f, "surveys"), 1);
+}
+
+static void test_open_refuses_newer_schema(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	sqlite3 *db = NULL;
+	char folder[256], sql[128];
+
+	snprintf(folder, sizeof(folder), "%s/var", f->dir);
+	assert_int_equal(mkdir(folder, 0700), 0);
+	snprintf(folder, sizeof(folder), "%s/var/db", f->dir);
+	assert_int_equal(mkdir(folder, 0700), 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "CREATE TABLE future (x); PRAGMA user_version = %d;",
+		 store_schema_version() + 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f->st = store_open(f->path, &err);
+	assert_null(f->st);
+	/* the message names the file, both versions and what to do */
+	assert_non_null(strstr(err.msg, f->path));
+	assert_non_null(strstr(err.msg, "newer"));
+	snprintf(sql, sizeof(sql), "%d", store_schema_version() + 1);
+	assert_non_null(strstr(err.msg, sql));
+	/* and the database is left alone: same version, no tables of ours */
+	assert_int_equal(q_int(f, "PRAGMA user_version"), store_schema_version() + 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'surveys'"), 0);
+}
+
+static void test_open_fails_cleanly_when_folder_cannot_be_made(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	char file[256], path[320];
+	FILE *fp;
+
+	/* a regular file where the folder should be */
+	snprintf(file, sizeof(file), "%s/var", f->dir);
+	assert_non_null(fp = fopen(file, "w"));
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/var/db/gateway.db", f->dir);
+	assert_null(store_open(path, &err));
+	assert_non_null(strstr(err.msg, "cannot create"));
+}
+
+/* While another process holds the write lock, a write fails with 503 ("try again") and writes
+ * nothing; once the lock is gone the store is writable again.  (Waits for the busy timeout.) */
+static void test_locked_database_answers_503(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	char id[SURVEY_ID_LEN];
+	int created = -1;
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	sn_init(&n, "s-locked", 1000);
+	assert_int_equal(store_create_survey(f->st, &n.sn, id, &created, &err), -1);
+	assert_int_equal(err.http_status, 503);
+	assert_true(err.msg[0] != '\0');
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(count_rows(f, "surveys"), 0);
+	assert_int_equal(store_check_writable(f->st, &err), 0);
+	create_ok(f, &n.sn, 1, "s-locked");
+}
+
+/* ---- surveys ------------------------------------------------------------------------------ */
+
+static void test_create_survey_writes_customer_survey_and_queued_message(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey n;
+
+	sn_init(&n, "s-1", 1000);
+	n.sn.send_after = 1300;
+	create_ok(f, &n.sn, 1, "s-1");
+
+	assert_int_equal(count_rows(f, "customers"), 1);
+	ASSERT_TEXT(f, "+34600111222|Ana|es",
+		    "SELECT phone || '|' || name || '|' || locale FROM customers"
+		    " WHERE ext_id = 'cust-42'");
+	assert_int_equal(count_rows(f, "surveys"), 1);
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 's-1'");
+	assert_int_equal(q_int(f, "SELECT send_after FROM surveys WHERE id = 's-1'"), 1300);
+	assert_int_equal(q_int(f, "SELECT s.customer_id = c.id FROM surveys s, customers c"), 1);
+
+	assert_int_equal(count_rows(f, "messages"), 1);
+	ASSERT_TEXT(f, "s-1|out|survey|sms|twilio|+34600111222|queued",
+		    "SELECT survey_id || '|' || direction || '|' || purpose || '|' || channel || '|'"
+		    " || provider || '|' || phone || '|' || status FROM messages");
+	ASSERT_TEXT(f, "Del 0 al 10, ¿nos recomendarías?", "SELECT body FROM messages");
+	assert_int_equal(q_int(f, "SELECT next_attempt_at FROM messages"), 1300);
+	assert_int_equal(q_int(f, "SELECT attempts FROM messages"), 0);
+	assert_int_equal(count_rows(f, "responses"), 0);
+}
+
+static void test_create_survey_same_interaction_and_kind_writes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey first, again;
+
+	sn_init(&first, "s-first", 1000);
+	create_ok(f, &first.sn, 1, "s-first");
+
+	/* a retried trigger: new id, new customer details, same interaction and kind */
+	sn_init(&again, "s-again", 2000);
+	snprintf(again.interaction, sizeof(again.interaction), "%s", first.interaction);
+	again.sn.phone = "+34600999888";
+	again.sn.name = "Ana María";
+	again.sn.locale = "en";
+	again.sn.question = "other";
+	create_ok(f, &again.sn, 0, "s-first");
+
+	assert_int_equal(count_rows(f, "surveys"), 1);
+	assert_int_equal(count_rows(f, "messages"), 1);
+	assert_int_equal(count_rows(f, "customers"), 1);
+	ASSERT_TEXT(f, "+34600111222|Ana|es",
+		    "SELECT phone || '|' || name || '|' || locale FROM customers");
+	assert_int_equal(q_int(f, "SELECT updated_at FROM customers"), 1000);
+}
+
+static void test_create_survey_same_interaction_other_kind_is_new(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey nps, ces;
+
+	sn_init(&nps, "s-nps", 1000);
+	create_ok(f, &nps.sn, 1, "s-nps");
+	sn_init(&ces, "s-ces", 1001);
+	snprintf(ces.interaction, sizeof(ces.interaction), "%s", nps.interaction);
+	ces.sn.kind = "ces";
+	create_ok(f, &ces.sn, 1, "s-ces");
+
+	assert_int_equal(count_rows(f, "surveys"), 2);
+	assert_int_equal(count_rows(f, "messages"), 2);
+	assert_int_equal(count_rows(f, "customers"), 1);
+	ASSERT_TEXT(f, "ces", "SELECT kind FROM surveys WHERE id = 's-ces'");
+}
+
+static void test_customer_upsert_updates_phone_name_locale(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey a, b, c;
+
+	sn_init(&a, "s-a", 1000);
+	create_ok(f, &a.sn, 1, "s-a");
+
+	sn_init(&b, "s-b", 2000);
+	b.sn.phone = "+34600999888";
+	b.sn.name = "Ana María";
+	b.sn.locale = "en";
+	create_ok(f, &b.sn, 1, "s-b");
+	assert_int_equal(count_rows(f, "customers"), 1);
+	ASSERT_TEXT(f, "+34600999888|Ana María|en",
+		    "SELECT phone || '|' || name || '|' || locale FROM customers");
+	assert_int_equal(q_int(f, "SELECT updated_at FROM customers"), 2000);
+	assert_int_equal(q_int(f, "SELECT created_at FROM customers"), 1000);
+	/* both surveys point at the one customer */
+	assert_int_equal(q_int(f, "SELECT count(DISTINCT customer_id) FROM surveys"), 1);
+
+	/* no name given: the known name stays */
+	sn_init(&c, "s-c", 3000);
+	c.sn.name = NULL;
+	create_ok(f, &c.sn, 1, "s-c");
+	ASSERT_TEXT(f, "+34600111222|Ana María|es",
+		    "SELECT phone || '|' || name || '|' || locale FROM customers");
+}
+
+static void test_get_survey_round_trips_fields(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+
+	sn_init(&n, "s-rt", 1000);
+	n.sn.customer_id = "cust-7";
+	n.sn.phone = "+5511988887777";
+	n.sn.name = "João";
+	n.sn.locale = "pt";
+	n.sn.kind = "csat";
+	n.sn.channel = "whatsapp";
+	n.sn.provider = "meta";
+	n.sn.touchpoint = "store_visit";
+	n.sn.agent = "agent-9";
+	n.sn.send_after = 1060;
+	n.sn.expires_at = 9000;
+	create_ok(f, &n.sn, 1, "s-rt");
+
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(store_get_survey(f->st, "s-rt", &s, &err), 0);
+	assert_string_equal(s.id, "s-rt");
+	assert_string_equal(s.customer_id, "cust-7");
+	assert_string_equal(s.phone, "+5511988887777");
+	assert_string_equal(s.name, "João");
+	assert_string_equal(s.locale, "pt");
+	assert_string_equal(s.kind, "csat");
+	assert_string_equal(s.channel, "whatsapp");
+	assert_string_equal(s.provider, "meta");
+	assert_string_equal(s.interaction_id, "chat-s-rt");
+	assert_string_equal(s.touchpoint, "store_visit");
+	assert_string_equal(s.agent, "agent-9");
+	assert_string_equal(s.opened_at, "2026-11-22T10:00:00Z");
+	assert_string_equal(s.closed_at, "2026-11-22T10:12:30Z");
+	assert_string_equal(s.status, "queued");
+	assert_int_equal(s.created_at, 1000);
+	assert_int_equal(s.send_after, 1060);
+	assert_int_equal(s.sent_at, 0);
+	assert_int_equal(s.delivered_at, 0);
+	assert_int_equal(s.answered_at, 0);
+	assert_int_equal(s.expires_at, 9000);
+	assert_int_equal(s.attempts, 0);
+	assert_int_equal(s.reprompted, 0);
+	assert_string_equal(s.provider_message_id, "");
+	assert_string_equal(s.error_code, "");
+	assert_string_equal(s.error_message, "");
+	assert_int_equal(s.has_response, 0);
+	assert_null(s.comment);
+	assert_null(s.raw_text);
+	survey_release(&s);
+
+	/* optional fields left out read back empty */
+	sn_init(&n, "s-min", 1000);
+	n.sn.name = NULL;
+	n.sn.touchpoint = n.sn.agent = n.sn.opened_at = n.sn.closed_at = NULL;
+	create_ok(f, &n.sn, 1, "s-min");
+	assert_int_equal(store_get_survey(f->st, "s-min", &s, &err), 0);
+	assert_string_equal(s.name, "");
+	assert_string_equal(s.touchpoint, "");
+	assert_string_equal(s.agent, "");
+	assert_string_equal(s.opened_at, "");
+	assert_string_equal(s.closed_at, "");
+	survey_release(&s);
+}
+
+static void test_get_survey_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct survey s;
+
+	assert_int_equal(store_get_survey(f->st, "nope", &s, &err), 1);
+	survey_release(&s);     /* harmless on a not-found survey */
+}
+
+/* ---- the outbox -------------------------------------------------------------------------- */
+
+struct claim_setup {
+	const char *id, *provider;
+	int64_t created, send_after;
+};
+
+static void test_claim_due_picks_due_messages_of_provider_oldest_first(void **state)
+{
+	/* created in this order; due order is q2, q1, q5 (at 150), q3 (at 200) */
+	static const struct claim_setup setup[] = {
+		{ "q1", "twilio", 50, 100 },
+		{ "q2", "twilio", 60, 90 },
+		{ "q3", "twilio", 70, 200 },
+		{ "q4", "meta", 80, 80 },
+		{ "q5", "twilio", 90, 150 },
+	};
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct outbox_item items[8];
+	struct new_survey n;
+	size_t k = 99;
+
+	for (size_t i = 0; i < ARRAY_LEN(setup); i++) {
+		sn_init(&n, setup[i].id, setup[i].created);
+		n.sn.provider = setup[i].provider;
+		n.sn.send_after = setup[i].send_after;
+		n.sn.phone = i % 2 ? "+34600000001" : "+34600000002";
+		create_ok(f, &n.sn, 1, setup[i].id);
+	}
+
+	/* max 0: nothing */
+	assert_int_equal(store_claim_due(f->st, 150, "twilio", items, 0, &k, &err), 0);
+	assert_int_equal(k, 0);
+
+	/* max 2 at 150: the two oldest due twilio messages */
+	assert_int_equal(store_claim_due(f->st, 150, "twilio", items, 2, &k, &err), 0);
+	assert_int_equal(k, 2);
+	assert_string_equal(items[0].survey_id, "q2");
+	assert_string_equal(items[1].survey_id, "q1");
+	assert_string_equal(items[0].provider, "twilio");
+	assert_string_equal(items[0].channel, "sms");
+	assert_string_equal(items[0].purpose, "survey");
+	assert_string_equal(items[0].phone, "+34600000001");
+	assert_string_equal(items[1].phone, "+34600000002");
+	assert_string_equal(items[0].body, "Del 0 al 10, ¿nos recomendarías?");
+	assert_int_equal(items[0].attempts, 1);
+	assert_int_equal(items[0].message_id,
+			 q_int(f, "SELECT id FROM messages WHERE survey_id = 'q2'"));
+	for (size_t i = 0; i < k; i++)
+		outbox_item_release(&items[i]);
+	ASSERT_TEXT(f, "sending|1|sending|1",
+		    "SELECT m.status || '|' || m.attempts || '|' || s.status || '|' || s.attempts"
+		    " FROM messages m JOIN surveys s ON s.id = m.survey_id WHERE s.id = 'q2'");
+	ASSERT_TEXT(f, "sending", "SELECT status FROM surveys WHERE id = 'q1'");
+
+	/* the rest due at 150 (send_after == now is due), never one already claimed */
+	assert_int_equal(store_claim_due(f->st, 150, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].survey_id, "q5");
+	outbox_item_release(&items[0]);
+	assert_int_equal(store_claim_due(f->st, 150, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 0);
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 'q3'");
+	ASSERT_TEXT(f, "queued", "SELECT status FROM messages WHERE survey_id = 'q3'");
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 'q4'");
+
+	/* later, q3; the other provider only when asked for */
+	assert_int_equal(store_claim_due(f->st, 200, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].survey_id, "q3");
+	outbox_item_release(&items[0]);
+	assert_int_equal(store_claim_due(f->st, 10000, "zenvia", items, 8, &k, &err), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(store_claim_due(f->st, 10000, "meta", items, 8, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].survey_id, "q4");
+	assert_string_equal(items[0].provider, "meta");
+	outbox_item_release(&items[0]);
+}
+
+static void test_next_due(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	int64_t when = -1;
+
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 0);
+
+	sn_init(&n, "d-500", 10);
+	n.sn.send_after = 500;
+	create_ok(f, &n.sn, 1, "d-500");
+	sn_init(&n, "d-300", 20);
+	n.sn.send_after = 300;
+	n.sn.provider = "meta";         /* any provider counts */
+	create_ok(f, &n.sn, 1, "d-300");
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 300);
+
+	claim_one(f, "meta", 300, "d-300");
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 500);
+	claim_one(f, "twilio", 500, "d-500");
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 0);
+}
+
+static void test_send_accepted_marks_message_and_survey_sent(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	int64_t mid;
+
+	sn_init(&n, "s-ok", 1000);
+	create_ok(f, &n.sn, 1, "s-ok");
+	mid = claim_one(f, "twilio", 1000, "s-ok");
+	assert_int_equal(store_send_accepted(f->st, mid, "SM0001", 1005, &err), 0);
+
+	ASSERT_TEXT(f, "sent|SM0001", "SELECT status || '|' || provider_message_id FROM messages");
+	assert_int_equal(q_int(f, "SELECT sent_at FROM messages"), 1005);
+	assert_int_equal(store_get_survey(f->st, "s-ok", &s, &err), 0);
+	assert_string_equal(s.status, "sent");
+	assert_string_equal(s.provider_message_id, "SM0001");
+	assert_int_equal(s.sent_at, 1005);
+	assert_int_equal(s.attempts, 1);
+	survey_release(&s);
+}
+
+static void test_send_retry_requeues_with_error_kept(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct outbox_item it;
+	struct new_survey n;
+	struct survey s;
+	int64_t mid, when;
+	size_t k;
+
+	sn_init(&n, "s-retry", 1000);
+	create_ok(f, &n.sn, 1, "s-retry");
+	mid = claim_one(f, "twilio", 1000, "s-retry");
+	assert_int_equal(store_send_retry(f->st, mid, 1060, "http_503", "Service Unavailable", &err), 0);
+
+	ASSERT_TEXT(f, "queued|http_503|Service Unavailable",
+		    "SELECT status || '|' || error_code || '|' || error_message FROM messages");
+	assert_int_equal(q_int(f, "SELECT next_attempt_at FROM messages"), 1060);
+	assert_int_equal(store_get_survey(f->st, "s-retry", &s, &err), 0);
+	assert_string_equal(s.status, "queued");
+	assert_string_equal(s.error_code, "http_503");
+	assert_string_equal(s.error_message, "Service Unavailable");
+	survey_release(&s);
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 1060);
+
+	/* not before next_at; then again, with the attempt counted */
+	assert_int_equal(store_claim_due(f->st, 1059, "twilio", &it, 1, &k, &err), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(store_claim_due(f->st, 1060, "twilio", &it, 1, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_int_equal(it.message_id, mid);
+	assert_int_equal(it.attempts, 2);
+	outbox_item_release(&it);
+	assert_int_equal(q_int(f, "SELECT attempts FROM messages"), 2);
+	assert_int_equal(q_int(f, "SELECT attempts FROM surveys"), 2);
+	ASSERT_TEXT(f, "sending", "SELECT status FROM surveys");
+}
+
+static void test_send_failed_marks_message_and_survey_failed(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	int64_t mid, when;
+
+	sn_init(&n, "s-fail", 1000);
+	create_ok(f, &n.sn, 1, "s-fail");
+	mid = claim_one(f, "twilio", 1000, "s-fail");
+	assert_int_equal(store_send_failed(f->st, mid, "21211", "Invalid 'To' Phone Number", 1002,
+					   &err), 0);
+
+	ASSERT_TEXT(f, "failed|21211|Invalid 'To' Phone Number",
+		    "SELECT status || '|' || error_code || '|' || error_message FROM messages");
+	assert_int_equal(store_get_survey(f->st, "s-fail", &s, &err), 0);
+	assert_string_equal(s.status, "failed");
+	assert_string_equal(s.error_code, "21211");
+	assert_string_equal(s.error_message, "Invalid 'To' Phone Number");
+	survey_release(&s);
+	assert_int_equal(store_next_due(f->st, &when, &err), 0);
+	assert_int_equal(when, 0);
+}
+
+static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9,
+					 .reply = "¡Gracias!", .reply_purpose = "thanks" } };
+	struct inbound_result res;
+	struct outbox_item items[4];
+	struct new_survey n;
+	size_t k = 99;
+
+	sn_init(&n, "u-sending", 1000);
+	n.sn.phone = "+34600000001";
+	create_ok(f, &n.sn, 1, "u-sending");
+	claim_one(f, "twilio", 1000, "u-sending");
+
+	sn_init(&n, "u-sent", 1010);
+	n.sn.phone = "+34600000002";
+	create_sent(f, &n, "SM-sent");
+
+	/* an answered survey whose thank-you is in flight */
+	sn_init(&n, "u-answered", 1020);
+	n.sn.phone = "+34600000003";
+	create_sent(f, &n, "SM-answered");
+	assert_int_equal(inbound(f, "twilio", "SM-in-1", NULL, "+34600000003", "9", 1, 1030, &d,
+				 &res), 0);
+	assert_int_equal(store_claim_due(f->st, 1030, "twilio", items, 4, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].purpose, "thanks");
+	outbox_item_release(&items[0]);
+
+	sn_init(&n, "u-queued", 1040);
+	n.sn.phone = "+34600000004";
+	n.sn.send_after = 5000;
+	create_ok(f, &n.sn, 1, "u-queued");
+
+	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(k, 2);
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM surveys WHERE id = 'u-sending'");
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE survey_id = 'u-sending'");
+	ASSERT_TEXT(f, "sent", "SELECT status FROM surveys WHERE id = 'u-sent'");
+	ASSERT_TEXT(f, "answered", "SELECT status FROM surveys WHERE id = 'u-answered'");
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE purpose = 'thanks'");
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 'u-queued'");
+
+	/* never claimed again: only the queued survey comes out */
+	assert_int_equal(store_claim_due(f->st, 100000, "twilio", items, 4, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].survey_id, "u-queued");
+	outbox_item_release(&items[0]);
+	assert_int_equal(store_claim_due(f->st, 100000, "twilio", items, 4, &k, &err), 0);
+	assert_int_equal(k, 0);
+
+	/* a second start-up finds nothing left in `sending` besides what was just claimed */
+	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(k, 0);
+}
+
+/* The text was matched while its survey was still `sending` (store.h counts `sending` as open), so
+ * the survey is answered; the process then dies before the provider's acceptance was recorded.
+ * At the next start-up the message is uncertain, but the answered survey must stay answered, as it
+ * does for late statuses, retries and failures. */
+static void test_mark_uncertain_keeps_answered_survey(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	size_t k;
+
+	sn_init(&n, "u-race", 1000);
+	create_ok(f, &n.sn, 1, "u-race");
+	claim_one(f, "twilio", 1000, "u-race");
+	answer(f, "+34600111222", "SM-in-race", 10, 1001, "u-race");
+
+	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(k, 1);
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE purpose = 'survey'");
+	assert_int_equal(store_get_survey(f->st, "u-race", &s, &err), 0);
+	survey_release(&s);     /* before asserting: a failure must not leak the response */
+	assert_int_equal(s.answered_at, 1001);
+	assert_string_equal(s.status, "answered");
+}
+
+/* A reply can answer a survey while its send is still in flight; a retry and a new claim of that
+ * send must not turn the answer back into "queued" or "sending". */
+static void test_claim_keeps_answered_survey(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct outbox_item items[4];
+	struct new_survey n;
+	struct survey s;
+	int64_t mid;
+	size_t k;
+
+	sn_init(&n, "c-race", 1000);
+	create_ok(f, &n.sn, 1, "c-race");
+	mid = claim_one(f, "twilio", 1000, "c-race");
+	answer(f, "+34600111222", "SM-in-c-race", 9, 1001, "c-race");
+	assert_int_equal(store_send_retry(f->st, mid, 1002, "http_500", "boom", &err), 0);
+	assert_int_equal(store_claim_due(f->st, 1002, "twilio", items, 4, &k, &err), 0);
+	assert_int_equal(k, 1);         /* the survey text, claimed again */
+	for (size_t i = 0; i < k; i++)
+		outbox_item_release(&items[i]);
+	assert_int_equal(store_get_survey(f->st, "c-race", &s, &err), 0);
+	survey_release(&s);
+	assert_string_equal(s.status, "answered");
+}
+
+/* ---- inbound texts ------------------------------------------------------------------------- */
+
+static void test_inbound_duplicate_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_REPROMPT, .reply = "Del 0 al 10, por favor",
+					 .reply_purpose = "reprompt" } };
+	struct decider d2 = { .answer = { .action = INBOUND_ANSWER, .score = 3 } };
+	struct inbound_result res;
+	struct new_survey n;
+	struct survey s;
+	struct gw_err err = { 0 };
+
+	sn_init(&n, "s-dup", 1000);
+	create_sent(f, &n, "SM-out");
+	assert_int_equal(inbound(f, "twilio", "SM-in", "sms", "+34600111222", "hola", 4, 1100, &d,
+				 &res), 0);
+	assert_int_equal(res.duplicate, 0);
+	assert_int_equal(res.matched, 1);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(count_rows(f, "messages"), 3);
+
+	/* the provider delivers the same webhook again, this time the rules would answer */
+	memset(&res, 0x5a, sizeof(res));
+	assert_int_equal(inbound(f, "twilio", "SM-in", "sms", "+34600111222", "3", 1, 1200, &d2,
+				 &res), 0);
+	assert_int_equal(res.duplicate, 1);
+	assert_int_equal(res.matched, 0);
+	assert_int_equal(d2.calls, 0);
+	assert_int_equal(count_rows(f, "messages"), 3);
+	assert_int_equal(count_rows(f, "responses"), 0);
+	ASSERT_TEXT(f, "hola", "SELECT body FROM messages WHERE direction = 'in'");
+	assert_int_equal(q_int(f, "SELECT created_at FROM messages WHERE direction = 'in'"), 1100);
+	assert_int_equal(store_get_survey(f->st, "s-dup", &s, &err), 0);
+	assert_string_equal(s.status, "sent");
+	assert_int_equal(s.reprompted, 1);
+	survey_release(&s);
+
+	/* the same id from another provider is another message */
+	assert_int_equal(inbound(f, "meta", "SM-in", NULL, "+34600111222", "3", 1, 1300, &d2,
+				 &res), 0);
+	assert_int_equal(res.duplicate, 0);
+	assert_int_equal(count_rows(f, "messages"), 4);
+}
+
+/* One survey per row: who it was sent to, how, when, and what became of it. */
+struct match_survey {
+	const char *id, *phone, *provider, *channel;
+	int64_t created, expires_at;
+	const char *state;      /* "queued", "sending", "sent", "delivered", "read", "uncertain",
+				 * "answered", "failed" */
+};
+
+/* One inbound text per row and the survey it must match ("" for none). */
+struct match_row {
+	const char *from, *provider, *channel;
+	int64_t now;
+	const char *want;
+};
+
+static const struct match_survey match_surveys[] = {
+	/* +34600000001: two sms surveys, a newer WhatsApp one, and one by another provider */
+	{ "p1-old", "+34600000001", "twilio", "sms", 100, 10000, "sent" },
+	{ "p1-new", "+34600000001", "twilio", "sms", 200, 10000, "sent" },
+	{ "p1-wa", "+34600000001", "twilio", "whatsapp", 300, 10000, "delivered" },
+	{ "p1-meta", "+34600000001", "meta", "whatsapp", 400, 10000, "sent" },
+	/* +34600000002: the newer survey expires at 1000, the older one later */
+	{ "p2-old", "+34600000002", "twilio", "sms", 110, 10000, "sent" },
+	{ "p2-new", "+34600000002", "twilio", "sms", 210, 1000, "sent" },
+	/* +34600000003: the newer one is answered */
+	{ "p3-old", "+34600000003", "twilio", "sms", 120, 10000, "read" },
+	{ "p3-new", "+34600000003", "twilio", "sms", 220, 10000, "answered" },
+	/* +34600000004: the newer one failed */
+	{ "p4-old", "+34600000004", "twilio", "sms", 130, 10000, "sent" },
+	{ "p4-new", "+34600000004", "twilio", "sms", 230, 10000, "failed" },
+	/* +34600000005: the newer one is not sent yet */
+	{ "p5-old", "+34600000005", "twilio", "sms", 140, 10000, "sent" },
+	{ "p5-new", "+34600000005", "twilio", "sms", 240, 10000, "queued" },
+	/* one survey per open state (the uncertain one first: marking it touches every `sending`) */
+	{ "p7", "+34600000007", "twilio", "sms", 150, 10000, "uncertain" },
+	{ "p6", "+34600000006", "twilio", "sms", 160, 10000, "sending" },
+	{ "p8", "+34600000008", "twilio", "sms", 170, 10000, "read" },
+	/* nothing open at all */
+	{ "p9", "+34600000009", "twilio", "sms", 180, 10000, "answered" },
+	{ "p10", "+34600000010", "twilio", "sms", 190, 500, "sent" },
+};
+
+static const struct match_row match_rows[] = {
+	{ "+34600000001", "twilio", NULL, 900, "p1-wa" },      /* any channel: the newest */
+	{ "+34600000001", "twilio", "sms", 900, "p1-new" },
+	{ "+34600000001", "twilio", "whatsapp", 900, "p1-wa" },
+	{ "+34600000001", "meta", NULL, 900, "p1-meta" },
+	{ "+34600000001", "meta", "sms", 900, "" },
+	{ "+34600000001", "zenvia", NULL, 900, "" },
+	{ "+34600000002", "twilio", "sms", 999, "p2-new" },
+	{ "+34600000002", "twilio", "sms", 1000, "p2-old" },   /* expires_at == now: expired */
+	{ "+34600000002", "twilio", "sms", 1001, "p2-old" },
+	{ "+34600000002", "twilio", "sms", 10000, "" },
+	{ "+34600000003", "twilio", NULL, 900, "p3-old" },
+	{ "+34600000004", "twilio", NULL, 900, "p4-old" },
+	{ "+34600000005", "twilio", NULL, 900, "p5-old" },
+	{ "+34600000006", "twilio", NULL, 900, "p6" },
+	{ "+34600000007", "twilio", NULL, 900, "p7" },
+	{ "+34600000008", "twilio", NULL, 900, "p8" },
+	{ "+34600000009", "twilio", NULL, 900, "" },
+	{ "+34600000010", "twilio", NULL, 499, "p10" },
+	{ "+34600000010", "twilio", NULL, 500, "" },
+	{ "+34699999999", "twilio", NULL, 900, "" },
+	{ "34600000001", "twilio", NULL, 900, "" },            /* the number must match exactly */
+};
+
+/* Takes survey `m` (just created, the only one due for its provider at m->created) to m->state. */
+static void bring_to_state(struct fx *f, const struct match_survey *m)
+{
+	struct gw_err err = { 0 };
+	char pid[64];
+	int found = 0;
+	int64_t mid;
+
+	if (strcmp(m->state, "queued") == 0)
+		return;
+	mid = claim_one(f, m->provider, m->created, m->id);
+	if (strcmp(m->state, "sending") == 0)
+		return;
+	if (strcmp(m->state, "uncertain") == 0) {
+		size_t k;
+
+		assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+		assert_int_equal(k, 1);
+		return;
+	}
+	if (strcmp(m->state, "failed") == 0) {
+		assert_int_equal(store_send_failed(f->st, mid, "21610", "unsubscribed", m->created,
+						   &err), 0);
+		return;
+	}
+	snprintf(pid, sizeof(pid), "SM-%s", m->id);
+	assert_int_equal(store_send_accepted(f->st, mid, pid, m->created, &err), 0);
+	if (strcmp(m->state, "delivered") == 0 || strcmp(m->state, "read") == 0) {
+		assert_int_equal(store_record_status(f->st, m->provider, pid, m->state, NULL, NULL,
+						     m->created, &found, &err), 0);
+		assert_int_equal(found, 1);
+	} else if (strcmp(m->state, "answered") == 0) {
+		snprintf(pid, sizeof(pid), "SM-in-%s", m->id);
+		answer(f, m->phone, pid, 8, m->created, m->id);
+	}
+}
+
+static void test_inbound_matching(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	int64_t before;
+
+	for (size_t i = 0; i < ARRAY_LEN(match_surveys); i++) {
+		const struct match_survey *m = &match_surveys[i];
+		struct new_survey n;
+		struct survey s;
+
+		sn_init(&n, m->id, m->created);
+		n.sn.phone = m->phone;
+		n.sn.provider = m->provider;
+		n.sn.channel = m->channel;
+		n.sn.expires_at = m->expires_at;
+		if (strcmp(m->state, "queued") == 0)
+			n.sn.send_after = 100000;       /* never due while the table is set up */
+		create_ok(f, &n.sn, 1, m->id);
+		bring_to_state(f, m);
+		assert_int_equal(store_get_survey(f->st, m->id, &s, &err), 0);
+		assert_string_equal(s.status, m->state);
+		survey_release(&s);
+	}
+	before = count_rows(f, "messages");
+
+	for (size_t i = 0; i < ARRAY_LEN(match_rows); i++) {
+		const struct match_row *r = &match_rows[i];
+		struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
+		struct inbound_result res;
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "SM-match-%zu", i);
+		assert_int_equal(inbound(f, r->provider, pid, r->channel, r->from, "hola", 4, r->now,
+					 &d, &res), 0);
+		if (res.matched != (r->want[0] != '\0') || strcmp(res.survey_id, r->want) != 0)
+			print_message("row %zu (%s via %s/%s at %lld): matched %d \"%s\", want \"%s\"\n",
+				      i, r->from, r->provider, r->channel ? r->channel : "any",
+				      (long long)r->now, res.matched, res.survey_id, r->want);
+		assert_int_equal(d.calls, 1);
+		assert_int_equal(res.duplicate, 0);
+		assert_int_equal(res.action, INBOUND_STORE_ONLY);
+		assert_int_equal(res.matched, r->want[0] != '\0');
+		assert_string_equal(res.survey_id, r->want);
+		/* the callback sees the match, or NULL */
+		assert_int_equal(d.got_null, r->want[0] == '\0');
+		if (r->want[0])
+			assert_string_equal(d.seen.id, r->want);
+		/* the text is stored either way, linked to its survey when matched */
+		assert_int_equal(count_rows(f, "messages"), before + (int64_t)i + 1);
+		ASSERT_TEXT(f, r->want[0] ? r->want : "(null)",
+			    "SELECT survey_id FROM messages WHERE provider_message_id = '%s'", pid);
+	}
+	/* store-only texts answered nothing and queued nothing */
+	assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE direction = 'out'"
+			       " AND purpose <> 'survey'"), 0);
+	assert_int_equal(count_rows(f, "responses"), 2);        /* p3-new, p9 */
+}
+
+static void test_inbound_decide_sees_the_matched_survey(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
+	struct inbound_result res;
+	struct new_survey n;
+
+	sn_init(&n, "s-seen", 1000);
+	n.sn.customer_id = "cust-9";
+	n.sn.name = "Bea";
+	n.sn.locale = "pt";
+	n.sn.kind = "ces";
+	n.sn.channel = "whatsapp";
+	create_sent(f, &n, "SM-seen");
+	assert_int_equal(inbound(f, "twilio", "SM-in", NULL, "+34600111222", "x", 1, 1100, &d, &res),
+			 0);
+	assert_int_equal(d.got_null, 0);
+	assert_string_equal(d.seen.id, "s-seen");
+	assert_string_equal(d.seen.customer_id, "cust-9");
+	assert_string_equal(d.seen.name, "Bea");
+	assert_string_equal(d.seen.locale, "pt");
+	assert_string_equal(d.seen.kind, "ces");
+	assert_string_equal(d.seen.channel, "whatsapp");
+	assert_string_equal(d.seen.status, "sent");
+	assert_int_equal(d.seen.reprompted, 0);
+	ASSERT_TEXT(f, "whatsapp", "SELECT channel FROM messages WHERE direction = 'in'");
+}
+
+static void test_inbound_answer_stores_response_and_queues_reply(void **state)
+{
+	static const char text[] = "9\0 muy amables";         /* an embedded NUL byte */
+	static const char comment[] = "muy amables";
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9, .comment = comment,
+					 .comment_len = sizeof(comment) - 1,
+					 .reply = "¡Gracias, Ana!", .reply_purpose = "thanks" } };
+	struct inbound_result res;
+	struct outbox_item it;
+	struct new_survey n;
+	struct survey s;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	size_t k;
+
+	sn_init(&n, "s-ans", 1000);
+	n.sn.channel = "whatsapp";
+	create_sent(f, &n, "SM-ans");
+	assert_int_equal(inbound(f, "twilio", "SM-in-ans", "whatsapp", "+34600111222", text,
+				 sizeof(text) - 1, 1500, &d, &res), 0);
+	assert_int_equal(res.duplicate, 0);
+	assert_int_equal(res.matched, 1);
+	assert_string_equal(res.survey_id, "s-ans");
+	assert_int_equal(res.action, INBOUND_ANSWER);
+
+	/* the raw text keeps every byte, the NUL and what follows it */
+	db = db_open_ro(f->path);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT raw_text, score, comment, answered_at,"
+					    " message_id FROM responses WHERE survey_id = 's-ans'",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(st, 0), (int)sizeof(text) - 1);
+	assert_memory_equal(sqlite3_column_blob(st, 0), text, sizeof(text) - 1);
+	assert_int_equal(sqlite3_column_int(st, 1), 9);
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), comment);
+	assert_int_equal(sqlite3_column_int64(st, 3), 1500);
+	assert_int_equal(sqlite3_column_int64(st, 4),
+			 q_int(f, "SELECT id FROM messages WHERE provider_message_id = 'SM-in-ans'"));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	assert_int_equal(store_get_survey(f->st, "s-ans", &s, &err), 0);
+	assert_string_equal(s.status, "answered");
+	assert_int_equal(s.answered_at, 1500);
+	assert_int_equal(s.has_response, 1);
+	assert_int_equal(s.score, 9);
+	assert_string_equal(s.comment, comment);
+	assert_memory_equal(s.raw_text, text, sizeof(text) - 1);  /* length proven above */
+	survey_release(&s);
+
+	/* the thank-you is queued on the survey's channel, due at once */
+	ASSERT_TEXT(f, "s-ans|out|thanks|whatsapp|twilio|+34600111222|queued|¡Gracias, Ana!",
+		    "SELECT survey_id || '|' || direction || '|' || purpose || '|' || channel || '|'"
+		    " || provider || '|' || phone || '|' || status || '|' || body FROM messages"
+		    " WHERE purpose = 'thanks'");
+	assert_int_equal(store_claim_due(f->st, 1500, "twilio", &it, 1, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(it.purpose, "thanks");
+	assert_string_equal(it.survey_id, "s-ans");
+	outbox_item_release(&it);
+	/* sending the thank-you leaves the survey answered */
+	ASSERT_TEXT(f, "answered", "SELECT status FROM surveys");
+
+	/* an answered survey takes no second answer */
+	d.answer.score = 2;
+	assert_int_equal(inbound(f, "twilio", "SM-in-2", NULL, "+34600111222", "2", 1, 1600, &d,
+				 &res), 0);
+	assert_int_equal(res.matched, 0);
+	assert_int_equal(q_int(f, "SELECT score FROM responses"), 9);
+}
+
+static void test_inbound_answer_without_comment(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+
+	sn_init(&n, "s-bare", 1000);
+	create_sent(f, &n, "SM-bare");
+	answer(f, "+34600111222", "SM-in", 0, 1200, "s-bare");
+	assert_int_equal(store_get_survey(f->st, "s-bare", &s, &err), 0);
+	assert_int_equal(s.has_response, 1);
+	assert_int_equal(s.score, 0);
+	assert_string_equal(s.comment, "");
+	assert_string_equal(s.raw_text, "ok");
+	survey_release(&s);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE direction = 'out'"), 1);
+}
+
+static void test_inbound_reprompt_marks_reprompted(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_REPROMPT,
+					 .reply = "Responde con un número del 0 al 10",
+					 .reply_purpose = "reprompt" } };
+	struct inbound_result res;
+	struct new_survey n;
+	struct survey s;
+
+	sn_init(&n, "s-rep", 1000);
+	create_sent(f, &n, "SM-rep");
+	assert_int_equal(inbound(f, "twilio", "SM-in", "sms", "+34600111222", "genial", 6, 1100, &d,
+				 &res), 0);
+	assert_int_equal(res.matched, 1);
+	assert_int_equal(res.action, INBOUND_REPROMPT);
+	assert_int_equal(store_get_survey(f->st, "s-rep", &s, &err), 0);
+	assert_int_equal(s.reprompted, 1);
+	assert_string_equal(s.status, "sent");
+	assert_int_equal(s.has_response, 0);
+	survey_release(&s);
+	ASSERT_TEXT(f, "reprompt|sms|queued|Responde con un número del 0 al 10",
+		    "SELECT purpose || '|' || channel || '|' || status || '|' || body FROM messages"
+		    " WHERE direction = 'out' AND purpose <> 'survey'");
+
+	/* the next text shows the rules that it was re-asked already */
+	d.answer = (struct inbound_decision){ .action = INBOUND_STORE_ONLY };
+	assert_int_equal(inbound(f, "twilio", "SM-in-2", "sms", "+34600111222", "??", 2, 1200, &d,
+				 &res), 0);
+	assert_int_equal(d.seen.reprompted, 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE purpose = 'reprompt'"), 1);
+}
+
+static void test_inbound_unmatched_is_stored_only(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 7,
+					 .reply = "gracias", .reply_purpose = "thanks" } };
+	struct inbound_result res;
+
+	assert_int_equal(inbound(f, "twilio", "SM-stray", "sms", "+34600111222", "7", 1, 1000, &d,
+				 &res), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.got_null, 1);
+	assert_int_equal(res.matched, 0);
+	assert_string_equal(res.survey_id, "");
+	assert_int_equal(count_rows(f, "messages"), 1);
+	ASSERT_TEXT(f, "in|(null)|7", "SELECT direction || '|' || coalesce(survey_id, '(null)')"
+		    " || '|' || body FROM messages");
+	assert_int_equal(count_rows(f, "responses"), 0);
+}
+
+/* ---- delivery statuses --------------------------------------------------------------------- */
+
+struct status_row {
+	const char *before[3];          /* statuses recorded first (NULL-terminated) */
+	int answered;                   /* the survey is answered before `status` arrives */
+	const char *status;
+	const char *want_message, *want_survey;
+};
+
+static const struct status_row status_rows[] = {
+	{ { NULL }, 0, "sent", "sent", "sent" },
+	{ { NULL }, 0, "delivered", "delivered", "delivered" },
+	{ { NULL }, 0, "read", "read", "read" },
+	{ { "delivered" }, 0, "read", "read", "read" },
+	{ { "read" }, 0, "delivered", "read", "read" },        /* late delivered: ignored */
+	{ { "read" }, 0, "sent", "read", "read" },
+	{ { "delivered" }, 0, "sent", "delivered", "delivered" },
+	{ { "delivered" }, 0, "delivered", "delivered", "delivered" },
+	{ { NULL }, 0, "failed", "failed", "failed" },
+	{ { "delivered" }, 0, "failed", "delivered", "delivered" },
+	{ { "read" }, 0, "failed", "read", "read" },
+	{ { "failed" }, 0, "delivered", "failed", "failed" },
+	{ { "failed" }, 0, "read", "failed", "failed" },
+	{ { NULL }, 1, "delivered", "delivered", "answered" },
+	{ { NULL }, 1, "read", "read", "answered" },
+	{ { NULL }, 1, "failed", "failed", "answered" },
+	{ { "delivered" }, 1, "read", "read", "answered" },
+};
+
+static void test_record_status_moves_forward_only(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+
+	for (size_t i = 0; i < ARRAY_LEN(status_rows); i++) {
+		const struct status_row *r = &status_rows[i];
+		int64_t t = 1000 + (int64_t)i * 100;
+		char id[32], pid[32], phone[32];
+		struct new_survey n;
+		struct survey s;
+		int found = 0;
+
+		snprintf(id, sizeof(id), "st-%zu", i);
+		snprintf(pid, sizeof(pid), "SM-st-%zu", i);
+		snprintf(phone, sizeof(phone), "+346000001%02zu", i);
+		sn_init(&n, id, t);
+		n.sn.phone = phone;
+		create_sent(f, &n, pid);
+		for (size_t j = 0; r->before[j]; j++) {
+			assert_int_equal(store_record_status(f->st, "twilio", pid, r->before[j], NULL,
+							     NULL, t + 2, &found, &err), 0);
+			assert_int_equal(found, 1);
+		}
+		if (r->answered) {
+			char in_pid[32];
+
+			snprintf(in_pid, sizeof(in_pid), "SM-in-st-%zu", i);
+			answer(f, phone, in_pid, 9, t + 3, id);
+		}
+		found = 0;
+		assert_int_equal(store_record_status(f->st, "twilio", pid, r->status,
+						     strcmp(r->status, "failed") ? NULL : "30008",
+						     strcmp(r->status, "failed") ? NULL : "Unknown error",
+						     t + 4, &found, &err), 0);
+		assert_int_equal(found, 1);
+		assert_int_equal(store_get_survey(f->st, id, &s, &err), 0);
+		{
+			char msg_status[32];
+
+			q_text(f, msg_status, sizeof(msg_status),
+			       "SELECT status FROM messages WHERE provider_message_id = '%s'", pid);
+			if (strcmp(msg_status, r->want_message) || strcmp(s.status, r->want_survey))
+				print_message("row %zu (%s%s then %s): message %s survey %s, want %s %s\n",
+					      i, r->before[0] ? r->before[0] : "sent",
+					      r->answered ? ", answered" : "", r->status, msg_status,
+					      s.status, r->want_message, r->want_survey);
+			assert_string_equal(msg_status, r->want_message);
+		}
+		assert_string_equal(s.status, r->want_survey);
+		if (strcmp(r->want_survey, "failed") == 0 && !r->before[0]) {
+			assert_string_equal(s.error_code, "30008");
+			assert_string_equal(s.error_message, "Unknown error");
+		}
+		survey_release(&s);
+	}
+}
+
+static void test_record_status_delivered_at_and_unknown_ids(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	int found = 1;
+
+	sn_init(&n, "s-dl", 1000);
+	create_sent(f, &n, "SM-dl");
+	assert_int_equal(store_record_status(f->st, "twilio", "SM-dl", "delivered", NULL, NULL, 1010,
+					     &found, &err), 0);
+	assert_int_equal(store_record_status(f->st, "twilio", "SM-dl", "read", NULL, NULL, 1020,
+					     &found, &err), 0);
+	assert_int_equal(store_get_survey(f->st, "s-dl", &s, &err), 0);
+	assert_string_equal(s.status, "read");
+	assert_int_equal(s.delivered_at, 1010);         /* the first delivery, not the read */
+	survey_release(&s);
+
+	/* unknown id, or a known id under another provider: not found, nothing written */
+	found = 1;
+	assert_int_equal(store_record_status(f->st, "twilio", "SM-nope", "delivered", NULL, NULL,
+					     1030, &found, &err), 0);
+	assert_int_equal(found, 0);
+	found = 1;
+	assert_int_equal(store_record_status(f->st, "meta", "SM-dl", "failed", "1", "x", 1030,
+					     &found, &err), 0);
+	assert_int_equal(found, 0);
+	ASSERT_TEXT(f, "read", "SELECT status FROM messages WHERE provider_message_id = 'SM-dl'");
+}
+
+/* ---- export --------------------------------------------------------------------------------- */
+
+#define T0 1795305600           /* 2026-11-22T00:00:00Z */
+
+struct export_setup {
+	const char *id, *kind, *phone;
+	int score;
+	int64_t answered_at;    /* 0: never answered */
+};
+
+static const struct export_setup export_setup[] = {
+	{ "ex-1", "nps", "+34600000101", 9, T0 + 300 },
+	{ "ex-2", "ces", "+34600000102", 6, T0 + 100 },
+	{ "ex-3", "nps", "+34600000103", 3, T0 + 200 },
+	{ "ex-4", "csat", "+34600000104", 5, T0 + 86400 },
+	{ "ex-5", "nps", "+34600000105", 0, 0 },
+};
+
+struct export_case {
+	struct export_filter f;
+	const char *want;       /* survey ids, comma-separated, in order */
+};
+
+static const struct export_case export_cases[] = {
+	{ { NULL, 0, 0 }, "ex-2,ex-3,ex-1,ex-4" },
+	{ { "nps", 0, 0 }, "ex-3,ex-1" },
+	{ { "ces", 0, 0 }, "ex-2" },
+	{ { "csat", 0, 0 }, "ex-4" },
+	{ { NULL, T0 + 200, 0 }, "ex-3,ex-1,ex-4" },           /* since: included */
+	{ { NULL, 0, T0 + 200 }, "ex-2" },                     /* until: excluded */
+	{ { NULL, T0 + 100, T0 + 301 }, "ex-2,ex-3,ex-1" },
+	{ { NULL, T0, T0 + 86400 }, "ex-2,ex-3,ex-1" },
+	{ { "nps", T0 + 250, 0 }, "ex-1" },
+	{ { "ces", T0 + 101, 0 }, "" },
+	{ { NULL, T0 + 86401, 0 }, "" },
+};
+
+static void export_fill(struct fx *f)
+{
+	for (size_t i = 0; i < ARRAY_LEN(export_setup); i++) {
+		const struct export_setup *e = &export_setup[i];
+		struct new_survey n;
+		char pid[32];
+
+		sn_init(&n, e->id, T0 - 1000 + (int64_t)i);
+		n.sn.kind = e->kind;
+		n.sn.phone = e->phone;
+		n.sn.expires_at = T0 + 3 * 86400;
+		snprintf(pid, sizeof(pid), "SM-%s", e->id);
+		create_sent(f, &n, pid);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(export_setup); i++) {
+		const struct export_setup *e = &export_setup[i];
+		char pid[32];
+
+		if (!e->answered_at)
+			continue;
+		snprintf(pid, sizeof(pid), "SM-in-%s", e->id);
+		answer(f, e->phone, pid, e->score, e->answered_at, e->id);
+	}
+}
+
+static void test_export_filters_and_order(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+
+	export_fill(f);
+	for (size_t i = 0; i < ARRAY_LEN(export_cases); i++) {
+		const struct export_case *c = &export_cases[i];
+		struct export_cursor *cur = store_export_open(f->st, &c->f, &err);
+		struct export_row r;
+		char got[256] = "";
+		size_t len = 0;
+		int rc;
+
+		assert_non_null(cur);
+		while ((rc = store_export_next(cur, &r, &err)) == 1) {
+			len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s",
+						len ? "," : "", r.survey_id);
+			assert_true(len < sizeof(got));
+		}
+		assert_int_equal(rc, 0);
+		store_export_close(cur);
+		if (strcmp(got, c->want) != 0)
+			print_message("case %zu (kind %s, since %lld, until %lld): got \"%s\"\n", i,
+				      c->f.kind ? c->f.kind : "any", (long long)c->f.since,
+				      (long long)c->f.until, got);
+		assert_string_equal(got, c->want);
+	}
+}
+
+static void test_export_row_fields(void **state)
+{
+	static const char comment[] = "muy amables,\n\"todo\" bien";
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 10, .comment = comment,
+					 .comment_len = sizeof(comment) - 1 } };
+	struct export_filter filter = { 0 };
+	struct inbound_result res;
+	struct export_cursor *cur;
+	struct export_row r;
+	struct new_survey n;
+
+	sn_init(&n, "s-row", T0);
+	n.sn.customer_id = "cust-77";
+	n.sn.name = "Ana";
+	n.sn.locale = "es";
+	n.sn.channel = "whatsapp";
+	create_sent(f, &n, "SM-row");            /* sent at T0 + 1 */
+	assert_int_equal(inbound(f, "twilio", "SM-in", NULL, "+34600111222", "10 muy", 6, T0 + 750,
+				 &d, &res), 0);
+
+	assert_non_null(cur = store_export_open(f->st, &filter, &err));
+	assert_int_equal(store_export_next(cur, &r, &err), 1);
+	assert_string_equal(r.survey_id, "s-row");
+	assert_string_equal(r.customer_id, "cust-77");
+	assert_string_equal(r.phone, "+34600111222");
+	assert_string_equal(r.channel, "whatsapp");
+	assert_string_equal(r.kind, "nps");
+	assert_int_equal(r.score, 10);
+	assert_int_equal(r.comment_len, sizeof(comment) - 1);
+	assert_memory_equal(r.comment, comment, sizeof(comment) - 1);
+	assert_string_equal(r.interaction_id, "chat-s-row");
+	assert_string_equal(r.touchpoint, "support_chat");
+	assert_string_equal(r.agent, "agent-7");
+	assert_int_equal(r.sent_at, T0 + 1);
+	assert_int_equal(r.answered_at, T0 + 750);
+	assert_string_equal(r.name, "Ana");
+	assert_string_equal(r.locale, "es");
+	assert_int_equal(store_export_next(cur, &r, &err), 0);
+	store_export_close(cur);
+
+	store_export_close(NULL);       /* closing nothing is allowed */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_folder_file_wal_and_version, fx_new,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_skips_migrations, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, fx_new, fx_free),
+		cmocka_unit_test_setup_teardown(test_open_fails_cleanly_when_folder_cannot_be_made,
+						fx_new, fx_free),
+		cmocka_unit_test_setup_teardown(test_locked_database_answers_503, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_create_survey_writes_customer_survey_and_queued_message, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_create_survey_same_interaction_and_kind_writes_nothing, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_create_survey_same_interaction_other_kind_is_new,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_customer_upsert_updates_phone_name_locale,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_get_survey_round_trips_fields, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_get_survey_not_found, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_claim_due_picks_due_messages_of_provider_oldest_first, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_next_due, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_send_accepted_marks_message_and_survey_sent,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_send_retry_requeues_with_error_kept, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_send_failed_marks_message_and_survey_failed,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_mark_uncertain_turns_sending_into_uncertain,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_claim_keeps_answered_survey, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_mark_uncertain_keeps_answered_survey, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_duplicate_changes_nothing, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_matching, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_decide_sees_the_matched_survey, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_answer_stores_response_and_queues_reply,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_answer_without_comment, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_reprompt_marks_reprompted, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_unmatched_is_stored_only, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_record_status_moves_forward_only, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_record_status_delivered_at_and_unknown_ids,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_export_filters_and_order, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_export_row_fields, fx_open, fx_free),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
