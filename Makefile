@@ -78,7 +78,7 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 valgrind: $(TEST_BIN)
-	@for t in $(filter-out %/test_e2e%,$(TEST_BIN)); do \
+	@for t in $(filter-out $(B)/tests/test_e2e_%,$(TEST_BIN)); do \
 	  FIXTURES=tests/fixtures valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
 
 clean:
