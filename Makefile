@@ -9,7 +9,7 @@
 CC       ?= cc
 PKGS     := libcurl jansson libmicrohttpd sqlite3
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev \
-            libsqlite3-dev libcmocka-dev curl
+            libsqlite3-dev libcmocka-dev curl tzdata
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE
 INCS     := -Igateway -Iproviders -Istore

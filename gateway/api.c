@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "dispatcher.h"
 #include "export.h"
+#include "localtime.h"
 #include "texts.h"
 
 #define BODY_LIMIT (64 * 1024)
@@ -135,12 +136,14 @@ static json_t *survey_json(const struct survey *s)
 		return NULL;
 	json_object_set_new(j, "id", json_string(s->id));
 	json_object_set_new(j, "status", json_string(s->status));
+	json_object_set_new(j, "reason", str_or_null(s->reason));
 	json_object_set_new(j, "kind", json_string(s->kind));
 	json_object_set_new(j, "channel", json_string(s->channel));
 	json_object_set_new(j, "customer_id", json_string(s->customer_id));
 	json_object_set_new(j, "interaction_id", json_string(s->interaction_id));
 	json_object_set_new(j, "phone", json_string(s->phone));
 	json_object_set_new(j, "locale", json_string(s->locale));
+	json_object_set_new(j, "timezone", str_or_null(s->timezone));
 	json_object_set_new(j, "touchpoint", str_or_null(s->touchpoint));
 	json_object_set_new(j, "agent", str_or_null(s->agent));
 	json_object_set_new(j, "created_at", time_or_null(s->created_at));
@@ -157,14 +160,18 @@ static json_t *survey_json(const struct survey *s)
 	return j;
 }
 
-/* The JSON of a survey just created from `sn`, before anything else happened to it. */
-static json_t *survey_json_new(const struct survey_new *sn)
+/* The JSON of a survey just created from `sn` with `status` (and `reason`), before anything
+ * else happened to it. */
+static json_t *survey_json_new(const struct survey_new *sn, const char *status,
+			       const char *reason)
 {
 	struct survey s;
 
 	memset(&s, 0, sizeof(s));
 	snprintf(s.id, sizeof(s.id), "%s", sn->id);
-	snprintf(s.status, sizeof(s.status), "queued");
+	snprintf(s.status, sizeof(s.status), "%s", status);
+	snprintf(s.reason, sizeof(s.reason), "%s", reason ? reason : "");
+	snprintf(s.timezone, sizeof(s.timezone), "%s", sn->timezone ? sn->timezone : "");
 	snprintf(s.kind, sizeof(s.kind), "%s", sn->kind);
 	snprintf(s.channel, sizeof(s.channel), "%s", sn->channel);
 	snprintf(s.customer_id, sizeof(s.customer_id), "%s", sn->customer_id);
@@ -275,7 +282,7 @@ static int pick_locale(const char *tag, const char *def, const char **out, struc
 }
 
 struct trigger {
-	const char *customer_id, *phone, *name, *locale;
+	const char *customer_id, *phone, *name, *locale, *timezone;
 	enum survey_kind kind;
 	enum channel channel;
 	const char *interaction_id, *touchpoint, *agent, *opened_at, *closed_at;
@@ -302,8 +309,12 @@ static int parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, st
 				  "customer.phone must be E.164, e.g. +34600111222");
 	if (opt_string(cust, "name", "customer.name", MAX_ID_LEN, &t->name, err) < 0 ||
 	    opt_string(cust, "locale", "customer.locale", 16, &t->locale, err) < 0 ||
-	    pick_locale(t->locale, gw->cfg.default_locale, &t->locale, err) < 0)
+	    pick_locale(t->locale, gw->cfg.default_locale, &t->locale, err) < 0 ||
+	    opt_string(cust, "timezone", "customer.timezone", 64, &t->timezone, err) < 0)
 		return -1;
+	if (t->timezone && config_check_timezone(t->timezone, err) < 0)
+		return gw_err_set(err, 422, "invalid_timezone", "customer.timezone",
+				  "customer.timezone must be an IANA time zone, e.g. America/Mexico_City");
 	if (req_string(root, "kind", "kind", 16, &kind, err) < 0 ||
 	    kind_from_name(kind, &t->kind) < 0)
 		return gw_err_set(err, 422, "invalid_kind", "kind", "kind must be nps, ces or csat");
@@ -345,7 +356,7 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 	json_t *root = NULL;
 	char id[SURVEY_ID_LEN], hex[25];
 	uint8_t rnd[12];
-	int created = 0;
+	int outcome = SURVEY_EXISTING;
 
 	buf_init(&question, 4096);
 	if (!is_json(req)) {
@@ -367,7 +378,7 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		goto out;
 	}
 	hex_encode(rnd, sizeof(rnd), hex);
-	if (texts_render(&question, t.locale, TEXT_QUESTION,
+	if (texts_render(gw->texts, &question, t.locale, text_question(t.kind),
 			 &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
 					      .kind = t.kind }) < 0) {
 		api_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
@@ -387,22 +398,38 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 	sn.agent = t.agent;
 	sn.opened_at = t.opened_at;
 	sn.closed_at = t.closed_at;
+	sn.timezone = t.timezone;
 	sn.now = gateway_now(gw);
-	sn.send_after = sn.now + t.delay;
-	sn.expires_at = sn.send_after + gw->cfg.expire_after_ms / 1000;
+	/* Quiet hours are the customer's: a send that would fall in them waits for their end. */
+	sn.send_after = quiet_hours_next_allowed(sn.now + t.delay, &gw->cfg.quiet_hours,
+						 t.timezone ? t.timezone : gw->cfg.timezone);
+	sn.expire_after_s = gw->cfg.expire_after_ms / 1000;
+	sn.expires_at = sn.send_after + sn.expire_after_s;
+	sn.fatigue_days = gw->cfg.min_days_between;
 	sn.question = buf_cstr(&question);
-	if (store_create_survey(gw->store, &sn, id, &created, &err) < 0) {
+	if (store_create_survey(gw->store, &sn, id, &outcome, &err) < 0) {
 		error_from(resp, &err);
 		goto out;
 	}
-	if (!created) {
+	switch (outcome) {
+	case SURVEY_EXISTING:
 		reply_survey(gw, id, 200, resp);
-		goto out;
+		break;
+	case SURVEY_OPTED_OUT:
+		api_error(resp, 409, "customer_opted_out", "customer.phone",
+			  "this phone number opted out of surveys; it is surveyed again only after it "
+			  "texts START");
+		break;
+	case SURVEY_SKIPPED:
+		json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
+		break;
+	default:
+		/* The answer describes the survey as committed: the dispatcher may pick it up the
+		 * moment it is woken, and the caller must still read "queued". */
+		json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
+		dispatcher_wake(gw->dispatcher);
+		break;
 	}
-	/* The answer describes the survey as committed: the dispatcher may pick it up the moment
-	 * it is woken, and the caller must still read "queued". */
-	json_reply(resp, 202, survey_json_new(&sn));
-	dispatcher_wake(gw->dispatcher);
 out:
 	json_decref(root);
 	buf_release(&question);

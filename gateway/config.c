@@ -42,8 +42,12 @@ static const struct core_key core_keys[] = {
 	   "days before the same customer is surveyed again (0: off)", min_days_between),
 	CK("survey", "quiet_hours", CFG_CLOCK_SPAN, "21:00-09:00",
 	   "local hours in which no survey is sent (off: none)", quiet_hours),
-	CK("survey", "timezone", CFG_STRING, "Europe/Madrid",
+	CK("survey", "timezone", CFG_TIMEZONE, "Europe/Madrid",
 	   "IANA time zone for quiet hours when the customer has none", timezone),
+	CK("survey", "follow_up", CFG_BOOL, "off",
+	   "after a score, ask what motivated it; the next text becomes the comment", follow_up),
+	CK("survey", "follow_up_window", CFG_DURATION, "24h",
+	   "how long after the score a text counts as the follow-up comment", follow_up_window_ms),
 	CK("channels", "sms", CFG_PROVIDER, "console", "provider for the sms channel",
 	   channel_provider[CHANNEL_SMS]),
 	CK("channels", "whatsapp", CFG_PROVIDER, "console", "provider for the whatsapp channel",
@@ -91,6 +95,24 @@ static const struct {
 };
 
 #define N_PLANNED (sizeof(planned_providers) / sizeof(planned_providers[0]))
+
+const char *const config_template_keys[] = {
+	"nps", "ces", "csat", "thanks", "follow_up", "reprompt", "opt_out", "opt_in", NULL,
+};
+
+static const char *const template_locales[] = { "es", "pt", "en", NULL };
+
+static const struct config_key template_keys[] = {
+	{ "nps", CFG_STRING, NULL, "the NPS question" },
+	{ "ces", CFG_STRING, NULL, "the CES question" },
+	{ "csat", CFG_STRING, NULL, "the CSAT question" },
+	{ "thanks", CFG_STRING, NULL, "the thank-you after a score" },
+	{ "follow_up", CFG_STRING, NULL, "the thank-you that asks what motivated the score" },
+	{ "reprompt", CFG_STRING, NULL, "the one re-prompt after a reply that is not a score" },
+	{ "opt_out", CFG_STRING, NULL, "the confirmation of an opt-out" },
+	{ "opt_in", CFG_STRING, NULL, "the confirmation of an opt-in" },
+	{ NULL, 0, NULL, NULL },
+};
 
 static const struct config_key rate_key = {
 	"rate", CFG_RATE, NULL, "sends per second or minute (80/s, 30/min) or off",
@@ -233,6 +255,23 @@ static int check_url(const char *s, struct gw_err *err)
 	return 0;
 }
 
+int config_check_timezone(const char *name, struct gw_err *err)
+{
+	char path[512];
+
+	/* A name, never a path: letters, digits and _+-/ only, no "..", no leading '/'. */
+	if (!*name || name[0] == '/' || strstr(name, "..") || strlen(name) > 64)
+		return gw_errf(err, "'%s' is not a time zone name (e.g. Europe/Madrid)", name);
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("_+-/", *c))
+			return gw_errf(err, "'%s' is not a time zone name (e.g. Europe/Madrid)", name);
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+	if (access(path, R_OK) != 0)
+		return gw_errf(err, "'%s' is not a time zone in /usr/share/zoneinfo "
+			       "(a name such as America/Mexico_City; is tzdata installed?)", name);
+	return 0;
+}
+
 /* Validates `value` as `type` without storing it. */
 static int check_value(enum config_type type, const char *value, struct gw_err *err)
 {
@@ -260,6 +299,8 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 		return check_url(value, err);
 	case CFG_CLOCK_SPAN:
 		return config_parse_clock_span(value, &cs, err);
+	case CFG_TIMEZONE:
+		return config_check_timezone(value, err);
 	case CFG_LOCALE:
 		if (strcmp(value, "es") && strcmp(value, "pt") && strcmp(value, "en"))
 			return gw_errf(err, "'%s' is not a supported locale: es, pt or en", value);
@@ -299,6 +340,17 @@ static const struct config_key *provider_keys(const char *section)
 	return NULL;
 }
 
+/* 1 for "templates.es", "templates.pt", "templates.en". */
+static int is_template_section(const char *name)
+{
+	if (strncmp(name, "templates.", 10) != 0)
+		return 0;
+	for (size_t i = 0; template_locales[i]; i++)
+		if (strcmp(name + 10, template_locales[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The table row for section.key, or NULL when the gateway has no such key. */
 static const struct config_key *key_lookup(const char *section, const char *key)
 {
@@ -307,6 +359,12 @@ static const struct config_key *key_lookup(const char *section, const char *key)
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, section) == 0 && strcmp(core_keys[i].k.key, key) == 0)
 			return &core_keys[i].k;
+	if (is_template_section(section)) {
+		for (const struct config_key *k = template_keys; k->key; k++)
+			if (strcmp(k->key, key) == 0)
+				return k;
+		return NULL;
+	}
 	if (!(keys = provider_keys(section)))
 		return NULL;
 	if (strcmp(key, "rate") == 0)
@@ -322,7 +380,7 @@ static int section_known(const char *name)
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, name) == 0)
 			return 1;
-	return provider_keys(name) != NULL;
+	return provider_keys(name) != NULL || is_template_section(name);
 }
 
 /* ---- sections and entries ------------------------------------------------------------- */
@@ -550,6 +608,14 @@ static int apply_all_env_and_defaults(struct config *cfg)
 		if (apply_provider_section(cfg, providers[i]->name, providers[i]->keys,
 					   providers[i]->default_rate) < 0)
 			return -1;
+	for (size_t i = 0; template_locales[i]; i++) {
+		char section[32];
+
+		snprintf(section, sizeof(section), "templates.%s", template_locales[i]);
+		for (const struct config_key *k = template_keys; k->key; k++)
+			if (apply_env_and_default(cfg, section, k, NULL) < 0)
+				return -1;
+	}
 	for (size_t i = 0; i < N_PLANNED; i++)
 		if (!provider_find(planned_providers[i].name) &&
 		    apply_provider_section(cfg, planned_providers[i].name, planned_providers[i].keys,
@@ -644,6 +710,9 @@ static int fill_core(struct config *cfg)
 		case CFG_INT:
 			parse_int(v, (int *)field, NULL);
 			break;
+		case CFG_BOOL:
+			config_parse_bool(v, (int *)field, NULL);
+			break;
 		case CFG_DURATION:
 			config_parse_duration_ms(v, (int64_t *)field, NULL);
 			break;
@@ -699,7 +768,7 @@ void config_release(struct config *cfg)
 		const struct core_key *ck = &core_keys[i];
 
 		if (ck->k.type == CFG_STRING || ck->k.type == CFG_URL || ck->k.type == CFG_LOCALE ||
-		    ck->k.type == CFG_PROVIDER)
+		    ck->k.type == CFG_PROVIDER || ck->k.type == CFG_TIMEZONE)
 			free(*(char **)((char *)cfg + ck->off));
 	}
 	for (size_t i = 0; i < cfg->n_api_keys; i++)

@@ -31,6 +31,7 @@ enum config_type {
 	CFG_CLOCK_SPAN, /* HH:MM-HH:MM, or off */
 	CFG_LOCALE,     /* es, pt, en */
 	CFG_PROVIDER,   /* the name of a registered provider */
+	CFG_TIMEZONE,   /* an IANA time zone name found in the system's zoneinfo */
 };
 
 /* One row of the table. */
@@ -82,6 +83,8 @@ struct config {
 	int min_days_between;
 	struct clock_span quiet_hours;
 	char *timezone;
+	int follow_up;                          /* ask an open question after the score */
+	int64_t follow_up_window_ms;
 	char *channel_provider[CHANNEL__COUNT]; /* provider name per channel */
 	int64_t retry_base_ms, retry_cap_ms;
 	int max_attempts;
@@ -110,6 +113,13 @@ int config_parse_duration_ms(const char *s, int64_t *ms, struct gw_err *err);
 int config_parse_rate(const char *s, struct rate *out, struct gw_err *err);
 int config_parse_bool(const char *s, int *out, struct gw_err *err);
 int config_parse_clock_span(const char *s, struct clock_span *out, struct gw_err *err);
+
+/* 0 when `name` is an IANA time zone the system knows (a file under /usr/share/zoneinfo). */
+int config_check_timezone(const char *name, struct gw_err *err);
+
+/* The [templates.<locale>] keys, NULL-terminated: nps ces csat thanks follow_up reprompt opt_out
+ * opt_in. */
+extern const char *const config_template_keys[];
 
 /* Writes "GATEWAY_<SECTION>_<KEY>" for a section and key into out (size n). */
 void config_env_name(const char *section, const char *key, char *out, size_t n);

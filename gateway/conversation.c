@@ -13,46 +13,103 @@ struct decide_ctx {
 	const struct gateway *gw;
 	const char *text;
 	size_t text_len;
+	int64_t now;
 	struct buf reply;       /* the rendered reply text */
 };
 
+/* Renders text `id` as the decision's reply, sent for `purpose`. */
+static void set_reply(struct decide_ctx *ctx, struct inbound_decision *d, enum text_id id,
+		      const char *purpose, const char *locale, const struct text_vars *vars)
+{
+	buf_reset(&ctx->reply);
+	if (texts_render(ctx->gw->texts, &ctx->reply, locale, id, vars) == 0) {
+		d->reply = buf_cstr(&ctx->reply);
+		d->reply_purpose = purpose;
+	}
+}
+
+/* The text without the white space around it. */
+static void trimmed(const char *s, size_t len, const char **out, size_t *out_len)
+{
+	while (len && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+		       s[len - 1] == '\n'))
+		len--;
+	*out = s;
+	*out_len = len;
+}
+
 /*
- * The conversation rules for one inbound text (called inside the store's transaction):
- *   no open survey        -> stored, not answered
- *   a score in the scale  -> the response; a thank-you
- *   opt-out / opt-in word -> stored, not answered (the stop word itself is never re-prompted)
- *   anything else         -> one re-prompt naming the scale; afterwards stored, not answered
+ * The conversation rules for one inbound text (called inside the store's transaction), in order:
+ *   stop word              -> opt-out and one confirmation (none when already opted out)
+ *   start word             -> opt-in and one confirmation (only when opted out)
+ *   number opted out       -> stored, not answered
+ *   no open survey         -> stored, not answered
+ *   follow-up window open  -> the text is the response's comment, not answered
+ *   survey answered        -> a new score replaces the old one, with a thank-you; anything
+ *                             else is stored, not answered
+ *   a score in the scale   -> the response; a thank-you (or the follow-up question)
+ *   anything else          -> one re-prompt naming the scale; afterwards stored, not answered
  */
-static void decide(void *arg, const struct matched_survey *s, struct inbound_decision *d)
+static void decide(void *arg, const struct inbound_view *v, struct inbound_decision *d)
 {
 	struct decide_ctx *ctx = arg;
-	struct text_vars vars;
+	const struct matched_survey *s = v->survey;
+	const struct config *cfg = &ctx->gw->cfg;
+	const char *locale = s ? s->locale : v->locale[0] ? v->locale : cfg->default_locale;
+	struct text_vars vars = { .name = s ? s->name : v->name, .brand = cfg->brand,
+				  .kind = KIND_NPS };
 	struct reply r;
 
 	d->action = INBOUND_STORE_ONLY;
-	if (!s || kind_from_name(s->kind, &vars.kind) < 0)
-		return;
-	vars.name = s->name;
-	vars.brand = ctx->gw->cfg.brand;
+	if (s && kind_from_name(s->kind, &vars.kind) < 0)
+		s = NULL;
 	reply_parse(vars.kind, ctx->text, ctx->text_len, &r);
-	buf_reset(&ctx->reply);
-	if (r.outcome == REPLY_SCORE) {
-		d->action = INBOUND_ANSWER;
-		d->score = r.score;
-		d->comment = r.comment;
-		d->comment_len = r.comment_len;
-		if (texts_render(&ctx->reply, s->locale, TEXT_THANKS, &vars) == 0) {
-			d->reply = buf_cstr(&ctx->reply);
-			d->reply_purpose = "thanks";
+	if (r.outcome == REPLY_OPT_OUT || r.outcome == REPLY_OPT_IN) {
+		int out = r.outcome == REPLY_OPT_OUT;
+
+		if (out == v->suppressed)
+			return;         /* nothing changes: no second confirmation */
+		d->action = out ? INBOUND_OPT_OUT : INBOUND_OPT_IN;
+		set_reply(ctx, d, out ? TEXT_OPT_OUT : TEXT_OPT_IN, out ? "opt_out" : "opt_in",
+			  locale, &vars);
+		return;
+	}
+	if (v->suppressed || !s)
+		return;
+	if (s->follow_up_pending) {
+		d->action = INBOUND_COMMENT;
+		trimmed(ctx->text, ctx->text_len, &d->comment, &d->comment_len);
+		return;
+	}
+	if (r.outcome != REPLY_SCORE) {
+		if (strcmp(s->status, "answered") != 0 && !s->reprompted) {
+			d->action = INBOUND_REPROMPT;
+			set_reply(ctx, d, TEXT_REPROMPT, "reprompt", locale, &vars);
 		}
-	} else if (r.outcome == REPLY_INVALID && !s->reprompted) {
-		d->action = INBOUND_REPROMPT;
-		if (texts_render(&ctx->reply, s->locale, TEXT_REPROMPT, &vars) == 0) {
-			d->reply = buf_cstr(&ctx->reply);
-			d->reply_purpose = "reprompt";
-		}
+		return;
+	}
+	d->action = INBOUND_ANSWER;
+	d->score = r.score;
+	d->comment = r.comment;
+	d->comment_len = r.comment_len;
+	if (cfg->follow_up && strcmp(s->status, "answered") != 0) {
+		d->follow_up_until = ctx->now + cfg->follow_up_window_ms / 1000;
+		set_reply(ctx, d, TEXT_FOLLOW_UP, "follow_up", locale, &vars);
+	} else {
+		set_reply(ctx, d, TEXT_THANKS, "thanks", locale, &vars);
 	}
 }
+
+static const char *const action_names[] = {
+	[INBOUND_STORE_ONLY] = "store",
+	[INBOUND_ANSWER] = "answer",
+	[INBOUND_REPROMPT] = "reprompt",
+	[INBOUND_COMMENT] = "comment",
+	[INBOUND_OPT_OUT] = "opt_out",
+	[INBOUND_OPT_IN] = "opt_in",
+};
 
 static const char *const status_words[] = {
 	[DELIVERY_SENT] = "sent",
@@ -81,21 +138,21 @@ static int handle_inbound(struct gateway *gw, struct provider *p, const struct e
 	buf_init(&ctx.reply, 4096);
 	ctx.text = text;
 	ctx.text_len = len;
+	ctx.now = gateway_now(gw);
 	in.provider = provider_name(p);
 	in.provider_message_id = ev->provider_message_id;
 	in.channel = ev->channel == CHANNEL_ANY ? NULL : channel_name(ev->channel);
 	in.from = ev->from;
 	in.text = text;
 	in.text_len = len;
-	in.now = gateway_now(gw);
+	in.now = ctx.now;
 	if (store_record_inbound(gw->store, &in, decide, &ctx, &res, err) < 0)
 		goto out;
-	*queued = res.matched && res.action != INBOUND_STORE_ONLY;
+	*queued = res.action != INBOUND_STORE_ONLY;
 	mask_phone(ev->from, masked, sizeof(masked));
 	printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%s\n",
 	       in.provider, masked, res.matched ? res.survey_id : "-", res.duplicate,
-	       res.action == INBOUND_ANSWER ? "answer" :
-	       res.action == INBOUND_REPROMPT ? "reprompt" : "store");
+	       action_names[res.action]);
 	fflush(stdout);
 	rc = 0;
 out:

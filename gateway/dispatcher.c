@@ -27,6 +27,7 @@ struct dispatcher {
 	int stop, woken;
 	CURLM *multi;
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
+	int64_t last_expiry_sweep;
 };
 
 /* One send in flight. */
@@ -274,6 +275,24 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 	return n;
 }
 
+/* Once a second (of the gateway's clock), surveys past their expiry become expired. */
+static void sweep_expired(struct dispatcher *d)
+{
+	struct gw_err err = { 0 };
+	int64_t now = gateway_now(d->gw);
+	size_t n;
+
+	if (now == d->last_expiry_sweep)
+		return;
+	d->last_expiry_sweep = now;
+	if (store_expire_due(d->gw->store, now, &n, &err) < 0)
+		fprintf(stderr, "dispatcher: expiring surveys failed: %s\n", err.msg);
+	else if (n) {
+		printf("event=expire surveys=%zu\n", n);
+		fflush(stdout);
+	}
+}
+
 static void *dispatcher_main(void *arg)
 {
 	struct dispatcher *d = arg;
@@ -290,6 +309,7 @@ static void *dispatcher_main(void *arg)
 		d->woken = 0;
 		pthread_mutex_unlock(&d->lock);
 
+		sweep_expired(d);
 		for (size_t i = 0; i < d->gw->n_providers; i++)
 			sent += send_batch(d, i);
 		if (sent)

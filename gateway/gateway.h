@@ -16,6 +16,7 @@
 
 struct dispatcher;
 struct server;
+struct texts;
 
 struct gateway {
 	struct config cfg;
@@ -25,6 +26,8 @@ struct gateway {
 	struct provider *channel_provider[CHANNEL__COUNT];
 	struct dispatcher *dispatcher;
 	struct server *server;
+	struct texts *texts;                /* what customers read, built-ins + [templates.*] */
+	char fake_clock[256];               /* GATEWAY_FAKE_CLOCK, or "" for the system clock */
 };
 
 /* Creates the provider instances the channels need and opens the store.  0, or -1 with err. */
@@ -34,7 +37,9 @@ void gateway_release(struct gateway *gw);
 /* The instance called `name`, or NULL when no channel uses it. */
 struct provider *gateway_provider(struct gateway *gw, const char *name);
 
-/* Now, in Unix seconds. */
+/* Now, in Unix seconds.  Tests move time with GATEWAY_FAKE_CLOCK=FILE: the gateway then reads
+ * now from FILE (Unix seconds as text) each time it asks, and falls back to the system clock
+ * when the file cannot be read. */
 int64_t gateway_now(const struct gateway *gw);
 
 /* Masks a phone number for logs: "+34*****1222". */

@@ -15,6 +15,7 @@
 #include "gateway.h"
 #include "reply.h"
 #include "server.h"
+#include "texts.h"
 
 #define GATEWAY_VERSION "0.1.0"
 
@@ -91,6 +92,7 @@ static int cmd_serve(int argc, char **argv)
 	if (uncertain)
 		fprintf(stderr, "warning: %zu message(s) were being sent when the gateway last stopped; "
 			"they are marked uncertain and not resent\n", uncertain);
+	texts_warn_segments(gw.texts, gw.cfg.brand, stderr);
 	if (!gw.cfg.n_api_keys)
 		fprintf(stderr, "warning: [server] api_keys is empty: every /v1 call will be refused\n");
 	if (!(gw.dispatcher = dispatcher_start(&gw, &err)) ||

@@ -1,110 +1,203 @@
 /* texts.c - see texts.h. */
 #include "texts.h"
 
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "sms.h"
 
 enum { L_ES, L_PT, L_EN, L__COUNT };
 
-/* Questions per locale and kind; the scale's ends are named so nobody has to guess them. */
-static const char *const questions[L__COUNT][KIND__COUNT] = {
+static const char *const locale_names[L__COUNT] = { "es", "pt", "en" };
+
+/* The built-in texts; the questions name the scale's ends so nobody has to guess them. */
+static const char *const builtin[L__COUNT][TEXT__COUNT] = {
 	[L_ES] = {
-		[KIND_NPS] = "Hola {name}, ¿qué probabilidad hay de que recomiendes {brand} a un amigo "
+		[TEXT_NPS] = "Hola {name}, ¿qué probabilidad hay de que recomiendes {brand} a un amigo "
 			     "o colega? Responde con un número del 0 (nada probable) al 10 (muy probable).",
-		[KIND_CES] = "Hola {name}, ¿qué tan fácil fue resolver tu consulta con {brand}? "
+		[TEXT_CES] = "Hola {name}, ¿qué tan fácil fue resolver tu consulta con {brand}? "
 			     "Responde con un número del 1 (muy difícil) al 7 (muy fácil).",
-		[KIND_CSAT] = "Hola {name}, ¿qué tan satisfecho estás con la atención de {brand}? "
+		[TEXT_CSAT] = "Hola {name}, ¿qué tan satisfecho estás con la atención de {brand}? "
 			      "Responde con un número del 1 (nada satisfecho) al 5 (muy satisfecho).",
+		[TEXT_THANKS] = "¡Gracias por tu respuesta, {name}!",
+		[TEXT_FOLLOW_UP] = "¡Gracias, {name}! ¿Qué es lo principal que motivó tu nota?",
+		[TEXT_REPROMPT] = "Perdona, no entendimos tu respuesta. Responde solo con un número del "
+				  "{min} al {max}.",
+		[TEXT_OPT_OUT] = "Listo, no te enviaremos más encuestas de {brand}. Si cambias de "
+				 "opinión, responde ALTA.",
+		[TEXT_OPT_IN] = "Listo, volverás a recibir encuestas de {brand}. Responde BAJA para "
+				"dejar de recibirlas.",
 	},
 	[L_PT] = {
-		[KIND_NPS] = "Olá {name}, qual a probabilidade de você recomendar a {brand} a um amigo "
+		[TEXT_NPS] = "Olá {name}, qual a probabilidade de você recomendar a {brand} a um amigo "
 			     "ou colega? Responda com um número de 0 (nada provável) a 10 (muito provável).",
-		[KIND_CES] = "Olá {name}, quão fácil foi resolver sua solicitação com a {brand}? "
+		[TEXT_CES] = "Olá {name}, quão fácil foi resolver sua solicitação com a {brand}? "
 			     "Responda com um número de 1 (muito difícil) a 7 (muito fácil).",
-		[KIND_CSAT] = "Olá {name}, qual a sua satisfação com o atendimento da {brand}? "
+		[TEXT_CSAT] = "Olá {name}, qual a sua satisfação com o atendimento da {brand}? "
 			      "Responda com um número de 1 (muito insatisfeito) a 5 (muito satisfeito).",
+		[TEXT_THANKS] = "Obrigado pela sua resposta, {name}!",
+		[TEXT_FOLLOW_UP] = "Obrigado, {name}! Qual o principal motivo da sua nota?",
+		[TEXT_REPROMPT] = "Desculpe, não entendemos sua resposta. Responda apenas com um número "
+				  "de {min} a {max}.",
+		[TEXT_OPT_OUT] = "Pronto, você não receberá mais pesquisas da {brand}. Se mudar de "
+				 "ideia, responda START.",
+		[TEXT_OPT_IN] = "Pronto, você voltará a receber pesquisas da {brand}. Responda SAIR "
+				"para não receber mais.",
 	},
 	[L_EN] = {
-		[KIND_NPS] = "Hi {name}, how likely are you to recommend {brand} to a friend or "
+		[TEXT_NPS] = "Hi {name}, how likely are you to recommend {brand} to a friend or "
 			     "colleague? Reply with a number from 0 (not at all likely) to 10 (extremely likely).",
-		[KIND_CES] = "Hi {name}, how easy was it to get your issue resolved with {brand}? "
+		[TEXT_CES] = "Hi {name}, how easy was it to get your issue resolved with {brand}? "
 			     "Reply with a number from 1 (very difficult) to 7 (very easy).",
-		[KIND_CSAT] = "Hi {name}, how satisfied are you with the support you got from {brand}? "
+		[TEXT_CSAT] = "Hi {name}, how satisfied are you with the support you got from {brand}? "
 			      "Reply with a number from 1 (very unsatisfied) to 5 (very satisfied).",
+		[TEXT_THANKS] = "Thank you for your answer, {name}!",
+		[TEXT_FOLLOW_UP] = "Thank you, {name}! What is the main reason for your score?",
+		[TEXT_REPROMPT] = "Sorry, we didn't understand your answer. Please reply with just a "
+				  "number from {min} to {max}.",
+		[TEXT_OPT_OUT] = "Done: you will get no more surveys from {brand}. Reply START to opt "
+				 "back in.",
+		[TEXT_OPT_IN] = "Done: you will get surveys from {brand} again. Reply STOP to opt out.",
 	},
 };
 
-static const char *const thanks[L__COUNT] = {
-	[L_ES] = "¡Gracias por tu respuesta, {name}!",
-	[L_PT] = "Obrigado pela sua resposta, {name}!",
-	[L_EN] = "Thank you for your answer, {name}!",
-};
-
-static const char *const reprompts[L__COUNT] = {
-	[L_ES] = "Perdona, no entendimos tu respuesta. Responde solo con un número del {min} al {max}.",
-	[L_PT] = "Desculpe, não entendemos sua resposta. Responda apenas com um número de {min} a {max}.",
-	[L_EN] = "Sorry, we didn't understand your answer. Please reply with just a number from {min} "
-		 "to {max}.",
+struct texts {
+	char *override[L__COUNT][TEXT__COUNT];  /* NULL: the built-in */
 };
 
 static int locale_index(const char *locale)
 {
-	if (locale && strcmp(locale, "pt") == 0)
-		return L_PT;
-	if (locale && strcmp(locale, "en") == 0)
-		return L_EN;
+	for (int l = 0; locale && l < L__COUNT; l++)
+		if (strcmp(locale, locale_names[l]) == 0)
+			return l;
 	return L_ES;
 }
 
-const char *texts_template(const char *locale, enum text_id id, enum survey_kind kind)
+enum text_id text_question(enum survey_kind kind)
+{
+	return kind == KIND_CES ? TEXT_CES : kind == KIND_CSAT ? TEXT_CSAT : TEXT_NPS;
+}
+
+struct texts *texts_create(const struct config *cfg, struct gw_err *err)
+{
+	struct texts *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		gw_errf(err, "out of memory");
+		return NULL;
+	}
+	for (int l = 0; l < L__COUNT; l++) {
+		char section[32];
+		const struct config_section *sec;
+
+		snprintf(section, sizeof(section), "templates.%s", locale_names[l]);
+		sec = config_section_find(cfg, section);
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			const char *v = config_get(sec, config_template_keys[id]);
+
+			if (v && *v && !(t->override[l][id] = strdup(v))) {
+				texts_free(t);
+				gw_errf(err, "out of memory");
+				return NULL;
+			}
+		}
+	}
+	return t;
+}
+
+void texts_free(struct texts *t)
+{
+	if (!t)
+		return;
+	for (int l = 0; l < L__COUNT; l++)
+		for (int id = 0; id < TEXT__COUNT; id++)
+			free(t->override[l][id]);
+	free(t);
+}
+
+const char *texts_template(const struct texts *t, const char *locale, enum text_id id)
 {
 	int l = locale_index(locale);
 
-	switch (id) {
-	case TEXT_QUESTION:
-		return questions[l][kind];
-	case TEXT_THANKS:
-		return thanks[l];
-	default:
-		return reprompts[l];
-	}
+	return t && t->override[l][id] ? t->override[l][id] : builtin[l][id];
 }
 
-int texts_render(struct buf *out, const char *locale, enum text_id id, const struct text_vars *v)
+int texts_render(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
+		 const struct text_vars *v)
 {
-	const char *t = texts_template(locale, id, v->kind);
+	const char *p = texts_template(t, locale, id);
+	int have_name = v->name && *v->name;
 	char num[16];
 
-	while (*t) {
+	while (*p) {
 		const char *close;
 		int rc = 0;
 
 		/* Without a name, "Hola {name}," reads "Hola,": skip the separator before it too. */
-		if (!(v->name && *v->name)) {
-			if (strncmp(t, ", {name}", 8) == 0 || strncmp(t, " {name}", 7) == 0) {
-				t = strchr(t, '}') + 1;
-				continue;
-			}
+		if (!have_name && (strncmp(p, ", {name}", 8) == 0 || strncmp(p, " {name}", 7) == 0)) {
+			p = strchr(p, '}') + 1;
+			continue;
 		}
-		if (*t != '{' || !(close = strchr(t, '}'))) {
-			if (buf_putc(out, *t++) < 0)
+		if (*p != '{' || !(close = strchr(p, '}'))) {
+			if (buf_putc(out, *p++) < 0)
 				return -1;
 			continue;
 		}
-		if (strncmp(t, "{name}", 6) == 0) {
-			if (v->name && *v->name)
+		if (strncmp(p, "{name}", 6) == 0) {
+			if (have_name)
 				rc = buf_puts(out, v->name);
-		} else if (strncmp(t, "{brand}", 7) == 0) {
+		} else if (strncmp(p, "{brand}", 7) == 0) {
 			rc = buf_puts(out, v->brand ? v->brand : "");
-		} else if (strncmp(t, "{min}", 5) == 0 || strncmp(t, "{max}", 5) == 0) {
-			snprintf(num, sizeof(num), "%d", t[2] == 'i' ? kind_min(v->kind) : kind_max(v->kind));
+		} else if (strncmp(p, "{min}", 5) == 0 || strncmp(p, "{max}", 5) == 0) {
+			snprintf(num, sizeof(num), "%d", p[2] == 'i' ? kind_min(v->kind) : kind_max(v->kind));
 			rc = buf_puts(out, num);
 		} else {
-			rc = buf_append(out, t, (size_t)(close - t + 1));
+			rc = buf_append(out, p, (size_t)(close - p + 1));
 		}
 		if (rc < 0)
 			return -1;
-		t = close + 1;
+		p = close + 1;
 	}
 	return 0;
+}
+
+/*
+ * One line per overridden template that needs more than one segment, and one line listing the
+ * built-in texts that do (the built-ins favour clear, accented wording over the 70-character
+ * UCS-2 segment; an operator who pays per segment overrides them).
+ */
+int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
+{
+	struct buf builtins;
+	int warned = 0;
+
+	buf_init(&builtins, 4096);
+	for (int l = 0; l < L__COUNT; l++) {
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			struct text_vars v = { .name = "Alejandra", .brand = brand, .kind = KIND_NPS };
+			int overridden = t && t->override[l][id];
+			struct sms_count c;
+			struct buf b;
+
+			buf_init(&b, 64 * 1024);
+			if (texts_render(t, &b, locale_names[l], (enum text_id)id, &v) == 0) {
+				sms_count(buf_cstr(&b), b.len, &c);
+				if (c.segments > 1 && overridden)
+					fprintf(f, "warning: template %s.%s needs %d SMS segments (%s, %zu "
+						"characters)\n", locale_names[l], config_template_keys[id],
+						c.segments, c.ucs2 ? "UCS-2" : "GSM-7", c.units);
+				else if (c.segments > 1)
+					buf_printf(&builtins, "%s%s.%s %d", builtins.len ? ", " : "",
+						   locale_names[l], config_template_keys[id], c.segments);
+				warned += c.segments > 1;
+			}
+			buf_release(&b);
+		}
+	}
+	if (builtins.len)
+		fprintf(f, "warning: built-in texts that need more than one SMS segment (text, "
+			"segments): %s; override them in [templates.<locale>] to send fewer\n",
+			buf_cstr(&builtins));
+	buf_release(&builtins);
+	return warned;
 }

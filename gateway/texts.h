@@ -1,29 +1,53 @@
 /*
  * texts.h - every text a customer reads, in Spanish, Portuguese and English.
  *
- * Texts are templates with placeholders: {name} (the customer's name; when empty, the placeholder
- * and the separator before it are dropped, so "Hola {name}," reads "Hola,"), {brand}, and {min} /
- * {max} (the survey's scale).
+ * Built-in texts are overridden key by key by [templates.<locale>] in the config (keys: nps ces
+ * csat thanks follow_up reprompt opt_out opt_in).  Texts are templates with placeholders: {name}
+ * (the customer's name; when empty, the placeholder and the ", " or " " before it are dropped, so
+ * "Hola {name}," reads "Hola,"), {brand}, and {min} / {max} (the survey's scale).
+ *
+ * A `struct texts` is built once at start and read by every thread afterwards.
  */
 #ifndef GW_TEXTS_H
 #define GW_TEXTS_H
 
+#include <stdio.h>
+
 #include "buf.h"
+#include "config.h"
 #include "survey.h"
 
-enum text_id { TEXT_QUESTION, TEXT_THANKS, TEXT_REPROMPT, TEXT__COUNT };
+/* In the order of config_template_keys. */
+enum text_id {
+	TEXT_NPS, TEXT_CES, TEXT_CSAT, TEXT_THANKS, TEXT_FOLLOW_UP, TEXT_REPROMPT, TEXT_OPT_OUT,
+	TEXT_OPT_IN, TEXT__COUNT
+};
 
 struct text_vars {
 	const char *name;       /* may be NULL or "" */
 	const char *brand;
-	enum survey_kind kind;
+	enum survey_kind kind;  /* for {min} and {max} */
 };
 
-/* Renders text `id` for `kind` in `locale` ("es", "pt", "en"; anything else reads as "es") into
- * `out`.  0, or -1 when `out` is full. */
-int texts_render(struct buf *out, const char *locale, enum text_id id, const struct text_vars *v);
+struct texts;
 
-/* The template itself (before placeholders), for documentation and tests. */
-const char *texts_template(const char *locale, enum text_id id, enum survey_kind kind);
+/* The built-in texts with cfg's [templates.*] overrides (copied).  NULL with err when out of
+ * memory.  Free with texts_free(). */
+struct texts *texts_create(const struct config *cfg, struct gw_err *err);
+void texts_free(struct texts *t);
+
+/* The question of a kind. */
+enum text_id text_question(enum survey_kind kind);
+
+/* The template (before placeholders) for `locale` ("es", "pt", "en"; anything else reads as es). */
+const char *texts_template(const struct texts *t, const char *locale, enum text_id id);
+
+/* Renders text `id` in `locale` into `out`.  0, or -1 when `out` is full. */
+int texts_render(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
+		 const struct text_vars *v);
+
+/* Writes a warning line to `f` for each text that needs more than one SMS segment once rendered
+ * with a typical name; returns how many it warned about. */
+int texts_warn_segments(const struct texts *t, const char *brand, FILE *f);
 
 #endif

@@ -76,6 +76,24 @@ static const char *const migrations[] = {
 	"  message_id INTEGER REFERENCES messages(id),"
 	"  answered_at INTEGER NOT NULL);"
 	"CREATE INDEX responses_by_time ON responses (answered_at);",
+
+	/* 2: conversation rules: skip reasons, per-survey expiry and follow-up, time zones, and
+	 * suppressions (opt-outs), which are kept for good: opting in again only flips them. */
+	"ALTER TABLE surveys ADD COLUMN reason TEXT;"
+	"ALTER TABLE surveys ADD COLUMN timezone TEXT;"
+	"ALTER TABLE surveys ADD COLUMN expire_after_s INTEGER NOT NULL DEFAULT 172800;"
+	"ALTER TABLE surveys ADD COLUMN follow_up_until INTEGER;"
+	"ALTER TABLE customers ADD COLUMN timezone TEXT;"
+	"CREATE INDEX surveys_by_customer ON surveys (customer_id, created_at);"
+	"CREATE INDEX surveys_by_status ON surveys (status, expires_at);"
+	"CREATE INDEX customers_by_phone ON customers (phone, updated_at);"
+	"CREATE TABLE suppressions ("
+	"  phone TEXT PRIMARY KEY,"
+	"  opted_out INTEGER NOT NULL,"
+	"  opted_out_at INTEGER,"
+	"  opted_in_at INTEGER,"
+	"  provider TEXT,"
+	"  updated_at INTEGER NOT NULL);",
 };
 
 int schema_version(void)

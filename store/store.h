@@ -51,21 +51,35 @@ int store_check_writable(struct store *st, struct gw_err *err);
 struct survey_new {
 	const char *id;                 /* new survey id, chosen by the caller */
 	const char *customer_id, *phone, *name, *locale;   /* name may be NULL */
+	const char *timezone;           /* the customer's IANA zone, or NULL */
 	const char *kind, *channel, *provider;
 	const char *interaction_id;
 	const char *touchpoint, *agent, *opened_at, *closed_at;   /* each may be NULL */
 	int64_t now, send_after, expires_at;
+	int64_t expire_after_s;         /* expires_at is reset to sent_at + this at send */
+	int fatigue_days;               /* skip when surveyed within this many days (0: off) */
 	const char *question;           /* the survey text to send */
 };
 
+/* What store_create_survey() did. */
+enum survey_create {
+	SURVEY_EXISTING = 0,    /* same (interaction_id, kind) seen before: nothing written */
+	SURVEY_CREATED = 1,     /* survey, customer and outbound message written */
+	SURVEY_SKIPPED = 2,     /* surveyed recently: a survey row with status skipped, nothing sent */
+	SURVEY_OPTED_OUT = 3,   /* the phone opted out: nothing written */
+};
+
 /*
- * Records a new survey, its customer (created or updated) and its outbound message, queued for
- * `send_after`, in one transaction.  When a survey with the same (interaction_id, kind) exists,
- * nothing is written: *created is 0 and id_out holds the existing survey's id.  Otherwise *created
- * is 1 and id_out is in->id.
+ * In one transaction: when a survey with the same (interaction_id, kind) exists, nothing is
+ * written and id_out is its id (SURVEY_EXISTING); when the phone has opted out, nothing is written
+ * (SURVEY_OPTED_OUT); when the same customer id or phone has a survey created within
+ * in->fatigue_days days that was not skipped or failed, a survey row with status `skipped` and
+ * reason `recently_surveyed` is written and nothing is queued (SURVEY_SKIPPED); otherwise the
+ * survey, its customer (created or updated) and its outbound message, queued for `send_after`, are
+ * written (SURVEY_CREATED).  *outcome receives the enum survey_create value.
  */
 int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
-			int *created, struct gw_err *err);
+			int *outcome, struct gw_err *err);
 
 struct survey {
 	char id[SURVEY_ID_LEN];
@@ -81,6 +95,8 @@ struct survey {
 	char agent[STORE_TEXT_LEN];
 	char opened_at[40], closed_at[40];
 	char status[16];
+	char reason[32];        /* why skipped: recently_surveyed, opted_out; "" otherwise */
+	char timezone[64];
 	int64_t created_at, send_after, sent_at, delivered_at, answered_at, expires_at; /* 0: unset */
 	int attempts;
 	int reprompted;
@@ -134,6 +150,10 @@ int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, cons
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err);
 
+/* Surveys sent (or uncertain) whose expires_at has passed become `expired`; *n receives how
+ * many. */
+int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err);
+
 /* At start-up: messages left in `sending` by a previous process may have reached the provider.
  * They (and their surveys) become `uncertain` and are never resent by themselves.  *n receives
  * how many. */
@@ -151,23 +171,39 @@ struct matched_survey {
 	char channel[16];
 	char status[16];
 	int reprompted;
+	int follow_up_pending;          /* answered, and the follow-up window is still open */
 };
 
-enum inbound_action { INBOUND_STORE_ONLY, INBOUND_ANSWER, INBOUND_REPROMPT };
+/* What the store knows about an inbound text when the rules are asked about it. */
+struct inbound_view {
+	const struct matched_survey *survey;    /* the open survey, or NULL */
+	int suppressed;                         /* the number has opted out */
+	char locale[8];                         /* the number's newest customer's, or "" */
+	char name[STORE_TEXT_LEN];
+};
+
+enum inbound_action {
+	INBOUND_STORE_ONLY,     /* keep the text, nothing else */
+	INBOUND_ANSWER,         /* record (or replace) the response */
+	INBOUND_REPROMPT,       /* mark the survey re-prompted */
+	INBOUND_COMMENT,        /* the text is the follow-up comment of the survey's response */
+	INBOUND_OPT_OUT,        /* suppress the number, cancel its queued surveys */
+	INBOUND_OPT_IN,         /* lift the number's suppression (the record stays) */
+};
 
 /* What the conversation rules decided about one inbound text. */
 struct inbound_decision {
 	enum inbound_action action;
 	int score;                      /* INBOUND_ANSWER */
-	const char *comment;            /* INBOUND_ANSWER; may be NULL */
+	const char *comment;            /* INBOUND_ANSWER, INBOUND_COMMENT; may be NULL */
 	size_t comment_len;
+	int64_t follow_up_until;        /* INBOUND_ANSWER: 0, or when the follow-up window closes */
 	const char *reply;              /* text to queue back to the customer, or NULL */
-	const char *reply_purpose;      /* "thanks", "reprompt" */
+	const char *reply_purpose;      /* "thanks", "follow_up", "reprompt", "opt_out", "opt_in" */
 };
 
-/* Called inside the store's transaction with the matched survey (NULL when the text matches
- * none); must only compute, never call the store. */
-typedef void (*inbound_decide_fn)(void *ctx, const struct matched_survey *s,
+/* Called inside the store's transaction; must only compute, never call the store. */
+typedef void (*inbound_decide_fn)(void *ctx, const struct inbound_view *v,
 				  struct inbound_decision *out);
 
 struct inbound_in {
@@ -189,10 +225,13 @@ struct inbound_result {
 
 /*
  * Stores one inbound text and applies what `decide` says, all in one transaction: the text is
- * stored once per (provider, provider_message_id); it is matched to the newest open survey
- * (sending, sent, delivered, read or uncertain, not expired) for that number, provider and channel;
- * an answer records the response and marks the survey answered; a reprompt marks it reprompted;
- * a reply is queued as an outbound message on the survey's channel.
+ * stored once per (provider, provider_message_id); it is matched to the newest open survey for
+ * that number, provider and channel (sending, sent, delivered, read, uncertain or answered, and
+ * not expired; or answered with its follow-up window open); an answer records (or replaces) the
+ * response and marks the survey answered; a reprompt marks it reprompted; a comment replaces the
+ * response's comment and closes the follow-up window; an opt-out suppresses the number and skips
+ * its queued surveys (reason opted_out); an opt-in lifts the suppression; a reply is queued on the
+ * survey's channel (the text's channel, else sms, when no survey matched).
  */
 int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
 			 void *ctx, struct inbound_result *res, struct gw_err *err);

@@ -29,6 +29,7 @@ static int match_open(struct store *st, const struct inbound_in *in, struct matc
 		col_copy(s, 5, m->channel, sizeof(m->channel));
 		col_copy(s, 6, m->status, sizeof(m->status));
 		m->reprompted = sqlite3_column_int(s, 7);
+		m->follow_up_pending = sqlite3_column_int(s, 8);
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
@@ -36,38 +37,136 @@ static int match_open(struct store *st, const struct inbound_in *in, struct matc
 	return rc == SQLITE_DONE ? 0 : db_fail(st->db, rc, "match survey", err);
 }
 
+/* Fills what the store knows of the number beside its survey: suppression, locale, name. */
+static int phone_view(struct store *st, const char *phone, struct inbound_view *v,
+		      struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_SUPPRESSED);
+	int rc;
+
+	bind_str(s, 1, phone);
+	rc = sqlite3_step(s);
+	v->suppressed = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "read suppression", err);
+	s = st_get(st, S_PHONE_CUSTOMER);
+	bind_str(s, 1, phone);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col_copy(s, 0, v->locale, sizeof(v->locale));
+		col_copy(s, 1, v->name, sizeof(v->name));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "read customer", err);
+	return 0;
+}
+
+/* Runs statement `id` bound with ?1 text and ?2 a time (or int). */
+static int run_text_int(struct store *st, enum stmt_id id, const char *a, int64_t b,
+			const char *what, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, id);
+
+	bind_str(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	return step_done(st, s, what, err);
+}
+
+static int record_answer(struct store *st, const struct inbound_in *in, int64_t msg_id,
+			 const struct matched_survey *m, const struct inbound_decision *d,
+			 struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_RESPONSE_UPSERT);
+
+	bind_str(s, 1, m->id);
+	sqlite3_bind_int(s, 2, d->score);
+	sqlite3_bind_text(s, 3, d->comment ? d->comment : "", (int)d->comment_len,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, in->text, (int)in->text_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, msg_id);
+	sqlite3_bind_int64(s, 6, in->now);
+	if (step_done(st, s, "save response", err) < 0)
+		return -1;
+	s = st_get(st, S_SURVEY_ANSWERED);
+	bind_str(s, 1, m->id);
+	sqlite3_bind_int64(s, 2, in->now);
+	if (d->follow_up_until)
+		sqlite3_bind_int64(s, 3, d->follow_up_until);
+	return step_done(st, s, "mark answered", err);
+}
+
+static int record_comment(struct store *st, const struct matched_survey *m,
+			  const struct inbound_decision *d, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_RESPONSE_COMMENT);
+
+	bind_str(s, 1, m->id);
+	sqlite3_bind_text(s, 2, d->comment ? d->comment : "", (int)d->comment_len,
+			  SQLITE_TRANSIENT);
+	if (step_done(st, s, "save comment", err) < 0)
+		return -1;
+	s = st_get(st, S_FOLLOW_UP_DONE);
+	bind_str(s, 1, m->id);
+	return step_done(st, s, "close follow-up", err);
+}
+
+/* Suppresses (opt_out 1) or restores (0) the number; an opt-out also skips its queued surveys
+ * and cancels their queued messages, before any confirmation is queued. */
+static int record_opt(struct store *st, const struct inbound_in *in, int opt_out,
+		      struct gw_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (opt_out) {
+		s = st_get(st, S_SUPPRESS);
+		bind_str(s, 1, in->from);
+		sqlite3_bind_int64(s, 2, in->now);
+		bind_str(s, 3, in->provider);
+		if (step_done(st, s, "save suppression", err) < 0 ||
+		    run_text_int(st, S_SKIP_QUEUED_SURVEYS, in->from, 0, "skip surveys", err) < 0 ||
+		    run_text_int(st, S_CANCEL_QUEUED_MESSAGES, in->from, in->now, "cancel messages",
+				 err) < 0)
+			return -1;
+	} else if (run_text_int(st, S_UNSUPPRESS, in->from, in->now, "lift suppression", err) < 0) {
+		return -1;
+	}
+	return run_text_int(st, S_CUSTOMERS_OPTED, in->from, opt_out, "mark customers", err);
+}
+
 static int apply_decision(struct store *st, const struct inbound_in *in, int64_t msg_id,
 			  const struct matched_survey *m, const struct inbound_decision *d,
 			  struct gw_err *err)
 {
-	sqlite3_stmt *s;
+	int rc = 0;
 
-	if (d->action == INBOUND_ANSWER) {
-		s = st_get(st, S_RESPONSE_UPSERT);
-		bind_str(s, 1, m->id);
-		sqlite3_bind_int(s, 2, d->score);
-		sqlite3_bind_text(s, 3, d->comment ? d->comment : "", (int)d->comment_len,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 4, in->text, (int)in->text_len, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 5, msg_id);
-		sqlite3_bind_int64(s, 6, in->now);
-		if (step_done(st, s, "save response", err) < 0)
-			return -1;
-		s = st_get(st, S_SURVEY_ANSWERED);
-		bind_str(s, 1, m->id);
-		sqlite3_bind_int64(s, 2, in->now);
-		if (step_done(st, s, "mark answered", err) < 0)
-			return -1;
-	} else if (d->action == INBOUND_REPROMPT) {
-		s = st_get(st, S_SURVEY_REPROMPTED);
-		bind_str(s, 1, m->id);
-		if (step_done(st, s, "mark reprompted", err) < 0)
-			return -1;
+	/* Rules about a survey mean nothing without one: no change, no reply. */
+	if (!m && (d->action == INBOUND_ANSWER || d->action == INBOUND_REPROMPT ||
+		   d->action == INBOUND_COMMENT))
+		return 0;
+	switch (d->action) {
+	case INBOUND_ANSWER:
+		rc = record_answer(st, in, msg_id, m, d, err);
+		break;
+	case INBOUND_REPROMPT:
+		rc = run_text_int(st, S_SURVEY_REPROMPTED, m->id, 0, "mark reprompted", err);
+		break;
+	case INBOUND_COMMENT:
+		rc = record_comment(st, m, d, err);
+		break;
+	case INBOUND_OPT_OUT:
+	case INBOUND_OPT_IN:
+		rc = record_opt(st, in, d->action == INBOUND_OPT_OUT, err);
+		break;
+	case INBOUND_STORE_ONLY:
+		break;
 	}
-	if (d->reply)
-		return insert_outbound(st, m->id, d->reply_purpose, m->channel, in->provider, in->from,
-				       d->reply, in->now, in->now, err);
-	return 0;
+	if (rc < 0 || !d->reply)
+		return rc;
+	return insert_outbound(st, m ? m->id : NULL, d->reply_purpose,
+			       m ? m->channel : in->channel ? in->channel : "sms", in->provider,
+			       in->from, d->reply, in->now, in->now, err);
 }
 
 static int record_inbound_tx(struct store *st, const struct inbound_in *in,
@@ -76,6 +175,7 @@ static int record_inbound_tx(struct store *st, const struct inbound_in *in,
 {
 	sqlite3_stmt *s = st_get(st, S_INBOUND_INSERT);
 	struct matched_survey m;
+	struct inbound_view v;
 	struct inbound_decision d;
 	int64_t msg_id;
 	int rc;
@@ -97,22 +197,24 @@ static int record_inbound_tx(struct store *st, const struct inbound_in *in,
 		return db_fail(st->db, rc, "save inbound text", err);
 
 	memset(&m, 0, sizeof(m));
+	memset(&v, 0, sizeof(v));
 	memset(&d, 0, sizeof(d));
-	if ((rc = match_open(st, in, &m, err)) < 0)
+	if ((rc = match_open(st, in, &m, err)) < 0 || phone_view(st, in->from, &v, err) < 0)
 		return -1;
-	decide(ctx, rc ? &m : NULL, &d);
+	v.survey = rc ? &m : NULL;
+	decide(ctx, &v, &d);
 	res->action = d.action;
-	if (!rc)
-		return 0;
-	res->matched = 1;
-	snprintf(res->survey_id, sizeof(res->survey_id), "%s", m.id);
-	s = st_get(st, S_INBOUND_LINK);
-	sqlite3_bind_int64(s, 1, msg_id);
-	bind_str(s, 2, m.id);
-	bind_str(s, 3, m.channel);
-	if (step_done(st, s, "link inbound text", err) < 0)
-		return -1;
-	return apply_decision(st, in, msg_id, &m, &d, err);
+	if (rc) {
+		res->matched = 1;
+		snprintf(res->survey_id, sizeof(res->survey_id), "%s", m.id);
+		s = st_get(st, S_INBOUND_LINK);
+		sqlite3_bind_int64(s, 1, msg_id);
+		bind_str(s, 2, m.id);
+		bind_str(s, 3, m.channel);
+		if (step_done(st, s, "link inbound text", err) < 0)
+			return -1;
+	}
+	return apply_decision(st, in, msg_id, v.survey, &d, err);
 }
 
 int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,

@@ -140,6 +140,22 @@ int store_send_failed(struct store *st, int64_t message_id, const char *code, co
 			    err);
 }
 
+int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (tx_begin(st, err) < 0)
+		return -1;
+	s = st_get(st, S_EXPIRE);
+	sqlite3_bind_int64(s, 1, now);
+	rc = step_done(st, s, "expire surveys", err);
+	if (rc == 0)
+		*n = (size_t)sqlite3_changes(st->db);
+	return tx_end(st, rc, err);
+}
+
 int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)
 {
 	sqlite3_stmt *s;

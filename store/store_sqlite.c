@@ -25,16 +25,17 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_SURVEY_BY_INTERACTION] = "SELECT id FROM surveys WHERE interaction_id = ?1 AND kind = ?2",
 	[S_CUSTOMER_UPSERT] =
-		"INSERT INTO customers (ext_id, phone, name, locale, created_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+		"INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?6, ?5, ?5)"
 		" ON CONFLICT (ext_id) DO UPDATE SET phone = ?2, name = coalesce(?3, name),"
-		" locale = ?4, updated_at = ?5"
+		" locale = ?4, timezone = coalesce(?6, timezone), updated_at = ?5"
 		" RETURNING id",
 	[S_SURVEY_INSERT] =
 		"INSERT INTO surveys (id, customer_id, phone, name, locale, kind, channel, provider,"
 		" interaction_id, touchpoint, agent, opened_at, closed_at, status, created_at,"
-		" send_after, expires_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15, ?16)",
+		" send_after, expires_at, reason, timezone, expire_after_s)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?14, ?15, ?16,"
+		" ?18, ?19, ?20)",
 	[S_MESSAGE_OUT_INSERT] =
 		"INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone, body,"
 		" status, next_attempt_at, created_at, updated_at)"
@@ -55,7 +56,7 @@ static const char *const stmt_sql[S__COUNT] = {
 		" updated_at = ?2, error_code = NULL, error_message = NULL WHERE id = ?1",
 	[S_SURVEY_SENT] =
 		"UPDATE surveys SET status = 'sent', sent_at = ?2, provider_message_id = ?3,"
-		" error_code = NULL, error_message = NULL"
+		" expires_at = ?2 + expire_after_s, error_code = NULL, error_message = NULL"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
 		" AND status = 'sending'",
 	[S_MESSAGE_RETRY] =
@@ -86,20 +87,52 @@ static const char *const stmt_sql[S__COUNT] = {
 		" DO NOTHING RETURNING id",
 	[S_MATCH_OPEN] =
 		"SELECT s.id, c.ext_id, coalesce(s.name, ''), s.locale, s.kind, s.channel, s.status,"
-		" s.reprompted"
+		" s.reprompted, coalesce(s.follow_up_until, 0) > ?4"
 		" FROM surveys s JOIN customers c ON c.id = s.customer_id"
 		" WHERE s.phone = ?1 AND s.provider = ?2 AND (?3 IS NULL OR s.channel = ?3)"
-		" AND s.status IN ('sending', 'sent', 'delivered', 'read', 'uncertain')"
-		" AND (s.expires_at IS NULL OR s.expires_at > ?4)"
+		" AND ((s.status IN ('sending', 'sent', 'delivered', 'read', 'uncertain', 'answered')"
+		"       AND (s.expires_at IS NULL OR s.expires_at > ?4))"
+		"      OR coalesce(s.follow_up_until, 0) > ?4)"
 		" ORDER BY s.created_at DESC, s.rowid DESC LIMIT 1",
 	[S_INBOUND_LINK] = "UPDATE messages SET survey_id = ?2, channel = ?3 WHERE id = ?1",
 	[S_RESPONSE_UPSERT] =
 		"INSERT INTO responses (survey_id, score, comment, raw_text, message_id, answered_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-		" ON CONFLICT (survey_id) DO UPDATE SET score = ?2, comment = ?3, raw_text = ?4,"
+		" ON CONFLICT (survey_id) DO UPDATE SET score = ?2,"
+		" comment = CASE WHEN ?3 <> '' THEN ?3 ELSE comment END, raw_text = ?4,"
 		" message_id = ?5, answered_at = ?6",
 	[S_SURVEY_ANSWERED] =
-		"UPDATE surveys SET status = 'answered', answered_at = ?2 WHERE id = ?1",
+		"UPDATE surveys SET status = 'answered', answered_at = ?2, follow_up_until = ?3"
+		" WHERE id = ?1",
+	[S_RESPONSE_COMMENT] =
+		"UPDATE responses SET comment = ?2 WHERE survey_id = ?1",
+	[S_FOLLOW_UP_DONE] = "UPDATE surveys SET follow_up_until = NULL WHERE id = ?1",
+	[S_SUPPRESSED] = "SELECT opted_out FROM suppressions WHERE phone = ?1",
+	[S_PHONE_CUSTOMER] =
+		"SELECT locale, coalesce(name, '') FROM customers WHERE phone = ?1"
+		" ORDER BY updated_at DESC, id DESC LIMIT 1",
+	[S_RECENTLY_SURVEYED] =
+		"SELECT 1 FROM surveys s JOIN customers c ON c.id = s.customer_id"
+		" WHERE (c.ext_id = ?1 OR s.phone = ?2) AND s.status NOT IN ('skipped', 'failed')"
+		" AND s.created_at > ?3 LIMIT 1",
+	[S_SUPPRESS] =
+		"INSERT INTO suppressions (phone, opted_out, opted_out_at, provider, updated_at)"
+		" VALUES (?1, 1, ?2, ?3, ?2)"
+		" ON CONFLICT (phone) DO UPDATE SET opted_out = 1, opted_out_at = ?2, provider = ?3,"
+		" updated_at = ?2",
+	[S_UNSUPPRESS] =
+		"UPDATE suppressions SET opted_out = 0, opted_in_at = ?2, updated_at = ?2"
+		" WHERE phone = ?1",
+	[S_CUSTOMERS_OPTED] = "UPDATE customers SET opted_out = ?2 WHERE phone = ?1",
+	[S_SKIP_QUEUED_SURVEYS] =
+		"UPDATE surveys SET status = 'skipped', reason = 'opted_out'"
+		" WHERE phone = ?1 AND status = 'queued'",
+	[S_CANCEL_QUEUED_MESSAGES] =
+		"UPDATE messages SET status = 'cancelled', updated_at = ?2"
+		" WHERE phone = ?1 AND direction = 'out' AND status = 'queued'",
+	[S_EXPIRE] =
+		"UPDATE surveys SET status = 'expired'"
+		" WHERE status IN ('sent', 'delivered', 'read', 'uncertain') AND expires_at <= ?1",
 	[S_SURVEY_REPROMPTED] = "UPDATE surveys SET reprompted = 1 WHERE id = ?1",
 	[S_STATUS_FIND] =
 		"SELECT id, status, coalesce(survey_id, ''), purpose FROM messages"

@@ -8,40 +8,64 @@
 
 /* ---- surveys --------------------------------------------------------------------------- */
 
-/* The body of store_create_survey(), inside its transaction. */
-static int create_survey_tx(struct store *st, const struct survey_new *in,
-			    char id_out[SURVEY_ID_LEN], int *created, struct gw_err *err)
+/* 1 when the phone has opted out, 0 when not, -1 on error. */
+static int phone_suppressed(struct store *st, const char *phone, struct gw_err *err)
 {
-	sqlite3_stmt *s = st_get(st, S_SURVEY_BY_INTERACTION);
-	int64_t customer;
+	sqlite3_stmt *s = st_get(st, S_SUPPRESSED);
+	int rc, out = 0;
+
+	bind_str(s, 1, phone);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		out = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "read suppression", err);
+	return out;
+}
+
+/* 1 when the customer id or the phone has a survey created after `since` that counts (not
+ * skipped, not failed), 0 when not, -1 on error. */
+static int recently_surveyed(struct store *st, const struct survey_new *in, int64_t since,
+			     struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_RECENTLY_SURVEYED);
 	int rc;
 
-	bind_str(s, 1, in->interaction_id);
-	bind_str(s, 2, in->kind);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		col_copy(s, 0, id_out, SURVEY_ID_LEN);
-		sqlite3_reset(s);
-		*created = 0;
-		return 0;
-	}
+	bind_str(s, 1, in->customer_id);
+	bind_str(s, 2, in->phone);
+	sqlite3_bind_int64(s, 3, since);
+	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st->db, rc, "find survey", err);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "check recent surveys", err);
+	return rc == SQLITE_ROW;
+}
 
-	s = st_get(st, S_CUSTOMER_UPSERT);
+/* Creates or updates the customer; their row id in *customer. */
+static int upsert_customer(struct store *st, const struct survey_new *in, int64_t *customer,
+			   struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_CUSTOMER_UPSERT);
+	int rc;
+
 	bind_str(s, 1, in->customer_id);
 	bind_str(s, 2, in->phone);
 	bind_opt_str(s, 3, in->name);
 	bind_str(s, 4, in->locale);
 	sqlite3_bind_int64(s, 5, in->now);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return db_fail(st->db, rc, "save customer", err);
-	}
-	customer = sqlite3_column_int64(s, 0);
+	bind_opt_str(s, 6, in->timezone);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*customer = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "save customer", err);
+}
 
-	s = st_get(st, S_SURVEY_INSERT);
+static int insert_survey(struct store *st, const struct survey_new *in, int64_t customer,
+			 const char *status, const char *reason, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_SURVEY_INSERT);
+
 	bind_str(s, 1, in->id);
 	sqlite3_bind_int64(s, 2, customer);
 	bind_str(s, 3, in->phone);
@@ -58,21 +82,59 @@ static int create_survey_tx(struct store *st, const struct survey_new *in,
 	sqlite3_bind_int64(s, 14, in->now);
 	sqlite3_bind_int64(s, 15, in->send_after);
 	sqlite3_bind_int64(s, 16, in->expires_at);
-	if (step_done(st, s, "save survey", err) < 0 ||
-	    insert_outbound(st, in->id, "survey", in->channel, in->provider, in->phone, in->question,
-			    in->send_after, in->now, err) < 0)
+	bind_str(s, 17, status);
+	bind_opt_str(s, 18, reason);
+	bind_opt_str(s, 19, in->timezone);
+	sqlite3_bind_int64(s, 20, in->expire_after_s > 0 ? in->expire_after_s : 172800);
+	return step_done(st, s, "save survey", err);
+}
+
+/* The body of store_create_survey(), inside its transaction. */
+static int create_survey_tx(struct store *st, const struct survey_new *in,
+			    char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err)
+{
+	sqlite3_stmt *s = st_get(st, S_SURVEY_BY_INTERACTION);
+	int64_t customer = 0;
+	int rc, recent = 0;
+
+	bind_str(s, 1, in->interaction_id);
+	bind_str(s, 2, in->kind);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		col_copy(s, 0, id_out, SURVEY_ID_LEN);
+		sqlite3_reset(s);
+		*outcome = SURVEY_EXISTING;
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st->db, rc, "find survey", err);
+	if ((rc = phone_suppressed(st, in->phone, err)) != 0) {
+		*outcome = SURVEY_OPTED_OUT;
+		return rc < 0 ? -1 : 0;
+	}
+	if (in->fatigue_days > 0 &&
+	    (recent = recently_surveyed(st, in, in->now - (int64_t)in->fatigue_days * 86400, err)) < 0)
+		return -1;
+	if (upsert_customer(st, in, &customer, err) < 0)
 		return -1;
 	snprintf(id_out, SURVEY_ID_LEN, "%s", in->id);
-	*created = 1;
-	return 0;
+	if (recent) {
+		*outcome = SURVEY_SKIPPED;
+		return insert_survey(st, in, customer, "skipped", "recently_surveyed", err);
+	}
+	*outcome = SURVEY_CREATED;
+	if (insert_survey(st, in, customer, "queued", NULL, err) < 0)
+		return -1;
+	return insert_outbound(st, in->id, "survey", in->channel, in->provider, in->phone,
+			       in->question, in->send_after, in->now, err);
 }
 
 int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
-			int *created, struct gw_err *err)
+			int *outcome, struct gw_err *err)
 {
 	if (tx_begin(st, err) < 0)
 		return -1;
-	return tx_end(st, create_survey_tx(st, in, id_out, created, err), err);
+	return tx_end(st, create_survey_tx(st, in, id_out, outcome, err), err);
 }
 
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
@@ -84,7 +146,8 @@ int store_get_survey(struct store *st, const char *id, struct survey *out, struc
 		" s.send_after, coalesce(s.sent_at, 0), coalesce(s.delivered_at, 0),"
 		" coalesce(s.answered_at, 0), coalesce(s.expires_at, 0), s.attempts, s.reprompted,"
 		" coalesce(s.provider_message_id, ''), coalesce(s.error_code, ''),"
-		" coalesce(s.error_message, ''), r.score, r.comment, r.raw_text"
+		" coalesce(s.error_message, ''), r.score, r.comment, r.raw_text,"
+		" coalesce(s.reason, ''), coalesce(s.timezone, '')"
 		" FROM surveys s JOIN customers c ON c.id = s.customer_id"
 		" LEFT JOIN responses r ON r.survey_id = s.id WHERE s.id = ?1";
 	sqlite3 *db = NULL;
@@ -133,6 +196,8 @@ int store_get_survey(struct store *st, const char *id, struct survey *out, struc
 	col_copy(s, 22, out->provider_message_id, sizeof(out->provider_message_id));
 	col_copy(s, 23, out->error_code, sizeof(out->error_code));
 	col_copy(s, 24, out->error_message, sizeof(out->error_message));
+	col_copy(s, 28, out->reason, sizeof(out->reason));
+	col_copy(s, 29, out->timezone, sizeof(out->timezone));
 	if (sqlite3_column_type(s, 25) != SQLITE_NULL) {
 		out->has_response = 1;
 		out->score = sqlite3_column_int(s, 25);

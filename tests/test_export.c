@@ -272,9 +272,10 @@ struct answer_ctx {
 	const struct seed *seed;
 };
 
-static void decide_answer(void *ctx, const struct matched_survey *s, struct inbound_decision *out)
+static void decide_answer(void *ctx, const struct inbound_view *v, struct inbound_decision *out)
 {
 	const struct seed *e = ((struct answer_ctx *)ctx)->seed;
+	const struct matched_survey *s = v->survey;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)

@@ -248,9 +248,10 @@ struct decider {
 	struct inbound_decision answer;
 };
 
-static void decide_scripted(void *ctx, const struct matched_survey *s, struct inbound_decision *out)
+static void decide_scripted(void *ctx, const struct inbound_view *v, struct inbound_decision *out)
 {
 	struct decider *d = ctx;
+	const struct matched_survey *s = v->survey;
 
 	d->calls++;
 	d->got_null = s == NULL;
@@ -971,7 +972,7 @@ static const struct match_survey match_surveys[] = {
 	/* +34600000002: the newer survey expires at 1000, the older one later */
 	{ "p2-old", "+34600000002", "twilio", "sms", 110, 10000, "sent" },
 	{ "p2-new", "+34600000002", "twilio", "sms", 210, 1000, "sent" },
-	/* +34600000003: the newer one is answered */
+	/* +34600000003: the newer one is answered (a new score may still replace its answer) */
 	{ "p3-old", "+34600000003", "twilio", "sms", 120, 10000, "read" },
 	{ "p3-new", "+34600000003", "twilio", "sms", 220, 10000, "answered" },
 	/* +34600000004: the newer one failed */
@@ -984,7 +985,7 @@ static const struct match_survey match_surveys[] = {
 	{ "p7", "+34600000007", "twilio", "sms", 150, 10000, "uncertain" },
 	{ "p6", "+34600000006", "twilio", "sms", 160, 10000, "sending" },
 	{ "p8", "+34600000008", "twilio", "sms", 170, 10000, "read" },
-	/* nothing open at all */
+	/* answered, still open for a new score; and one past its expiry */
 	{ "p9", "+34600000009", "twilio", "sms", 180, 10000, "answered" },
 	{ "p10", "+34600000010", "twilio", "sms", 190, 500, "sent" },
 };
@@ -1000,13 +1001,13 @@ static const struct match_row match_rows[] = {
 	{ "+34600000002", "twilio", "sms", 1000, "p2-old" },   /* expires_at == now: expired */
 	{ "+34600000002", "twilio", "sms", 1001, "p2-old" },
 	{ "+34600000002", "twilio", "sms", 10000, "" },
-	{ "+34600000003", "twilio", NULL, 900, "p3-old" },
+	{ "+34600000003", "twilio", NULL, 900, "p3-new" },     /* answered: open until expiry */
 	{ "+34600000004", "twilio", NULL, 900, "p4-old" },
 	{ "+34600000005", "twilio", NULL, 900, "p5-old" },
 	{ "+34600000006", "twilio", NULL, 900, "p6" },
 	{ "+34600000007", "twilio", NULL, 900, "p7" },
 	{ "+34600000008", "twilio", NULL, 900, "p8" },
-	{ "+34600000009", "twilio", NULL, 900, "" },
+	{ "+34600000009", "twilio", NULL, 900, "p9" },
 	{ "+34600000010", "twilio", NULL, 499, "p10" },
 	{ "+34600000010", "twilio", NULL, 500, "" },
 	{ "+34699999999", "twilio", NULL, 900, "" },
@@ -1066,6 +1067,7 @@ static void test_inbound_matching(void **state)
 		n.sn.provider = m->provider;
 		n.sn.channel = m->channel;
 		n.sn.expires_at = m->expires_at;
+		n.sn.expire_after_s = m->expires_at - m->created;      /* kept at send */
 		if (strcmp(m->state, "queued") == 0)
 			n.sn.send_after = 100000;       /* never due while the table is set up */
 		create_ok(f, &n.sn, 1, m->id);
@@ -1202,12 +1204,13 @@ static void test_inbound_answer_stores_response_and_queues_reply(void **state)
 	/* sending the thank-you leaves the survey answered */
 	ASSERT_TEXT(f, "answered", "SELECT status FROM surveys");
 
-	/* an answered survey takes no second answer */
+	/* a new score before expiry replaces the answer; both texts stay */
 	d.answer.score = 2;
 	assert_int_equal(inbound(f, "twilio", "SM-in-2", NULL, "+34600111222", "2", 1, 1600, &d,
 				 &res), 0);
-	assert_int_equal(res.matched, 0);
-	assert_int_equal(q_int(f, "SELECT score FROM responses"), 9);
+	assert_int_equal(res.matched, 1);
+	assert_int_equal(q_int(f, "SELECT score FROM responses"), 2);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE direction = 'in'"), 2);
 }
 
 static void test_inbound_answer_without_comment(void **state)
