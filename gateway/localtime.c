@@ -14,6 +14,15 @@ static int in_span(int m, int start, int end)
 	return start < end ? (m >= start && m < end) : (m >= start || m < end);
 }
 
+/* 1 when Unix time tt falls in the span, in the time zone TZ currently names. */
+static int quiet_at(time_t tt, const struct clock_span *q)
+{
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	return in_span(tm.tm_hour * 60 + tm.tm_min, q->start_min, q->end_min);
+}
+
 int64_t quiet_hours_next_allowed(int64_t t, const struct clock_span *quiet, const char *tz)
 {
 	char *saved = NULL, *old;
@@ -41,8 +50,23 @@ int64_t quiet_hours_next_allowed(int64_t t, const struct clock_span *quiet, cons
 		tm.tm_sec = 0;
 		tm.tm_isdst = -1;
 		out = mktime(&tm);
-		if (out < tt)           /* a DST jump may skip the end: never go back in time */
-			out = tt;
+		/*
+		 * On a DST change day the span's end may not exist (spring) or exist twice (autumn),
+		 * and mktime() then lands after the first moment outside the span.  That moment is
+		 * between tt (inside) and out: find it by bisection, to the second.
+		 */
+		if (out <= tt)
+			out = tt + 1;
+		for (int i = 0; i < 2 * 24 * 60 && quiet_at(out, quiet); i++)
+			out += 60;
+		for (time_t lo = tt; out - lo > 1;) {
+			time_t mid = lo + (out - lo) / 2;
+
+			if (quiet_at(mid, quiet))
+				lo = mid;
+			else
+				out = mid;
+		}
 	}
 	if (saved) {
 		setenv("TZ", saved, 1);

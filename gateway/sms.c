@@ -17,7 +17,7 @@ static int gsm_septets(uint32_t cp)
 {
 	if (cp == '\n' || cp == '\r' || (cp >= 0x20 && cp < 0x7F && !strchr("`[]{}\\^~|", (int)cp)))
 		return 1;
-	if (cp < 0x80 && strchr("[]{}\\^~|", (int)cp))
+	if (cp && cp < 0x80 && strchr("[]{}\\^~|", (int)cp))
 		return 2;
 	if (cp == 0x20AC)       /* euro sign, extension table */
 		return 2;

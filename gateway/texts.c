@@ -152,7 +152,10 @@ int texts_render(const struct texts *t, struct buf *out, const char *locale, enu
 			snprintf(num, sizeof(num), "%d", p[2] == 'i' ? kind_min(v->kind) : kind_max(v->kind));
 			rc = buf_puts(out, num);
 		} else {
-			rc = buf_append(out, p, (size_t)(close - p + 1));
+			/* Not a placeholder: the brace is text, and what follows is read again. */
+			if (buf_putc(out, *p++) < 0)
+				return -1;
+			continue;
 		}
 		if (rc < 0)
 			return -1;

@@ -1,10 +1,10 @@
 /*
  * test_e2e_twilio.c - build/gateway end to end with SMS through a fake Twilio.
  *
- * Each test gets a fresh temp dir, config, database, fake Twilio (tests/support/fake_twilio.h) and
- * gateway process (tests/support/harness.h), and talks to the gateway only through the external
- * contract of DESIGN.md §2: HTTP on its loopback port, as the helpdesk (POST /v1/surveys), as
- * Twilio (signed webhooks built from captured payloads) and as the analyst (GET /v1/responses.csv).
+ * Each test gets a fresh temp dir, config, database, fake Twilio and gateway process
+ * (tests/support/e2e.h), and talks to the gateway only through the external contract of
+ * DESIGN.md §2: HTTP on its loopback port, as the helpdesk (POST /v1/surveys), as Twilio (signed
+ * webhooks built from captured payloads) and as the analyst (GET /v1/responses.csv).
  * The SQLite file is read directly only to prove it unchanged (db_snapshot) or to count what it
  * holds about one message id.
  *
@@ -21,16 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "form.h"
-#include "support/fake_twilio.h"
-#include "support/harness.h"
-
-#define POLL_MS 5000            /* longest wait for something that must happen */
-#define POLL_STEP_MS 50
-#define QUIET_MS 1000           /* how long "nothing more is sent" is watched */
+#include "support/e2e.h"
 
 #define CUSTOMER_PHONE "+34600111222"
 #define STRANGER_PHONE "+34600999888"
@@ -45,75 +39,6 @@ static const char trigger_body[] =
 	"\"agent\": \"agent-7\", \"opened_at\": \"2026-11-22T10:00:00Z\", "
 	"\"closed_at\": \"2026-11-22T10:12:30Z\"},"
 	" \"delay_seconds\": 0}";
-
-struct e2e {
-	char dir[HARNESS_PATH_LEN];
-	char conf[HARNESS_PATH_LEN];
-	char db[HARNESS_PATH_LEN];
-	struct fake_twilio *tw;
-	struct harness_gw gw;
-	unsigned sid_seq;       /* for inbound MessageSids */
-	int passed;             /* set by a test that got to its end; else teardown shows the log */
-};
-
-enum sig_mode { SIG_OK, SIG_WRONG, SIG_NONE };
-
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
-
-/* ---- fixtures: one fake Twilio + one gateway per test ---- */
-
-static void e2e_free(struct e2e *e)
-{
-	fake_twilio_stop(e->tw);
-	if (e->dir[0])
-		harness_tmpdir_remove(e->dir);
-	free(e);
-}
-
-static int e2e_setup(void **state)
-{
-	struct e2e *e = calloc(1, sizeof(*e));
-	int port;
-
-	if (!e)
-		return -1;
-	if (harness_tmpdir_create(e->dir, sizeof(e->dir)) < 0)
-		goto fail;
-	e->tw = fake_twilio_start(HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, fixtures_dir());
-	if (!e->tw)
-		goto fail;
-	port = harness_free_port();
-	if (port < 0 || harness_write_config(e->dir, port, fake_twilio_port(e->tw), NULL, e->conf,
-					     e->db) < 0)
-		goto fail;
-	if (harness_gw_start(&e->gw, e->dir, e->conf, port, NULL) < 0)
-		goto fail;
-	*state = e;
-	return 0;
-fail:
-	e2e_free(e);
-	return -1;
-}
-
-/* Stops the gateway (which must exit 0 on SIGTERM), prints its log when the test or the stop
- * failed, and removes everything. */
-static int e2e_teardown(void **state)
-{
-	struct e2e *e = *state;
-	int code = harness_gw_stop(&e->gw);
-
-	if (code != 0)
-		fprintf(stderr, "gateway exit status on SIGTERM: %d (want 0)\n", code);
-	if (code != 0 || !e->passed)
-		harness_gw_print_log(&e->gw, 6000);
-	e2e_free(e);
-	return code == 0 ? 0 : -1;
-}
 
 /* ---- small checks ---- */
 
@@ -130,42 +55,6 @@ static int has_number(const char *text, const char *num)
 			return 1;
 	}
 	return 0;
-}
-
-static void assert_content_type(const struct harness_http_resp *r, const char *want)
-{
-	if (strncasecmp(r->content_type, want, strlen(want)) != 0)
-		fail_msg("Content-Type \"%s\", want %s (body %.300s)", r->content_type, want,
-			 r->body);
-}
-
-static json_t *parse_json(const struct harness_http_resp *r)
-{
-	json_error_t err;
-	json_t *j = json_loadb(r->body, r->len, 0, &err);
-
-	if (!j || !json_is_object(j))
-		fail_msg("answer is not a JSON object (%s): %.300s", j ? "not an object" : err.text,
-			 r->body);
-	return j;
-}
-
-/* The string member `key` of `obj`; fails the test when it is absent or not a string. */
-static const char *jstr(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	if (!s) {
-		char *dump = json_dumps(obj, JSON_COMPACT);
-
-		fail_msg("\"%s\" is not a string in %s", key, dump ? dump : "?");
-	}
-	return s;
-}
-
-static void assert_jstr(json_t *obj, const char *key, const char *want)
-{
-	assert_string_equal(jstr(obj, key), want);
 }
 
 /* A JSON error answer with `status`: {"error":{"code":"...","message":"...",...}}.  Returns the
@@ -187,26 +76,6 @@ static json_t *assert_error(const struct harness_http_resp *r, long status, json
 
 /* ---- the gateway's API ---- */
 
-/* One call to the gateway: `key` NULL sends no Authorization, `ctype` NULL no Content-Type. */
-static void api(struct e2e *e, const char *method, const char *path, const char *key,
-		const char *ctype, const char *body, size_t len, struct harness_http_resp *r)
-{
-	char url[512], auth[128], ct[128];
-	const char *headers[3] = { NULL };
-	size_t n = 0;
-
-	snprintf(url, sizeof(url), "%s%s", e->gw.base_url, path);
-	if (key) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-		headers[n++] = auth;
-	}
-	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
-	/* "Content-Type:" with no value makes libcurl send none at all */
-	headers[n++] = ct;
-	if (harness_http(method, url, headers, body, len, r) < 0)
-		fail_msg("%s %s: no answer", method, path);
-}
-
 /* POST /v1/surveys with the standard trigger body; returns the answer, its status in *status. */
 static json_t *trigger(struct e2e *e, long *status)
 {
@@ -224,68 +93,20 @@ static json_t *trigger(struct e2e *e, long *status)
 	return j;
 }
 
-static json_t *survey_get(struct e2e *e, const char *id)
-{
-	struct harness_http_resp r;
-	char path[256];
-	json_t *j;
-
-	snprintf(path, sizeof(path), "/v1/surveys/%s", id);
-	api(e, "GET", path, HARNESS_API_KEY, NULL, NULL, 0, &r);
-	if (r.status != 200)
-		fail_msg("GET %s: %ld %.300s", path, r.status, r.body);
-	j = parse_json(&r);
-	harness_http_release(&r);
-	return j;
-}
-
-/* Polls GET /v1/surveys/{id} until its status is `want`; returns that survey. */
-static json_t *wait_status(struct e2e *e, const char *id, const char *want)
-{
-	long long deadline = harness_now_ms() + POLL_MS;
-	char last[32] = "";
-
-	for (;;) {
-		json_t *s = survey_get(e, id);
-		const char *st = json_string_value(json_object_get(s, "status"));
-
-		if (st && strcmp(st, want) == 0)
-			return s;
-		snprintf(last, sizeof(last), "%s", st ? st : "(none)");
-		json_decref(s);
-		if (harness_now_ms() >= deadline)
-			fail_msg("survey %s: status %s after %d ms, want %s", id, last, POLL_MS, want);
-		harness_sleep_ms(POLL_STEP_MS);
-	}
-}
-
-/* The fake's request `i`, which must have arrived within POLL_MS and passed Twilio's checks. */
+/* The fake's request `i`, which must have arrived within E2E_POLL_MS and passed Twilio's checks. */
 static const struct fake_twilio_request *wait_request(struct e2e *e, size_t i)
 {
 	const struct fake_twilio_request *req;
 
-	if (fake_twilio_wait(e->tw, i + 1, POLL_MS) < i + 1)
+	if (fake_twilio_wait(e->tw, i + 1, E2E_POLL_MS) < i + 1)
 		fail_msg("fake Twilio got %zu requests within %d ms, want %zu",
-			 fake_twilio_count(e->tw), POLL_MS, i + 1);
+			 fake_twilio_count(e->tw), E2E_POLL_MS, i + 1);
 	req = fake_twilio_request(e->tw, i);
 	if (!req->ok)
 		fail_msg("request %zu to Twilio is not one Twilio accepts: %s (%s %s, Content-Type %s)",
 			 i, req->why, req->method, req->path,
 			 req->content_type ? req->content_type : "none");
 	return req;
-}
-
-/* Watches the fake for QUIET_MS: it must still have exactly `n` requests. */
-static void assert_no_more_requests(struct e2e *e, size_t n)
-{
-	size_t got = fake_twilio_wait(e->tw, n + 1, QUIET_MS);
-
-	if (got != n) {
-		const struct fake_twilio_request *req = fake_twilio_request(e->tw, got - 1);
-
-		fail_msg("fake Twilio got %zu requests, want %zu; the last: To=%s Body=%s", got, n,
-			 req->to ? req->to : "-", req->body ? req->body : "-");
-	}
 }
 
 /* Triggers the standard survey and waits until it is sent; returns its id (caller frees). */
@@ -307,53 +128,6 @@ static char *survey_sent(struct e2e *e)
 
 /* ---- speaking as Twilio ---- */
 
-static void next_sid(struct e2e *e, char out[40])
-{
-	snprintf(out, 40, "SMe2e%027x", ++e->sid_seq);
-}
-
-/*
- * POSTs a Twilio webhook to `path`: the form fixture `fixture` with the `set` fields replaced,
- * signed for public_url + path with the account's token (SIG_OK), another token (SIG_WRONG), or
- * not signed at all (SIG_NONE).
- */
-static void twilio_webhook(struct e2e *e, const char *path, const char *fixture,
-			   const char *const *set, enum sig_mode mode, struct harness_http_resp *r)
-{
-	char file[HARNESS_PATH_LEN], url[512], sig[FAKE_TWILIO_SIG_LEN], sig_hdr[96];
-	const char *headers[3] = { "Content-Type: application/x-www-form-urlencoded", NULL };
-	struct buf body;
-
-	buf_init(&body, 64u << 10);
-	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
-	assert_int_equal(fake_twilio_form(file, set, &body), 0);
-	/* public_url is the gateway's own base URL in the generated config */
-	snprintf(url, sizeof(url), "%s%s", e->gw.base_url, path);
-	assert_int_equal(fake_twilio_sign(mode == SIG_WRONG ? "0123456789abcdef0123456789abcdef" :
-					  HARNESS_TWILIO_TOKEN, url, buf_cstr(&body), body.len,
-					  sig), 0);
-	if (mode != SIG_NONE) {
-		snprintf(sig_hdr, sizeof(sig_hdr), "X-Twilio-Signature: %s", sig);
-		headers[1] = sig_hdr;
-	}
-	if (harness_http("POST", url, headers, buf_cstr(&body), body.len, r) < 0)
-		fail_msg("POST %s: no answer", path);
-	buf_release(&body);
-}
-
-/* A customer's SMS `text` from `from` with MessageSid `sid`, as Twilio delivers it. */
-static void twilio_inbound(struct e2e *e, const char *from, const char *text, const char *sid,
-			   enum sig_mode mode, struct harness_http_resp *r)
-{
-	const char *set[] = {
-		"From", from, "To", HARNESS_TWILIO_FROM, "Body", text,
-		"MessageSid", sid, "SmsSid", sid, "SmsMessageSid", sid,
-		"AccountSid", HARNESS_TWILIO_SID, NULL
-	};
-
-	twilio_webhook(e, "/webhooks/twilio", "twilio-inbound-sms.form", set, mode, r);
-}
-
 /* Twilio's status callback for message `sid` with status `status`. */
 static void twilio_status(struct e2e *e, const char *sid, const char *status, enum sig_mode mode,
 			  struct harness_http_resp *r)
@@ -364,31 +138,6 @@ static void twilio_status(struct e2e *e, const char *sid, const char *status, en
 	};
 
 	twilio_webhook(e, "/webhooks/twilio/status", "twilio-status-sent-docs.form", set, mode, r);
-}
-
-/* An accepted inbound webhook: 200, text/xml, an empty TwiML <Response>. */
-static void assert_twiml_ok(const struct harness_http_resp *r)
-{
-	if (r->status != 200)
-		fail_msg("inbound webhook: %ld %.300s, want 200", r->status, r->body);
-	assert_content_type(r, "text/xml");
-	if (!strstr(r->body, "<Response/>") && !strstr(r->body, "<Response />") &&
-	    !strstr(r->body, "<Response></Response>"))
-		fail_msg("inbound webhook answer is not an empty TwiML <Response>: %.300s", r->body);
-}
-
-/* The customer answers `text` with a fresh MessageSid (written to sid_out when not NULL). */
-static void customer_says(struct e2e *e, const char *text, char *sid_out)
-{
-	struct harness_http_resp r;
-	char sid[40];
-
-	next_sid(e, sid);
-	twilio_inbound(e, CUSTOMER_PHONE, text, sid, SIG_OK, &r);
-	assert_twiml_ok(&r);
-	harness_http_release(&r);
-	if (sid_out)
-		snprintf(sid_out, 40, "%s", sid);
 }
 
 /* ---- the tests ---- */
@@ -477,7 +226,7 @@ static void test_survey_round_trip(void **state)
 	req = assert_question_sent(e);
 	assert_survey_sent(e, id, req->sid);
 
-	customer_says(e, "9", NULL);
+	say(e, CUSTOMER_PHONE, "9", NULL);
 	j = wait_status(e, id, "answered");
 	resp = json_object_get(j, "response");
 	assert_true(json_is_object(resp));
@@ -653,12 +402,12 @@ static void test_invalid_reply_reprompts_once(void **state)
 	char *id = survey_sent(e);
 	json_t *j;
 
-	customer_says(e, "hola", NULL);
+	say(e, CUSTOMER_PHONE, "hola", NULL);
 	req = wait_request(e, 1);
 	assert_string_equal(req->to, CUSTOMER_PHONE);
 	if (!has_number(req->body, "0") || !has_number(req->body, "10"))
 		fail_msg("re-prompt does not name the 0-10 scale: %s", req->body);
-	customer_says(e, "buenas tardes", NULL);
+	say(e, CUSTOMER_PHONE, "buenas tardes", NULL);
 	assert_no_more_requests(e, 2);
 	j = survey_get(e, id);
 	assert_jstr(j, "status", "sent");
@@ -700,7 +449,7 @@ static void test_reply_redelivered(void **state)
 	long stored;
 	json_t *j;
 
-	customer_says(e, "9", sid);
+	say(e, CUSTOMER_PHONE, "9", sid);
 	json_decref(wait_status(e, id, "answered"));
 	wait_request(e, 1);
 	stored = harness_db_count_value(e->db, sid);
@@ -748,7 +497,7 @@ static void test_status_callback(void **state)
 	jstr(j, "delivered_at");
 	json_decref(j);
 
-	customer_says(e, "9", NULL);
+	say(e, CUSTOMER_PHONE, "9", NULL);
 	json_decref(wait_status(e, id, "answered"));
 	twilio_status(e, msg_sid, "delivered", SIG_OK, &r);
 	if (r.status < 200 || r.status > 299)
@@ -989,17 +738,6 @@ static void test_fake_twilio_answers(void **state)
 	fake_twilio_stop(tw);
 }
 
-static int group_setup(void **state)
-{
-	return harness_global_init();
-}
-
-static int group_teardown(void **state)
-{
-	harness_global_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1020,5 +758,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_refused, e2e_setup, e2e_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

@@ -245,6 +245,7 @@ struct decider {
 	int calls;
 	int got_null;
 	struct matched_survey seen;
+	struct inbound_view view;       /* the last view, its survey pointer cleared */
 	struct inbound_decision answer;
 };
 
@@ -257,6 +258,8 @@ static void decide_scripted(void *ctx, const struct inbound_view *v, struct inbo
 	d->got_null = s == NULL;
 	if (s)
 		d->seen = *s;
+	d->view = *v;
+	d->view.survey = NULL;
 	*out = d->answer;
 }
 
@@ -1285,6 +1288,951 @@ static void test_inbound_unmatched_is_stored_only(void **state)
 	assert_int_equal(count_rows(f, "responses"), 0);
 }
 
+/* ---- survey outcomes: fatigue, opt-out, reason, time zone ---------------------------------- */
+
+#define DAY 86400
+
+/* store_create_survey() that must succeed; returns its outcome, the id in id_out. */
+static int create_outcome(struct fx *f, const struct survey_new *sn, char id_out[SURVEY_ID_LEN])
+{
+	struct gw_err err = { 0 };
+	int outcome = -1;
+
+	id_out[0] = '\0';
+	if (store_create_survey(f->st, sn, id_out, &outcome, &err) != 0)
+		fail_msg("store_create_survey(%s): %s", sn->id, err.msg);
+	return outcome;
+}
+
+/* Sends one inbound text through `provider` with the rules deciding `action`, no reply. */
+static void inbound_action(struct fx *f, const char *provider, const char *pid, const char *from,
+			   enum inbound_action action, int score, int64_t now)
+{
+	struct decider d = { .answer = { .action = action, .score = score } };
+	struct inbound_result res;
+
+	assert_int_equal(inbound(f, provider, pid, NULL, from, "x", 1, now, &d, &res), 0);
+	assert_int_equal(res.duplicate, 0);
+}
+
+/* Reads survey `id`'s status and reason as "status|reason". */
+static void status_reason(struct fx *f, const char *id, char *out, size_t n)
+{
+	struct gw_err err = { 0 };
+	struct survey s;
+
+	assert_int_equal(store_get_survey(f->st, id, &s, &err), 0);
+	snprintf(out, n, "%s|%s", s.status, s.reason);
+	survey_release(&s);
+}
+
+#define ASSERT_STATUS_REASON(f, id, want) do {                          \
+		char sr_[64];                                           \
+		status_reason((f), (id), sr_, sizeof(sr_));             \
+		if (strcmp(sr_, (want)) != 0)                           \
+			print_message("%s: %s, want %s\n", (id), sr_, (want)); \
+		assert_string_equal(sr_, (want));                       \
+	} while (0)
+
+/* The state an earlier survey of the same customer or phone is left in. */
+enum prior {
+	PRIOR_QUEUED, PRIOR_SENT, PRIOR_ANSWERED, PRIOR_FAILED, PRIOR_EXPIRED,
+	PRIOR_SKIPPED_RECENT,   /* skipped as recently surveyed (after a counted one 33 days back) */
+	PRIOR_SKIPPED_OPT_OUT,  /* skipped by an opt-out, then the number opted in again */
+};
+
+struct fatigue_row {
+	const char *what;
+	enum prior prior;
+	int64_t age;                    /* how long before the new survey the prior was created */
+	int same_customer, same_phone;  /* does the new survey share them with the prior? */
+	int fatigue_days;
+	int want;                       /* enum survey_create */
+};
+
+static const struct fatigue_row fatigue_rows[] = {
+	{ "same customer and phone, 1 day", PRIOR_SENT, 1 * DAY, 1, 1, 30, SURVEY_SKIPPED },
+	{ "same customer, other phone", PRIOR_SENT, 1 * DAY, 1, 0, 30, SURVEY_SKIPPED },
+	{ "other customer, same phone", PRIOR_SENT, 1 * DAY, 0, 1, 30, SURVEY_SKIPPED },
+	{ "other customer and phone", PRIOR_SENT, 1 * DAY, 0, 0, 30, SURVEY_CREATED },
+	{ "29 days of 30", PRIOR_SENT, 29 * DAY, 1, 1, 30, SURVEY_SKIPPED },
+	{ "31 days of 30", PRIOR_SENT, 31 * DAY, 1, 1, 30, SURVEY_CREATED },
+	{ "2 days of 1", PRIOR_SENT, 2 * DAY, 1, 1, 1, SURVEY_CREATED },
+	{ "2 days of 3", PRIOR_SENT, 2 * DAY, 0, 1, 3, SURVEY_SKIPPED },
+	{ "fatigue off", PRIOR_SENT, 60, 1, 1, 0, SURVEY_CREATED },
+	{ "prior still queued", PRIOR_QUEUED, 1 * DAY, 1, 1, 30, SURVEY_SKIPPED },
+	{ "prior answered", PRIOR_ANSWERED, 1 * DAY, 0, 1, 30, SURVEY_SKIPPED },
+	{ "prior expired", PRIOR_EXPIRED, 1 * DAY, 1, 0, 30, SURVEY_SKIPPED },
+	{ "prior failed: ignored", PRIOR_FAILED, 1 * DAY, 1, 1, 30, SURVEY_CREATED },
+	{ "prior skipped as recent: ignored", PRIOR_SKIPPED_RECENT, 10 * DAY, 1, 1, 30,
+	  SURVEY_CREATED },
+	{ "prior skipped by opt-out: ignored", PRIOR_SKIPPED_OPT_OUT, 1 * DAY, 0, 1, 30,
+	  SURVEY_CREATED },
+};
+
+/* Who row i's surveys are for, through a provider of its own so claims never mix rows. */
+struct fatigue_names {
+	char provider[16], phone[24], other_phone[24], customer[16], other_customer[16];
+	char prior[32], prior_first[32], fresh[32];
+};
+
+static void fatigue_names(size_t i, struct fatigue_names *nm)
+{
+	snprintf(nm->provider, sizeof(nm->provider), "prov%zu", i);
+	snprintf(nm->phone, sizeof(nm->phone), "+34610000%03zu", i);
+	snprintf(nm->other_phone, sizeof(nm->other_phone), "+34620000%03zu", i);
+	snprintf(nm->customer, sizeof(nm->customer), "fc-%zu", i);
+	snprintf(nm->other_customer, sizeof(nm->other_customer), "fo-%zu", i);
+	snprintf(nm->prior, sizeof(nm->prior), "f%zu-prior", i);
+	snprintf(nm->prior_first, sizeof(nm->prior_first), "f%zu-first", i);
+	snprintf(nm->fresh, sizeof(nm->fresh), "f%zu-new", i);
+}
+
+/* Creates the row's earlier survey at `at` (customer, phone, provider of `nm`) and takes it to
+ * the row's state. */
+static void make_prior(struct fx *f, const struct fatigue_row *r, const struct fatigue_names *nm,
+		       int64_t at)
+{
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	char pid[64], id[SURVEY_ID_LEN];
+	size_t k;
+
+	sn_init(&n, nm->prior, at);
+	n.sn.customer_id = nm->customer;
+	n.sn.phone = nm->phone;
+	n.sn.provider = nm->provider;
+	snprintf(pid, sizeof(pid), "SM-%s", nm->prior);
+	switch (r->prior) {
+	case PRIOR_QUEUED:
+		n.sn.send_after = at + 1000 * DAY;
+		create_ok(f, &n.sn, SURVEY_CREATED, nm->prior);
+		ASSERT_STATUS_REASON(f, nm->prior, "queued|");
+		break;
+	case PRIOR_SENT:
+		create_sent(f, &n, pid);
+		break;
+	case PRIOR_ANSWERED:
+		create_sent(f, &n, pid);
+		snprintf(pid, sizeof(pid), "SM-in-%s", nm->prior);
+		inbound_action(f, nm->provider, pid, nm->phone, INBOUND_ANSWER, 8, at + 10);
+		ASSERT_STATUS_REASON(f, nm->prior, "answered|");
+		break;
+	case PRIOR_FAILED:
+		create_ok(f, &n.sn, SURVEY_CREATED, nm->prior);
+		assert_int_equal(store_send_failed(f->st, claim_one(f, nm->provider, at, nm->prior),
+						   "21211", "Invalid 'To' Phone Number", at, &err), 0);
+		ASSERT_STATUS_REASON(f, nm->prior, "failed|");
+		break;
+	case PRIOR_EXPIRED:
+		n.sn.expire_after_s = 60;
+		create_sent(f, &n, pid);
+		assert_int_equal(store_expire_due(f->st, at + 100, &k, &err), 0);
+		ASSERT_STATUS_REASON(f, nm->prior, "expired|");
+		break;
+	case PRIOR_SKIPPED_RECENT:
+		/* a counted survey 33 days before the new one: outside its 30-day window, but
+		 * inside the window of the prior, which is skipped because of it */
+		sn_init(&n, nm->prior_first, at + r->age - 33 * DAY);
+		n.sn.customer_id = nm->customer;
+		n.sn.phone = nm->phone;
+		n.sn.provider = nm->provider;
+		create_sent(f, &n, "SM-first-unused");
+		sn_init(&n, nm->prior, at);
+		n.sn.customer_id = nm->customer;
+		n.sn.phone = nm->phone;
+		n.sn.provider = nm->provider;
+		n.sn.fatigue_days = 30;
+		assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_SKIPPED);
+		ASSERT_STATUS_REASON(f, nm->prior, "skipped|recently_surveyed");
+		break;
+	case PRIOR_SKIPPED_OPT_OUT:
+		n.sn.send_after = at + 1000 * DAY;
+		create_ok(f, &n.sn, SURVEY_CREATED, nm->prior);
+		snprintf(pid, sizeof(pid), "SM-stop-%s", nm->prior);
+		inbound_action(f, nm->provider, pid, nm->phone, INBOUND_OPT_OUT, 0, at + 10);
+		snprintf(pid, sizeof(pid), "SM-start-%s", nm->prior);
+		inbound_action(f, nm->provider, pid, nm->phone, INBOUND_OPT_IN, 0, at + 20);
+		ASSERT_STATUS_REASON(f, nm->prior, "skipped|opted_out");
+		break;
+	}
+}
+
+/*
+ * One row per earlier survey and how the new one relates to it: skipped when the same customer
+ * id or the same phone has a counted survey (anything but skipped or failed) created within
+ * fatigue_days; then the new survey is a row with status skipped, reason recently_surveyed, and
+ * no outbound message.
+ */
+static void test_create_survey_fatigue(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < ARRAY_LEN(fatigue_rows); i++) {
+		const struct fatigue_row *r = &fatigue_rows[i];
+		int64_t now = 1000 * DAY + (int64_t)i * 100 * DAY;
+		struct fatigue_names nm;
+		struct new_survey n;
+		char id[SURVEY_ID_LEN], sr[64];
+		int64_t messages;
+		int got;
+
+		fatigue_names(i, &nm);
+		make_prior(f, r, &nm, now - r->age);
+		messages = count_rows(f, "messages");
+
+		sn_init(&n, nm.fresh, now);
+		n.sn.customer_id = r->same_customer ? nm.customer : nm.other_customer;
+		n.sn.phone = r->same_phone ? nm.phone : nm.other_phone;
+		n.sn.provider = nm.provider;
+		n.sn.fatigue_days = r->fatigue_days;
+		got = create_outcome(f, &n.sn, id);
+		status_reason(f, nm.fresh, sr, sizeof(sr));
+		if (got != r->want)
+			print_message("row %zu (%s): outcome %d (%s), want %d\n", i, r->what, got, sr,
+				      r->want);
+		assert_int_equal(got, r->want);
+		assert_string_equal(id, nm.fresh);
+		if (r->want == SURVEY_SKIPPED) {
+			assert_string_equal(sr, "skipped|recently_surveyed");
+			assert_int_equal(count_rows(f, "messages"), messages);
+		} else {
+			assert_string_equal(sr, "queued|");
+			assert_int_equal(count_rows(f, "messages"), messages + 1);
+		}
+		assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE survey_id = '%s'",
+				       nm.fresh), r->want == SURVEY_SKIPPED ? 0 : 1);
+	}
+}
+
+/* A skipped survey's row keeps the trigger's details, and its interaction is known after. */
+static void test_create_survey_skipped_row(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	char id[SURVEY_ID_LEN];
+
+	sn_init(&n, "sk-1", 1000);
+	create_ok(f, &n.sn, SURVEY_CREATED, "sk-1");
+	sn_init(&n, "sk-2", 1000 + DAY);
+	n.sn.kind = "csat";
+	n.sn.fatigue_days = 30;
+	n.sn.timezone = "America/Mexico_City";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_SKIPPED);
+	assert_string_equal(id, "sk-2");
+
+	assert_int_equal(store_get_survey(f->st, "sk-2", &s, &err), 0);
+	assert_string_equal(s.status, "skipped");
+	assert_string_equal(s.reason, "recently_surveyed");
+	assert_string_equal(s.kind, "csat");
+	assert_string_equal(s.phone, "+34600111222");
+	assert_string_equal(s.customer_id, "cust-42");
+	assert_string_equal(s.interaction_id, "chat-sk-2");
+	assert_string_equal(s.timezone, "America/Mexico_City");
+	assert_int_equal(s.created_at, 1000 + DAY);
+	assert_int_equal(s.sent_at, 0);
+	assert_int_equal(s.has_response, 0);
+	survey_release(&s);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE survey_id = 'sk-2'"), 0);
+
+	/* a retried trigger finds the skipped survey: nothing new */
+	n.sn.id = "sk-3";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_EXISTING);
+	assert_string_equal(id, "sk-2");
+	assert_int_equal(count_rows(f, "surveys"), 2);
+	assert_int_equal(count_rows(f, "messages"), 1);
+}
+
+/* A suppressed phone gets nothing written, whoever the customer; opting in lifts that. */
+static void test_create_survey_opted_out_writes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey n;
+	char id[SURVEY_ID_LEN];
+
+	/* the number opts out before the gateway ever surveyed it */
+	inbound_action(f, "twilio", "SM-stop", "+34600111222", INBOUND_OPT_OUT, 0, 500);
+	assert_int_equal(count_rows(f, "suppressions"), 1);
+
+	sn_init(&n, "o-1", 1000);
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_OPTED_OUT);
+	sn_init(&n, "o-2", 1001);
+	n.sn.customer_id = "cust-other";
+	n.sn.provider = "meta";
+	n.sn.channel = "whatsapp";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_OPTED_OUT);
+	assert_int_equal(count_rows(f, "surveys"), 0);
+	assert_int_equal(count_rows(f, "customers"), 0);
+	assert_int_equal(count_rows(f, "messages"), 1);         /* the STOP text itself */
+	assert_int_equal(count_rows(f, "responses"), 0);
+
+	/* another number is surveyed as usual */
+	sn_init(&n, "o-3", 1002);
+	n.sn.phone = "+34600999888";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_CREATED);
+
+	/* once the number opts in again, it is surveyed */
+	inbound_action(f, "twilio", "SM-start", "+34600111222", INBOUND_OPT_IN, 0, 2000);
+	sn_init(&n, "o-4", 3000);
+	n.sn.customer_id = "cust-9";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_CREATED);
+	assert_string_equal(id, "o-4");
+	ASSERT_STATUS_REASON(f, "o-4", "queued|");
+}
+
+/* A retried trigger after the opt-out still finds its survey (which the opt-out skipped). */
+static void test_create_survey_existing_wins_over_opt_out(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey n;
+	char id[SURVEY_ID_LEN];
+
+	sn_init(&n, "e-1", 1000);
+	n.sn.send_after = 5000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "e-1");
+	inbound_action(f, "twilio", "SM-stop", "+34600111222", INBOUND_OPT_OUT, 0, 1100);
+	ASSERT_STATUS_REASON(f, "e-1", "skipped|opted_out");
+	n.sn.id = "e-2";
+	assert_int_equal(create_outcome(f, &n.sn, id), SURVEY_EXISTING);
+	assert_string_equal(id, "e-1");
+	assert_int_equal(count_rows(f, "surveys"), 1);
+}
+
+static void test_get_survey_reason_and_timezone(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+
+	sn_init(&n, "tz-1", 1000);
+	n.sn.timezone = "America/Sao_Paulo";
+	create_ok(f, &n.sn, SURVEY_CREATED, "tz-1");
+	assert_int_equal(store_get_survey(f->st, "tz-1", &s, &err), 0);
+	assert_string_equal(s.timezone, "America/Sao_Paulo");
+	assert_string_equal(s.reason, "");
+	survey_release(&s);
+	ASSERT_TEXT(f, "America/Sao_Paulo", "SELECT timezone FROM customers WHERE ext_id = 'cust-42'");
+
+	/* no zone given: none on the survey, and the customer keeps the one known */
+	sn_init(&n, "tz-2", 2000);
+	n.sn.timezone = NULL;
+	create_ok(f, &n.sn, SURVEY_CREATED, "tz-2");
+	assert_int_equal(store_get_survey(f->st, "tz-2", &s, &err), 0);
+	assert_string_equal(s.timezone, "");
+	assert_string_equal(s.reason, "");
+	survey_release(&s);
+	ASSERT_TEXT(f, "America/Sao_Paulo", "SELECT timezone FROM customers WHERE ext_id = 'cust-42'");
+
+	/* the longest IANA names fit */
+	sn_init(&n, "tz-3", 3000);
+	n.sn.customer_id = "cust-tz3";
+	n.sn.phone = "+34600000333";
+	n.sn.timezone = "America/Argentina/ComodRivadavia";
+	create_ok(f, &n.sn, SURVEY_CREATED, "tz-3");
+	assert_int_equal(store_get_survey(f->st, "tz-3", &s, &err), 0);
+	assert_string_equal(s.timezone, "America/Argentina/ComodRivadavia");
+	survey_release(&s);
+}
+
+/* ---- expiry --------------------------------------------------------------------------------- */
+
+/* expires_at is set at creation, then reset to sent_at + expire_after_s when the provider takes
+ * the survey, however late that is. */
+static void test_send_resets_expires_at(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	struct survey s;
+	int64_t mid;
+
+	sn_init(&n, "x-1", 1000);
+	n.sn.send_after = 50000;                /* quiet hours, say */
+	n.sn.expires_at = 1000 + 3600;
+	n.sn.expire_after_s = 3600;
+	create_ok(f, &n.sn, SURVEY_CREATED, "x-1");
+	assert_int_equal(store_get_survey(f->st, "x-1", &s, &err), 0);
+	assert_int_equal(s.expires_at, 1000 + 3600);
+	survey_release(&s);
+
+	/* claimed late, retried, then accepted */
+	mid = claim_one(f, "twilio", 50000, "x-1");
+	assert_int_equal(store_send_retry(f->st, mid, 50100, "http_503", "busy", &err), 0);
+	assert_int_equal(store_get_survey(f->st, "x-1", &s, &err), 0);
+	assert_int_equal(s.expires_at, 1000 + 3600);    /* not sent yet: unchanged */
+	survey_release(&s);
+	mid = claim_one(f, "twilio", 50100, "x-1");
+	assert_int_equal(store_send_accepted(f->st, mid, "SM-x1", 50123, &err), 0);
+	assert_int_equal(store_get_survey(f->st, "x-1", &s, &err), 0);
+	assert_int_equal(s.sent_at, 50123);
+	assert_int_equal(s.expires_at, 50123 + 3600);
+	survey_release(&s);
+
+	/* so a reply an hour after the original expiry still matches */
+	answer(f, "+34600111222", "SM-in-x1", 7, 50123 + 3599, "x-1");
+}
+
+struct expire_setup {
+	const char *id;
+	const char *state;      /* as in bring_to_state() */
+	int64_t expire_after;   /* seconds after sending */
+	const char *want;       /* status after store_expire_due(EXPIRE_NOW) */
+};
+
+#define EXPIRE_NOW 10000
+
+/* Survey i is created at 100 * (i + 1) and taken to its state then by bring_to_state(). */
+static const struct expire_setup expire_setup[] = {
+	{ "ex-sent", "sent", 100, "expired" },
+	{ "ex-delivered", "delivered", 100, "expired" },
+	{ "ex-read", "read", 100, "expired" },
+	{ "ex-uncertain", "uncertain", 100, "expired" },
+	{ "ex-answered", "answered", 100, "answered" },
+	{ "ex-queued", "queued", 100, "queued" },
+	{ "ex-failed", "failed", 100, "failed" },
+	{ "ex-later", "sent", 100000, "sent" },
+	{ "ex-edge", "sent", 0, "expired" },            /* expires_at == EXPIRE_NOW */
+};
+
+static void test_expire_due(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	size_t n = 99;
+
+	for (size_t i = 0; i < ARRAY_LEN(expire_setup); i++) {
+		const struct expire_setup *e = &expire_setup[i];
+		struct match_survey m = { e->id, NULL, "twilio", "sms", 100 * ((int64_t)i + 1), 0,
+					  e->state };
+		char phone[24];
+		struct new_survey ns;
+
+		snprintf(phone, sizeof(phone), "+3460070%04zu", i);
+		m.phone = phone;
+		sn_init(&ns, e->id, m.created);
+		ns.sn.phone = phone;
+		ns.sn.expires_at = m.created + 5;      /* past for the ones never sent, too */
+		/* sent at m.created; ex-edge then expires exactly at EXPIRE_NOW */
+		ns.sn.expire_after_s = strcmp(e->id, "ex-edge") == 0 ? EXPIRE_NOW - m.created
+								       : e->expire_after;
+		if (strcmp(e->state, "queued") == 0)
+			ns.sn.send_after = 100000;
+		create_ok(f, &ns.sn, SURVEY_CREATED, e->id);
+		bring_to_state(f, &m);
+	}
+
+	assert_int_equal(store_expire_due(f->st, EXPIRE_NOW, &n, &err), 0);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < ARRAY_LEN(expire_setup); i++) {
+		char got[32];
+
+		q_text(f, got, sizeof(got), "SELECT status FROM surveys WHERE id = '%s'",
+		       expire_setup[i].id);
+		if (strcmp(got, expire_setup[i].want) != 0)
+			print_message("%s: %s, want %s\n", expire_setup[i].id, got,
+				      expire_setup[i].want);
+		assert_string_equal(got, expire_setup[i].want);
+	}
+	/* the answer of an answered survey stays */
+	assert_int_equal(q_int(f, "SELECT count(*) FROM responses WHERE survey_id = 'ex-answered'"), 1);
+
+	/* nothing is expired twice */
+	n = 99;
+	assert_int_equal(store_expire_due(f->st, EXPIRE_NOW, &n, &err), 0);
+	assert_int_equal(n, 0);
+
+	/* an expired survey takes no more replies */
+	{
+		struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
+		struct inbound_result res;
+
+		assert_int_equal(inbound(f, "twilio", "SM-late", NULL, "+34600700000", "9", 1,
+					 EXPIRE_NOW + 1, &d, &res), 0);
+		assert_int_equal(res.matched, 0);
+	}
+
+	/* later the last one goes too */
+	assert_int_equal(store_expire_due(f->st, 200000, &n, &err), 0);
+	assert_int_equal(n, 1);
+	ASSERT_TEXT(f, "expired", "SELECT status FROM surveys WHERE id = 'ex-later'");
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 'ex-queued'");
+}
+
+/* ---- inbound: the view, opt-out, opt-in ------------------------------------------------------ */
+
+/* Without any survey open, the rules still learn the number's suppression and newest customer. */
+static void test_inbound_view_without_survey(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
+	struct inbound_result res;
+	struct new_survey n;
+
+	/* a number the gateway never saw */
+	memset(&d.view, 0x5a, sizeof(d.view));
+	assert_int_equal(inbound(f, "twilio", "SM-v1", NULL, "+34600111222", "hola", 4, 100, &d,
+				 &res), 0);
+	assert_int_equal(d.got_null, 1);
+	assert_int_equal(d.view.suppressed, 0);
+	assert_string_equal(d.view.locale, "");
+	assert_string_equal(d.view.name, "");
+
+	/* two customers share the number; their surveys are queued, so nothing matches */
+	sn_init(&n, "v-a", 1000);
+	n.sn.customer_id = "cust-a";
+	n.sn.name = "Ana";
+	n.sn.locale = "es";
+	n.sn.send_after = 100000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "v-a");
+	sn_init(&n, "v-b", 2000);
+	n.sn.customer_id = "cust-b";
+	n.sn.name = "Bea";
+	n.sn.locale = "pt";
+	n.sn.send_after = 100000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "v-b");
+	assert_int_equal(inbound(f, "twilio", "SM-v2", NULL, "+34600111222", "hola", 4, 2100, &d,
+				 &res), 0);
+	assert_int_equal(d.got_null, 1);
+	assert_int_equal(res.matched, 0);
+	assert_int_equal(d.view.suppressed, 0);
+	assert_string_equal(d.view.locale, "pt");       /* the newest customer */
+	assert_string_equal(d.view.name, "Bea");
+
+	/* customer a is updated later: it is the newest now */
+	sn_init(&n, "v-a2", 3000);
+	n.sn.customer_id = "cust-a";
+	n.sn.name = "Ana";
+	n.sn.locale = "en";
+	n.sn.send_after = 100000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "v-a2");
+	assert_int_equal(inbound(f, "twilio", "SM-v3", NULL, "+34600111222", "hola", 4, 3100, &d,
+				 &res), 0);
+	assert_string_equal(d.view.locale, "en");
+	assert_string_equal(d.view.name, "Ana");
+
+	/* suppressed after an opt-out, not after the opt-in */
+	inbound_action(f, "twilio", "SM-v4", "+34600111222", INBOUND_OPT_OUT, 0, 3200);
+	assert_int_equal(inbound(f, "twilio", "SM-v5", NULL, "+34600111222", "hola", 4, 3300, &d,
+				 &res), 0);
+	assert_int_equal(d.view.suppressed, 1);
+	assert_string_equal(d.view.locale, "en");
+	inbound_action(f, "twilio", "SM-v6", "+34600111222", INBOUND_OPT_IN, 0, 3400);
+	assert_int_equal(inbound(f, "twilio", "SM-v7", NULL, "+34600111222", "hola", 4, 3500, &d,
+				 &res), 0);
+	assert_int_equal(d.view.suppressed, 0);
+
+	/* the view of another number is its own */
+	assert_int_equal(inbound(f, "twilio", "SM-v8", NULL, "+34600999888", "hola", 4, 3600, &d,
+				 &res), 0);
+	assert_string_equal(d.view.locale, "");
+	assert_string_equal(d.view.name, "");
+}
+
+/*
+ * An opt-out with a survey open: the number is suppressed (a suppressions row, customers flagged),
+ * its queued surveys are skipped with reason opted_out and their messages cancelled, the open
+ * survey is left as it is, and the confirmation is queued afterwards on the survey's channel.
+ * Another number's queued survey is untouched.
+ */
+static void test_inbound_opt_out_suppresses_skips_and_cancels(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_OPT_OUT, .reply = "Listo, no más",
+					 .reply_purpose = "opt_out" } };
+	struct inbound_result res;
+	struct outbox_item items[4];
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	size_t k;
+
+	sn_init(&n, "oo-open", 1000);
+	n.sn.channel = "whatsapp";
+	create_sent(f, &n, "SM-open");
+	sn_init(&n, "oo-q1", 1100);
+	n.sn.send_after = 90000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "oo-q1");
+	sn_init(&n, "oo-q2", 1200);
+	n.sn.customer_id = "cust-43";           /* another customer on the same number */
+	n.sn.provider = "meta";
+	n.sn.send_after = 90000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "oo-q2");
+	sn_init(&n, "oo-other", 1300);
+	n.sn.customer_id = "cust-77";
+	n.sn.phone = "+34600999888";
+	n.sn.provider = "zenvia";               /* out of the claims below */
+	n.sn.send_after = 90000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "oo-other");
+
+	assert_int_equal(inbound(f, "twilio", "SM-stop", NULL, "+34600111222", "BAJA", 4, 2000, &d,
+				 &res), 0);
+	assert_int_equal(res.matched, 1);
+	assert_string_equal(res.survey_id, "oo-open");
+	assert_int_equal(res.action, INBOUND_OPT_OUT);
+
+	ASSERT_TEXT(f, "+34600111222|1|2000|(null)|twilio",
+		    "SELECT phone || '|' || opted_out || '|' || opted_out_at || '|' ||"
+		    " coalesce(opted_in_at, '(null)') || '|' || provider FROM suppressions");
+	assert_int_equal(count_rows(f, "suppressions"), 1);
+	assert_int_equal(q_int(f, "SELECT opted_out FROM customers WHERE ext_id = 'cust-42'"), 1);
+	assert_int_equal(q_int(f, "SELECT opted_out FROM customers WHERE ext_id = 'cust-43'"), 1);
+	assert_int_equal(q_int(f, "SELECT opted_out FROM customers WHERE ext_id = 'cust-77'"), 0);
+
+	ASSERT_STATUS_REASON(f, "oo-q1", "skipped|opted_out");
+	ASSERT_STATUS_REASON(f, "oo-q2", "skipped|opted_out");
+	ASSERT_STATUS_REASON(f, "oo-open", "sent|");
+	ASSERT_STATUS_REASON(f, "oo-other", "queued|");
+	ASSERT_TEXT(f, "cancelled", "SELECT status FROM messages WHERE survey_id = 'oo-q1'");
+	ASSERT_TEXT(f, "cancelled", "SELECT status FROM messages WHERE survey_id = 'oo-q2'");
+	ASSERT_TEXT(f, "sent", "SELECT status FROM messages WHERE survey_id = 'oo-open'"
+		    " AND purpose = 'survey'");
+	ASSERT_TEXT(f, "queued", "SELECT status FROM messages WHERE survey_id = 'oo-other'");
+
+	/* the confirmation: queued (not cancelled with the rest), on the survey's channel */
+	ASSERT_TEXT(f, "oo-open|whatsapp|twilio|+34600111222|queued|Listo, no más",
+		    "SELECT coalesce(survey_id, '(null)') || '|' || channel || '|' || provider || '|'"
+		    " || phone || '|' || status || '|' || body FROM messages"
+		    " WHERE purpose = 'opt_out'");
+	assert_int_equal(q_int(f, "SELECT next_attempt_at FROM messages WHERE purpose = 'opt_out'"),
+			 2000);
+	assert_int_equal(store_claim_due(f->st, 100000, "twilio", items, ARRAY_LEN(items), &k, &err),
+			 0);
+	assert_int_equal(k, 1);                 /* the confirmation; never oo-q1 */
+	assert_string_equal(items[0].purpose, "opt_out");
+	outbox_item_release(&items[0]);
+	assert_int_equal(store_claim_due(f->st, 100000, "meta", items, ARRAY_LEN(items), &k, &err), 0);
+	assert_int_equal(k, 0);                 /* never oo-q2 */
+}
+
+struct opt_out_reply_row {
+	const char *channel;    /* of the inbound text */
+	const char *want;       /* channel of the confirmation */
+};
+
+/* An opt-out with no survey open: the confirmation has no survey and goes back on the text's
+ * channel, sms when the provider did not say. */
+static void test_inbound_opt_out_reply_without_survey(void **state)
+{
+	static const struct opt_out_reply_row rows[] = {
+		{ NULL, "sms" }, { "sms", "sms" }, { "whatsapp", "whatsapp" },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct decider d = { .answer = { .action = INBOUND_OPT_OUT, .reply = "ok",
+						 .reply_purpose = "opt_out" } };
+		struct inbound_result res;
+		char phone[24], pid[24];
+
+		snprintf(phone, sizeof(phone), "+3460080000%zu", i);
+		snprintf(pid, sizeof(pid), "SM-oo-%zu", i);
+		assert_int_equal(inbound(f, "twilio", pid, rows[i].channel, phone, "STOP", 4, 1000, &d,
+					 &res), 0);
+		assert_int_equal(res.matched, 0);
+		assert_int_equal(res.action, INBOUND_OPT_OUT);
+		ASSERT_TEXT(f, rows[i].want, "SELECT channel FROM messages WHERE purpose = 'opt_out'"
+			    " AND phone = '%s'", phone);
+		assert_int_equal(q_int(f, "SELECT survey_id FROM messages WHERE purpose = 'opt_out'"
+				       " AND phone = '%s'", phone), -1);   /* NULL */
+		assert_int_equal(q_int(f, "SELECT opted_out FROM suppressions WHERE phone = '%s'",
+				       phone), 1);
+	}
+	assert_int_equal(count_rows(f, "suppressions"), ARRAY_LEN(rows));
+}
+
+/* Opting in flips the suppression off and keeps the record of the opt-out. */
+static void test_inbound_opt_in_keeps_the_row(void **state)
+{
+	struct fx *f = *state;
+	struct decider d = { .answer = { .action = INBOUND_OPT_IN, .reply = "De vuelta",
+					 .reply_purpose = "opt_in" } };
+	struct inbound_result res;
+	struct new_survey n;
+
+	sn_init(&n, "oi-1", 500);
+	n.sn.send_after = 90000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "oi-1");
+	inbound_action(f, "twilio", "SM-stop", "+34600111222", INBOUND_OPT_OUT, 0, 1000);
+	assert_int_equal(q_int(f, "SELECT opted_out FROM customers"), 1);
+
+	assert_int_equal(inbound(f, "twilio", "SM-start", "sms", "+34600111222", "ALTA", 4, 2000, &d,
+				 &res), 0);
+	assert_int_equal(res.action, INBOUND_OPT_IN);
+	assert_int_equal(count_rows(f, "suppressions"), 1);
+	ASSERT_TEXT(f, "+34600111222|0|1000|2000",
+		    "SELECT phone || '|' || opted_out || '|' || opted_out_at || '|' ||"
+		    " coalesce(opted_in_at, '(null)') FROM suppressions");
+	assert_int_equal(q_int(f, "SELECT opted_out FROM customers"), 0);
+	ASSERT_TEXT(f, "(null)|sms|queued|De vuelta",
+		    "SELECT coalesce(survey_id, '(null)') || '|' || channel || '|' || status || '|'"
+		    " || body FROM messages WHERE purpose = 'opt_in'");
+	/* the survey the opt-out skipped stays skipped */
+	ASSERT_STATUS_REASON(f, "oi-1", "skipped|opted_out");
+
+	/* opting out again sets it back, still one row */
+	inbound_action(f, "twilio", "SM-stop-2", "+34600111222", INBOUND_OPT_OUT, 0, 3000);
+	assert_int_equal(count_rows(f, "suppressions"), 1);
+	ASSERT_TEXT(f, "1|3000|2000", "SELECT opted_out || '|' || opted_out_at || '|' || opted_in_at"
+		    " FROM suppressions");
+}
+
+/* ---- inbound: follow-up and comments ---------------------------------------------------- */
+
+/* A survey sent at 1001 that expires at 1501. */
+static void create_sent_expiring(struct fx *f, const char *id)
+{
+	struct new_survey n;
+	char pid[48];
+
+	sn_init(&n, id, 1000);
+	n.sn.expire_after_s = 500;
+	snprintf(pid, sizeof(pid), "SM-%s", id);
+	create_sent(f, &n, pid);
+}
+
+/* What a store-only text from the survey's number at `now` matches ("" for none), and whether a
+ * follow-up was pending. */
+static void peek(struct fx *f, const char *pid, int64_t now, char *matched, int *pending)
+{
+	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
+	struct inbound_result res;
+
+	assert_int_equal(inbound(f, "twilio", pid, NULL, "+34600111222", "?", 1, now, &d, &res), 0);
+	snprintf(matched, SURVEY_ID_LEN, "%s", res.survey_id);
+	*pending = res.matched ? d.seen.follow_up_pending : -1;
+}
+
+struct follow_up_row {
+	int64_t now;
+	const char *want_match;
+	int want_pending;       /* -1: not matched */
+};
+
+/* Answered at 1100 with a follow-up window to 3000; the survey expires at 1501. */
+static const struct follow_up_row follow_up_rows[] = {
+	{ 1200, "fu-1", 1 },
+	{ 1500, "fu-1", 1 },
+	{ 1501, "fu-1", 1 },    /* past expires_at: the window keeps it open */
+	{ 2999, "fu-1", 1 },
+	{ 3000, "", -1 },
+	{ 9000, "", -1 },
+};
+
+static void test_inbound_follow_up_window_outlives_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9,
+					 .follow_up_until = 3000, .reply = "¿Por qué?",
+					 .reply_purpose = "follow_up" } };
+	struct inbound_result res;
+	size_t n;
+
+	create_sent_expiring(f, "fu-1");
+	assert_int_equal(inbound(f, "twilio", "SM-ans", NULL, "+34600111222", "9", 1, 1100, &d, &res),
+			 0);
+	assert_int_equal(res.matched, 1);
+	assert_int_equal(q_int(f, "SELECT follow_up_until FROM surveys WHERE id = 'fu-1'"), 3000);
+	ASSERT_TEXT(f, "fu-1|follow_up|¿Por qué?",
+		    "SELECT survey_id || '|' || purpose || '|' || body FROM messages"
+		    " WHERE purpose = 'follow_up'");
+	/* expiry leaves an answered survey alone */
+	assert_int_equal(store_expire_due(f->st, 2000, &n, &err), 0);
+	assert_int_equal(n, 0);
+
+	for (size_t i = 0; i < ARRAY_LEN(follow_up_rows); i++) {
+		const struct follow_up_row *r = &follow_up_rows[i];
+		char pid[32], matched[SURVEY_ID_LEN];
+		int pending;
+
+		snprintf(pid, sizeof(pid), "SM-peek-%zu", i);
+		peek(f, pid, r->now, matched, &pending);
+		if (strcmp(matched, r->want_match) != 0 || pending != r->want_pending)
+			print_message("at %lld: matched \"%s\" pending %d, want \"%s\" %d\n",
+				      (long long)r->now, matched, pending, r->want_match,
+				      r->want_pending);
+		assert_string_equal(matched, r->want_match);
+		assert_int_equal(pending, r->want_pending);
+	}
+}
+
+/* Without a follow-up, or after its window, an answered survey is open (to a new score) only
+ * until it expires, and no follow-up is pending. */
+static void test_inbound_answer_without_follow_up(void **state)
+{
+	struct fx *f = *state;
+	char matched[SURVEY_ID_LEN];
+	int pending;
+
+	create_sent_expiring(f, "nf-1");
+	answer(f, "+34600111222", "SM-ans", 9, 1100, "nf-1");
+	assert_int_equal(q_int(f, "SELECT follow_up_until FROM surveys WHERE id = 'nf-1'"), -1);
+	peek(f, "SM-p1", 1200, matched, &pending);
+	assert_string_equal(matched, "nf-1");
+	assert_int_equal(pending, 0);
+	peek(f, "SM-p2", 1501, matched, &pending);
+	assert_string_equal(matched, "");
+
+	/* a window shorter than the survey's life: open, nothing pending after it */
+	{
+		struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 4,
+						 .follow_up_until = 1300 } };
+		struct inbound_result res;
+
+		create_sent_expiring(f, "nf-2");
+		assert_int_equal(inbound(f, "twilio", "SM-ans-2", NULL, "+34600111222", "4", 1, 1250,
+					 &d, &res), 0);
+		assert_string_equal(res.survey_id, "nf-2");
+		peek(f, "SM-p3", 1299, matched, &pending);
+		assert_string_equal(matched, "nf-2");
+		assert_int_equal(pending, 1);
+		peek(f, "SM-p4", 1300, matched, &pending);
+		assert_string_equal(matched, "nf-2");
+		assert_int_equal(pending, 0);
+	}
+}
+
+/* The follow-up comment replaces the response's comment (only comment_len bytes of it), keeps
+ * the score, closes the window and queues the reply. */
+static void test_inbound_comment_replaces_comment_and_closes_follow_up(void **state)
+{
+	static const char first[] = "rápido";
+	static const char second[] = "el precio, nada más";
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9, .comment = first,
+					 .comment_len = sizeof(first) - 1,
+					 .follow_up_until = 5000 } };
+	struct inbound_result res;
+	char matched[SURVEY_ID_LEN];
+	struct survey s;
+	int pending;
+
+	create_sent_expiring(f, "cm-1");
+	assert_int_equal(inbound(f, "twilio", "SM-ans", NULL, "+34600111222", "9 rápido", 9, 1100,
+				 &d, &res), 0);
+
+	d.answer = (struct inbound_decision){ .action = INBOUND_COMMENT, .comment = second,
+					      .comment_len = 9,         /* "el precio" */
+					      .reply = "¡Gracias!", .reply_purpose = "thanks" };
+	assert_int_equal(inbound(f, "twilio", "SM-cm", NULL, "+34600111222", second,
+				 sizeof(second) - 1, 2000, &d, &res), 0);
+	assert_int_equal(res.matched, 1);
+	assert_string_equal(res.survey_id, "cm-1");
+	assert_int_equal(res.action, INBOUND_COMMENT);
+	assert_int_equal(d.seen.follow_up_pending, 1);  /* what the rules saw */
+
+	assert_int_equal(store_get_survey(f->st, "cm-1", &s, &err), 0);
+	assert_string_equal(s.status, "answered");
+	assert_int_equal(s.score, 9);
+	assert_string_equal(s.comment, "el precio");
+	assert_int_equal(s.answered_at, 1100);
+	survey_release(&s);
+	assert_int_equal(q_int(f, "SELECT follow_up_until FROM surveys WHERE id = 'cm-1'"), -1);
+	ASSERT_TEXT(f, "cm-1|thanks|queued|¡Gracias!",
+		    "SELECT survey_id || '|' || purpose || '|' || status || '|' || body"
+		    " FROM messages WHERE purpose = 'thanks'");
+	/* the comment text is stored and linked like any other */
+	ASSERT_TEXT(f, "cm-1", "SELECT survey_id FROM messages WHERE provider_message_id = 'SM-cm'");
+
+	/* the window is closed: past the survey's expiry nothing matches any more */
+	peek(f, "SM-p1", 2001, matched, &pending);
+	assert_string_equal(matched, "");
+}
+
+struct reanswer_row {
+	int score;
+	const char *comment;    /* NULL: none given */
+	const char *want_comment;
+};
+
+/* Successive answers to one survey: the score always follows the newest; the comment only when
+ * the newest has one. */
+static const struct reanswer_row reanswer_rows[] = {
+	{ 9, "bien", "bien" },
+	{ 3, NULL, "bien" },
+	{ 4, "", "bien" },
+	{ 5, "mal", "mal" },
+	{ 6, NULL, "mal" },
+};
+
+static void test_inbound_reanswer_keeps_comment_when_new_is_empty(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+
+	sn_init(&n, "ra-1", 1000);
+	create_sent(f, &n, "SM-ra");
+	for (size_t i = 0; i < ARRAY_LEN(reanswer_rows); i++) {
+		const struct reanswer_row *r = &reanswer_rows[i];
+		struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = r->score,
+						 .comment = r->comment,
+						 .comment_len = r->comment ? strlen(r->comment) : 0 } };
+		struct inbound_result res;
+		char pid[32];
+		struct survey s;
+
+		snprintf(pid, sizeof(pid), "SM-ra-%zu", i);
+		assert_int_equal(inbound(f, "twilio", pid, NULL, "+34600111222", "x", 1,
+					 1100 + (int64_t)i, &d, &res), 0);
+		assert_string_equal(res.survey_id, "ra-1");
+		assert_int_equal(store_get_survey(f->st, "ra-1", &s, &err), 0);
+		if (s.score != r->score || strcmp(s.comment, r->want_comment) != 0)
+			print_message("answer %zu: score %d comment \"%s\", want %d \"%s\"\n", i,
+				      s.score, s.comment, r->score, r->want_comment);
+		assert_int_equal(s.score, r->score);
+		assert_string_equal(s.comment, r->want_comment);
+		assert_int_equal(s.answered_at, 1100 + (int64_t)i);
+		survey_release(&s);
+	}
+	assert_int_equal(count_rows(f, "responses"), 1);
+}
+
+/* Rules about a survey without a survey: the text is stored, nothing else changes, the reply
+ * is not queued - also when the number has a survey that is not open (queued). */
+static void test_inbound_survey_actions_without_match_do_nothing(void **state)
+{
+	static const enum inbound_action actions[] = { INBOUND_ANSWER, INBOUND_REPROMPT,
+						       INBOUND_COMMENT };
+	struct fx *f = *state;
+	struct new_survey n;
+
+	sn_init(&n, "nm-q", 1000);
+	n.sn.send_after = 90000;
+	create_ok(f, &n.sn, SURVEY_CREATED, "nm-q");
+
+	for (size_t i = 0; i < ARRAY_LEN(actions); i++) {
+		static const char *const from[] = { "+34600111222", "+34699999999" };
+
+		for (size_t k = 0; k < ARRAY_LEN(from); k++) {
+			struct decider d = { .answer = { .action = actions[i], .score = 7,
+							 .comment = "c", .comment_len = 1,
+							 .follow_up_until = 5000, .reply = "r",
+							 .reply_purpose = "thanks" } };
+			struct inbound_result res;
+			int64_t before = count_rows(f, "messages");
+			char pid[32];
+
+			snprintf(pid, sizeof(pid), "SM-nm-%zu-%zu", i, k);
+			assert_int_equal(inbound(f, "twilio", pid, NULL, from[k], "7 c", 3, 2000, &d,
+						 &res), 0);
+			assert_int_equal(d.calls, 1);
+			assert_int_equal(res.matched, 0);
+			assert_int_equal(count_rows(f, "messages"), before + 1);
+			assert_int_equal(q_int(f, "SELECT count(*) FROM messages WHERE direction = 'out'"
+					       " AND purpose <> 'survey'"), 0);
+			assert_int_equal(count_rows(f, "responses"), 0);
+			assert_int_equal(count_rows(f, "suppressions"), 0);
+			ASSERT_TEXT(f, "queued|0|(null)", "SELECT status || '|' || reprompted || '|' ||"
+				    " coalesce(follow_up_until, '(null)') FROM surveys"
+				    " WHERE id = 'nm-q'");
+		}
+	}
+}
+
 /* ---- delivery statuses --------------------------------------------------------------------- */
 
 struct status_row {
@@ -1587,6 +2535,33 @@ int main(void)
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_unmatched_is_stored_only, fx_open,
 						fx_free),
+		cmocka_unit_test_setup_teardown(test_create_survey_fatigue, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_create_survey_skipped_row, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_create_survey_opted_out_writes_nothing,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_create_survey_existing_wins_over_opt_out,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_get_survey_reason_and_timezone,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_send_resets_expires_at, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_expire_due, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_view_without_survey, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_opt_out_suppresses_skips_and_cancels,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_opt_out_reply_without_survey,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_opt_in_keeps_the_row,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_follow_up_window_outlives_expiry,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_answer_without_follow_up,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_inbound_comment_replaces_comment_and_closes_follow_up, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_reanswer_keeps_comment_when_new_is_empty,
+						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_survey_actions_without_match_do_nothing,
+						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_record_status_moves_forward_only, fx_open,
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_record_status_delivered_at_and_unknown_ids,

@@ -1,10 +1,18 @@
 /*
  * test_texts.c - what customers read (gateway/texts.h).
  *
- * Every locale x kind question names the brand, the customer and both ends of the scale; an empty
- * or missing name drops the placeholder with the separator before it; unknown locales read as
- * Spanish; thanks and re-prompts exist in every locale; no placeholder survives rendering; and a
- * buffer too small for the text makes texts_render() fail with -1.
+ * Built-ins (t == NULL, or a `struct texts` from a config without [templates.*]): every locale x
+ * kind question names the brand, the customer and both ends of the scale; an empty or missing
+ * name drops the placeholder with the separator before it; unknown locales read as Spanish; every
+ * text exists in every locale; no placeholder survives rendering; a buffer too small for the text
+ * makes texts_render() fail with -1 and one of exactly the right size works; the opt-out and
+ * opt-in confirmations name a word the reply parser reads the other way round.
+ *
+ * Overrides: a temp INI file loaded with config_load(); an override replaces only its locale and
+ * key, takes the same placeholders, and an empty value keeps the built-in.
+ *
+ * texts_warn_segments(): one line per long override, one summary line for the long built-ins,
+ * nothing for short overrides.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,28 +20,40 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
+#include "reply.h"
 #include "survey.h"
 #include "texts.h"
 #include "utf8.h"
 
 #define BIG 4096
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const locales[] = { "es", "pt", "en" };
 static const enum survey_kind kinds[] = { KIND_NPS, KIND_CES, KIND_CSAT };
-static const char *const text_names[TEXT__COUNT] = { "question", "thanks", "re-prompt" };
 
-/* Renders into a fresh buffer capped at `cap`; returns texts_render()'s result. */
-static int render(struct buf *b, size_t cap, const char *locale, enum text_id id,
-		  enum survey_kind kind, const char *name, const char *brand)
+/* Renders text `id` of `t` into a fresh buffer capped at `cap`; returns texts_render()'s result. */
+static int render_t(const struct texts *t, struct buf *b, size_t cap, const char *locale,
+		    enum text_id id, enum survey_kind kind, const char *name, const char *brand)
 {
 	struct text_vars v = { .name = name, .brand = brand, .kind = kind };
 
 	buf_init(b, cap);
-	return texts_render(b, locale, id, &v);
+	return texts_render(t, b, locale, id, &v);
+}
+
+/* The same with the built-ins. */
+static int render(struct buf *b, size_t cap, const char *locale, enum text_id id,
+		  enum survey_kind kind, const char *name, const char *brand)
+{
+	return render_t(NULL, b, cap, locale, id, kind, name, brand);
 }
 
 static void assert_contains(const char *text, const char *want, const char *what)
@@ -55,6 +75,34 @@ static void assert_starts_with(const char *text, const char *prefix, const char 
 	if (strncmp(text, prefix, strlen(prefix)) != 0)
 		print_message("%s: \"%s\" does not start with \"%s\"\n", what, text, prefix);
 	assert_int_equal(strncmp(text, prefix, strlen(prefix)), 0);
+}
+
+/* ---- a config file with [templates.*] ---------------------------------------------------- */
+
+/* Writes `ini` to a temp file, loads it, and builds texts from it.  The config is released
+ * before returning: the texts must hold copies. */
+static struct texts *texts_from_ini(const char *ini)
+{
+	char path[] = "/tmp/test_texts_XXXXXX";
+	struct gw_err err = { 0 };
+	struct config cfg;
+	struct texts *t;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+	assert_int_equal(close(fd), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(&cfg, path, &err) != 0) {
+		unlink(path);
+		fail_msg("config_load: %s", err.msg);
+	}
+	unlink(path);
+	t = texts_create(&cfg, &err);
+	config_release(&cfg);
+	if (!t)
+		fail_msg("texts_create: %s", err.msg);
+	return t;
 }
 
 /* ---- questions -------------------------------------------------------------------------- */
@@ -79,19 +127,24 @@ static const struct question_row question_rows[] = {
 	{ "en", KIND_CSAT, " 1 (", " 5 (", "Hi Ana, how", "Hi, how" },
 };
 
-#define N_QUESTIONS (sizeof(question_rows) / sizeof(question_rows[0]))
+static void test_text_question_maps_kinds(void **state)
+{
+	assert_int_equal(text_question(KIND_NPS), TEXT_NPS);
+	assert_int_equal(text_question(KIND_CES), TEXT_CES);
+	assert_int_equal(text_question(KIND_CSAT), TEXT_CSAT);
+}
 
 static void test_question_names_brand_name_and_scale(void **state)
 {
-	for (size_t i = 0; i < N_QUESTIONS; i++) {
+	for (size_t i = 0; i < ARRAY_LEN(question_rows); i++) {
 		const struct question_row *r = &question_rows[i];
 		struct buf b;
 		char what[64];
 		const char *t;
 
 		snprintf(what, sizeof(what), "%s %s question", r->locale, kind_name(r->kind));
-		assert_int_equal(render(&b, BIG, r->locale, TEXT_QUESTION, r->kind, "Ana", "Acme Telecom"),
-				 0);
+		assert_int_equal(render(&b, BIG, r->locale, text_question(r->kind), r->kind, "Ana",
+					"Acme Telecom"), 0);
 		t = buf_cstr(&b);
 		assert_starts_with(t, r->greeting, what);
 		assert_contains(t, "Acme Telecom", what);
@@ -109,7 +162,7 @@ static void test_question_without_name_drops_placeholder_and_separator(void **st
 {
 	static const char *const no_names[] = { "", NULL };
 
-	for (size_t i = 0; i < N_QUESTIONS; i++) {
+	for (size_t i = 0; i < ARRAY_LEN(question_rows); i++) {
 		const struct question_row *r = &question_rows[i];
 
 		for (size_t n = 0; n < 2; n++) {
@@ -119,8 +172,8 @@ static void test_question_without_name_drops_placeholder_and_separator(void **st
 
 			snprintf(what, sizeof(what), "%s %s question, name %s", r->locale,
 				 kind_name(r->kind), no_names[n] ? "\"\"" : "NULL");
-			assert_int_equal(render(&b, BIG, r->locale, TEXT_QUESTION, r->kind, no_names[n],
-						"Acme"), 0);
+			assert_int_equal(render(&b, BIG, r->locale, text_question(r->kind), r->kind,
+						no_names[n], "Acme"), 0);
 			t = buf_cstr(&b);
 			assert_starts_with(t, r->greeting_no_name, what);
 			assert_lacks(t, " ,", what);
@@ -137,31 +190,33 @@ static void test_question_without_name_drops_placeholder_and_separator(void **st
 
 /* ---- locales ---------------------------------------------------------------------------- */
 
-/* Any locale other than es, pt and en renders exactly as es. */
+/* Any locale other than es, pt and en renders exactly as es, for every text. */
 static void test_unknown_locale_reads_as_spanish(void **state)
 {
-	static const char *const others[] = { "fr", "de", "", "xx", NULL };
+	static const char *const others[] = { "fr", "de", "", "xx", "ES", "es-MX", NULL };
 
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	for (size_t k = 0; k < ARRAY_LEN(kinds); k++) {
 		for (int id = 0; id < TEXT__COUNT; id++) {
 			struct buf es;
 
 			assert_int_equal(render(&es, BIG, "es", (enum text_id)id, kinds[k], "Ana", "Acme"),
 					 0);
-			for (size_t l = 0; l < sizeof(others) / sizeof(others[0]); l++) {
+			for (size_t l = 0; l < ARRAY_LEN(others); l++) {
 				struct buf b;
 
 				assert_int_equal(render(&b, BIG, others[l], (enum text_id)id, kinds[k], "Ana",
 							"Acme"), 0);
 				assert_string_equal(buf_cstr(&b), buf_cstr(&es));
 				buf_release(&b);
+				assert_string_equal(texts_template(NULL, others[l], (enum text_id)id),
+						    texts_template(NULL, "es", (enum text_id)id));
 			}
 			buf_release(&es);
 		}
 	}
 }
 
-/* The three locales really are three languages: no two render the same question. */
+/* The three locales really are three languages: no two render the same text. */
 static void test_locales_differ(void **state)
 {
 	for (int id = 0; id < TEXT__COUNT; id++) {
@@ -179,41 +234,114 @@ static void test_locales_differ(void **state)
 	}
 }
 
-/* ---- thanks ----------------------------------------------------------------------------- */
+/* ---- thanks, follow-up, opt-out, opt-in ------------------------------------------------- */
 
-struct thanks_row {
+struct exact_row {
 	const char *locale;
+	enum text_id id;
 	const char *name;
-	const char *want;
+	const char *want;       /* brand "Acme" */
 };
 
-static const struct thanks_row thanks_rows[] = {
-	{ "es", "Ana", "\xC2\xA1Gracias por tu respuesta, Ana!" },
-	{ "es", "", "\xC2\xA1Gracias por tu respuesta!" },
-	{ "es", NULL, "\xC2\xA1Gracias por tu respuesta!" },
-	{ "pt", "Jo\xC3\xA3o", "Obrigado pela sua resposta, Jo\xC3\xA3o!" },
-	{ "pt", "", "Obrigado pela sua resposta!" },
-	{ "pt", NULL, "Obrigado pela sua resposta!" },
-	{ "en", "Ann", "Thank you for your answer, Ann!" },
-	{ "en", "", "Thank you for your answer!" },
-	{ "en", NULL, "Thank you for your answer!" },
+static const struct exact_row exact_rows[] = {
+	{ "es", TEXT_THANKS, "Ana", "\xC2\xA1Gracias por tu respuesta, Ana!" },
+	{ "es", TEXT_THANKS, "", "\xC2\xA1Gracias por tu respuesta!" },
+	{ "es", TEXT_THANKS, NULL, "\xC2\xA1Gracias por tu respuesta!" },
+	{ "pt", TEXT_THANKS, "Jo\xC3\xA3o", "Obrigado pela sua resposta, Jo\xC3\xA3o!" },
+	{ "pt", TEXT_THANKS, "", "Obrigado pela sua resposta!" },
+	{ "pt", TEXT_THANKS, NULL, "Obrigado pela sua resposta!" },
+	{ "en", TEXT_THANKS, "Ann", "Thank you for your answer, Ann!" },
+	{ "en", TEXT_THANKS, "", "Thank you for your answer!" },
+	{ "en", TEXT_THANKS, NULL, "Thank you for your answer!" },
+
+	{ "es", TEXT_FOLLOW_UP, "Ana",
+	  "\xC2\xA1Gracias, Ana! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
+	{ "es", TEXT_FOLLOW_UP, "",
+	  "\xC2\xA1Gracias! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
+	{ "es", TEXT_FOLLOW_UP, NULL,
+	  "\xC2\xA1Gracias! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
+	{ "pt", TEXT_FOLLOW_UP, "Jo\xC3\xA3o",
+	  "Obrigado, Jo\xC3\xA3o! Qual o principal motivo da sua nota?" },
+	{ "pt", TEXT_FOLLOW_UP, "", "Obrigado! Qual o principal motivo da sua nota?" },
+	{ "pt", TEXT_FOLLOW_UP, NULL, "Obrigado! Qual o principal motivo da sua nota?" },
+	{ "en", TEXT_FOLLOW_UP, "Ann", "Thank you, Ann! What is the main reason for your score?" },
+	{ "en", TEXT_FOLLOW_UP, "", "Thank you! What is the main reason for your score?" },
+	{ "en", TEXT_FOLLOW_UP, NULL, "Thank you! What is the main reason for your score?" },
+
+	{ "es", TEXT_OPT_OUT, "Ana", "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme. Si cambias"
+	  " de opini\xC3\xB3n, responde ALTA." },
+	{ "es", TEXT_OPT_OUT, NULL, "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme. Si cambias"
+	  " de opini\xC3\xB3n, responde ALTA." },
+	{ "pt", TEXT_OPT_OUT, "Jo\xC3\xA3o", "Pronto, voc\xC3\xAA n\xC3\xA3o receber\xC3\xA1 mais"
+	  " pesquisas da Acme. Se mudar de ideia, responda START." },
+	{ "en", TEXT_OPT_OUT, "Ann", "Done: you will get no more surveys from Acme. Reply START to opt"
+	  " back in." },
+	{ "es", TEXT_OPT_IN, "Ana", "Listo, volver\xC3\xA1s a recibir encuestas de Acme. Responde BAJA"
+	  " para dejar de recibirlas." },
+	{ "pt", TEXT_OPT_IN, "", "Pronto, voc\xC3\xAA voltar\xC3\xA1 a receber pesquisas da Acme."
+	  " Responda SAIR para n\xC3\xA3o receber mais." },
+	{ "en", TEXT_OPT_IN, NULL, "Done: you will get surveys from Acme again. Reply STOP to opt"
+	  " out." },
 };
 
-static void test_thanks(void **state)
+/* The same for every kind: only re-prompts and questions name the scale. */
+static void test_exact_texts(void **state)
 {
-	for (size_t i = 0; i < sizeof(thanks_rows) / sizeof(thanks_rows[0]); i++) {
-		const struct thanks_row *r = &thanks_rows[i];
+	for (size_t i = 0; i < ARRAY_LEN(exact_rows); i++) {
+		const struct exact_row *r = &exact_rows[i];
 
-		/* the same for every kind */
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++) {
 			struct buf b;
 
-			assert_int_equal(render(&b, BIG, r->locale, TEXT_THANKS, kinds[k], r->name, "Acme"),
-					 0);
+			assert_int_equal(render(&b, BIG, r->locale, r->id, kinds[k], r->name, "Acme"), 0);
 			if (strcmp(buf_cstr(&b), r->want) != 0)
-				print_message("thanks row %zu: \"%s\", want \"%s\"\n", i, buf_cstr(&b),
-					      r->want);
+				print_message("row %zu (%s %s): \"%s\", want \"%s\"\n", i, r->locale,
+					      config_template_keys[r->id], buf_cstr(&b), r->want);
 			assert_string_equal(buf_cstr(&b), r->want);
+			buf_release(&b);
+		}
+	}
+}
+
+/*
+ * The opt-out confirmation tells the customer which word opts back in, and the opt-in
+ * confirmation which word opts out: every upper-case word of 3+ letters in them must be read by
+ * reply_parse() as that, or the customer is told to send a word the gateway ignores.
+ */
+static void test_opt_texts_name_words_the_parser_knows(void **state)
+{
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++) {
+		for (int which = 0; which < 2; which++) {
+			enum text_id id = which ? TEXT_OPT_IN : TEXT_OPT_OUT;
+			enum reply_outcome want = which ? REPLY_OPT_OUT : REPLY_OPT_IN;
+			struct buf b;
+			const char *p;
+			int words = 0;
+
+			assert_int_equal(render(&b, BIG, locales[l], id, KIND_NPS, "Ana", "Acme"), 0);
+			for (p = buf_cstr(&b); *p; ) {
+				size_t n = 0;
+
+				while (isupper((unsigned char)p[n]))
+					n++;
+				if (n >= 3 && !isalpha((unsigned char)p[n]) &&
+				    (p == buf_cstr(&b) || !isalpha((unsigned char)p[-1]))) {
+					struct reply r;
+
+					reply_parse(KIND_NPS, p, n, &r);
+					if (r.outcome != want)
+						print_message("%s %s: \"%.*s\" reads as %s\n", locales[l],
+							      config_template_keys[id], (int)n, p,
+							      reply_outcome_name(r.outcome));
+					assert_int_equal(r.outcome, want);
+					words++;
+				}
+				p += n ? n : 1;
+			}
+			if (!words)
+				print_message("%s %s names no keyword: \"%s\"\n", locales[l],
+					      config_template_keys[id], buf_cstr(&b));
+			assert_true(words >= 1);
 			buf_release(&b);
 		}
 	}
@@ -241,7 +369,7 @@ static const struct reprompt_row reprompt_rows[] = {
 
 static void test_reprompt_names_min_and_max(void **state)
 {
-	for (size_t i = 0; i < sizeof(reprompt_rows) / sizeof(reprompt_rows[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(reprompt_rows); i++) {
 		const struct reprompt_row *r = &reprompt_rows[i];
 		struct buf b;
 		char what[64];
@@ -257,22 +385,37 @@ static void test_reprompt_names_min_and_max(void **state)
 
 /* ---- templates and placeholders --------------------------------------------------------- */
 
+/* Which placeholders each built-in carries. */
+static const struct {
+	enum text_id id;
+	const char *need[3];
+} placeholder_rows[] = {
+	{ TEXT_NPS, { "{name}", "{brand}" } },
+	{ TEXT_CES, { "{name}", "{brand}" } },
+	{ TEXT_CSAT, { "{name}", "{brand}" } },
+	{ TEXT_THANKS, { "{name}" } },
+	{ TEXT_FOLLOW_UP, { "{name}" } },
+	{ TEXT_REPROMPT, { "{min}", "{max}" } },
+	{ TEXT_OPT_OUT, { "{brand}" } },
+	{ TEXT_OPT_IN, { "{brand}" } },
+};
+
 static void test_templates_carry_their_placeholders(void **state)
 {
-	for (size_t l = 0; l < sizeof(locales) / sizeof(locales[0]); l++) {
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-			const char *q = texts_template(locales[l], TEXT_QUESTION, kinds[k]);
-			const char *t = texts_template(locales[l], TEXT_THANKS, kinds[k]);
-			const char *r = texts_template(locales[l], TEXT_REPROMPT, kinds[k]);
+	assert_int_equal(ARRAY_LEN(placeholder_rows), TEXT__COUNT);
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++) {
+		for (size_t i = 0; i < ARRAY_LEN(placeholder_rows); i++) {
+			const char *t = texts_template(NULL, locales[l], placeholder_rows[i].id);
 
-			assert_non_null(q);
 			assert_non_null(t);
-			assert_non_null(r);
-			assert_non_null(strstr(q, "{name}"));
-			assert_non_null(strstr(q, "{brand}"));
-			assert_non_null(strstr(t, "{name}"));
-			assert_non_null(strstr(r, "{min}"));
-			assert_non_null(strstr(r, "{max}"));
+			assert_true(utf8_valid(t, strlen(t)));
+			for (size_t p = 0; placeholder_rows[i].need[p]; p++) {
+				if (!strstr(t, placeholder_rows[i].need[p]))
+					print_message("%s.%s lacks %s: \"%s\"\n", locales[l],
+						      config_template_keys[placeholder_rows[i].id],
+						      placeholder_rows[i].need[p], t);
+				assert_non_null(strstr(t, placeholder_rows[i].need[p]));
+			}
 		}
 	}
 }
@@ -282,10 +425,10 @@ static void test_no_placeholder_survives(void **state)
 {
 	static const char *const names[] = { "Ana", "", NULL };
 
-	for (size_t l = 0; l < sizeof(locales) / sizeof(locales[0]); l++)
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
 			for (int id = 0; id < TEXT__COUNT; id++)
-				for (size_t n = 0; n < 3; n++) {
+				for (size_t n = 0; n < ARRAY_LEN(names); n++) {
 					struct buf b;
 
 					assert_int_equal(render(&b, BIG, locales[l], (enum text_id)id, kinds[k],
@@ -302,9 +445,191 @@ static void test_name_is_not_expanded(void **state)
 {
 	struct buf b;
 
-	assert_int_equal(render(&b, BIG, "en", TEXT_QUESTION, KIND_NPS, "{brand} {min}", "Acme"), 0);
+	assert_int_equal(render(&b, BIG, "en", TEXT_NPS, KIND_NPS, "{brand} {min}", "Acme"), 0);
 	assert_starts_with(buf_cstr(&b), "Hi {brand} {min}, how", "name with braces");
 	buf_release(&b);
+}
+
+/* A config without [templates.*] gives exactly the built-ins. */
+static void test_texts_without_overrides_are_the_builtins(void **state)
+{
+	struct texts *t = texts_from_ini("[survey]\nbrand = Acme\n");
+
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			struct buf a, b;
+
+			assert_string_equal(texts_template(t, locales[l], (enum text_id)id),
+					    texts_template(NULL, locales[l], (enum text_id)id));
+			assert_int_equal(render_t(t, &a, BIG, locales[l], (enum text_id)id, KIND_CES,
+						  "Ana", "Acme"), 0);
+			assert_int_equal(render(&b, BIG, locales[l], (enum text_id)id, KIND_CES, "Ana",
+						"Acme"), 0);
+			assert_string_equal(buf_cstr(&a), buf_cstr(&b));
+			buf_release(&a);
+			buf_release(&b);
+		}
+	texts_free(t);
+	texts_free(NULL);       /* freeing nothing is allowed */
+}
+
+/* ---- overrides ---------------------------------------------------------------------------- */
+
+static const char override_ini[] =
+	"[survey]\n"
+	"brand = Acme\n"
+	"[templates.pt]\n"
+	"nps = Oi {name}! De {min} a {max}, indicaria a {brand}?\n"
+	"thanks =\n"
+	"[templates.en]\n"
+	"opt_out = Bye from {brand}, {name}.\n"
+	"reprompt = Just {min}-{max}, {name}\n"
+	"[templates.es]\n"
+	"follow_up = \xC2\xBFPor qu\xC3\xA9, {name}?\n";
+
+/* The (locale, id) pairs override_ini overrides, with their templates. */
+static const struct {
+	const char *locale;
+	enum text_id id;
+	const char *tmpl;
+} overridden[] = {
+	{ "pt", TEXT_NPS, "Oi {name}! De {min} a {max}, indicaria a {brand}?" },
+	{ "en", TEXT_OPT_OUT, "Bye from {brand}, {name}." },
+	{ "en", TEXT_REPROMPT, "Just {min}-{max}, {name}" },
+	{ "es", TEXT_FOLLOW_UP, "\xC2\xBFPor qu\xC3\xA9, {name}?" },
+};
+
+static const char *override_of(const char *locale, enum text_id id)
+{
+	for (size_t i = 0; i < ARRAY_LEN(overridden); i++)
+		if (strcmp(overridden[i].locale, locale) == 0 && overridden[i].id == id)
+			return overridden[i].tmpl;
+	return NULL;
+}
+
+/* Each override replaces its own locale and key; every other text stays the built-in, and an
+ * empty value (pt thanks) keeps the built-in too. */
+static void test_override_replaces_only_its_locale_and_key(void **state)
+{
+	struct texts *t = texts_from_ini(override_ini);
+
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			const char *want = override_of(locales[l], (enum text_id)id);
+			const char *got = texts_template(t, locales[l], (enum text_id)id);
+
+			if (!want)
+				want = texts_template(NULL, locales[l], (enum text_id)id);
+			if (strcmp(got, want) != 0)
+				print_message("%s.%s: \"%s\", want \"%s\"\n", locales[l],
+					      config_template_keys[id], got, want);
+			assert_string_equal(got, want);
+		}
+	assert_string_equal(texts_template(t, "pt", TEXT_THANKS),
+			    texts_template(NULL, "pt", TEXT_THANKS));
+	texts_free(t);
+}
+
+struct override_row {
+	const char *locale;
+	enum text_id id;
+	enum survey_kind kind;
+	const char *name;
+	const char *want;       /* brand "Acme" */
+};
+
+static const struct override_row override_rows[] = {
+	{ "pt", TEXT_NPS, KIND_NPS, "Bea", "Oi Bea! De 0 a 10, indicaria a Acme?" },
+	{ "pt", TEXT_NPS, KIND_NPS, "", "Oi! De 0 a 10, indicaria a Acme?" },
+	{ "pt", TEXT_NPS, KIND_NPS, NULL, "Oi! De 0 a 10, indicaria a Acme?" },
+	{ "pt", TEXT_NPS, KIND_CSAT, "Bea", "Oi Bea! De 1 a 5, indicaria a Acme?" },
+	{ "en", TEXT_OPT_OUT, KIND_NPS, "Ann", "Bye from Acme, Ann." },
+	{ "en", TEXT_OPT_OUT, KIND_NPS, NULL, "Bye from Acme." },
+	{ "en", TEXT_REPROMPT, KIND_CES, "Ann", "Just 1-7, Ann" },
+	{ "en", TEXT_REPROMPT, KIND_CES, "", "Just 1-7" },
+	{ "es", TEXT_FOLLOW_UP, KIND_NPS, "Ana", "\xC2\xBFPor qu\xC3\xA9, Ana?" },
+	{ "es", TEXT_FOLLOW_UP, KIND_NPS, NULL, "\xC2\xBFPor qu\xC3\xA9?" },
+	/* unknown locales read the Spanish override */
+	{ "fr", TEXT_FOLLOW_UP, KIND_NPS, "Ana", "\xC2\xBFPor qu\xC3\xA9, Ana?" },
+	/* the empty override: the built-in */
+	{ "pt", TEXT_THANKS, KIND_NPS, "Bea", "Obrigado pela sua resposta, Bea!" },
+	/* untouched neighbours */
+	{ "es", TEXT_OPT_OUT, KIND_NPS, "Ana", "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme."
+	  " Si cambias de opini\xC3\xB3n, responde ALTA." },
+	{ "en", TEXT_FOLLOW_UP, KIND_NPS, "Ann",
+	  "Thank you, Ann! What is the main reason for your score?" },
+};
+
+/* Placeholders in overrides work as in the built-ins, name dropping included. */
+static void test_override_placeholders(void **state)
+{
+	struct texts *t = texts_from_ini(override_ini);
+
+	for (size_t i = 0; i < ARRAY_LEN(override_rows); i++) {
+		const struct override_row *r = &override_rows[i];
+		struct buf b;
+
+		assert_int_equal(render_t(t, &b, BIG, r->locale, r->id, r->kind, r->name, "Acme"), 0);
+		if (strcmp(buf_cstr(&b), r->want) != 0)
+			print_message("row %zu (%s.%s): \"%s\", want \"%s\"\n", i, r->locale,
+				      config_template_keys[r->id], buf_cstr(&b), r->want);
+		assert_string_equal(buf_cstr(&b), r->want);
+		buf_release(&b);
+	}
+	texts_free(t);
+}
+
+/* An override renders into a buffer of exactly its size, and fails with -1 in one byte less. */
+static void test_override_full_buffer(void **state)
+{
+	static const char want[] = "Oi Bea! De 0 a 10, indicaria a Acme?";
+	struct texts *t = texts_from_ini(override_ini);
+	struct buf b;
+
+	assert_int_equal(render_t(t, &b, sizeof(want), "pt", TEXT_NPS, KIND_NPS, "Bea", "Acme"), 0);
+	assert_string_equal(buf_cstr(&b), want);
+	buf_release(&b);
+	assert_int_equal(render_t(t, &b, sizeof(want) - 1, "pt", TEXT_NPS, KIND_NPS, "Bea", "Acme"),
+			 -1);
+	buf_release(&b);
+	texts_free(t);
+}
+
+/*
+ * A brace that opens no placeholder is text, and must not hide the placeholder after it: an
+ * operator's "Gracias :-{ {name}" reads "Gracias :-{ Ana", never "Gracias :-{ {name}" (which the
+ * customer would receive as is).  Unknown placeholders such as "{promo}" stay as written.
+ */
+static void test_stray_brace_does_not_hide_a_placeholder(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *want;
+	} rows[] = {
+		{ "Ana", "Gracias :-{ Ana, de Acme {promo}" },
+		{ NULL, "Gracias :-{, de Acme {promo}" },
+	};
+	struct texts *t = texts_from_ini("[templates.es]\n"
+					 "thanks = Gracias :-{ {name}, de {brand} {promo}\n");
+	char got[ARRAY_LEN(rows)][64];
+	int rc[ARRAY_LEN(rows)];
+
+	/* everything is freed before asserting, so a failure leaks nothing */
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct buf b;
+
+		rc[i] = render_t(t, &b, BIG, "es", TEXT_THANKS, KIND_NPS, rows[i].name, "Acme");
+		snprintf(got[i], sizeof(got[i]), "%s", buf_cstr(&b));
+		buf_release(&b);
+	}
+	texts_free(t);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		if (strcmp(got[i], rows[i].want) != 0)
+			print_message("name %s: \"%s\", want \"%s\"\n",
+				      rows[i].name ? rows[i].name : "NULL", got[i], rows[i].want);
+		assert_int_equal(rc[i], 0);
+		assert_string_equal(got[i], rows[i].want);
+	}
 }
 
 /* ---- a full buffer ---------------------------------------------------------------------- */
@@ -318,10 +643,10 @@ static void test_full_buffer_fails(void **state)
 {
 	static const char *const names[] = { "Ana", "" };
 
-	for (size_t l = 0; l < sizeof(locales) / sizeof(locales[0]); l++)
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
 			for (int id = 0; id < TEXT__COUNT; id++)
-				for (size_t n = 0; n < 2; n++) {
+				for (size_t n = 0; n < ARRAY_LEN(names); n++) {
 					struct buf full, b;
 					size_t need;
 
@@ -332,7 +657,8 @@ static void test_full_buffer_fails(void **state)
 						if (render(&b, cap, locales[l], (enum text_id)id, kinds[k], names[n],
 							   "Acme") != -1)
 							fail_msg("%s %s %s fit in cap %zu but needs %zu bytes",
-								 locales[l], kind_name(kinds[k]), text_names[id], cap, need);
+								 locales[l], kind_name(kinds[k]),
+								 config_template_keys[id], cap, need);
 						assert_true(b.len < cap);
 						buf_release(&b);
 					}
@@ -352,8 +678,8 @@ static void test_full_buffer_fails(void **state)
  */
 static void test_text_without_name_fits_exactly(void **state)
 {
-	for (size_t l = 0; l < sizeof(locales) / sizeof(locales[0]); l++)
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
 			for (int id = 0; id < TEXT__COUNT; id++) {
 				struct buf full, b;
 				size_t need;
@@ -368,7 +694,8 @@ static void test_text_without_name_fits_exactly(void **state)
 				buf_release(&full);
 				if (rc != 0)
 					fail_msg("%s %s %s without a name: %zu bytes, cap %zu, rc %d", locales[l],
-						 kind_name(kinds[k]), text_names[id], need, need + 1, rc);
+						 kind_name(kinds[k]), config_template_keys[id], need, need + 1,
+						 rc);
 				assert_true(same);
 			}
 }
@@ -383,25 +710,195 @@ static void test_long_name_fails(void **state)
 	name[sizeof(name) - 1] = '\0';
 	assert_int_equal(render(&b, 256, "es", TEXT_THANKS, KIND_NPS, name, "Acme"), -1);
 	buf_release(&b);
-	assert_int_equal(render(&b, 256, "es", TEXT_QUESTION, KIND_NPS, "Ana", name), -1);
+	assert_int_equal(render(&b, 256, "es", TEXT_NPS, KIND_NPS, "Ana", name), -1);
 	buf_release(&b);
+	assert_int_equal(render(&b, 256, "es", TEXT_OPT_IN, KIND_NPS, "Ana", name), -1);
+	buf_release(&b);
+}
+
+/* ---- SMS segment warnings ------------------------------------------------------------------ */
+
+/*
+ * The built-ins that need more than one segment rendered with the name "Alejandra", brand "Acme"
+ * and the NPS scale, counted by hand (GSM-7: 160, else UCS-2: 70, then 153 / 67 per part): every
+ * Spanish and Portuguese question, re-prompt, opt-out and opt-in is UCS-2 (á, í, ó, ú, ã, ê) and
+ * longer than 70; the thanks and follow-ups fit, and every English text is GSM-7 under 160.
+ */
+static const char *const long_builtins[] = {
+	"es.nps 3", "es.ces 2", "es.csat 3", "es.reprompt 2", "es.opt_out 2", "es.opt_in 2",
+	"pt.nps 3", "pt.ces 2", "pt.csat 3", "pt.reprompt 2", "pt.opt_out 2", "pt.opt_in 2",
+};
+
+/* Runs texts_warn_segments() into memory; returns its result, the output in *out (free()). */
+static int warn_into(const struct texts *t, char **out)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(out, &len);
+	int n;
+
+	assert_non_null(f);
+	n = texts_warn_segments(t, "Acme", f);
+	assert_int_equal(fclose(f), 0);
+	return n;
+}
+
+/* The lines of `text` that start with `prefix`. */
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* The entries of the summary line ("es.nps 3", ...), split into `items`; how many. */
+static size_t summary_items(const char *text, char items[][32], size_t max)
+{
+	static const char head[] = "warning: built-in texts that need more than one SMS segment"
+				   " (text, segments): ";
+	const char *p = strstr(text, head), *end;
+	size_t n = 0;
+
+	if (!p)
+		return 0;
+	p += sizeof(head) - 1;
+	end = strchr(p, ';');
+	assert_non_null(end);
+	while (p < end && n < max) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = (size_t)((comma ? comma : end) - p);
+
+		assert_true(len < 32);
+		memcpy(items[n], p, len);
+		items[n++][len] = '\0';
+		p += len + (comma ? 2 : 0);     /* ", " */
+	}
+	return n;
+}
+
+static int listed(char items[][32], size_t n, const char *want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(items[i], want) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_warn_segments_builtins_only(void **state)
+{
+	char items[32][32];
+	char *out = NULL;
+	size_t n;
+	int warned = warn_into(NULL, &out);
+
+	assert_int_equal(count_lines(out, "warning: template "), 0);
+	assert_int_equal(count_lines(out, "warning: built-in texts "), 1);
+	assert_int_equal(count_lines(out, ""), 1);      /* nothing else */
+	n = summary_items(out, items, ARRAY_LEN(items));
+	for (size_t i = 0; i < ARRAY_LEN(long_builtins); i++) {
+		if (!listed(items, n, long_builtins[i]))
+			print_message("summary lacks \"%s\": %s", long_builtins[i], out);
+		assert_true(listed(items, n, long_builtins[i]));
+	}
+	assert_int_equal(n, ARRAY_LEN(long_builtins));
+	assert_int_equal(warned, (int)ARRAY_LEN(long_builtins));
+	assert_non_null(strstr(out, "[templates.<locale>]"));
+	free(out);
+}
+
+/*
+ * es.nps: 16 + 300 GSM-7 characters with "Alejandra" = 316 = 3 segments; pt.thanks: 11 + 70
+ * UCS-2 = 81 = 2 segments; en.opt_in and es.reprompt: short.  A short override of a long built-in
+ * (es.reprompt) takes it off the summary.
+ */
+static void test_warn_segments_overrides(void **state)
+{
+	char ini[2048], items[32][32];
+	char *out = NULL;
+	size_t n, at;
+	int warned;
+	struct texts *t;
+
+	at = (size_t)snprintf(ini, sizeof(ini), "[templates.es]\nnps = Hola {name}, ");
+	memset(ini + at, 'a', 300);
+	at += 300;
+	at += (size_t)snprintf(ini + at, sizeof(ini) - at, "\nreprompt = Del {min} al {max}\n"
+			       "[templates.pt]\nthanks = {name}: ");
+	for (int i = 0; i < 70; i++)
+		at += (size_t)snprintf(ini + at, sizeof(ini) - at, "\xC3\xA1");
+	snprintf(ini + at, sizeof(ini) - at, "\n[templates.en]\nopt_in = Welcome back to {brand}\n");
+	t = texts_from_ini(ini);
+	warned = warn_into(t, &out);
+
+	assert_int_equal(count_lines(out, "warning: template es.nps needs 3 SMS segments"), 1);
+	assert_int_equal(count_lines(out, "warning: template pt.thanks needs 2 SMS segments"), 1);
+	assert_int_equal(count_lines(out, "warning: template "), 2);
+	assert_int_equal(count_lines(out, "warning: built-in texts "), 1);
+	assert_int_equal(count_lines(out, ""), 3);
+	assert_null(strstr(out, "en.opt_in"));
+	assert_null(strstr(out, "es.reprompt"));
+
+	n = summary_items(out, items, ARRAY_LEN(items));
+	for (size_t i = 0; i < ARRAY_LEN(long_builtins); i++) {
+		int want = strncmp(long_builtins[i], "es.nps ", 7) != 0 &&
+			   strncmp(long_builtins[i], "es.reprompt ", 12) != 0;
+
+		if (listed(items, n, long_builtins[i]) != want)
+			print_message("\"%s\" %s the summary: %s", long_builtins[i],
+				      want ? "missing from" : "wrongly in", out);
+		assert_int_equal(listed(items, n, long_builtins[i]), want);
+	}
+	assert_int_equal(n, ARRAY_LEN(long_builtins) - 2);
+	assert_int_equal(warned, 2 + (int)ARRAY_LEN(long_builtins) - 2);
+	free(out);
+	texts_free(t);
+}
+
+/* With every long built-in overridden by a short text, nothing is printed at all. */
+static void test_warn_segments_all_short(void **state)
+{
+	static const char ini[] =
+		"[templates.es]\nnps = {name} {brand} {min}-{max}\nces = {name} {min}-{max}\n"
+		"csat = {name} {min}-{max}\nreprompt = {min}-{max}\nopt_out = Bye {brand}\n"
+		"opt_in = Hi {brand}\n"
+		"[templates.pt]\nnps = {name} {min}-{max}\nces = {name} {min}-{max}\n"
+		"csat = {name} {min}-{max}\nreprompt = {min}-{max}\nopt_out = Bye {brand}\n"
+		"opt_in = Hi {brand}\n";
+	struct texts *t = texts_from_ini(ini);
+	char *out = NULL;
+
+	assert_int_equal(warn_into(t, &out), 0);
+	assert_string_equal(out, "");
+	free(out);
+	texts_free(t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_question_maps_kinds),
 		cmocka_unit_test(test_question_names_brand_name_and_scale),
 		cmocka_unit_test(test_question_without_name_drops_placeholder_and_separator),
 		cmocka_unit_test(test_unknown_locale_reads_as_spanish),
 		cmocka_unit_test(test_locales_differ),
-		cmocka_unit_test(test_thanks),
+		cmocka_unit_test(test_exact_texts),
+		cmocka_unit_test(test_opt_texts_name_words_the_parser_knows),
 		cmocka_unit_test(test_reprompt_names_min_and_max),
 		cmocka_unit_test(test_templates_carry_their_placeholders),
 		cmocka_unit_test(test_no_placeholder_survives),
 		cmocka_unit_test(test_name_is_not_expanded),
+		cmocka_unit_test(test_texts_without_overrides_are_the_builtins),
+		cmocka_unit_test(test_override_replaces_only_its_locale_and_key),
+		cmocka_unit_test(test_override_placeholders),
+		cmocka_unit_test(test_override_full_buffer),
+		cmocka_unit_test(test_stray_brace_does_not_hide_a_placeholder),
 		cmocka_unit_test(test_full_buffer_fails),
 		cmocka_unit_test(test_text_without_name_fits_exactly),
 		cmocka_unit_test(test_long_name_fails),
+		cmocka_unit_test(test_warn_segments_builtins_only),
+		cmocka_unit_test(test_warn_segments_overrides),
+		cmocka_unit_test(test_warn_segments_all_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

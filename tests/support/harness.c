@@ -232,8 +232,26 @@ out:
 int harness_write_config(const char *dir, int gw_port, int twilio_port, const char *extra,
 			 char *conf_out, char *db_out)
 {
+	const struct harness_config hc = { .extra = extra };
+
+	return harness_write_config_opts(dir, gw_port, twilio_port, &hc, conf_out, db_out);
+}
+
+/* `v` unless NULL, else `def`. */
+static const char *or_default(const char *v, const char *def)
+{
+	return v ? v : def;
+}
+
+int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
+			      const struct harness_config *hc, char *conf_out, char *db_out)
+{
+	const struct harness_config none = { 0 };
 	FILE *f = NULL;
 	int fd, rc = -1;
+
+	if (!hc)
+		hc = &none;
 
 	if (snprintf(conf_out, HARNESS_PATH_LEN, "%s/gateway.conf", dir) >= HARNESS_PATH_LEN ||
 	    snprintf(db_out, HARNESS_PATH_LEN, "%s/gateway.db", dir) >= HARNESS_PATH_LEN)
@@ -255,10 +273,11 @@ int harness_write_config(const char *dir, int gw_port, int twilio_port, const ch
 		"[survey]\n"
 		"brand = Acme\n"
 		"default_locale = es\n"
-		"expire_after = 48h\n"
-		"min_days_between = 0\n"
-		"quiet_hours = off\n"
-		"timezone = Europe/Madrid\n"
+		"expire_after = %s\n"
+		"min_days_between = %s\n"
+		"quiet_hours = %s\n"
+		"timezone = %s\n"
+		"%s"
 		"[channels]\n"
 		"sms = twilio\n"
 		"whatsapp = console\n"
@@ -272,9 +291,12 @@ int harness_write_config(const char *dir, int gw_port, int twilio_port, const ch
 		"rate = off\n"
 		"[dispatch]\n"
 		"retry_base = 100ms\n",
-		gw_port, gw_port, db_out, twilio_port);
-	if (extra)
-		fputs(extra, f);
+		gw_port, gw_port, db_out, or_default(hc->expire_after, "48h"),
+		or_default(hc->min_days_between, "0"), or_default(hc->quiet_hours, "off"),
+		or_default(hc->timezone, "Europe/Madrid"), or_default(hc->survey_extra, ""),
+		twilio_port);
+	if (hc->extra)
+		fputs(hc->extra, f);
 	if (fchmod(fileno(f), 0600) < 0)
 		goto out;
 	rc = 0;
@@ -283,6 +305,30 @@ out:
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "harness: cannot write %s/gateway.conf: %s\n", dir, strerror(errno));
+	return rc;
+}
+
+int harness_clock_set(const char *path, long long unix_s)
+{
+	char tmp[HARNESS_PATH_LEN + 8], text[32];
+	int fd, n, rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		goto out;
+	n = snprintf(text, sizeof(text), "%lld", unix_s);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	if (write(fd, text, (size_t)n) != n) {
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "harness: cannot set the clock in %s: %s\n", path, strerror(errno));
 	return rc;
 }
 
@@ -465,6 +511,25 @@ void harness_gw_print_log(const struct harness_gw *gw, size_t max_bytes)
 		fputc('\n', stderr);
 	fprintf(stderr, "---- end of log ----\n");
 	free(text);
+}
+
+int harness_gw_log_has_line(const struct harness_gw *gw, const char *const *needles)
+{
+	char *text = harness_read_file(gw->log_path, 64u << 20, NULL);
+	int found = 0;
+
+	if (!text)
+		return -1;
+	for (char *line = text, *end; line && *line && !found; line = end ? end + 1 : NULL) {
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		found = 1;
+		for (size_t i = 0; needles[i] && found; i++)
+			found = strstr(line, needles[i]) != NULL;
+	}
+	free(text);
+	return found;
 }
 
 /* libcurl write callback: appends to the capped buffer, fails the transfer past the cap. */
@@ -728,4 +793,53 @@ long harness_db_count_value(const char *path, const char *value)
 	if (db_scan(path, count_row, &cc) < 0)
 		return -1;
 	return cc.count;
+}
+
+struct mention_ctx {
+	const char *table_part;         /* NULL: every table */
+	const char *needle;
+	size_t len;
+	long count;
+};
+
+/* 1 when `hay` (`n` bytes, not NUL-terminated) holds `needle` (`len` bytes). */
+static int bytes_contain(const void *hay, size_t n, const char *needle, size_t len)
+{
+	if (len == 0)
+		return 1;
+	return n >= len && memmem(hay, n, needle, len) != NULL;
+}
+
+/* harness_db_count_mentions's row_fn. */
+static int mention_row(void *arg, const char *table, sqlite3_stmt *st, int first_col)
+{
+	struct mention_ctx *mc = arg;
+	int n = sqlite3_column_count(st);
+
+	if (mc->table_part && !strcasestr(table, mc->table_part))
+		return 0;
+	for (int i = first_col; i < n; i++) {
+		int t = sqlite3_column_type(st, i);
+		const void *p;
+
+		if (t != SQLITE_TEXT && t != SQLITE_BLOB)
+			continue;
+		p = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i) :
+				       sqlite3_column_blob(st, i);
+		if (bytes_contain(p, (size_t)sqlite3_column_bytes(st, i), mc->needle, mc->len)) {
+			mc->count++;
+			break;
+		}
+	}
+	return 0;
+}
+
+long harness_db_count_mentions(const char *path, const char *table_part, const char *needle)
+{
+	struct mention_ctx mc = { .table_part = table_part, .needle = needle,
+				  .len = strlen(needle) };
+
+	if (db_scan(path, mention_row, &mc) < 0)
+		return -1;
+	return mc.count;
 }

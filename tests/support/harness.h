@@ -58,12 +58,35 @@ char *harness_read_file(const char *path, size_t cap, size_t *len);
  * database at DIR/gateway.db, sending SMS through Twilio at http://127.0.0.1:twilio_port (no
  * trailing slash: the gateway refuses one) with the HARNESS_TWILIO_* credentials, unpaced, with
  * fatigue and quiet hours off and a 100 ms first retry backoff.  `extra` (may be NULL) is appended
- * verbatim after the last section ([dispatch]); to change a key that is already written, pass an
- * env override to harness_gw_start() instead.  The config's path goes to `conf_out` and the
+ * verbatim after the last section ([dispatch]); to change a [survey] key use
+ * harness_write_config_opts(), any other key that is already written with an env override to
+ * harness_gw_start().  The config's path goes to `conf_out` and the
  * database's to `db_out` (HARNESS_PATH_LEN bytes each).
  */
 int harness_write_config(const char *dir, int gw_port, int twilio_port, const char *extra,
 			 char *conf_out, char *db_out);
+
+/* What harness_write_config_opts() writes differently.  Every member may be NULL: the value
+ * harness_write_config() writes is kept. */
+struct harness_config {
+	const char *expire_after;       /* [survey] expire_after, default 48h */
+	const char *min_days_between;   /* [survey] min_days_between, default 0 (fatigue off) */
+	const char *quiet_hours;        /* [survey] quiet_hours, default off */
+	const char *timezone;           /* [survey] timezone, default Europe/Madrid */
+	const char *survey_extra;       /* more "key = value\n" lines at the end of [survey] */
+	const char *extra;              /* appended verbatim after the last section */
+};
+
+/* harness_write_config() with the [survey] values of `hc` (NULL: all defaults). */
+int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
+			      const struct harness_config *hc, char *conf_out, char *db_out);
+
+/*
+ * The gateway's fake clock: a file holding "now" as decimal Unix seconds, named to the gateway by
+ * GATEWAY_FAKE_CLOCK.  Writes `unix_s` to a temp file next to `path`, then renames it over `path`,
+ * so the gateway, which reads the file whenever it needs the time, never sees half a number.
+ */
+int harness_clock_set(const char *path, long long unix_s);
 
 /* One gateway child process. */
 struct harness_gw {
@@ -91,6 +114,10 @@ int harness_gw_stop(struct harness_gw *gw);
 
 /* Prints the last `max_bytes` of the gateway's log to stderr, framed so it stands out. */
 void harness_gw_print_log(const struct harness_gw *gw, size_t max_bytes);
+
+/* 1 when one line of the gateway's log contains every string of `needles` (NULL-terminated), 0
+ * when no line does, -1 when the log cannot be read. */
+int harness_gw_log_has_line(const struct harness_gw *gw, const char *const *needles);
 
 /* What an HTTP call answered.  `body` is NUL-terminated (and never NULL after a successful call);
  * `content_type` is "" when the answer had none.  Release with harness_http_release(). */
@@ -125,5 +152,11 @@ char *db_snapshot(const char *path);
  * text (or blob) is exactly `value` -- a way to count what was stored about a message id without
  * knowing the schema.  -1 on error. */
 long harness_db_count_value(const char *path, const char *value);
+
+/* The number of rows, over the user tables of the database at `path` whose name contains
+ * `table_part` (ASCII case-insensitive; NULL: every table), that hold a text (or blob) column
+ * containing `needle` -- e.g. the rows of any "suppressions" table that mention a phone number.
+ * -1 on error. */
+long harness_db_count_mentions(const char *path, const char *table_part, const char *needle);
 
 #endif
