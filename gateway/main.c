@@ -174,30 +174,36 @@ out:
 	return rc;
 }
 
-/* Prints one reply's reading as one JSON line. */
-static void print_reply(enum survey_kind kind, const char *text, size_t len)
+/*
+ * Prints one reply's reading as one JSON line.  The line is formatted into a stack buffer, so a
+ * million replies cost no allocation; only a comment too long for it takes a heap buffer.
+ * Returns 0, or -1 when out of memory.
+ */
+static int print_reply(enum survey_kind kind, const char *text, size_t len)
 {
 	struct reply r;
-	json_t *j;
-	char *s;
+	char small[2048], *big = NULL, *line = small;
+	size_t n;
 
 	reply_parse(kind, text, len, &r);
-	if (r.outcome == REPLY_SCORE)
-		j = json_pack("{s:s,s:i,s:s%}", "outcome", "score", "score", r.score, "comment",
-			      r.comment ? r.comment : "", r.comment_len);
-	else if (r.outcome == REPLY_INVALID)
-		j = json_pack("{s:s,s:s}", "outcome", "invalid", "reason", reply_reason_name(r.reason));
-	else
-		j = json_pack("{s:s}", "outcome", reply_outcome_name(r.outcome));
-	/* A comment that is not valid UTF-8 cannot be a JSON string: report it without. */
-	if (!j)
-		j = json_pack("{s:s,s:i}", "outcome", "score", "score", r.score);
-	s = json_dumps(j, JSON_COMPACT);
-	puts(s ? s : "{}");
-	free(s);
-	json_decref(j);
+	n = reply_format_json(&r, small, sizeof(small));
+	if (n >= sizeof(small)) {
+		if (!(big = malloc(n + 1)))
+			return -1;
+		reply_format_json(&r, big, n + 1);
+		line = big;
+	}
+	line[n] = '\n';        /* replaces the NUL: the line is written by length */
+	fwrite(line, 1, n + 1, stdout);
+	free(big);
+	return 0;
 }
 
+/*
+ * parse-reply --kind K [TEXT]: reads TEXT, or each line of standard input (without its line
+ * break), as a reply to a survey of kind K and prints one JSON object per reply.  Returns 0, 1
+ * when memory or writing failed, 2 on a usage error.
+ */
 static int cmd_parse_reply(int argc, char **argv)
 {
 	const char *kind_s = NULL, *text = NULL;
@@ -205,6 +211,7 @@ static int cmd_parse_reply(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int rc = 0;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--kind") == 0) {
@@ -221,16 +228,22 @@ static int cmd_parse_reply(int argc, char **argv)
 		return 2;
 	}
 	if (text) {
-		print_reply(kind, text, strlen(text));
-		return 0;
+		rc = print_reply(kind, text, strlen(text));
+	} else {
+		while (rc == 0 && (n = getline(&line, &cap, stdin)) >= 0) {
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				n--;
+			rc = print_reply(kind, line, (size_t)n);
+		}
+		free(line);
 	}
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		print_reply(kind, line, (size_t)n);
+	if (rc < 0)
+		fprintf(stderr, "gateway parse-reply: out of memory\n");
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "gateway parse-reply: writing failed\n");
+		rc = -1;
 	}
-	free(line);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

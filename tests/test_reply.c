@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reply.h"
+#include "utf8.h"
 
 struct row {
 	enum survey_kind kind;
@@ -38,6 +40,11 @@ struct row {
 #define NBSP "\xc2\xa0"
 #define INV_EXCL "\xc2\xa1"     /* ¡ */
 #define INV_QUEST "\xc2\xbf"    /* ¿ */
+#define KEYCAP "\xef\xb8\x8f\xe2\x83\xa3"    /* VS16 + combining keycap: "9" KEYCAP is 9️⃣ */
+#define KEYCAP_BARE "\xe2\x83\xa3"            /* the keycap without VS16: 9⃣ */
+#define VS16 "\xef\xb8\x8f"
+#define MINUS "\xe2\x88\x92"                  /* U+2212 */
+#define EN_DASH "\xe2\x80\x93"
 
 static const struct row rows[] = {
 	/* NPS 0-10: borders, leading zeros */
@@ -53,7 +60,7 @@ static const struct row rows[] = {
 	INVALID(NPS, "99999999999999999999", OUT_OF_RANGE),
 	INVALID(NPS, "18446744073709551626", OUT_OF_RANGE),     /* 2^64 + 10 */
 	INVALID(NPS, "4294967306", OUT_OF_RANGE),               /* 2^32 + 10 */
-	INVALID(NPS, "-1", NO_NUMBER),
+	INVALID(NPS, "-1", OUT_OF_RANGE),
 
 	/* whitespace, CR/LF, NBSP, punctuation, Spanish openers */
 	SCORE(NPS, " 9 ", 9, ""),
@@ -115,14 +122,9 @@ static const struct row rows[] = {
 	INVALID(NPS, NBSP, NO_NUMBER),
 	INVALID(NPS, "...", NO_NUMBER),
 	INVALID(NPS, "gracias", NO_NUMBER),
-	INVALID(NPS, "nueve", NO_NUMBER),
-	INVALID(NPS, "le doy 9", NO_NUMBER),
-	INVALID(NPS, "8/10", NO_NUMBER),
 	INVALID(NPS, "10%", NO_NUMBER),
 	INVALID(NPS, "9abc", NO_NUMBER),
 	INVALID(NPS, "\xf0\x9f\x91\x8d", NO_NUMBER),                       /* thumbs up */
-	INVALID(NPS, "9\xef\xb8\x8f\xe2\x83\xa3", NO_NUMBER),             /* keycap 9 */
-	INVALID(NPS, "\xef\xbc\x99", NO_NUMBER),                          /* fullwidth 9 */
 
 	/* NUL bytes */
 	INVALID(NPS, "\0", NO_NUMBER),
@@ -157,7 +159,7 @@ static const struct row rows[] = {
 	INVALID(CES, "10", OUT_OF_RANGE),
 	INVALID(CES, "3 o 4", AMBIGUOUS),
 	INVALID(CES, "6,5", NOT_INTEGER),
-	INVALID(CES, "Nota 5", NO_NUMBER),
+	SCORE(CES, "Nota 5", 5, ""),
 
 	/* CSAT 1-5 */
 	SCORE(CSAT, "1", 1, ""),
@@ -165,15 +167,15 @@ static const struct row rows[] = {
 	SCORE(CSAT, "5!!", 5, ""),
 	SCORE(CSAT, "  2  ", 2, ""),
 	SCORE(CSAT, "3 3 3", 3, ""),
-	SCORE(CSAT, "5 estrelas", 5, "estrelas"),
+	SCORE(CSAT, "5 estrelas", 5, ""),                       /* a unit is not the comment */
 	SCORE(CSAT, "4 bom atendimento", 4, "bom atendimento"),
-	SCORE(CSAT, "5 stars, great service", 5, "stars, great service"),
+	SCORE(CSAT, "5 stars, great service", 5, "great service"),
 	SCORE(CSAT, "5 10 minutos de espera", 5, "10 minutos de espera"),
 	INVALID(CSAT, "0", OUT_OF_RANGE),
 	INVALID(CSAT, "6", OUT_OF_RANGE),
 	INVALID(CSAT, "10", OUT_OF_RANGE),
 	INVALID(CSAT, "4,5", NOT_INTEGER),
-	INVALID(CSAT, "4/5", NO_NUMBER),
+	SCORE(CSAT, "4/5", 4, ""),
 	INVALID(CSAT, "1 2 3 4 5", AMBIGUOUS),
 
 	/* opt-out words, any case, trailing ASCII punctuation */
@@ -212,9 +214,324 @@ static const struct row rows[] = {
 	INVALID(NPS, "ST\0OP", NO_NUMBER),
 	INVALID(NPS, "\0STOP", NO_NUMBER),
 	INVALID(NPS, "STO", NO_NUMBER),
-	INVALID(NPS, "stop 10", NO_NUMBER),
+	SCORE(NPS, "stop 10", 10, "stop"),              /* a score at the end; not an opt-out */
 	INVALID(NPS, "dar de baja", NO_NUMBER),
 	INVALID(NPS, "startx", NO_NUMBER),
+
+	/* digits with decorations, keycaps and fullwidth digits */
+	SCORE(NPS, "10.", 10, ""),
+	SCORE(NPS, "*8*", 8, ""),
+	SCORE(NPS, "_9_", 9, ""),
+	SCORE(NPS, "#9", 9, ""),
+	SCORE(NPS, "(9)", 9, ""),
+	SCORE(NPS, "\"10\"", 10, ""),
+	SCORE(NPS, "«10»", 10, ""),
+	SCORE(NPS, "~9~", 9, ""),
+	SCORE(NPS, "*10* muy bien", 10, "muy bien"),
+	SCORE(NPS, "- 9", 9, ""),                       /* a bullet, not a minus */
+	SCORE(NPS, "10 - excelente", 10, "excelente"),
+	SCORE(NPS, "10: excelente", 10, "excelente"),
+	SCORE(NPS, "10.Excelente", 10, "Excelente"),
+	SCORE(NPS, "9" KEYCAP, 9, ""),
+	SCORE(NPS, "9" KEYCAP_BARE, 9, ""),
+	SCORE(NPS, "9" VS16, 9, ""),
+	SCORE(NPS, "🔟", 10, ""),
+	SCORE(NPS, "🔟🔟", 10, ""),
+	SCORE(NPS, "🔟 excelente", 10, "excelente"),
+	SCORE(NPS, "1" KEYCAP "0" KEYCAP, 10, ""),
+	SCORE(NPS, "0" KEYCAP, 0, ""),
+	SCORE(NPS, "１０", 10, ""),
+	SCORE(NPS, "９", 9, ""),
+	SCORE(NPS, "８ muy bien", 8, "muy bien"),
+	SCORE(CSAT, "5" KEYCAP, 5, ""),
+	INVALID(CSAT, "🔟", OUT_OF_RANGE),
+	INVALID(NPS, "1" KEYCAP "1" KEYCAP, OUT_OF_RANGE),
+
+	/* signature lines after the reply are dropped; other lines are the comment */
+	SCORE(NPS, "9\nEnviado desde mi iPhone", 9, ""),
+	SCORE(NPS, "9\r\nSent from my iPhone\r\n", 9, ""),
+	SCORE(NPS, "8 muy bien\nEnviado do meu iPhone", 8, "muy bien"),
+	SCORE(NPS, "10\n\nGet Outlook for Android", 10, ""),
+	SCORE(NPS, "7\nGracias\nEnviado desde mi Samsung Galaxy", 7, "Gracias"),
+	SCORE(NPS, "10\n--\nSent from my iPad", 10, ""),
+	SCORE(NPS, "Muy bien, 9\nEnviado desde mi iPhone", 9, "Muy bien"),
+	SCORE(NPS, "9 Enviado desde mi iPhone", 9, "Enviado desde mi iPhone"),  /* same line */
+	INVALID(NPS, "Enviado desde mi iPhone", NO_NUMBER),
+	INVALID(NPS, "\nSent from my iPhone", NO_NUMBER),
+	OPT_OUT(NPS, "STOP\nSent from my iPhone"),
+
+	/* Spanish number words, any case, with or without accents */
+	SCORE(NPS, "cero", 0, ""),
+	SCORE(NPS, "uno", 1, ""),
+	SCORE(NPS, "una", 1, ""),
+	SCORE(NPS, "dos", 2, ""),
+	SCORE(NPS, "tres", 3, ""),
+	SCORE(NPS, "cuatro", 4, ""),
+	SCORE(NPS, "cinco", 5, ""),
+	SCORE(NPS, "seis", 6, ""),
+	SCORE(NPS, "siete", 7, ""),
+	SCORE(NPS, "ocho", 8, ""),
+	SCORE(NPS, "nueve", 9, ""),
+	SCORE(NPS, "diez", 10, ""),
+	SCORE(NPS, "Diez", 10, ""),
+	SCORE(NPS, "DIEZ!!!", 10, ""),
+	SCORE(NPS, "ocho.", 8, ""),
+	SCORE(NPS, "CERO", 0, ""),
+	SCORE(NPS, "tRes", 3, ""),
+	SCORE(NPS, INV_EXCL "Nueve!", 9, ""),
+	SCORE(NPS, "*diez*", 10, ""),
+
+	/* English number words */
+	SCORE(NPS, "zero", 0, ""),
+	SCORE(NPS, "one", 1, ""),
+	SCORE(NPS, "two", 2, ""),
+	SCORE(NPS, "three", 3, ""),
+	SCORE(NPS, "four", 4, ""),
+	SCORE(NPS, "five", 5, ""),
+	SCORE(NPS, "six", 6, ""),
+	SCORE(NPS, "seven", 7, ""),
+	SCORE(NPS, "eight", 8, ""),
+	SCORE(NPS, "nine", 9, ""),
+	SCORE(NPS, "ten", 10, ""),
+	SCORE(NPS, "Ten!", 10, ""),
+
+	/* Portuguese number words */
+	SCORE(NPS, "um", 1, ""),
+	SCORE(NPS, "uma", 1, ""),
+	SCORE(NPS, "dois", 2, ""),
+	SCORE(NPS, "duas", 2, ""),
+	SCORE(NPS, "três", 3, ""),
+	SCORE(NPS, "TRÊS", 3, ""),
+	SCORE(NPS, "quatro", 4, ""),
+	SCORE(NPS, "sete", 7, ""),
+	SCORE(NPS, "oito", 8, ""),
+	SCORE(NPS, "nove", 9, ""),
+	SCORE(NPS, "dez", 10, ""),
+	SCORE(NPS, "Dez!", 10, ""),
+
+	/* a number word with nothing leading up to it must stand apart from the text after it */
+	SCORE(NPS, "Diez, muy amables", 10, "muy amables"),
+	SCORE(NPS, "Diez\nmuy amables", 10, "muy amables"),
+	SCORE(NPS, "Ocho. Rápido y amable", 8, "Rápido y amable"),
+	SCORE(NPS, "Diez 👍", 10, "👍"),
+	SCORE(NPS, "Muy amables, diez", 10, "Muy amables"),
+	INVALID(NPS, "Diez muy amables", NO_NUMBER),
+	INVALID(NPS, "Dos veces llamé y nada", NO_NUMBER),
+	INVALID(NPS, "Una maravilla", NO_NUMBER),
+	INVALID(NPS, "Cero problemas", NO_NUMBER),
+	INVALID(NPS, "Um absurdo", NO_NUMBER),
+	INVALID(NPS, "One word: slow", NO_NUMBER),
+	INVALID(NPS, "Once upon a time", NO_NUMBER),
+	INVALID(NPS, "Me atendió uno", NO_NUMBER),
+	INVALID(NPS, "Zero complaints", NO_NUMBER),
+
+	/* articles before a number are not numbers */
+	SCORE(NPS, "un 8", 8, ""),
+	SCORE(NPS, "Un 9, muy buena atención", 9, "muy buena atención"),
+	SCORE(NPS, "uma nota 7", 7, ""),
+	SCORE(NPS, "um 10", 10, ""),
+	SCORE(NPS, "una nota de 9", 9, ""),
+	SCORE(NPS, "a 10", 10, ""),
+	SCORE(NPS, "un nueve", 9, ""),
+	INVALID(NPS, "un", NO_NUMBER),
+
+	/* phrases leading up to the number */
+	SCORE(NPS, "le doy un 9", 9, ""),
+	SCORE(NPS, "le doy 9", 9, ""),
+	SCORE(NPS, "le pongo un 7 porque…", 7, "porque…"),
+	SCORE(NPS, "Le doy un 10 pero tardaron", 10, "pero tardaron"),
+	SCORE(NPS, "le doy un nueve", 9, ""),
+	SCORE(NPS, "le doy un nueve porque tardaron", 9, "porque tardaron"),
+	SCORE(NPS, "Yo le pondría un 8", 8, ""),
+	SCORE(NPS, "Le daría un 9", 9, ""),
+	SCORE(NPS, "lo califico con un 10", 10, ""),
+	SCORE(NPS, "Merecen un 10", 10, ""),
+	SCORE(NPS, "nota 10", 10, ""),
+	SCORE(NPS, "Nota: 9", 9, ""),
+	SCORE(NPS, "nota:9", 9, ""),
+	SCORE(NPS, "Mi nota es 9", 9, ""),
+	SCORE(NPS, "Calificación: 10", 10, ""),
+	SCORE(NPS, "es un 10", 10, ""),
+	SCORE(NPS, "dou 7", 7, ""),
+	SCORE(NPS, "nota dez!", 10, ""),
+	SCORE(NPS, "Eu daria 8", 8, ""),
+	SCORE(NPS, "Eu dou nota 10 pro atendimento", 10, "pro atendimento"),
+	SCORE(NPS, "Minha nota é 9", 9, ""),
+	SCORE(NPS, "Vou dar 9", 9, ""),
+	SCORE(NPS, "I'd give it a 10", 10, ""),
+	SCORE(NPS, "I\xe2\x80\x99" "d give it a 10", 10, ""),     /* typographic apostrophe */
+	SCORE(NPS, "I would give it 8", 8, ""),
+	SCORE(NPS, "I'd give them a 9 out of 10", 9, ""),
+	SCORE(NPS, "My score is 9", 9, ""),
+	SCORE(NPS, "a solid 8", 8, ""),
+	SCORE(NPS, "I'd say 7 out of 10", 7, ""),
+	SCORE(NPS, "Rating: 9, great service", 9, "great service"),
+	INVALID(NPS, "le doy las gracias", NO_NUMBER),
+	INVALID(NPS, "dar de baja", NO_NUMBER),
+
+	/* the scale's top as a denominator */
+	SCORE(NPS, "9/10", 9, ""),
+	SCORE(NPS, "9 / 10", 9, ""),
+	SCORE(NPS, "8 de 10", 8, ""),
+	SCORE(NPS, "ocho de diez", 8, ""),
+	SCORE(NPS, "8 out of 10", 8, ""),
+	SCORE(NPS, "7 of 10", 7, ""),
+	SCORE(NPS, "9 sobre 10", 9, ""),
+	SCORE(NPS, "10/10", 10, ""),
+	SCORE(NPS, "10/10 excelente", 10, "excelente"),
+	SCORE(NPS, "0/10", 0, ""),
+	SCORE(NPS, "nota 9/10", 9, ""),
+	SCORE(NPS, "*9/10*", 9, ""),
+	SCORE(NPS, "10 de verdad", 10, "de verdad"),    /* "de" without a number: comment */
+	INVALID(NPS, "9/12", AMBIGUOUS),                /* a top that is not the scale's */
+	INVALID(NPS, "5 de 5", AMBIGUOUS),
+	INVALID(NPS, "11/10", OUT_OF_RANGE),
+	INVALID(NPS, "10.5/10", NOT_INTEGER),
+	INVALID(NPS, "9/12/2024", NO_NUMBER),           /* a date */
+	INVALID(NPS, "9:30", NO_NUMBER),                /* a time */
+	INVALID(NPS, "1.234.567", NO_NUMBER),
+
+	/* a leading score keeps the rest as its comment, numbers included */
+	SCORE(NPS, "9 aunque tardaron 2 días", 9, "aunque tardaron 2 días"),
+	SCORE(NPS, "8, tardaron 3 días en responder", 8, "tardaron 3 días en responder"),
+	SCORE(NPS, "10 o más", 10, "o más"),
+	SCORE(NPS, "10 <3", 10, "<3"),
+	SCORE(NPS, "10 diez", 10, "diez"),
+	SCORE(NPS, "10 😀", 10, "😀"),
+
+	/* repeats */
+	SCORE(NPS, "9, 9", 9, ""),
+	SCORE(NPS, "diez diez", 10, ""),
+	SCORE(NPS, "10/10 10/10", 10, ""),
+	SCORE(NPS, "10 - 10", 10, ""),
+
+	/* alternatives and ranges */
+	INVALID(NPS, "entre 7 y 8", AMBIGUOUS),
+	INVALID(NPS, "Entre 8 e 9", AMBIGUOUS),
+	INVALID(NPS, "between 7 and 8", AMBIGUOUS),
+	INVALID(NPS, "7 ou 8", AMBIGUOUS),
+	INVALID(NPS, "7-8", AMBIGUOUS),
+	INVALID(NPS, "7 - 8", AMBIGUOUS),
+	INVALID(NPS, "7" EN_DASH "8", AMBIGUOUS),
+	INVALID(NPS, "7/8", AMBIGUOUS),
+	INVALID(NPS, "7 a 8", AMBIGUOUS),
+	INVALID(NPS, "siete u ocho", AMBIGUOUS),
+	INVALID(NPS, "un 7 o un 8", AMBIGUOUS),
+	INVALID(NPS, "del 7 al 8", AMBIGUOUS),
+	INVALID(NPS, "Creo que 7 u 8", AMBIGUOUS),
+	INVALID(NPS, "9 9 8", AMBIGUOUS),
+	INVALID(NPS, "tardaron 3 días, 10", AMBIGUOUS),
+
+	/* fractions */
+	INVALID(NPS, "nueve y medio", NOT_INTEGER),
+	INVALID(NPS, "9 y medio", NOT_INTEGER),
+	INVALID(NPS, "nove e meio", NOT_INTEGER),
+	INVALID(NPS, "nine and a half", NOT_INTEGER),
+	INVALID(NPS, "9½", NOT_INTEGER),
+	INVALID(NPS, "le doy un 8,5", NOT_INTEGER),
+
+	/* out of range */
+	INVALID(NPS, "-5", OUT_OF_RANGE),
+	INVALID(NPS, MINUS "1", OUT_OF_RANGE),
+	INVALID(NPS, "once", OUT_OF_RANGE),            /* Spanish 11 */
+	INVALID(NPS, "onze", OUT_OF_RANGE),
+	INVALID(NPS, "eleven", OUT_OF_RANGE),
+	INVALID(NPS, "le doy un 11", OUT_OF_RANGE),
+	INVALID(NPS, "12 muy bueno", OUT_OF_RANGE),
+	INVALID(NPS, "gracias, le doy un 11", OUT_OF_RANGE),
+
+	/* a score at the end of the text: the text before it is the comment */
+	SCORE(NPS, "Muy buena atención, 10", 10, "Muy buena atención"),
+	SCORE(NPS, "Excelente servicio le doy un 10", 10, "Excelente servicio"),
+	SCORE(NPS, INV_EXCL "Excelente! 10", 10, INV_EXCL "Excelente!"),
+	SCORE(NPS, "Muy bien 10 👍👍", 10, "Muy bien"),
+	SCORE(NPS, "Uno de los mejores, 10", 10, "Uno de los mejores"),
+	SCORE(NPS, "tardaron 3 días, le doy un 6", 6, "tardaron 3 días"),
+	SCORE(NPS, "Great service, 9/10", 9, "Great service"),
+	SCORE(NPS, "Atendimento ótimo, nota 10", 10, "Atendimento ótimo"),
+	SCORE(NPS, "Le doy las gracias, 10", 10, "Le doy las gracias"),
+	SCORE(NPS, "Todo bien, es un 8", 8, "Todo bien"),
+	SCORE(NPS, "👍 10", 10, "👍"),
+	INVALID(NPS, "mi pedido 12345", NO_NUMBER),    /* not out_of_range: no score meant */
+	INVALID(NPS, "Llegó el 9/12", NO_NUMBER),
+	INVALID(NPS, "gracias 11", NO_NUMBER),
+
+	/* a rating phrase in the middle: the whole reply is the comment */
+	SCORE(NPS, "Gracias, le doy un 9 pero tardaron", 9, "Gracias, le doy un 9 pero tardaron"),
+	SCORE(NPS, "Muy amables, nota 9 aunque tardaron", 9,
+	      "Muy amables, nota 9 aunque tardaron"),
+	INVALID(NPS, "Bueno, le doy un 7 u 8 la verdad", AMBIGUOUS),
+
+	/* nothing that reads as a number */
+	INVALID(NPS, "Muchas gracias por todo", NO_NUMBER),
+	INVALID(NPS, "ok", NO_NUMBER),
+	INVALID(NPS, "👍👍👍", NO_NUMBER),
+	INVALID(NPS, "😡", NO_NUMBER),
+	INVALID(NPS, "100%", NO_NUMBER),
+	INVALID(NPS, "<3", NO_NUMBER),
+	INVALID(NPS, "ID 12345", NO_NUMBER),
+	INVALID(NPS, "nota10", NO_NUMBER),
+
+	/* CES 1-7 */
+	SCORE(CES, "siete", 7, ""),
+	SCORE(CES, "sete", 7, ""),
+	SCORE(CES, "seven", 7, ""),
+	SCORE(CES, "uno", 1, ""),
+	SCORE(CES, "Le doy un 6", 6, ""),
+	SCORE(CES, "6/7", 6, ""),
+	SCORE(CES, "7/7", 7, ""),
+	SCORE(CES, "6 de 7", 6, ""),
+	SCORE(CES, "5 out of 7", 5, ""),
+	SCORE(CES, "Muito fácil, 7", 7, "Muito fácil"),
+	SCORE(CES, "I'd say 2, took forever", 2, "took forever"),
+	SCORE(CES, "*6*", 6, ""),
+	SCORE(CES, "7" KEYCAP, 7, ""),
+	INVALID(CES, "ocho", OUT_OF_RANGE),
+	INVALID(CES, "diez", OUT_OF_RANGE),
+	INVALID(CES, "cero", OUT_OF_RANGE),
+	INVALID(CES, "zero", OUT_OF_RANGE),
+	INVALID(CES, "9/10", AMBIGUOUS),
+	INVALID(CES, "6 o 7", AMBIGUOUS),
+	INVALID(CES, "fácil", NO_NUMBER),
+
+	/* CSAT 1-5 */
+	SCORE(CSAT, "Le doy 5 estrellas", 5, ""),
+	SCORE(CSAT, "5 ⭐", 5, ""),
+	SCORE(CSAT, "5⭐", 5, ""),
+	SCORE(CSAT, "5 ⭐" VS16 "⭐" VS16 "⭐" VS16 "⭐" VS16 "⭐" VS16, 5, ""),
+	SCORE(CSAT, "4 estrellas, muy bien", 4, "muy bien"),
+	SCORE(CSAT, "5 stars", 5, ""),
+	SCORE(CSAT, "cinco", 5, ""),
+	SCORE(CSAT, "five", 5, ""),
+	SCORE(CSAT, "cinco estrelas", 5, ""),
+	SCORE(CSAT, "Dou 5 estrelas", 5, ""),
+	SCORE(CSAT, "3/5", 3, ""),
+	SCORE(CSAT, "4 de 5", 4, ""),
+	SCORE(CSAT, "5 out of 5", 5, ""),
+	SCORE(CSAT, "5 de 5 estrellas", 5, ""),
+	SCORE(CSAT, "Nota 4, bom atendimento", 4, "bom atendimento"),
+	SCORE(CSAT, "Un 4", 4, ""),
+	INVALID(CSAT, "diez", OUT_OF_RANGE),
+	INVALID(CSAT, "seis", OUT_OF_RANGE),
+	INVALID(CSAT, "DEZ", OUT_OF_RANGE),
+	INVALID(CSAT, "Cero", OUT_OF_RANGE),
+	INVALID(CSAT, "10/10", AMBIGUOUS),
+	INVALID(CSAT, "8/10", AMBIGUOUS),
+	INVALID(CSAT, "4 o 5", AMBIGUOUS),
+	INVALID(CSAT, "4,5 estrellas", NOT_INTEGER),
+	INVALID(CSAT, "⭐⭐⭐⭐⭐", NO_NUMBER),          /* stars are not counted */
+
+	/* more keywords and near misses */
+	OPT_OUT(NPS, "Pare!"),
+	OPT_OUT(CES, "Quit."),
+	OPT_OUT(CSAT, "Sair."),
+	OPT_OUT(NPS, "  Cancelar  "),
+	OPT_IN(NPS, "Start."),
+	OPT_IN(CSAT, INV_EXCL "Alta!"),
+	INVALID(NPS, "no quiero parar", NO_NUMBER),
+	INVALID(NPS, "baja por favor", NO_NUMBER),
+	INVALID(NPS, "stop all", NO_NUMBER),
+	INVALID(NPS, "quiero darme de baja", NO_NUMBER),
 };
 
 /* Prints bytes with C escapes so that a failing row can be read. */
@@ -267,6 +584,45 @@ static int row_matches(const struct row *r, const struct reply *got)
 	       memcmp(got->comment, r->comment, r->comment_len) == 0;
 }
 
+/*
+ * Formats `r` and reads the JSON back with jansson: it must parse and say the
+ * same thing; a comment that is valid UTF-8 must come back byte for byte, any other one as
+ * utf8_sanitize() would make it (NULs aside, which JSON escapes).
+ */
+static void check_json(const struct reply *r)
+{
+	size_t n = reply_format_json(r, NULL, 0), len;
+	char *buf = malloc(n + 1), *want;
+	json_error_t jerr;
+	json_t *j, *comment;
+
+	assert_non_null(buf);
+	assert_int_equal(reply_format_json(r, buf, n + 1), n);
+	j = json_loadb(buf, n, JSON_ALLOW_NUL, &jerr);
+	if (!j)
+		print_message("not JSON (%s): %.200s\n", jerr.text, buf);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "outcome")),
+			    reply_outcome_name(r->outcome));
+	if (r->outcome == REPLY_INVALID)
+		assert_string_equal(json_string_value(json_object_get(j, "reason")),
+				    reply_reason_name(r->reason));
+	if (r->outcome == REPLY_SCORE) {
+		assert_int_equal(json_integer_value(json_object_get(j, "score")), r->score);
+		comment = json_object_get(j, "comment");
+		assert_non_null(comment);
+		if (!memchr(r->comment, '\0', r->comment_len)) {
+			want = utf8_sanitize(r->comment, r->comment_len, &len);
+			assert_non_null(want);
+			assert_int_equal(json_string_length(comment), len);
+			assert_memory_equal(json_string_value(comment), want, len);
+			free(want);
+		}
+	}
+	json_decref(j);
+	free(buf);
+}
+
 /* Runs every row and reports all mismatches before failing, not just the first. */
 static void test_rows(void **state)
 {
@@ -279,6 +635,7 @@ static void test_rows(void **state)
 		char *copy;
 
 		parse_copy(r->kind, r->text, r->len, &got, &copy);
+		check_json(&got);
 		if (!row_matches(r, &got)) {
 			failed++;
 			print_message("row %zu (%s):\n", i, kind_name(r->kind));
@@ -331,6 +688,78 @@ static void test_null_text(void **state)
 	assert_int_equal(got.comment_len, 0);
 }
 
+/* reply_format_json(): a reply and the exact text expected. */
+#define JSCORE(sc, c, json) { { REPLY_SCORE, REASON_NONE, sc, c, sizeof(c) - 1 }, json }
+#define JINVALID(r, json)   { { REPLY_INVALID, REASON_##r, 0, "", 0 }, json }
+#define FFFD "\xef\xbf\xbd"
+
+static const struct json_row {
+	struct reply r;
+	const char *json;
+} json_rows[] = {
+	JSCORE(9, "muy amables", "{\"outcome\":\"score\",\"score\":9,\"comment\":\"muy amables\"}"),
+	JSCORE(0, "", "{\"outcome\":\"score\",\"score\":0,\"comment\":\"\"}"),
+	JSCORE(10, "dijo \"hola\" \\ adiós", "{\"outcome\":\"score\",\"score\":10,"
+	       "\"comment\":\"dijo \\\"hola\\\" \\\\ adiós\"}"),
+	JSCORE(10, "a\nb\rc\td", "{\"outcome\":\"score\",\"score\":10,\"comment\":\"a\\nb\\rc\\td\"}"),
+	JSCORE(10, "\x01\x1f\x7f/", "{\"outcome\":\"score\",\"score\":10,"
+	       "\"comment\":\"\\u0001\\u001f\x7f/\"}"),
+	JSCORE(10, "a\0b", "{\"outcome\":\"score\",\"score\":10,\"comment\":\"a\\u0000b\"}"),
+	JSCORE(10, "\xf0\x9f\x91\x8d ñ", "{\"outcome\":\"score\",\"score\":10,"
+	       "\"comment\":\"\xf0\x9f\x91\x8d ñ\"}"),
+	/* invalid UTF-8: each byte that starts no valid sequence becomes U+FFFD */
+	JSCORE(10, "\xff", "{\"outcome\":\"score\",\"score\":10,\"comment\":\"" FFFD "\"}"),
+	JSCORE(10, "x\xc3", "{\"outcome\":\"score\",\"score\":10,\"comment\":\"x" FFFD "\"}"),
+	JSCORE(10, "\xc0\xaf", "{\"outcome\":\"score\",\"score\":10,\"comment\":\"" FFFD FFFD "\"}"),
+	JSCORE(10, "\xed\xa0\x80", "{\"outcome\":\"score\",\"score\":10,"
+	       "\"comment\":\"" FFFD FFFD FFFD "\"}"),
+	JSCORE(10, "\xf0\x9f\x91", "{\"outcome\":\"score\",\"score\":10,"
+	       "\"comment\":\"" FFFD FFFD FFFD "\"}"),
+	JINVALID(OUT_OF_RANGE, "{\"outcome\":\"invalid\",\"reason\":\"out_of_range\"}"),
+	JINVALID(AMBIGUOUS, "{\"outcome\":\"invalid\",\"reason\":\"ambiguous\"}"),
+	JINVALID(NO_NUMBER, "{\"outcome\":\"invalid\",\"reason\":\"no_number\"}"),
+	JINVALID(NOT_INTEGER, "{\"outcome\":\"invalid\",\"reason\":\"not_integer\"}"),
+	{ { REPLY_OPT_OUT, REASON_NONE, 0, "", 0 }, "{\"outcome\":\"opt_out\"}" },
+	{ { REPLY_OPT_IN, REASON_NONE, 0, "", 0 }, "{\"outcome\":\"opt_in\"}" },
+	{ { REPLY_SCORE, REASON_NONE, 7, NULL, 0 }, "{\"outcome\":\"score\",\"score\":7,\"comment\":\"\"}" },
+};
+
+static void test_json(void **state)
+{
+	char buf[256];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(json_rows) / sizeof(json_rows[0]); i++) {
+		n = reply_format_json(&json_rows[i].r, buf, sizeof(buf));
+		assert_string_equal(buf, json_rows[i].json);
+		assert_int_equal(n, strlen(json_rows[i].json));
+	}
+}
+
+/* A buffer too small gets a NUL-terminated prefix, and the length the whole text needs. */
+static void test_json_truncated(void **state)
+{
+	const struct json_row *row = &json_rows[0];
+	size_t full = strlen(row->json), cap;
+	char buf[128];
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(reply_format_json(&row->r, buf, 0), full);
+	assert_int_equal(buf[0], 'x');
+	assert_int_equal(reply_format_json(&row->r, NULL, 0), full);
+	for (cap = 1; cap <= full + 1; cap++) {
+		size_t kept = cap - 1 < full ? cap - 1 : full;
+
+		memset(buf, 'x', sizeof(buf));
+		assert_int_equal(reply_format_json(&row->r, buf, cap), full);
+		assert_memory_equal(buf, row->json, kept);
+		assert_int_equal(buf[kept], '\0');
+		assert_int_equal(buf[cap], 'x');
+	}
+}
+
 #define MB (1024 * 1024)
 
 /* 1 MB replies, built as `head`, then `fill` bytes of the repeated `unit`, then `tail`. */
@@ -354,6 +783,27 @@ static const struct big_row {
 	{ "", "\xc2", "", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
 	{ "STOP", "!", "", MB, KIND_NPS, REPLY_OPT_OUT, REASON_NONE, 0, 0 },
 	{ "9", ".5", "", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	/* every token a candidate, or a long lookahead: each must stay linear */
+	{ "", "gracias ", "10", MB, KIND_NPS, REPLY_SCORE, REASON_NONE, 10, MB - 1 },
+	{ "", "\xf0\x9f\x91\x8d ", "10", MB - 1, KIND_NPS, REPLY_SCORE, REASON_NONE, 10, MB - 2 },
+	{ "", "le ", " gracias", MB - 1, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "le doy ", "x", MB - 4, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "una ", "x", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "diez ", "muy", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "x ", "9 ", "y", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "x ", "*", "", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "x ", "9 \xf0\x9f\x91\x8d ", "y", MB - 4, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "x ", "le *", "", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "a ", "b", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "1/", "1", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "9/", "10", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "-", "1", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "x ", "9!", "", MB, KIND_NPS, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "9 ", "", MB, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
+	{ "", "7 u 8 ", "", MB - 4, KIND_NPS, REPLY_INVALID, REASON_AMBIGUOUS, 0, 0 },
+	{ "", "*", "9", MB, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
+	{ "", "\xe2\xad\x90", "", MB - 1, KIND_CSAT, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "9", "\nSent from my iPhone", "", MB - 16, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
 };
 
 static void test_big(void **state)
@@ -383,6 +833,7 @@ static void test_big(void **state)
 		assert_int_equal(got.reason, b->reason);
 		assert_int_equal(got.score, b->score);
 		assert_int_equal(got.comment_len, b->comment_len);
+		check_json(&got);
 		free(copy);
 		free(text);
 	}
@@ -390,7 +841,7 @@ static void test_big(void **state)
 
 /*
  * Every input of one and two bytes, for every kind: the parser must keep its invariants (checked
- * in parse_copy) and read a lone in-scale digit as that score.
+ * in parse_copy), print valid JSON, and read a lone in-scale digit as that score.
  */
 static void test_every_short_input(void **state)
 {
@@ -404,6 +855,7 @@ static void test_every_short_input(void **state)
 			char *copy;
 
 			parse_copy((enum survey_kind)k, in, 1, &got, &copy);
+			check_json(&got);
 			free(copy);
 			if (a >= '0' && a <= '9' && a - '0' >= kind_min(k) && a - '0' <= kind_max(k)) {
 				assert_int_equal(got.outcome, REPLY_SCORE);
@@ -416,6 +868,7 @@ static void test_every_short_input(void **state)
 			for (b = 0; b < 256; b++) {
 				in[1] = (char)b;
 				parse_copy((enum survey_kind)k, in, 2, &got, &copy);
+				check_json(&got);
 				free(copy);
 			}
 		}
@@ -428,6 +881,8 @@ int main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_null_text),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_truncated),
 		cmocka_unit_test(test_big),
 		cmocka_unit_test(test_every_short_input),
 	};
