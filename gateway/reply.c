@@ -1,14 +1,8 @@
 /*
- * reply.c - see reply.h.
+ * reply.c - see reply.h.  The grammar; it reads tokens from the lexer in reply_lex.c (see
+ * reply_lex.h), so that it can grow without touching the byte handling.  reply_json.c writes the
+ * result as JSON.
  *
- * Three layers, so that the grammar can grow without touching the byte handling:
- *
- *   lexer    cuts the reply into tokens: runs of white space, numbers (ASCII, fullwidth and keycap
- *            digits, the 🔟 emoji), punctuation, dashes, slashes, decorations (* _ # " ( ¡ ...),
- *            star emoji, ½, and "words" (every other run of bytes: letters, other emoji, NULs,
- *            invalid sequences).  It never looks at a byte at or past the end it was given.
- *   lexicon  one sorted table of the words the grammar knows (number words, articles, rating
- *            verbs, connectives, units), looked up after folding case and Latin accents.
  *   grammar  a "phrase" is   [decorations] [intro words] number [fraction] [unit] [denominator]
  *            e.g. "*8*", "le doy un 9", "I'd give it a 10", "ocho de diez", "5 ⭐", "9/10".
  *            The reply is scanned left to right for the first phrase that its position allows:
@@ -29,53 +23,12 @@
  */
 #include "reply.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "reply_lex.h"
 
-/* Digit runs saturate here: any value this large is outside every scale, and it cannot overflow. */
-#define NUMBER_SATURATED 100000
 /* At most this many intro words lead up to a number ("yo le daría una nota de 9" has 6). */
 #define INTRO_MAX 8
-/* Longest word the lexicon is asked about, after folding; longer words are in no table. */
-#define FOLD_MAX 16
-
-enum tok_type {
-	TOK_END, TOK_SPACE, TOK_NUMBER, TOK_PUNCT, TOK_DASH, TOK_SLASH, TOK_DECOR, TOK_STAR,
-	TOK_HALF, TOK_WORD,
-};
-
-#define T(type) (1u << (type))
-
-struct token {
-	enum tok_type type;
-	const char *p;          /* first byte of the token */
-	size_t n;               /* its length in bytes */
-	int value;              /* TOK_NUMBER: the value, saturated at NUMBER_SATURATED;
-				   TOK_WORD: the number a number word stands for */
-	int newline;            /* TOK_SPACE: it holds a line break */
-	unsigned flags;         /* TOK_WORD: its LX_* flags in the lexicon, 0 when not there */
-};
-
-/*
- * The grammar looks ahead a few tokens at a time and often looks at the same token again; this
- * remembers the last tokens cut, by position, so that each is lexed (and looked up) about once.
- */
-#define TOK_CACHE 32
-
-struct tok_cache {
-	struct {
-		size_t pos, end;        /* the token cut at pos from s[.., end); pos -1: empty */
-		struct token t;
-	} slot[TOK_CACHE];
-};
-
-struct lexer {
-	const char *s;
-	size_t pos, end;        /* tokens are cut from s[pos, end) */
-	struct tok_cache *cache;        /* may be NULL */
-};
 
 /* The trimmed views of one reply, shared by every rule. */
 struct ctx {
@@ -105,490 +58,6 @@ static const char *const signature_prefixes[] = {
 	NULL,
 };
 
-/* ---- lexer ------------------------------------------------------------------------------- */
-
-/* Whether the n bytes of `seq` are at s[pos] (pos <= end). */
-static int at(const char *s, size_t pos, size_t end, const char *seq, size_t n)
-{
-	return end - pos >= n && memcmp(s + pos, seq, n) == 0;
-}
-
-/* Length of the white-space character at s[pos] (ASCII or UTF-8 NBSP), 0 when there is none. */
-static size_t space_len(const char *s, size_t pos, size_t end)
-{
-	switch (s[pos]) {
-	case ' ': case '\t': case '\n': case '\v': case '\f': case '\r':
-		return 1;
-	case '\xc2':
-		return at(s, pos, end, "\xc2\xa0", 2) ? 2 : 0;
-	}
-	return 0;
-}
-
-/*
- * Length of the digit at s[pos] and its value in *d: an ASCII digit (with the keycap sequence
- * U+FE0F U+20E3 or U+20E3 after it: "9️⃣", "9⃣"), a fullwidth digit U+FF10..U+FF19, or the
- * keycap ten 🔟 (*d = 10).  0 when no digit starts there.
- */
-static size_t digit_len(const char *s, size_t pos, size_t end, int *d)
-{
-	unsigned char c = (unsigned char)s[pos];
-
-	if (c >= '0' && c <= '9') {
-		*d = c - '0';
-		if (at(s, pos + 1, end, "\xef\xb8\x8f\xe2\x83\xa3", 6))
-			return 7;
-		if (at(s, pos + 1, end, "\xe2\x83\xa3", 3))
-			return 4;
-		return 1;
-	}
-	if (c == 0xef && end - pos >= 3 && s[pos + 1] == '\xbc' &&
-	    (unsigned char)s[pos + 2] >= 0x90 && (unsigned char)s[pos + 2] <= 0x99) {
-		*d = (unsigned char)s[pos + 2] - 0x90;
-		return 3;
-	}
-	if (at(s, pos, end, "\xf0\x9f\x94\x9f", 4)) {
-		*d = 10;
-		return 4;
-	}
-	return 0;
-}
-
-/* Length of the single-token mark at s[pos] and its type in *type; 0 when there is none. */
-static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *type)
-{
-	static const struct { const char *seq; unsigned char n; unsigned char type; } marks[] = {
-		{ "\xe2\x80\xa6", 3, TOK_PUNCT },       /* … */
-		{ "\xe2\x80\x93", 3, TOK_DASH },        /* – */
-		{ "\xe2\x80\x94", 3, TOK_DASH },        /* — */
-		{ "\xe2\x88\x92", 3, TOK_DASH },        /* − minus sign */
-		{ "\xc2\xa1", 2, TOK_DECOR },           /* ¡ */
-		{ "\xc2\xbf", 2, TOK_DECOR },           /* ¿ */
-		{ "\xc2\xab", 2, TOK_DECOR },           /* « */
-		{ "\xc2\xbb", 2, TOK_DECOR },           /* » */
-		{ "\xe2\x80\x98", 3, TOK_DECOR },       /* ‘ */
-		{ "\xe2\x80\x99", 3, TOK_DECOR },       /* ’ */
-		{ "\xe2\x80\x9c", 3, TOK_DECOR },       /* “ */
-		{ "\xe2\x80\x9d", 3, TOK_DECOR },       /* ” */
-		{ "\xef\xb8\x8f", 3, TOK_DECOR },       /* VS16, left over from an emoji */
-		{ "\xe2\xad\x90", 3, TOK_STAR },        /* ⭐ */
-		{ "\xe2\x98\x85", 3, TOK_STAR },        /* ★ */
-		{ "\xf0\x9f\x8c\x9f", 4, TOK_STAR },    /* 🌟 */
-		{ "\xc2\xbd", 2, TOK_HALF },            /* ½ */
-	};
-	size_t i;
-
-	switch (s[pos]) {
-	case '.': case '!': case '?': case ',': case ';': case ':':
-		*type = TOK_PUNCT;
-		return 1;
-	case '-':
-		*type = TOK_DASH;
-		return 1;
-	case '/':
-		*type = TOK_SLASH;
-		return 1;
-	case '*': case '_': case '#': case '"': case '\'': case '(': case ')': case '[': case ']':
-	case '`': case '~': case '+':
-		*type = TOK_DECOR;
-		return 1;
-	}
-	if (s[pos] != '\xc2' && s[pos] != '\xe2' && s[pos] != '\xef' && s[pos] != '\xf0')
-		return 0;
-	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		if (at(s, pos, end, marks[i].seq, marks[i].n)) {
-			*type = (enum tok_type)marks[i].type;
-			return marks[i].n;
-		}
-	}
-	return 0;
-}
-
-/* Whether s[pos] is an apostrophe, which stays inside a word ("I'd", "I’d"). */
-static size_t apostrophe_len(const char *s, size_t pos, size_t end)
-{
-	if (s[pos] == '\'')
-		return 1;
-	return at(s, pos, end, "\xe2\x80\x99", 3) ? 3 : 0;
-}
-
-/* Length of whatever starts a token other than a word at s[pos], its type in *type; 0: a word. */
-static size_t other_len(const char *s, size_t pos, size_t end, enum tok_type *type, int *d)
-{
-	size_t k;
-
-	if ((k = space_len(s, pos, end))) {
-		*type = TOK_SPACE;
-		return k;
-	}
-	if ((k = digit_len(s, pos, end, d))) {
-		*type = TOK_NUMBER;
-		return k;
-	}
-	return mark_len(s, pos, end, type);
-}
-
-/* Whether byte c inside a word certainly continues it: a letter, or a UTF-8 byte no mark uses. */
-static int plain_word_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= 0x80 && c != 0xc2 && c != 0xe2 && c != 0xef && c != 0xf0);
-}
-
-static unsigned lookup_word(const char *p, size_t n, int *value);
-
-/* Cuts the token at s[pos, end) into `t`; returns the position after it. */
-static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
-{
-	size_t k;
-	enum tok_type type;
-	int d = 0;
-
-	t->p = s + pos;
-	t->value = 0;
-	t->newline = 0;
-	t->flags = 0;
-	t->type = TOK_END;
-	if (pos < end && !(k = other_len(s, pos, end, &type, &d))) {
-		t->type = TOK_WORD;
-		for (pos++; pos < end; pos += k) {
-			if (plain_word_byte((unsigned char)s[pos])) {
-				k = 1;
-				continue;
-			}
-			if ((k = apostrophe_len(s, pos, end)))
-				continue;
-			if (other_len(s, pos, end, &type, &d))
-				break;
-			k = 1;
-		}
-		t->n = (size_t)(s + pos - t->p);
-		t->flags = lookup_word(t->p, t->n, &t->value);
-	} else if (pos < end) {
-		t->type = type;
-		if (type == TOK_NUMBER && d == 10) {
-			t->value = 10;          /* 🔟 stands alone */
-			pos += k;
-		} else if (type == TOK_NUMBER) {
-			while (pos < end && (k = digit_len(s, pos, end, &d)) && d < 10) {
-				if (t->value < NUMBER_SATURATED)
-					t->value = t->value * 10 + d;
-				pos += k;
-			}
-		} else if (type == TOK_SPACE || type == TOK_STAR) {
-			/* A run; star emoji keep the VS16 that often follows them ("⭐️"). */
-			do {
-				t->newline |= s[pos] == '\n' || s[pos] == '\r';
-				pos += k;
-			} while (pos < end && (k = other_len(s, pos, end, &type, &d)) &&
-				 (type == t->type || (t->type == TOK_STAR &&
-						      at(s, pos, end, "\xef\xb8\x8f", 3))));
-		} else {
-			pos += k;
-		}
-	}
-	t->n = (size_t)(s + pos - t->p);
-	return pos;
-}
-
-/*
- * The next token of `lx` into `t`, without consuming it: its type.  At the end it is TOK_END (a
- * zero-length token) as often as it is asked for.
- */
-static enum tok_type lex_peek(const struct lexer *lx, struct token *t)
-{
-	struct tok_cache *c = lx->cache;
-	size_t pos = lx->pos, i = pos % TOK_CACHE;
-
-	if (c && c->slot[i].pos == pos && c->slot[i].end == lx->end) {
-		*t = c->slot[i].t;
-		return t->type;
-	}
-	lex_cut(lx->s, pos, lx->end, t);
-	if (c) {
-		c->slot[i].pos = pos;
-		c->slot[i].end = lx->end;
-		c->slot[i].t = *t;
-	}
-	return t->type;
-}
-
-/* Cuts the next token from `lx` into `t` and advances past it (not past the end). */
-static void lex_next(struct lexer *lx, struct token *t)
-{
-	lex_peek(lx, t);
-	lx->pos += t->n;
-}
-
-/* Consumes tokens while their type is in `mask`; returns how many. */
-static int lex_skip(struct lexer *lx, unsigned mask)
-{
-	struct token t;
-	int n;
-
-	for (n = 0;; n++) {
-		struct lexer l = *lx;
-
-		lex_next(&l, &t);
-		if (!(mask & T(t.type)))
-			return n;
-		*lx = l;
-	}
-}
-
-/* Whether `t` is the punctuation mark `c`. */
-static int is_punct(const struct token *t, char c)
-{
-	return t->type == TOK_PUNCT && t->n == 1 && t->p[0] == c;
-}
-
-/* Whether the word `t` starts with a letter (ASCII or Latin), not an emoji or a stray byte. */
-static int word_is_text(const struct token *t)
-{
-	unsigned char c = (unsigned char)t->p[0];
-
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0xc3 && c <= 0xc5);
-}
-
-/* ---- lexicon ----------------------------------------------------------------------------- */
-
-enum {
-	LX_NUM = 1 << 0,        /* a number word; `value` holds it */
-	LX_ARTICLE = 1 << 1,    /* an article before a number: "un 8", "uma nota 7", "a 10" */
-	LX_WEAK = 1 << 2,       /* may lead up to a number: "yo", "le", "es", "I'd", "eu" */
-	LX_STRONG = 1 << 3,     /* names a rating: "doy", "nota", "give", "entre" */
-	LX_FOLLOWER = 1 << 4,   /* an intro word only after another one: "creo que", "nota de" */
-	LX_ALT = 1 << 5,        /* joins alternatives: "o", "u", "or", "ou" */
-	LX_AND = 1 << 6,        /* joins numbers or a half: "y", "e", "and" */
-	LX_RANGE = 1 << 7,      /* joins a range: "a", "al", "to", "até" */
-	LX_DENOM = 1 << 8,      /* introduces the scale's top: "de", "of", "sobre", "em" */
-	LX_OUT = 1 << 9,        /* "out" of "out of 10" */
-	LX_HALF = 1 << 10,      /* "medio", "meio", "half" */
-	LX_UNIT = 1 << 11,      /* "estrellas", "stars", "puntos" */
-};
-
-struct lex_entry {
-	const char *word;       /* folded: lower case ASCII, accents removed, ’ as ' */
-	unsigned flags;
-	int value;
-};
-
-/* Sorted by strcmp() of `word`, for bsearch(). */
-static const struct lex_entry lexicon[] = {
-	{ "a", LX_ARTICLE | LX_RANGE, 0 },
-	{ "acho", LX_WEAK, 0 },
-	{ "al", LX_RANGE, 0 },
-	{ "an", LX_ARTICLE, 0 },
-	{ "and", LX_AND, 0 },
-	{ "ate", LX_RANGE, 0 },
-	{ "avaliacao", LX_STRONG, 0 },
-	{ "avalio", LX_STRONG, 0 },
-	{ "between", LX_STRONG, 0 },
-	{ "calificacion", LX_STRONG, 0 },
-	{ "calificaria", LX_STRONG, 0 },
-	{ "califico", LX_STRONG, 0 },
-	{ "cero", LX_NUM, 0 },
-	{ "cinco", LX_NUM, 5 },
-	{ "con", LX_FOLLOWER, 0 },
-	{ "creo", LX_WEAK, 0 },
-	{ "cuatro", LX_NUM, 4 },
-	{ "damos", LX_STRONG, 0 },
-	{ "dar", LX_STRONG, 0 },
-	{ "dare", LX_STRONG, 0 },
-	{ "darei", LX_STRONG, 0 },
-	{ "daria", LX_STRONG, 0 },
-	{ "de", LX_DENOM | LX_FOLLOWER, 0 },
-	{ "dez", LX_NUM, 10 },
-	{ "diez", LX_NUM, 10 },
-	{ "diria", LX_STRONG, 0 },
-	{ "dois", LX_NUM, 2 },
-	{ "dos", LX_NUM, 2 },
-	{ "dou", LX_STRONG, 0 },
-	{ "doy", LX_STRONG, 0 },
-	{ "duas", LX_NUM, 2 },
-	{ "e", LX_AND | LX_FOLLOWER, 0 },       /* also "é" (is) once folded */
-	{ "eight", LX_NUM, 8 },
-	{ "eleven", LX_NUM, 11 },
-	{ "em", LX_DENOM, 0 },
-	{ "entre", LX_STRONG, 0 },
-	{ "es", LX_WEAK, 0 },
-	{ "estrela", LX_UNIT, 0 },
-	{ "estrelas", LX_UNIT, 0 },
-	{ "estrella", LX_UNIT, 0 },
-	{ "estrellas", LX_UNIT, 0 },
-	{ "eu", LX_WEAK, 0 },
-	{ "five", LX_NUM, 5 },
-	{ "four", LX_NUM, 4 },
-	{ "gave", LX_STRONG, 0 },
-	{ "give", LX_STRONG, 0 },
-	{ "half", LX_HALF, 0 },
-	{ "i", LX_WEAK, 0 },
-	{ "i'd", LX_WEAK, 0 },
-	{ "i'll", LX_WEAK, 0 },
-	{ "is", LX_WEAK, 0 },
-	{ "it", LX_WEAK, 0 },
-	{ "le", LX_WEAK, 0 },
-	{ "les", LX_WEAK, 0 },
-	{ "lhe", LX_WEAK, 0 },
-	{ "lo", LX_WEAK, 0 },
-	{ "media", LX_HALF, 0 },
-	{ "medio", LX_HALF, 0 },
-	{ "meio", LX_HALF, 0 },
-	{ "merece", LX_STRONG, 0 },
-	{ "merecem", LX_STRONG, 0 },
-	{ "merecen", LX_STRONG, 0 },
-	{ "meu", LX_WEAK, 0 },
-	{ "mi", LX_WEAK, 0 },
-	{ "minha", LX_WEAK, 0 },
-	{ "my", LX_WEAK, 0 },
-	{ "nine", LX_NUM, 9 },
-	{ "nota", LX_STRONG, 0 },
-	{ "nove", LX_NUM, 9 },
-	{ "nueve", LX_NUM, 9 },
-	{ "o", LX_ALT, 0 },                     /* also "ó" once folded */
-	{ "ocho", LX_NUM, 8 },
-	{ "of", LX_DENOM, 0 },
-	{ "oito", LX_NUM, 8 },
-	{ "once", LX_NUM, 11 },
-	{ "one", LX_NUM, 1 },
-	{ "onze", LX_NUM, 11 },
-	{ "or", LX_ALT, 0 },
-	{ "ou", LX_ALT, 0 },
-	{ "out", LX_OUT, 0 },
-	{ "point", LX_UNIT, 0 },
-	{ "points", LX_UNIT, 0 },
-	{ "pondria", LX_STRONG, 0 },
-	{ "ponemos", LX_STRONG, 0 },
-	{ "pongo", LX_STRONG, 0 },
-	{ "ponto", LX_UNIT, 0 },
-	{ "pontos", LX_UNIT, 0 },
-	{ "pts", LX_UNIT, 0 },
-	{ "puntaje", LX_STRONG, 0 },
-	{ "punto", LX_UNIT, 0 },
-	{ "puntos", LX_UNIT, 0 },
-	{ "puntuacion", LX_STRONG, 0 },
-	{ "puntuo", LX_STRONG, 0 },
-	{ "quatro", LX_NUM, 4 },
-	{ "que", LX_FOLLOWER, 0 },
-	{ "rate", LX_STRONG, 0 },
-	{ "rating", LX_STRONG, 0 },
-	{ "say", LX_STRONG, 0 },
-	{ "score", LX_STRONG, 0 },
-	{ "seis", LX_NUM, 6 },
-	{ "seria", LX_WEAK, 0 },
-	{ "sete", LX_NUM, 7 },
-	{ "seven", LX_NUM, 7 },
-	{ "siete", LX_NUM, 7 },
-	{ "six", LX_NUM, 6 },
-	{ "sobre", LX_DENOM, 0 },
-	{ "solid", LX_WEAK, 0 },
-	{ "star", LX_UNIT, 0 },
-	{ "stars", LX_UNIT, 0 },
-	{ "te", LX_WEAK, 0 },
-	{ "ten", LX_NUM, 10 },
-	{ "them", LX_WEAK, 0 },
-	{ "they", LX_WEAK, 0 },
-	{ "think", LX_WEAK, 0 },
-	{ "three", LX_NUM, 3 },
-	{ "to", LX_RANGE, 0 },
-	{ "tres", LX_NUM, 3 },
-	{ "two", LX_NUM, 2 },
-	{ "u", LX_ALT, 0 },
-	{ "um", LX_NUM | LX_ARTICLE, 1 },
-	{ "uma", LX_NUM | LX_ARTICLE, 1 },
-	{ "un", LX_ARTICLE, 0 },
-	{ "una", LX_NUM | LX_ARTICLE, 1 },
-	{ "uno", LX_NUM, 1 },
-	{ "valoracion", LX_STRONG, 0 },
-	{ "valoro", LX_STRONG, 0 },
-	{ "vou", LX_WEAK, 0 },
-	{ "we", LX_WEAK, 0 },
-	{ "we'd", LX_WEAK, 0 },
-	{ "would", LX_WEAK, 0 },
-	{ "y", LX_AND, 0 },
-	{ "yo", LX_WEAK, 0 },
-	{ "you", LX_WEAK, 0 },
-	{ "zero", LX_NUM, 0 },
-};
-
-/* The ASCII letter a Latin-1 letter U+00C0..U+00FF (second UTF-8 byte `b`) folds to, or 0. */
-static char fold_latin1(unsigned char b)
-{
-	/* Upper and lower case share the low five bits: À 0x80 / à 0xA0. */
-	static const char base[33] = "aaaaaa\0ceeeeiiii\0nooooo\0\0uuuu\0\0\0";
-
-	return b >= 0x80 && b <= 0xbf ? base[b & 0x1f] : 0;
-}
-
-/*
- * Writes the word at p (n bytes) to `buf` in lower case, without accents and with ’ as ', as a
- * NUL-terminated string.  Returns 0 when it cannot be in the lexicon: too long, or a byte that
- * folds to nothing.
- */
-static int fold_word(const char *p, size_t n, char buf[FOLD_MAX + 1])
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (o == FOLD_MAX)
-			return 0;
-		if (c >= 'A' && c <= 'Z') {
-			c = (char)(c - 'A' + 'a');
-		} else if (c == '\xc3' && i + 1 < n) {
-			if (!(c = fold_latin1((unsigned char)p[++i])))
-				return 0;
-		} else if (at(p, i, n, "\xe2\x80\x99", 3)) {
-			c = '\'';
-			i += 2;
-		} else if ((unsigned char)c >= 0x80 || c == '\0') {
-			return 0;
-		}
-		buf[o++] = c;
-	}
-	buf[o] = '\0';
-	return 1;
-}
-
-static int entry_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct lex_entry *)elem)->word);
-}
-
-/* The lexicon flags of the word at p (n bytes), 0 when it is not there; its number in *value. */
-static unsigned lookup_word(const char *p, size_t n, int *value)
-{
-	char folded[FOLD_MAX + 1];
-	const struct lex_entry *e;
-
-	*value = 0;
-	if (n > 2 * FOLD_MAX || !fold_word(p, n, folded))
-		return 0;
-	e = bsearch(folded, lexicon, sizeof(lexicon) / sizeof(lexicon[0]), sizeof(lexicon[0]),
-		    entry_cmp);
-	if (!e)
-		return 0;
-	*value = e->value;
-	return e->flags;
-}
-
-/* The lexicon flags of token `t` (0 for anything but a known word), its number in *value. */
-static unsigned word_flags(const struct token *t, int *value)
-{
-	*value = t->type == TOK_WORD ? t->value : 0;
-	return t->type == TOK_WORD ? t->flags : 0;
-}
-
-/* The flags of the next token at `lx` when it is a word, else 0. */
-static unsigned peek_flags(const struct lexer *lx, int *value)
-{
-	struct token t;
-
-	*value = 0;
-	return lex_peek(lx, &t) == TOK_WORD ? word_flags(&t, value) : 0;
-}
-
 /* ---- trimming, signatures and keywords --------------------------------------------------- */
 
 /* Whether the line s[from, to) is a client's signature or a signature delimiter ("--"). */
@@ -597,7 +66,7 @@ static int is_signature_line(const char *s, size_t from, size_t to)
 	const char *const *p;
 	size_t k, i;
 
-	while (from < to && (k = space_len(s, from, to)))
+	while (from < to && (k = lex_space_len(s, from, to)))
 		from += k;
 	for (i = from; i < to && (s[i] == '-' || s[i] == '_'); i++)
 		;
@@ -626,12 +95,12 @@ static int is_signature_line(const char *s, size_t from, size_t to)
 static size_t trim_back(const char *s, size_t floor, size_t e, int also_punct)
 {
 	for (;;) {
-		if (e > floor && (space_len(s, e - 1, e) == 1 ||
+		if (e > floor && (lex_space_len(s, e - 1, e) == 1 ||
 				  (also_punct && strchr(".!?,;:", s[e - 1]) && s[e - 1])))
 			e--;
-		else if (e >= floor + 2 && at(s, e - 2, e, "\xc2\xa0", 2))
+		else if (e >= floor + 2 && lex_at(s, e - 2, e, "\xc2\xa0", 2))
 			e -= 2;
-		else if (also_punct && e >= floor + 3 && at(s, e - 3, e, "\xe2\x80\xa6", 3))
+		else if (also_punct && e >= floor + 3 && lex_at(s, e - 3, e, "\xe2\x80\xa6", 3))
 			e -= 3;
 		else
 			return e;
@@ -744,7 +213,7 @@ static int read_half(struct lexer *lx)
 		*lx = l;
 		return 1;
 	}
-	if (!(peek_flags(&l, &v) & LX_AND))
+	if (!(lex_peek_flags(&l, &v) & LX_AND))
 		return 0;
 	lex_next(&l, &t);
 	if (!lex_skip(&l, T(TOK_SPACE)))
@@ -753,7 +222,7 @@ static int read_half(struct lexer *lx)
 		lex_next(&l, &t);
 		lex_skip(&l, T(TOK_SPACE));
 	}
-	if (!(peek_flags(&l, &v) & LX_HALF))
+	if (!(lex_peek_flags(&l, &v) & LX_HALF))
 		return 0;
 	lex_next(&l, &t);
 	*lx = l;
@@ -776,7 +245,7 @@ static int read_unit_word(struct lexer *lx)
 		} while (lex_peek(&l, &t) == TOK_STAR);
 		return 1;
 	}
-	if (!(peek_flags(&l, &v) & LX_UNIT))
+	if (!(lex_peek_flags(&l, &v) & LX_UNIT))
 		return 0;
 	lex_next(&l, &t);
 	*lx = l;
@@ -802,7 +271,7 @@ static int read_denominator(const struct ctx *c, struct lexer *lx, struct number
 	unsigned f;
 
 	spaced = lex_skip(&l, T(TOK_SPACE));
-	f = peek_flags(&l, &v);
+	f = lex_peek_flags(&l, &v);
 	if (lex_peek(&l, &t) == TOK_SLASH) {
 		slash = 1;
 		lex_next(&l, &t);
@@ -856,7 +325,7 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 		n->value = t.value;
 		peek = l;
 		lex_next(&peek, &u);
-		if ((is_punct(&u, '.') || is_punct(&u, ',')) && lex_peek(&peek, &u) == TOK_NUMBER) {
+		if ((lex_is_punct(&u, '.') || lex_is_punct(&u, ',')) && lex_peek(&peek, &u) == TOK_NUMBER) {
 			lex_next(&peek, &u);
 			l = peek;
 			n->fraction = 1;
@@ -864,7 +333,7 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 		if (lex_peek(&l, &u) == TOK_WORD)
 			return 0;
 	} else if (t.type == TOK_WORD && (how & RN_WORDS) &&
-		   (word_flags(&t, &n->value) & LX_NUM)) {
+		   (lex_word_flags(&t, &n->value) & LX_NUM)) {
 		n->is_word = 1;
 	} else {
 		return 0;
@@ -918,7 +387,7 @@ static int article_use(const struct lexer *lx)
 		return 0;
 	if (lex_peek(&l, &t) == TOK_NUMBER)
 		return 1;
-	f = peek_flags(&l, &v);
+	f = lex_peek_flags(&l, &v);
 	return (f & (LX_WEAK | LX_STRONG)) || ((f & LX_NUM) && !(f & LX_ARTICLE));
 }
 
@@ -952,7 +421,7 @@ static int read_phrase(const struct ctx *c, struct lexer *lx, struct phrase *ph)
 	if (t.type == TOK_DASH && lex_skip(&bullet, T(TOK_SPACE)))
 		l = bullet;     /* "- 9"; "-9" is a negative number */
 	for (n = 0;; n++) {
-		unsigned f = peek_flags(&l, &v);
+		unsigned f = lex_peek_flags(&l, &v);
 		size_t pos = l.pos;
 		int colon;
 
@@ -960,7 +429,7 @@ static int read_phrase(const struct ctx *c, struct lexer *lx, struct phrase *ph)
 			break;
 		lex_next(&l, &t);
 		lex_skip(&l, T(TOK_DECOR));
-		colon = lex_peek(&l, &t) == TOK_PUNCT && is_punct(&t, ':');
+		colon = lex_peek(&l, &t) == TOK_PUNCT && lex_is_punct(&t, ':');
 		if (colon)
 			lex_next(&l, &t);
 		if (!lex_skip(&l, T(TOK_SPACE) | T(TOK_DECOR)) && !colon) {
@@ -1002,7 +471,7 @@ static int read_separator(struct lexer *lx)
 	int kind = lex_skip(lx, T(TOK_SPACE)) ? SEP_SPACE : SEP_NONE, v;
 	unsigned f;
 
-	if (lex_peek(lx, &t) == TOK_PUNCT && (is_punct(&t, ',') || is_punct(&t, ';'))) {
+	if (lex_peek(lx, &t) == TOK_PUNCT && (lex_is_punct(&t, ',') || lex_is_punct(&t, ';'))) {
 		lex_next(lx, &t);
 		lex_skip(lx, T(TOK_SPACE));
 		kind = SEP_SPACE;
@@ -1011,7 +480,7 @@ static int read_separator(struct lexer *lx)
 		lex_skip(lx, T(TOK_SPACE));
 		return SEP_DASH;
 	}
-	f = peek_flags(lx, &v);
+	f = lex_peek_flags(lx, &v);
 	if (kind && (f & (LX_ALT | LX_AND | LX_RANGE))) {
 		struct lexer l = *lx;
 
@@ -1019,7 +488,7 @@ static int read_separator(struct lexer *lx)
 		if (!lex_skip(&l, T(TOK_SPACE)))
 			return kind;
 		*lx = l;
-		f = peek_flags(lx, &v);
+		f = lex_peek_flags(lx, &v);
 		if ((f & LX_ARTICLE) && (!(f & LX_NUM) || article_use(lx))) {
 			lex_next(&l, &t);
 			if (lex_skip(&l, T(TOK_SPACE)))
@@ -1076,7 +545,7 @@ static int stands_apart(const struct phrase *ph, const struct lexer *lx)
 		lex_next(&l, &t);
 		lex_peek(&l, &t);
 	}
-	return t.type != TOK_WORD || !word_is_text(&t);
+	return t.type != TOK_WORD || !lex_word_is_text(&t);
 }
 
 /* Whether only punctuation, decorations and emoji remain from `lx` to the end of the reply. */
@@ -1089,7 +558,7 @@ static int reaches_end(const struct lexer *lx)
 		lex_next(&l, &t);
 		if (t.type == TOK_END)
 			return 1;
-		if (t.type == TOK_WORD ? word_is_text(&t) :
+		if (t.type == TOK_WORD ? lex_word_is_text(&t) :
 		    !(T(t.type) & (T(TOK_SPACE) | T(TOK_PUNCT) | T(TOK_DASH) | T(TOK_DECOR) |
 				   T(TOK_STAR))))
 			return 0;
@@ -1132,8 +601,8 @@ static void comment_before(const struct ctx *c, size_t start, struct reply *out)
 		e = trim_back(c->s, c->start, e, 0);
 		if (e > c->start && strchr(",;:-", c->s[e - 1]) && c->s[e - 1])
 			e--;
-		else if (e >= c->start + 3 && (at(c->s, e - 3, e, "\xe2\x80\x93", 3) ||
-					       at(c->s, e - 3, e, "\xe2\x80\x94", 3)))
+		else if (e >= c->start + 3 && (lex_at(c->s, e - 3, e, "\xe2\x80\x93", 3) ||
+					       lex_at(c->s, e - 3, e, "\xe2\x80\x94", 3)))
 			e -= 3;
 		else
 			break;
@@ -1206,10 +675,9 @@ static int rule_score(const struct ctx *c, struct reply *out)
 	enum tok_type prev = TOK_SPACE;     /* the last token that was not a decoration */
 	enum tok_type before_punct = TOK_SPACE, last = TOK_SPACE;
 	struct token t, u;
-	size_t i, resume = 0;
+	size_t resume = 0;
 
-	for (i = 0; i < TOK_CACHE; i++)
-		cache.slot[i].pos = (size_t)-1;
+	lex_cache_init(&cache);
 	while (lex_peek(&lx, &t) != TOK_END) {
 		int boundary = prev == TOK_SPACE || prev == TOK_STAR ||
 			       ((prev == TOK_PUNCT || prev == TOK_DASH) &&
@@ -1289,120 +757,4 @@ const char *reply_reason_name(enum reply_reason r)
 	case REASON_NOT_INTEGER: return "not_integer";
 	}
 	return "unknown";
-}
-
-/* ---- JSON -------------------------------------------------------------------------------- */
-
-/* Output that counts every byte and stores those that fit. */
-struct out_buf {
-	char *buf;
-	size_t cap, len;
-};
-
-static void put(struct out_buf *o, const char *p, size_t n)
-{
-	if (o->len < o->cap) {
-		size_t room = o->cap - o->len;
-
-		memcpy(o->buf + o->len, p, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static void put_str(struct out_buf *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void put_int(struct out_buf *o, int v)
-{
-	char digits[16];
-	size_t i = sizeof(digits);
-	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
-
-	do {
-		digits[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		digits[--i] = '-';
-	put(o, digits + i, sizeof(digits) - i);
-}
-
-/* Length of the UTF-8 sequence its lead byte announces, 0 for a byte that leads none. */
-static size_t utf8_lead_len(unsigned char c)
-{
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	return c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-}
-
-/* The n bytes at p as the inside of a JSON string; invalid UTF-8 becomes U+FFFD. */
-static void put_json_string(struct out_buf *o, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, run, k;
-
-	while (i < n) {
-		unsigned char c = u[i];
-
-		for (run = i; run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' &&
-			      u[run] != '\\'; run++)
-			;
-		if (run > i) {
-			put(o, p + i, run - i);
-			i = run;
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
-
-			put(o, esc, 2);
-		} else if (c == '\n') {
-			put_str(o, "\\n");
-		} else if (c == '\r') {
-			put_str(o, "\\r");
-		} else if (c == '\t') {
-			put_str(o, "\\t");
-		} else if (c < 0x20) {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-
-			put(o, esc, 6);
-		} else if ((k = utf8_lead_len(c)) && k <= n - i && utf8_valid(p + i, k)) {
-			put(o, p + i, k);
-			i += k;
-			continue;
-		} else {
-			put_str(o, "\xef\xbf\xbd");
-		}
-		i++;
-	}
-}
-
-size_t reply_format_json(const struct reply *r, char *buf, size_t cap)
-{
-	struct out_buf o = { buf, cap, 0 };
-
-	put_str(&o, "{\"outcome\":\"");
-	put_str(&o, reply_outcome_name(r->outcome));
-	put_str(&o, "\"");
-	if (r->outcome == REPLY_SCORE) {
-		put_str(&o, ",\"score\":");
-		put_int(&o, r->score);
-		put_str(&o, ",\"comment\":\"");
-		if (r->comment)
-			put_json_string(&o, r->comment, r->comment_len);
-		put_str(&o, "\"");
-	} else if (r->outcome == REPLY_INVALID) {
-		put_str(&o, ",\"reason\":\"");
-		put_str(&o, reply_reason_name(r->reason));
-		put_str(&o, "\"");
-	}
-	put_str(&o, "}");
-	if (cap)
-		buf[o.len < cap ? o.len : cap - 1] = '\0';
-	return o.len;
 }
