@@ -501,6 +501,12 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		api_error(resp, 404, "not_found", "", "no channel uses provider '%s'", pname);
 		return;
 	}
+	if (strcmp(req->method, "POST") != 0 &&
+	    !(strcmp(req->method, "GET") == 0 && provider_has(p, PROVIDER_CAP_WEBHOOK_GET))) {
+		api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use POST)",
+			  req->method);
+		return;
+	}
 	if (provider_has(p, PROVIDER_CAP_WEBHOOK_API_KEY) && authorize(gw, req, resp) < 0)
 		return;
 	snprintf(url, sizeof(url), "%s%s", gw->cfg.public_url, req->path);
@@ -540,15 +546,29 @@ out:
 
 /* ---- routing ------------------------------------------------------------------------- */
 
+/* 200 while the store takes writes: {"status":"ok"}, or "degraded" with the reason when a
+ * provider is paused; 503 when the store cannot be written. */
 static void healthz(struct gateway *gw, struct response *resp)
 {
 	struct gw_err err = { 0 };
+	json_t *provs = json_object();
+	int degraded = 0;
 
+	for (size_t i = 0; i < gw->n_providers; i++) {
+		const char *why = dispatcher_paused(gw->dispatcher, gw->providers[i]);
+
+		degraded |= why != NULL;
+		json_object_set_new(provs, provider_name(gw->providers[i]),
+				    why ? json_pack("{s:s,s:s}", "state", "paused", "reason", why)
+					: json_pack("{s:s}", "state", "ok"));
+	}
 	if (store_check_writable(gw->store, &err) < 0) {
-		json_reply(resp, 503, json_pack("{s:s,s:s}", "status", "unavailable", "store", err.msg));
+		json_reply(resp, 503, json_pack("{s:s,s:s,s:o}", "status", "unavailable", "store",
+						err.msg, "providers", provs));
 		return;
 	}
-	json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+	json_reply(resp, 200, json_pack("{s:s,s:s,s:o}", "status", degraded ? "degraded" : "ok",
+					"store", "ok", "providers", provs));
 }
 
 static int method_is(const struct request *req, const char *m, struct response *resp)
@@ -569,8 +589,7 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 		return;
 	}
 	if (strncmp(path, "/webhooks/", 10) == 0) {
-		if (method_is(req, "POST", resp))
-			webhook(gw, req, resp);
+		webhook(gw, req, resp);
 		return;
 	}
 	if (strncmp(path, "/v1/", 4) != 0) {

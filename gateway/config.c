@@ -340,6 +340,41 @@ static const struct config_key *provider_keys(const char *section)
 	return NULL;
 }
 
+/* A key of a provider's [templates.NAME]: "nps.es" ... "csat.en", or "params". */
+static const struct config_key provider_template_key = {
+	"template", CFG_STRING, NULL,
+	"the provider's template for a kind and locale (KIND.LOCALE), or its parameters (params)",
+};
+
+/* 1 for "templates.NAME" of a registered or planned provider. */
+static int is_provider_template_section(const char *name)
+{
+	char section[64];
+
+	if (strncmp(name, "templates.", 10) != 0)
+		return 0;
+	snprintf(section, sizeof(section), "provider.%s", name + 10);
+	return provider_keys(section) != NULL;
+}
+
+/* 1 for "nps.es" ... "csat.en" and "params". */
+static int is_provider_template_key(const char *key)
+{
+	static const char *const kinds[] = { "nps", "ces", "csat" };
+
+	if (strcmp(key, "params") == 0)
+		return 1;
+	for (size_t k = 0; k < 3; k++) {
+		size_t n = strlen(kinds[k]);
+
+		if (strncmp(key, kinds[k], n) == 0 && key[n] == '.')
+			for (size_t l = 0; template_locales[l]; l++)
+				if (strcmp(key + n + 1, template_locales[l]) == 0)
+					return 1;
+	}
+	return 0;
+}
+
 /* 1 for "templates.es", "templates.pt", "templates.en". */
 static int is_template_section(const char *name)
 {
@@ -359,6 +394,8 @@ static const struct config_key *key_lookup(const char *section, const char *key)
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, section) == 0 && strcmp(core_keys[i].k.key, key) == 0)
 			return &core_keys[i].k;
+	if (is_provider_template_section(section))
+		return is_provider_template_key(key) ? &provider_template_key : NULL;
 	if (is_template_section(section)) {
 		for (const struct config_key *k = template_keys; k->key; k++)
 			if (strcmp(k->key, key) == 0)
@@ -380,7 +417,8 @@ static int section_known(const char *name)
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, name) == 0)
 			return 1;
-	return provider_keys(name) != NULL || is_template_section(name);
+	return provider_keys(name) != NULL || is_template_section(name) ||
+	       is_provider_template_section(name);
 }
 
 /* ---- sections and entries ------------------------------------------------------------- */

@@ -28,6 +28,9 @@ struct dispatcher {
 	CURLM *multi;
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
 	int64_t last_expiry_sweep;
+	/* Written by the dispatcher thread only, the reason before the flag; read by /healthz. */
+	_Atomic int paused[GATEWAY_MAX_PROVIDERS];
+	char pause_reason[GATEWAY_MAX_PROVIDERS][300];
 };
 
 /* One send in flight. */
@@ -79,40 +82,93 @@ static size_t bucket_take(struct dispatcher *d, size_t i, const struct rate *r)
 	return n;
 }
 
+/* The index of provider p in gw->providers. */
+static size_t provider_index(const struct dispatcher *d, const struct provider *p)
+{
+	size_t i = 0;
+
+	while (i < d->gw->n_providers && d->gw->providers[i] != p)
+		i++;
+	return i;
+}
+
+/* A transient failure: queued again after backoff, or at least retry_after_s. */
+static int record_retry(struct dispatcher *d, struct job *j, const struct send_outcome *o,
+			int64_t now, struct gw_err *err)
+{
+	const struct config *cfg = &d->gw->cfg;
+	uint32_t rnd = 0;
+	int64_t wait_s;
+
+	random_bytes(&rnd, sizeof(rnd));
+	wait_s = dispatcher_backoff_ms(cfg->retry_base_ms, cfg->retry_cap_ms, j->item.attempts,
+				       rnd) / 1000;
+	if (o->retry_after_s > wait_s)
+		wait_s = o->retry_after_s;
+	return store_send_retry(d->gw->store, j->item.message_id, now + wait_s, o->error_code,
+				o->error_message, err);
+}
+
+/*
+ * Records one send's outcome.  Beyond accepted / transient / permanent, the provider's flags say:
+ * resend as a template now (once), the customer refuses these messages (an opt-out), the
+ * credentials were refused (pause the provider: the message waits, nothing else is sent through
+ * it until a restart with fixed credentials), or a template is misconfigured (failed, and said so).
+ */
 static void record(struct dispatcher *d, struct job *j, enum send_result res,
 		   const struct send_outcome *o)
 {
 	struct gateway *gw = d->gw;
 	struct gw_err err = { 0 };
 	int64_t now = gateway_now(gw);
+	const char *result;
 	char masked[32];
-	uint32_t rnd = 0;
 	int rc;
 
-	if (res == SEND_TRANSIENT && j->item.attempts >= gw->cfg.max_attempts)
+	if (res == SEND_TRANSIENT && j->item.attempts >= gw->cfg.max_attempts &&
+	    !(o->flags & SEND_AUTH_FAILED))
 		res = SEND_PERMANENT;
-	switch (res) {
-	case SEND_ACCEPTED:
-		rc = store_send_accepted(gw->store, j->item.message_id, o->provider_message_id, now, &err);
-		break;
-	case SEND_TRANSIENT:
-		random_bytes(&rnd, sizeof(rnd));
-		rc = store_send_retry(gw->store, j->item.message_id,
-				      now + dispatcher_backoff_ms(gw->cfg.retry_base_ms,
-								  gw->cfg.retry_cap_ms,
-								  j->item.attempts, rnd) / 1000,
-				      o->error_code, o->error_message, &err);
-		break;
-	default:
+	if ((o->flags & SEND_NEEDS_TEMPLATE) && !j->item.needs_template) {
+		result = "template";
+		rc = store_send_needs_template(gw->store, j->item.message_id, now, o->error_code,
+					       o->error_message, &err);
+	} else if (o->flags & SEND_AUTH_FAILED) {
+		size_t pi = provider_index(d, j->p);
+
+		result = "paused";
+		if (pi < GATEWAY_MAX_PROVIDERS && !d->paused[pi]) {
+			d->paused[pi] = 1;
+			snprintf(d->pause_reason[pi], sizeof(d->pause_reason[pi]), "%s: %s",
+				 o->error_code, o->error_message);
+			fprintf(stderr, "error: %s refused the credentials (%s: %s); sending through it "
+				"is paused until the gateway restarts with working credentials\n",
+				provider_name(j->p), o->error_code, o->error_message);
+		}
+		rc = store_send_retry(gw->store, j->item.message_id, now, o->error_code,
+				      o->error_message, &err);
+	} else if (res == SEND_ACCEPTED) {
+		result = "accepted";
+		rc = store_send_accepted(gw->store, j->item.message_id, o->provider_message_id, now,
+					 &err);
+	} else if (res == SEND_TRANSIENT) {
+		result = "retry";
+		rc = record_retry(d, j, o, now, &err);
+	} else {
+		result = "failed";
+		if (o->flags & SEND_CONFIG_ERROR)
+			fprintf(stderr, "error: configuration: %s refused a message (%s: %s); check "
+				"[templates.%s]\n", provider_name(j->p), o->error_code,
+				o->error_message, provider_name(j->p));
 		rc = store_send_failed(gw->store, j->item.message_id, o->error_code, o->error_message,
 				       now, &err);
-		break;
+		if (rc == 0 && (o->flags & SEND_OPTED_OUT))
+			rc = store_suppress_phone(gw->store, j->item.phone, provider_name(j->p), now,
+						  &err);
 	}
 	mask_phone(j->item.phone, masked, sizeof(masked));
 	printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s code=%s\n",
 	       provider_name(j->p), (long long)j->item.message_id,
-	       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
-	       res == SEND_ACCEPTED ? "accepted" : res == SEND_TRANSIENT ? "retry" : "failed",
+	       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts, result,
 	       o->error_code[0] ? o->error_code : "-");
 	if (rc < 0)
 		fprintf(stderr, "dispatcher: recording message %lld failed: %s\n",
@@ -128,16 +184,30 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return buf_append(&j->response, data, size * nmemb) < 0 ? 0 : size * nmemb;
 }
 
-static void outbound_of(const struct outbox_item *it, struct outbound *out)
+/* WhatsApp's customer-service window: free-form text within 24 h of the customer's message. */
+#define SESSION_WINDOW_S (24 * 3600)
+
+static void outbound_of(const struct dispatcher *d, const struct outbox_item *it,
+			struct outbound *out)
 {
+	const struct config *cfg = &d->gw->cfg;
+	int64_t now = gateway_now(d->gw);
+
 	memset(out, 0, sizeof(*out));
 	out->id = it->message_id;
 	if (channel_from_name(it->channel, &out->channel) < 0)
 		out->channel = CHANNEL_SMS;
 	out->purpose = strcmp(it->purpose, "survey") == 0 ? PURPOSE_SURVEY :
-		       strcmp(it->purpose, "thanks") == 0 ? PURPOSE_THANKS : PURPOSE_REPROMPT;
+		       strcmp(it->purpose, "reprompt") == 0 ? PURPOSE_REPROMPT : PURPOSE_THANKS;
 	out->to = it->phone;
 	out->body = it->body;
+	if (kind_from_name(it->kind, &out->kind) < 0)
+		out->kind = KIND_NPS;
+	out->locale = it->locale[0] ? it->locale : cfg->default_locale;
+	out->name = it->name;
+	out->brand = cfg->brand;
+	out->in_session = !it->needs_template && it->last_inbound_at &&
+			  now - it->last_inbound_at < SESSION_WINDOW_S;
 }
 
 /* Prepares the curl handle of one job; -1 when the request cannot even be built (permanent). */
@@ -146,7 +216,7 @@ static int job_prepare(struct dispatcher *d, struct job *j, struct send_outcome 
 	struct outbound msg;
 	struct gw_err err = { 0 };
 
-	outbound_of(&j->item, &msg);
+	outbound_of(d, &j->item, &msg);
 	provider_request_init(&j->req);
 	buf_init(&j->response, RESPONSE_CAP);
 	if (provider_build_send(j->p, &msg, &j->req, &err) < 0) {
@@ -237,7 +307,7 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 	struct job jobs[BATCH_MAX];
 	struct outbox_item items[BATCH_MAX];
 	struct gw_err err = { 0 };
-	size_t want = bucket_take(d, pi, &p->rate), n = 0, http = 0;
+	size_t want = d->paused[pi] ? 0 : bucket_take(d, pi, &p->rate), n = 0, http = 0;
 
 	if (!want)
 		return 0;
@@ -258,7 +328,7 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 		if (provider_has(p, PROVIDER_CAP_LOCAL)) {
 			struct outbound msg;
 
-			outbound_of(&j->item, &msg);
+			outbound_of(d, &j->item, &msg);
 			record(d, j, provider_deliver(p, &msg, &o), &o);
 			continue;
 		}
@@ -357,6 +427,16 @@ struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
 		return NULL;
 	}
 	return d;
+}
+
+const char *dispatcher_paused(const struct dispatcher *d, const struct provider *p)
+{
+	size_t pi;
+
+	if (!d)
+		return NULL;
+	pi = provider_index(d, p);
+	return pi < GATEWAY_MAX_PROVIDERS && d->paused[pi] ? d->pause_reason[pi] : NULL;
 }
 
 void dispatcher_wake(struct dispatcher *d)

@@ -20,6 +20,9 @@ struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err);
 /* Makes the thread look at the outbox now (new messages were queued). */
 void dispatcher_wake(struct dispatcher *d);
 
+/* Why sending through `p` is paused (its credentials were refused), or NULL when it is not. */
+const char *dispatcher_paused(const struct dispatcher *d, const struct provider *p);
+
 /* Finishes the batch in flight, stops the thread and frees everything. */
 void dispatcher_stop(struct dispatcher *d);
 

@@ -9,6 +9,15 @@
 #include "dispatcher.h"
 #include "texts.h"
 
+/* [templates.NAME] of provider NAME, or NULL. */
+static const struct config_section *templates_section(const struct config *cfg, const char *name)
+{
+	char section[64];
+
+	snprintf(section, sizeof(section), "templates.%s", name);
+	return config_section_find(cfg, section);
+}
+
 int gateway_init(struct gateway *gw, struct gw_err *err)
 {
 	const char *fake = getenv("GATEWAY_FAKE_CLOCK");
@@ -28,7 +37,7 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 				return gw_errf(err, "[channels] %s: no provider '%s'",
 					       channel_name((enum channel)c), name);
 			p = provider_create(ops, config_section_find(&gw->cfg, section),
-					    gw->cfg.public_url, err);
+					    templates_section(&gw->cfg, name), gw->cfg.public_url, err);
 			if (!p)
 				return -1;
 			gw->providers[gw->n_providers++] = p;

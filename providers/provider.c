@@ -3,6 +3,7 @@
  */
 #include "provider.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,8 @@ const struct provider_ops *provider_find(const char *name)
 }
 
 struct provider *provider_create(const struct provider_ops *ops, const struct config_section *cfg,
-				 const char *public_url, struct gw_err *err)
+				 const struct config_section *templates, const char *public_url,
+				 struct gw_err *err)
 {
 	struct provider *p = calloc(1, sizeof(*p));
 	const char *rate = config_get(cfg, "rate");
@@ -36,6 +38,7 @@ struct provider *provider_create(const struct provider_ops *ops, const struct co
 	}
 	p->ops = ops;
 	p->public_url = public_url;
+	p->templates = templates;
 	if (config_parse_rate(rate ? rate : (ops->default_rate ? ops->default_rate : "off"),
 			      &p->rate, err) < 0 ||
 	    (ops->init && ops->init(p, cfg, err) < 0)) {
@@ -54,6 +57,45 @@ void provider_free(struct provider *p)
 		p->ops->destroy(p);
 	free(p->priv);
 	free(p);
+}
+
+const char *provider_template(const struct provider *p, const struct outbound *msg)
+{
+	char key[32];
+	const char *v;
+
+	snprintf(key, sizeof(key), "%s.%s", kind_name(msg->kind), msg->locale ? msg->locale : "es");
+	if ((v = config_get(p->templates, key)) && *v)
+		return v;
+	snprintf(key, sizeof(key), "%s.es", kind_name(msg->kind));
+	v = config_get(p->templates, key);
+	return v && *v ? v : NULL;
+}
+
+size_t provider_template_params(const struct provider *p, const struct outbound *msg,
+				const char *out[TEMPLATE_MAX_PARAMS])
+{
+	const char *list = config_get(p->templates, "params");
+	size_t n = 0;
+
+	if (!list || !*list)
+		list = "name, brand";
+	while (*list && n < TEMPLATE_MAX_PARAMS) {
+		size_t len;
+
+		list += strspn(list, " ,");
+		len = strcspn(list, " ,");
+		if (!len)
+			break;
+		if (len == 4 && strncmp(list, "name", 4) == 0)
+			out[n++] = msg->name && *msg->name ? msg->name : "";
+		else if (len == 5 && strncmp(list, "brand", 5) == 0)
+			out[n++] = msg->brand ? msg->brand : "";
+		else
+			out[n++] = "";
+		list += len;
+	}
+	return n;
 }
 
 const char *provider_config(const struct provider *p, const struct config_section *cfg,

@@ -33,6 +33,8 @@
 enum {
 	PROVIDER_CAP_LOCAL = 1 << 0,          /* delivers with deliver(), no HTTP (console) */
 	PROVIDER_CAP_WEBHOOK_API_KEY = 1 << 1, /* webhook is authenticated by the gateway's API key */
+	PROVIDER_CAP_TEMPLATES = 1 << 2,      /* sends [templates.NAME] templates outside sessions */
+	PROVIDER_CAP_WEBHOOK_GET = 1 << 3,    /* parse_webhook also takes GET (verification) */
 };
 
 /* What a message is for; providers may pick a wire form by it (templates for surveys). */
@@ -44,7 +46,14 @@ struct outbound {
 	enum channel channel;
 	enum outbound_purpose purpose;
 	const char *to;             /* E.164, "+34600111222" */
-	const char *body;           /* UTF-8 text */
+	const char *body;           /* UTF-8 text, always set: the free-form version */
+	enum survey_kind kind;      /* the survey's kind */
+	const char *locale;         /* "es", "pt", "en" */
+	const char *name;           /* the customer's name, "" when unknown: a template parameter */
+	const char *brand;          /* [survey] brand: a template parameter */
+	/* WhatsApp allows free-form text only within 24 hours of the customer's last message; a
+	 * provider sends anything else as an approved template (PROVIDER_CAP_TEMPLATES). */
+	int in_session;
 };
 
 #define HTTP_MAX_HEADERS 8
@@ -70,12 +79,21 @@ enum send_result {
 	SEND_PERMANENT,     /* never retry (bad number, bad request, auth) */
 };
 
+/* What a send's answer means beyond accepted / transient / permanent (send_outcome.flags). */
+enum {
+	SEND_NEEDS_TEMPLATE = 1 << 0,   /* outside the 24-hour window: send again now, as a template */
+	SEND_OPTED_OUT = 1 << 1,        /* the customer refuses these messages: treat as an opt-out */
+	SEND_AUTH_FAILED = 1 << 2,      /* credentials refused: stop sending on this provider */
+	SEND_CONFIG_ERROR = 1 << 3,     /* template or parameter wrong: an operator must fix it */
+};
+
 struct send_outcome {
 	char provider_message_id[PROVIDER_ID_LEN];
 	char status[24];            /* provider's own status word, e.g. "queued" */
 	char error_code[32];        /* provider's code, e.g. "21211" */
 	char error_message[256];
-	int retry_after_s;          /* from Retry-After when the provider sent one, else 0 */
+	int retry_after_s;          /* SEND_TRANSIENT: wait at least this long (0: backoff only) */
+	unsigned flags;             /* SEND_NEEDS_TEMPLATE, ... */
 };
 
 /* A read-only view of an incoming webhook request. */
@@ -100,6 +118,8 @@ enum delivery_status { DELIVERY_SENT, DELIVERY_DELIVERED, DELIVERY_READ, DELIVER
 /* One neutral event from a webhook.  `text` is malloc'd (owned by the list). */
 struct event {
 	enum event_type type;
+	int not_text;                       /* EVENT_INBOUND that is not a reply (an image, ...):
+					     * stored, never answered */
 	enum channel channel;               /* CHANNEL_ANY when the provider cannot tell */
 	char provider_message_id[PROVIDER_ID_LEN];
 	char from[PHONE_LEN];               /* E.164 */
@@ -160,6 +180,7 @@ struct provider {
 	const struct provider_ops *ops;
 	const char *public_url;     /* the gateway's public base URL, for callbacks and signatures */
 	struct rate rate;
+	const struct config_section *templates;  /* [templates.NAME], or NULL */
 	void *priv;                 /* ops->priv_size bytes */
 };
 
@@ -169,16 +190,32 @@ extern const struct provider_ops *const providers[];
 /* The ops called `name`, or NULL. */
 const struct provider_ops *provider_find(const char *name);
 
-/* Creates and initialises an instance from its config section (which may be NULL: all defaults).
- * NULL with err set on failure. */
+/* Creates and initialises an instance from its config section (which may be NULL: all defaults)
+ * and its [templates.NAME] section (NULL: none; it must outlive the instance).  NULL with err set
+ * on failure. */
 struct provider *provider_create(const struct provider_ops *ops, const struct config_section *cfg,
-				 const char *public_url, struct gw_err *err);
+				 const struct config_section *templates, const char *public_url,
+				 struct gw_err *err);
+
+/* The [templates.NAME] value for the message's kind and locale ("nps.es"), else for the kind in
+ * Spanish, else NULL.  Values are provider-specific (a Meta template "name, language", a Twilio
+ * ContentSid, a Zenvia template id). */
+const char *provider_template(const struct provider *p, const struct outbound *msg);
 void provider_free(struct provider *p);
 
 /* The value of `key` for a provider's init(): the section's value, else the default in the
  * provider's key table, else NULL.  Valid while `cfg` is. */
 const char *provider_config(const struct provider *p, const struct config_section *cfg,
 			    const char *key);
+
+#define TEMPLATE_MAX_PARAMS 8
+
+/* The template's body parameters, in order, from [templates.NAME] params (a comma-separated list
+ * of "name" and "brand"; default "name, brand"): their values for `msg` into out (at most
+ * TEMPLATE_MAX_PARAMS; an unknown word gives ""), their count as the result.  The values point
+ * into `msg`. */
+size_t provider_template_params(const struct provider *p, const struct outbound *msg,
+				const char *out[TEMPLATE_MAX_PARAMS]);
 
 /* Wrappers the core calls. */
 int provider_build_send(struct provider *p, const struct outbound *msg, struct http_request *out,

@@ -88,13 +88,37 @@ static void address(char *out, size_t n, enum channel ch, const char *number)
 	snprintf(out, n, "%s%s", ch == CHANNEL_WHATSAPP ? "whatsapp:" : "", number);
 }
 
+/* {"1":"Ana","2":"Acme"}: the template's parameters as Twilio's ContentVariables JSON. */
+static int content_variables(const struct provider *p, const struct outbound *msg,
+			     struct buf *out)
+{
+	const char *vals[TEMPLATE_MAX_PARAMS];
+	size_t n = provider_template_params(p, msg, vals);
+	json_t *o = json_object();
+	char key[24], *text;
+	int rc;
+
+	for (size_t i = 0; o && i < n; i++) {
+		snprintf(key, sizeof(key), "%zu", i + 1);
+		json_object_set_new(o, key, json_string(vals[i]));
+	}
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	rc = text ? buf_puts(out, text) : -1;
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
 static int twilio_build_send(struct provider *p, const struct outbound *msg,
 			     struct http_request *out, struct gw_err *err)
 {
 	struct twilio *t = p->priv;
 	char to[PHONE_LEN + 16], from[TWILIO_VALUE_LEN + 16];
+	const char *content_sid;
+	struct buf vars;
 	int rc = -1;
 
+	buf_init(&vars, 4096);
 	address(to, sizeof(to), msg->channel, msg->to);
 	if (buf_printf(&out->url, "%s/2010-04-01/Accounts/%s/Messages.json", t->base_url,
 		       t->account_sid) < 0 ||
@@ -108,8 +132,17 @@ static int twilio_build_send(struct provider *p, const struct outbound *msg,
 		if (form_add(&out->body, "From", from) < 0)
 			goto full;
 	}
-	if (form_add(&out->body, "Body", msg->body) < 0)
+	if (msg->channel == CHANNEL_WHATSAPP && !msg->in_session &&
+	    (content_sid = provider_template(p, msg))) {
+		/* Outside the WhatsApp session only an approved template may open the conversation:
+		 * Twilio's Content API, ContentSid plus numbered ContentVariables. */
+		if (content_variables(p, msg, &vars) < 0 ||
+		    form_add(&out->body, "ContentSid", content_sid) < 0 ||
+		    form_add(&out->body, "ContentVariables", buf_cstr(&vars)) < 0)
+			goto full;
+	} else if (form_add(&out->body, "Body", msg->body) < 0) {
 		goto full;
+	}
 	if (p->public_url) {
 		char cb[TWILIO_VALUE_LEN * 2];
 
@@ -126,6 +159,7 @@ static int twilio_build_send(struct provider *p, const struct outbound *msg,
 full:
 	gw_errf(err, "message too large for one Twilio request");
 out:
+	buf_release(&vars);
 	return rc;
 }
 
@@ -175,6 +209,13 @@ static enum send_result twilio_parse_send_response(struct provider *p, long stat
 			snprintf(out->error_message, sizeof(out->error_message), "no answer from Twilio");
 		return SEND_TRANSIENT;
 	}
+	/* Codes that mean more than "failed" (twilio.com/docs/api/errors). */
+	if (strcmp(out->error_code, "63016") == 0)          /* outside the WhatsApp window */
+		out->flags |= SEND_NEEDS_TEMPLATE;
+	else if (strcmp(out->error_code, "21610") == 0)     /* the recipient replied STOP */
+		out->flags |= SEND_OPTED_OUT;
+	else if (strcmp(out->error_code, "20003") == 0 || status == 401)
+		out->flags |= SEND_AUTH_FAILED;
 	if (!out->error_code[0])
 		snprintf(out->error_code, sizeof(out->error_code), "http_%ld", status);
 	if (!out->error_message[0])
@@ -314,6 +355,7 @@ out:
 
 const struct provider_ops twilio_ops = {
 	.name = "twilio",
+	.caps = PROVIDER_CAP_TEMPLATES,
 	.priv_size = sizeof(struct twilio),
 	.keys = twilio_keys,
 	.default_rate = "1/s",

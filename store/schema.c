@@ -94,6 +94,11 @@ static const char *const migrations[] = {
 	"  opted_in_at INTEGER,"
 	"  provider TEXT,"
 	"  updated_at INTEGER NOT NULL);",
+
+	/* 3: WhatsApp: a message the provider refused as free-form is sent again as a template;
+	 * the customer's last inbound message per number tells whether a session is open. */
+	"ALTER TABLE messages ADD COLUMN needs_template INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_by_phone ON messages (phone, provider, direction, created_at);",
 };
 
 int schema_version(void)

@@ -125,6 +125,11 @@ struct outbox_item {
 	char phone[STORE_PHONE_LEN];
 	char *body;                     /* malloc'd */
 	int attempts;                   /* including the one being claimed */
+	char kind[8];                   /* the survey's, "" without a survey */
+	char locale[8];                 /* the survey's, "" without a survey */
+	char name[STORE_TEXT_LEN];      /* the survey's customer name, "" when unknown */
+	int64_t last_inbound_at;        /* the number's last text to this provider, 0: never */
+	int needs_template;             /* the provider refused it as free-form text */
 };
 
 /*
@@ -146,6 +151,16 @@ int store_send_accepted(struct store *st, int64_t message_id, const char *provid
 /* A transient failure: queued again for `next_at`, with the failure kept as the last error. */
 int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
 		     const char *message, struct gw_err *err);
+/* The provider refused free-form text (outside a WhatsApp session): queued again at once, to be
+ * sent as a template. */
+int store_send_needs_template(struct store *st, int64_t message_id, int64_t now,
+			      const char *code, const char *message, struct gw_err *err);
+
+/* The provider says the number refuses these messages: the number is suppressed as after an
+ * opt-out (its queued surveys skipped, queued messages cancelled), without a confirmation. */
+int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
+			 struct gw_err *err);
+
 /* A permanent failure: the message, and its survey, are failed with the provider's code. */
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err);

@@ -135,6 +135,16 @@ static int record_opt(struct store *st, const struct inbound_in *in, int opt_out
 	return run_text_int(st, S_CUSTOMERS_OPTED, in->from, opt_out, "mark customers", err);
 }
 
+int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
+			 struct gw_err *err)
+{
+	struct inbound_in in = { .provider = provider, .from = phone, .now = now };
+
+	if (tx_begin(st, err) < 0)
+		return -1;
+	return tx_end(st, record_opt(st, &in, 1, err), err);
+}
+
 static int apply_decision(struct store *st, const struct inbound_in *in, int64_t msg_id,
 			  const struct matched_survey *m, const struct inbound_decision *d,
 			  struct gw_err *err)

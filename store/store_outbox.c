@@ -34,6 +34,11 @@ static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 		col_copy(s, 4, it->purpose, sizeof(it->purpose));
 		col_copy(s, 5, it->phone, sizeof(it->phone));
 		it->attempts = sqlite3_column_int(s, 7) + 1;
+		col_copy(s, 8, it->kind, sizeof(it->kind));
+		col_copy(s, 9, it->locale, sizeof(it->locale));
+		col_copy(s, 10, it->name, sizeof(it->name));
+		it->needs_template = sqlite3_column_int(s, 11);
+		it->last_inbound_at = sqlite3_column_int64(s, 12);
 		if (!(it->body = col_dup(s, 6))) {
 			sqlite3_reset(s);
 			return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
@@ -131,6 +136,13 @@ int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, cons
 {
 	return send_outcome(st, S_MESSAGE_RETRY, S_SURVEY_RETRY, message_id, next_at, code, message,
 			    err);
+}
+
+int store_send_needs_template(struct store *st, int64_t message_id, int64_t now,
+			      const char *code, const char *message, struct gw_err *err)
+{
+	return send_outcome(st, S_MESSAGE_NEEDS_TEMPLATE, S_SURVEY_RETRY, message_id, now, code,
+			    message, err);
 }
 
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,

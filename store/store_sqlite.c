@@ -41,9 +41,14 @@ static const char *const stmt_sql[S__COUNT] = {
 		" status, next_attempt_at, created_at, updated_at)"
 		" VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8)",
 	[S_DUE_SELECT] =
-		"SELECT id, coalesce(survey_id, ''), provider, channel, purpose, phone, body, attempts"
-		" FROM messages WHERE status = 'queued' AND next_attempt_at <= ?1 AND provider = ?3"
-		" ORDER BY next_attempt_at, id LIMIT ?2",
+		"SELECT m.id, coalesce(m.survey_id, ''), m.provider, m.channel, m.purpose, m.phone,"
+		" m.body, m.attempts, coalesce(s.kind, ''), coalesce(s.locale, ''),"
+		" coalesce(s.name, ''), m.needs_template,"
+		" coalesce((SELECT max(i.created_at) FROM messages i WHERE i.phone = m.phone"
+		"   AND i.provider = m.provider AND i.direction = 'in'), 0)"
+		" FROM messages m LEFT JOIN surveys s ON s.id = m.survey_id"
+		" WHERE m.status = 'queued' AND m.next_attempt_at <= ?1 AND m.provider = ?3"
+		" ORDER BY m.next_attempt_at, m.id LIMIT ?2",
 	[S_MESSAGE_CLAIM] =
 		"UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?2"
 		" WHERE id = ?1",
@@ -130,6 +135,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_CANCEL_QUEUED_MESSAGES] =
 		"UPDATE messages SET status = 'cancelled', updated_at = ?2"
 		" WHERE phone = ?1 AND direction = 'out' AND status = 'queued'",
+	[S_MESSAGE_NEEDS_TEMPLATE] =
+		"UPDATE messages SET status = 'queued', needs_template = 1, next_attempt_at = ?2,"
+		" error_code = ?3, error_message = ?4, updated_at = ?2 WHERE id = ?1",
 	[S_EXPIRE] =
 		"UPDATE surveys SET status = 'expired'"
 		" WHERE status IN ('sent', 'delivered', 'read', 'uncertain') AND expires_at <= ?1",

@@ -49,7 +49,7 @@ static struct provider *console_new(void)
 	struct provider *p;
 
 	assert_non_null(ops);
-	p = provider_create(ops, NULL, "http://127.0.0.1:8080", &err);
+	p = provider_create(ops, NULL, NULL, "http://127.0.0.1:8080", &err);
 	if (!p)
 		fail_msg("provider_create: %s", err.msg);
 	return p;

@@ -358,7 +358,7 @@ static int reset_plan(void **state)
 static struct provider *recorder_new(const struct config_section *cfg)
 {
 	struct gw_err err = { 0 };
-	struct provider *p = provider_create(&recorder_ops, cfg, "https://gw.example.com", &err);
+	struct provider *p = provider_create(&recorder_ops, cfg, NULL, "https://gw.example.com", &err);
 
 	if (!p)
 		fail_msg("provider_create: %s", err.msg);
@@ -394,7 +394,7 @@ static void test_create_fails_when_init_fails(void **state)
 
 	(void)state;
 	plan.init_fail = 1;
-	assert_null(provider_create(&recorder_ops, NULL, NULL, &err));
+	assert_null(provider_create(&recorder_ops, NULL, NULL, NULL, &err));
 	assert_string_equal(err.msg, "[provider.recorder] key: planned failure");
 	/* destroy() belongs to instances that were made; ASan reports the priv if it leaked. */
 	assert_int_equal(plan.destroy_calls, 0);
@@ -427,7 +427,7 @@ static void test_create_rate_table(void **state)
 		struct config_section sec = { .name = (char *)"provider.recorder", .entries = &e,
 					      .n = t->rate ? 1 : 0 };
 		struct gw_err err = { 0 };
-		struct provider *p = provider_create(&recorder_ops, &sec, NULL, &err);
+		struct provider *p = provider_create(&recorder_ops, &sec, NULL, NULL, &err);
 
 		if (!t->want_ok) {
 			if (p)
@@ -455,7 +455,7 @@ static void test_create_without_default_rate_is_unpaced(void **state)
 
 	(void)state;
 	ops.default_rate = NULL;
-	p = provider_create(&ops, NULL, NULL, &err);
+	p = provider_create(&ops, NULL, NULL, NULL, &err);
 	assert_non_null(p);
 	assert_int_equal(p->rate.off, 1);
 	provider_free(p);

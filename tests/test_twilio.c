@@ -239,7 +239,7 @@ static struct provider *twilio_from_ini(const char *ini, const char *public_url)
 	if (config_load(&cfg, path, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
 	unlink(path);
-	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"),
+	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"), NULL,
 			    public_url, &err);
 	config_release(&cfg);       /* init() copied what it keeps */
 	if (!p)
@@ -306,7 +306,7 @@ static void test_init_table(void **state)
 		struct provider *p;
 
 		p = provider_create(provider_find("twilio"),
-				    hand_section(&h, t->sid, t->token, t->from, t->mss, NULL),
+				    hand_section(&h, t->sid, t->token, t->from, t->mss, NULL), NULL,
 				    PUBLIC_URL, &err);
 		if (!t->want_key) {
 			if (!p)
@@ -331,7 +331,7 @@ static void test_init_no_sender_names_both_keys(void **state)
 
 	(void)state;
 	assert_null(provider_create(provider_find("twilio"),
-				    hand_section(&h, SID, TOKEN, NULL, NULL, NULL), PUBLIC_URL, &err));
+				    hand_section(&h, SID, TOKEN, NULL, NULL, NULL), NULL, PUBLIC_URL, &err));
 	assert_non_null(strstr(err.msg, "from"));
 	assert_non_null(strstr(err.msg, "messaging_service_sid"));
 }
@@ -352,7 +352,7 @@ static void test_init_from_config_file(void **state)
 	assert_int_equal(config_load(&cfg, path, &err), 0);
 	unlink(path);
 	assert_null(provider_create(provider_find("twilio"),
-				    config_section_find(&cfg, "provider.twilio"), PUBLIC_URL, &err));
+				    config_section_find(&cfg, "provider.twilio"), NULL, PUBLIC_URL, &err));
 	assert_non_null(strstr(err.msg, "auth_token"));
 	config_release(&cfg);
 }
@@ -437,7 +437,7 @@ static void test_build_send_default_base_url_without_config_load(void **state)
 	struct hand_section h;
 	struct gw_err err = { 0 };
 	struct provider *p = provider_create(provider_find("twilio"),
-					     hand_section(&h, SID, TOKEN, FROM, NULL, NULL),
+					     hand_section(&h, SID, TOKEN, FROM, NULL, NULL), NULL,
 					     PUBLIC_URL, &err);
 	struct http_request req;
 	struct form f;
