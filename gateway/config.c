@@ -62,39 +62,6 @@ static const struct core_key core_keys[] = {
 
 #define N_CORE (sizeof(core_keys) / sizeof(core_keys[0]))
 
-/*
- * Sections of providers that DESIGN.md names but this build does not implement yet.  Their keys
- * are accepted and checked, so one gateway.conf serves every build, but [channels] cannot select
- * them: a provider exists only once its file is in the registry.
- */
-static const struct config_key meta_keys[] = {
-	{ "phone_number_id", CFG_STRING, NULL, "WhatsApp Business phone number id" },
-	{ "access_token", CFG_STRING, NULL, "Graph API access token" },
-	{ "app_secret", CFG_STRING, NULL, "app secret; signs webhooks (X-Hub-Signature-256)" },
-	{ "verify_token", CFG_STRING, NULL, "token for the GET /webhooks/meta handshake" },
-	{ "graph_version", CFG_STRING, "v23.0", "Graph API version" },
-	{ "base_url", CFG_URL, "https://graph.facebook.com", "Graph API base URL" },
-	{ NULL, 0, NULL, NULL },
-};
-
-static const struct config_key zenvia_keys[] = {
-	{ "api_token", CFG_STRING, NULL, "Zenvia API token (X-API-TOKEN)" },
-	{ "from", CFG_STRING, NULL, "sender id" },
-	{ "base_url", CFG_URL, "https://api.zenvia.com", "API base URL" },
-	{ "webhook_token", CFG_STRING, NULL, "secret the subscription sends as X-Gateway-Token" },
-	{ NULL, 0, NULL, NULL },
-};
-
-static const struct {
-	const char *name;
-	const struct config_key *keys;
-	const char *default_rate;
-} planned_providers[] = {
-	{ "meta", meta_keys, "80/s" },
-	{ "zenvia", zenvia_keys, "10/s" },
-};
-
-#define N_PLANNED (sizeof(planned_providers) / sizeof(planned_providers[0]))
 
 const char *const config_template_keys[] = {
 	"nps", "ces", "csat", "thanks", "follow_up", "reprompt", "opt_out", "opt_in", NULL,
@@ -312,10 +279,6 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 			for (size_t j = 0; providers[j]; j++)
 				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 					 j ? ", " : "", providers[j]->name);
-			for (size_t j = 0; j < N_PLANNED; j++)
-				if (strcmp(value, planned_providers[j].name) == 0)
-					return gw_errf(err, "provider '%s' is not available in this build "
-						       "(available: %s)", value, names);
 			return gw_errf(err, "'%s' is not a provider (%s)", value, names);
 		}
 		return 0;
@@ -325,7 +288,7 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 
 /* ---- the key table, core and providers ------------------------------------------------ */
 
-/* The key table of section "provider.NAME" (registered or planned), or NULL. */
+/* The key table of section "provider.NAME", or NULL. */
 static const struct config_key *provider_keys(const char *section)
 {
 	const struct provider_ops *ops;
@@ -334,9 +297,6 @@ static const struct config_key *provider_keys(const char *section)
 		return NULL;
 	if ((ops = provider_find(section + 9)))
 		return ops->keys;
-	for (size_t i = 0; i < N_PLANNED; i++)
-		if (strcmp(planned_providers[i].name, section + 9) == 0)
-			return planned_providers[i].keys;
 	return NULL;
 }
 
@@ -346,7 +306,7 @@ static const struct config_key provider_template_key = {
 	"the provider's template for a kind and locale (KIND.LOCALE), or its parameters (params)",
 };
 
-/* 1 for "templates.NAME" of a registered or planned provider. */
+/* 1 for "templates.NAME" of a registered provider. */
 static int is_provider_template_section(const char *name)
 {
 	char section[64];
@@ -654,11 +614,6 @@ static int apply_all_env_and_defaults(struct config *cfg)
 			if (apply_env_and_default(cfg, section, k, NULL) < 0)
 				return -1;
 	}
-	for (size_t i = 0; i < N_PLANNED; i++)
-		if (!provider_find(planned_providers[i].name) &&
-		    apply_provider_section(cfg, planned_providers[i].name, planned_providers[i].keys,
-					   planned_providers[i].default_rate) < 0)
-			return -1;
 	return 0;
 }
 

@@ -14,6 +14,7 @@ struct decide_ctx {
 	const char *text;
 	size_t text_len;
 	int64_t now;
+	int not_text;           /* an image, a location...: kept, never answered */
 	struct buf reply;       /* the rendered reply text */
 };
 
@@ -41,7 +42,8 @@ static void trimmed(const char *s, size_t len, const char **out, size_t *out_len
 }
 
 /*
- * The conversation rules for one inbound text (called inside the store's transaction), in order:
+ * The conversation rules for one inbound text (called inside the store's transaction), in order
+ * (a message that is not text, such as a photo, is only kept):
  *   stop word              -> opt-out and one confirmation (none when already opted out)
  *   start word             -> opt-in and one confirmation (only when opted out)
  *   number opted out       -> stored, not answered
@@ -63,6 +65,8 @@ static void decide(void *arg, const struct inbound_view *v, struct inbound_decis
 	struct reply r;
 
 	d->action = INBOUND_STORE_ONLY;
+	if (ctx->not_text)
+		return;
 	if (s && kind_from_name(s->kind, &vars.kind) < 0)
 		s = NULL;
 	reply_parse(vars.kind, ctx->text, ctx->text_len, &r);
@@ -139,6 +143,7 @@ static int handle_inbound(struct gateway *gw, struct provider *p, const struct e
 	ctx.text = text;
 	ctx.text_len = len;
 	ctx.now = gateway_now(gw);
+	ctx.not_text = ev->not_text;
 	in.provider = provider_name(p);
 	in.provider_message_id = ev->provider_message_id;
 	in.channel = ev->channel == CHANNEL_ANY ? NULL : channel_name(ev->channel);

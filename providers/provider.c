@@ -8,11 +8,15 @@
 #include <string.h>
 
 extern const struct provider_ops console_ops;
+extern const struct provider_ops meta_ops;
 extern const struct provider_ops twilio_ops;
+extern const struct provider_ops zenvia_ops;
 
 const struct provider_ops *const providers[] = {
 	&console_ops,
 	&twilio_ops,
+	&meta_ops,
+	&zenvia_ops,
 	NULL,
 };
 
@@ -87,8 +91,11 @@ size_t provider_template_params(const struct provider *p, const struct outbound 
 		len = strcspn(list, " ,");
 		if (!len)
 			break;
+		/* Providers refuse empty template parameters (Meta: code 100), so a customer
+		 * without a name is greeted generically. */
 		if (len == 4 && strncmp(list, "name", 4) == 0)
-			out[n++] = msg->name && *msg->name ? msg->name : "";
+			out[n++] = msg->name && *msg->name ? msg->name :
+				   msg->locale && strcmp(msg->locale, "en") == 0 ? "customer" : "cliente";
 		else if (len == 5 && strncmp(list, "brand", 5) == 0)
 			out[n++] = msg->brand ? msg->brand : "";
 		else

@@ -212,8 +212,8 @@ const char *provider_config(const struct provider *p, const struct config_sectio
 
 /* The template's body parameters, in order, from [templates.NAME] params (a comma-separated list
  * of "name" and "brand"; default "name, brand"): their values for `msg` into out (at most
- * TEMPLATE_MAX_PARAMS; an unknown word gives ""), their count as the result.  The values point
- * into `msg`. */
+ * TEMPLATE_MAX_PARAMS; an unknown word gives ""; a missing name gives "cliente", or "customer"
+ * in English), their count as the result.  The values point into `msg` or static text. */
 size_t provider_template_params(const struct provider *p, const struct outbound *msg,
 				const char *out[TEMPLATE_MAX_PARAMS]);
 

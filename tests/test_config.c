@@ -600,8 +600,10 @@ static const struct error_row error_rows[] = {
 	/* channel providers */
 	{ "[channels]\nsms = nosuch\n", 2, "sms", "'nosuch' is not a provider" },
 	{ "[channels]\nwhatsapp = \n", 2, "whatsapp", "not a provider" },
-	{ "[channels]\nsms = meta\n", 2, "sms", "not available in this build" },
-	{ "[channels]\nwhatsapp = zenvia\n", 2, "whatsapp", "not available in this build" },
+	{ "[channels]\nsms = whatsapp\n", 2, "sms", "(console, twilio, meta, zenvia)" },
+	{ "[templates.meta]\nnps.fr = x\n", 2, "nps.fr", "unknown key" },
+	{ "[templates.meta]\nstars.es = x\n", 2, "stars.es", "unknown key" },
+	{ "[templates.nosuch]\nnps.es = x\n", 1, "[templates.nosuch]", "unknown section" },
 	/* the line counts comments, blank lines and CRLF lines */
 	{ "# one\r\n\r\n; three\r\n[survey]\r\n\r\nbrand = ok\r\nexpire_after = 9\r\n", 7,
 	  "expire_after", "unit" },
@@ -709,7 +711,7 @@ static const struct env_error_row env_error_rows[] = {
 	{ "GATEWAY_SERVER_PUBLIC_URL", "x.example", "public_url", "http" },
 	{ "GATEWAY_SURVEY_EXPIRE_AFTER", "48", "expire_after", "unit" },
 	{ "GATEWAY_SURVEY_DEFAULT_LOCALE", "fr", "default_locale", "es, pt or en" },
-	{ "GATEWAY_CHANNELS_SMS", "meta", "sms", "not available in this build" },
+	{ "GATEWAY_CHANNELS_SMS", "telegram", "sms", "not a provider" },
 	{ "GATEWAY_PROVIDER_TWILIO_RATE", "5/week", "rate", "/s" },
 	{ "GATEWAY_DISPATCH_MAX_ATTEMPTS", "many", "max_attempts", "whole number" },
 };

@@ -32,8 +32,9 @@ struct find_case {
 static const struct find_case find_cases[] = {
 	{ "console", 1 },
 	{ "twilio", 1 },
-	{ "meta", 0 },              /* planned in DESIGN.md, not in this build */
-	{ "zenvia", 0 },
+	{ "meta", 1 },
+	{ "zenvia", 1 },
+	{ "Meta", 0 },
 	{ "Twilio", 0 },            /* names are exact */
 	{ "twilio ", 0 },
 	{ "twil", 0 },
