@@ -563,6 +563,85 @@ struct send_case {
 	const char *want_message;   /* NULL: any non-empty message */
 };
 
+/*
+ * WhatsApp outside the customer's 24-hour session: a survey goes as the approved Content template
+ * of [templates.twilio] (ContentSid + numbered ContentVariables, no Body); inside the session, or
+ * without a template, as text.
+ */
+struct wa_case {
+	const char *row;
+	enum channel ch;
+	enum outbound_purpose purpose;
+	int in_session;
+	const char *locale, *name;
+	const char *want_sid;           /* NULL: a Body, no ContentSid */
+	const char *want_vars;
+};
+
+static const struct wa_case wa_cases[] = {
+	{ "survey outside the session", CHANNEL_WHATSAPP, PURPOSE_SURVEY, 0, "es", "Ana",
+	  "HXnps_es", "{\"1\":\"Ana\",\"2\":\"Acme\"}" },
+	{ "portuguese template", CHANNEL_WHATSAPP, PURPOSE_SURVEY, 0, "pt", "Rui",
+	  "HXnps_pt", "{\"1\":\"Rui\",\"2\":\"Acme\"}" },
+	{ "english falls back to the spanish template", CHANNEL_WHATSAPP, PURPOSE_SURVEY, 0, "en",
+	  "", "HXnps_es", "{\"1\":\"customer\",\"2\":\"Acme\"}" },
+	{ "survey inside the session", CHANNEL_WHATSAPP, PURPOSE_SURVEY, 1, "es", "Ana", NULL, NULL },
+	{ "sms never uses a template", CHANNEL_SMS, PURPOSE_SURVEY, 0, "es", "Ana", NULL, NULL },
+};
+
+/* Like EXPECT_STR, where NULL means "absent". */
+#define EXPECT_MAYBE(row, what, got, want)                                                  \
+	do {                                                                                \
+		const char *gm_ = (got), *wm_ = (want);                                     \
+		if ((gm_ == NULL) != (wm_ == NULL) || (gm_ && strcmp(gm_, wm_) != 0))       \
+			fail_msg("%s: %s is \"%s\", want \"%s\"", (row), (what),            \
+				 gm_ ? gm_ : "(absent)", wm_ ? wm_ : "(absent)");           \
+	} while (0)
+
+static void test_whatsapp_templates_outside_session(void **state)
+{
+	static const char ini[] = INI_FROM "[templates.twilio]\nnps.es = HXnps_es\n"
+				  "nps.pt = HXnps_pt\nparams = name, brand\n";
+	char path[] = "/tmp/test_twilio-XXXXXX";
+	struct config cfg;
+	struct gw_err err = { 0 };
+	struct provider *p;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
+	close(fd);
+	if (config_load(&cfg, path, &err) < 0)
+		fail_msg("config_load: %s", err.msg);
+	unlink(path);
+	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"),
+			    config_section_find(&cfg, "templates.twilio"), PUBLIC_URL, &err);
+	if (!p)
+		fail_msg("provider_create: %s", err.msg);
+	for (size_t i = 0; i < ARRAY_SIZE(wa_cases); i++) {
+		const struct wa_case *c = &wa_cases[i];
+		struct outbound msg = { .id = 1, .channel = c->ch, .purpose = c->purpose,
+					.to = "+34600111222", .body = "texto", .kind = KIND_NPS,
+					.locale = c->locale, .name = c->name, .brand = "Acme",
+					.in_session = c->in_session };
+		struct http_request req;
+		struct form f = { 0 };
+
+		provider_request_init(&req);
+		assert_int_equal(provider_build_send(p, &msg, &req, &err), 0);
+		assert_int_equal(form_parse(&f, req.body.data, req.body.len), 0);
+		EXPECT_MAYBE(c->row, "ContentSid", form_get(&f, "ContentSid"), c->want_sid);
+		EXPECT_MAYBE(c->row, "ContentVariables", form_get(&f, "ContentVariables"),
+			     c->want_vars);
+		EXPECT_MAYBE(c->row, "Body", form_get(&f, "Body"), c->want_sid ? NULL : "texto");
+		form_release(&f);
+		provider_request_release(&req);
+	}
+	provider_free(p);
+	config_release(&cfg);
+}
+
 #define F201    "twilio-create-message-201.json"
 #define F201_MS "twilio-create-message-201-messaging-service.json"
 #define F201_WA "twilio-create-message-201-whatsapp-scheduled.json"
@@ -1129,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_build_send_default_base_url_without_config_load),
 		cmocka_unit_test(test_build_send_form_table),
 		cmocka_unit_test(test_build_send_wire_encoding),
+		cmocka_unit_test(test_whatsapp_templates_outside_session),
 		cmocka_unit_test(test_build_send_without_public_url),
 		cmocka_unit_test(test_parse_send_response_table),
 		cmocka_unit_test(test_inbound_table),
