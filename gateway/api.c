@@ -281,16 +281,8 @@ static int pick_locale(const char *tag, const char *def, const char **out, struc
 			  "customer.locale must be es, pt or en (e.g. es, pt-BR)");
 }
 
-struct trigger {
-	const char *customer_id, *phone, *name, *locale, *timezone;
-	enum survey_kind kind;
-	enum channel channel;
-	const char *interaction_id, *touchpoint, *agent, *opened_at, *closed_at;
-	int64_t delay;
-};
-
 /* Validates the trigger body; every failure names its field. */
-static int parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err)
+int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err)
 {
 	json_t *cust = json_object_get(root, "customer"), *inter = json_object_get(root, "interaction");
 	json_t *delay = json_object_get(root, "delay_seconds");
@@ -369,7 +361,7 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 			  jerr.text, jerr.line, jerr.column);
 		goto out;
 	}
-	if (parse_trigger(gw, root, &t, &err) < 0) {
+	if (api_parse_trigger(gw, root, &t, &err) < 0) {
 		error_from(resp, &err);
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "gateway.h"
@@ -18,6 +19,20 @@ size_t api_body_limit(const char *method, const char *path);
 
 /* Routes one complete request and fills `resp`. */
 void api_handle(struct gateway *gw, const struct request *req, struct response *resp);
+
+/* A validated POST /v1/surveys body; strings point into the JSON it came from. */
+struct trigger {
+	const char *customer_id, *phone, *name, *locale, *timezone;
+	enum survey_kind kind;
+	enum channel channel;
+	const char *interaction_id, *touchpoint, *agent, *opened_at, *closed_at;
+	int64_t delay;
+};
+
+/* Validates a trigger body (`root`, any JSON value) against gw's config (default locale).  0, or
+ * -1 with err naming the field (status 400 or 422).  Pure: no store, no I/O but the time zone
+ * lookup. */
+int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err);
 
 /* Fills `resp` with a JSON error. */
 void api_error(struct response *resp, int status, const char *code, const char *field,

@@ -74,6 +74,9 @@ struct config {
 	char listen_host[64];
 	int listen_port;
 	char *public_url;
+	int connection_limit;                   /* open connections at most */
+	int per_ip_connection_limit;            /* from one client address at most */
+	int64_t connection_timeout_ms;          /* idle connections are closed after this */
 	char **api_keys;
 	size_t n_api_keys;
 	char *store_path;

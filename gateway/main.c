@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "dispatcher.h"
@@ -55,6 +56,22 @@ static void warn_permissions(const char *path)
 			"(chmod 600 %s)\n", path, path);
 }
 
+/* Each connection is a file descriptor: make room for connection_limit of them (up to the hard
+ * limit, which only root can raise). */
+static void raise_file_limit(int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ? (rlim_t)want
+										  : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < (rlim_t)want)
+		fprintf(stderr, "warning: only %llu file descriptors for %d connections "
+			"([server] connection_limit); raise the hard limit (ulimit -Hn)\n",
+			(unsigned long long)rl.rlim_cur, want - 64);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct gateway gw;
@@ -78,6 +95,7 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	warn_permissions(gw.cfg.path);
+	raise_file_limit(gw.cfg.connection_limit + 64);
 	/* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);

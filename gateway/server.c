@@ -203,8 +203,11 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 				     access_handler, s,
 				     MHD_OPTION_SOCK_ADDR, addr,
 				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cores > 1 ? cores : 2),
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				     MHD_OPTION_CONNECTION_TIMEOUT,
+				     (unsigned)((gw->cfg.connection_timeout_ms + 999) / 1000),
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)gw->cfg.connection_limit,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				     (unsigned)gw->cfg.per_ip_connection_limit,
 				     MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
