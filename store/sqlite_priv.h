@@ -1,9 +1,9 @@
 /*
  * sqlite_priv.h - what the SQLite store's files share (private to store/).
  *
- * struct store owns one write connection, serialised by `lock`, with every write statement
- * prepared once at open (stmt[], indexed by enum stmt_id).  Write paths run inside tx_begin() /
- * tx_end(); readers open connections of their own with open_conn().
+ * struct store owns one write connection, used by its writer thread only, with every write
+ * statement prepared once at open (stmt[], indexed by enum stmt_id).  Write paths are jobs run
+ * by store_run(); readers open connections of their own with open_conn().
  */
 #ifndef GW_SQLITE_PRIV_H
 #define GW_SQLITE_PRIV_H
@@ -15,7 +15,7 @@
 #include "store.h"
 
 enum stmt_id {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_SURVEY_BY_INTERACTION, S_CUSTOMER_UPSERT, S_SURVEY_INSERT, S_MESSAGE_OUT_INSERT,
 	S_DUE_SELECT, S_MESSAGE_CLAIM, S_SURVEY_SET_STATUS, S_NEXT_DUE,
 	S_MESSAGE_SENT, S_SURVEY_SENT, S_MESSAGE_RETRY, S_SURVEY_RETRY,
@@ -29,11 +29,20 @@ enum stmt_id {
 	S__COUNT
 };
 
+struct write_job;
+
 struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;
+	sqlite3 *db;                    /* the write connection: the writer thread's alone */
 	char *path;
 	sqlite3_stmt *stmt[S__COUNT];
+	/* The group-commit queue (see store_run()). */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;           /* the writer waits for jobs */
+	pthread_cond_t done_cond;       /* callers wait for their job */
+	struct write_job *head, *tail;
+	int stopping;
+	int writer_running;
+	pthread_t writer;
 };
 
 /* Records a failure of `db`: 503 for what a retry may cure (full disk, I/O, lock, read-only),
@@ -50,10 +59,17 @@ char *col_dup(sqlite3_stmt *s, int i);
 const char *col_str(sqlite3_stmt *s, int i);
 /* Runs a statement that returns no row; -1 with err on failure. */
 int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err *err);
-/* BEGIN IMMEDIATE, holding st->lock until tx_end(), which commits when rc is 0 and rolls back
- * otherwise; tx_end() returns 0 only when the commit is durable. */
-int tx_begin(struct store *st, struct gw_err *err);
-int tx_end(struct store *st, int rc, struct gw_err *err);
+/* A unit of write work: runs on the writer thread inside a transaction (and a savepoint of its
+ * own); 0, or -1 with err set, which rolls back its changes only. */
+typedef int (*store_job_fn)(struct store *st, void *arg, struct gw_err *err);
+
+/*
+ * Group commit: queues `fn` for the writer thread and waits.  The writer takes every queued job,
+ * runs them in one transaction, each in a savepoint (a failing job rolls back alone), and commits
+ * once: many concurrent callers share one fsync.  Returns the job's result, 0 only once the
+ * commit is durable; a failed commit fails every job of the group (503).
+ */
+int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err);
 /* Opens a connection with the store's settings (busy timeout, extended codes). */
 int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err);
 /* Queues an outbound message due at `due` (inside a transaction). */

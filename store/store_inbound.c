@@ -135,14 +135,17 @@ static int record_opt(struct store *st, const struct inbound_in *in, int opt_out
 	return run_text_int(st, S_CUSTOMERS_OPTED, in->from, opt_out, "mark customers", err);
 }
 
+static int suppress_job(struct store *st, void *arg, struct gw_err *err)
+{
+	return record_opt(st, arg, 1, err);
+}
+
 int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
 			 struct gw_err *err)
 {
 	struct inbound_in in = { .provider = provider, .from = phone, .now = now };
 
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, record_opt(st, &in, 1, err), err);
+	return store_run(st, suppress_job, &in, err);
 }
 
 static int apply_decision(struct store *st, const struct inbound_in *in, int64_t msg_id,
@@ -227,13 +230,30 @@ static int record_inbound_tx(struct store *st, const struct inbound_in *in,
 	return apply_decision(st, in, msg_id, v.survey, &d, err);
 }
 
+struct inbound_args {
+	const struct inbound_in *in;
+	inbound_decide_fn decide;
+	void *ctx;
+	struct inbound_result *res;
+};
+
+static int record_inbound_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct inbound_args *a = arg;
+
+	memset(a->res, 0, sizeof(*a->res));
+	return record_inbound_tx(st, a->in, a->decide, a->ctx, a->res, err);
+}
+
 int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
 			 void *ctx, struct inbound_result *res, struct gw_err *err)
 {
-	memset(res, 0, sizeof(*res));
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, record_inbound_tx(st, in, decide, ctx, res, err), err);
+	struct inbound_args a = { in, decide, ctx, res };
+	int rc = store_run(st, record_inbound_job, &a, err);
+
+	if (rc < 0)
+		memset(res, 0, sizeof(*res));
+	return rc;
 }
 
 /* Order of delivery states; a status only replaces one of lower rank. */
@@ -310,13 +330,27 @@ static int record_status_tx(struct store *st, const char *provider, const char *
 	return step_done(st, s, "update survey status", err);
 }
 
+struct status_args {
+	const char *provider, *pid, *status, *code, *message;
+	int64_t now;
+	int *found;
+};
+
+static int record_status_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct status_args *a = arg;
+
+	*a->found = 0;
+	return record_status_tx(st, a->provider, a->pid, a->status, a->code, a->message, a->now,
+				a->found, err);
+}
+
 int store_record_status(struct store *st, const char *provider, const char *provider_message_id,
 			const char *status, const char *code, const char *message, int64_t now,
 			int *found, struct gw_err *err)
 {
+	struct status_args a = { provider, provider_message_id, status, code, message, now, found };
+
 	*found = 0;
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, record_status_tx(st, provider, provider_message_id, status, code, message,
-					   now, found, err), err);
+	return store_run(st, record_status_job, &a, err);
 }

@@ -66,15 +66,28 @@ static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 	return 0;
 }
 
+struct claim_args {
+	int64_t now;
+	const char *provider;
+	struct outbox_item *items;
+	size_t max, *n;
+};
+
+static int claim_due_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct claim_args *a = arg;
+
+	return claim_due_tx(st, a->now, a->provider, a->items, a->max, a->n, err);
+}
+
 int store_claim_due(struct store *st, int64_t now, const char *provider,
 		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
 {
+	struct claim_args a = { now, provider, items, max, n };
 	int rc;
 
 	*n = 0;
-	if (tx_begin(st, err) < 0)
-		return -1;
-	rc = tx_end(st, claim_due_tx(st, now, provider, items, max, n, err), err);
+	rc = store_run(st, claim_due_job, &a, err);
 	if (rc < 0) {
 		for (size_t i = 0; i < *n; i++)
 			outbox_item_release(&items[i]);
@@ -83,18 +96,20 @@ int store_claim_due(struct store *st, int64_t now, const char *provider,
 	return rc;
 }
 
-int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
+static int next_due_job(struct store *st, void *arg, struct gw_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
+	sqlite3_stmt *s = st_get(st, S_NEXT_DUE);
+	int64_t *when = arg;
+	int rc = sqlite3_step(s);
 
-	pthread_mutex_lock(&st->lock);
-	s = st_get(st, S_NEXT_DUE);
-	rc = sqlite3_step(s);
 	*when = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
-	pthread_mutex_unlock(&st->lock);
 	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "find due messages", err);
+}
+
+int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
+{
+	return store_run(st, next_due_job, when, err);
 }
 
 /*
@@ -103,25 +118,36 @@ int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
  * bound alike: ?1 the message id, ?2 a time, ?3 the provider's id or error code, ?4 the error
  * message.
  */
+struct outcome_args {
+	enum stmt_id ids[2];
+	int64_t message_id, t;
+	const char *a, *b;
+};
+
+static int send_outcome_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct outcome_args *o = arg;
+	int rc = 0;
+
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		sqlite3_stmt *s = st_get(st, o->ids[i]);
+
+		sqlite3_bind_int64(s, 1, o->message_id);
+		sqlite3_bind_int64(s, 2, o->t);
+		bind_opt_str(s, 3, o->a);
+		bind_opt_str(s, 4, o->b);
+		rc = step_done(st, s, "record send outcome", err);
+	}
+	return rc;
+}
+
 static int send_outcome(struct store *st, enum stmt_id msg_stmt, enum stmt_id survey_stmt,
 			int64_t message_id, int64_t t, const char *a, const char *b,
 			struct gw_err *err)
 {
-	enum stmt_id ids[2] = { msg_stmt, survey_stmt };
-	int rc = 0;
+	struct outcome_args o = { { msg_stmt, survey_stmt }, message_id, t, a, b };
 
-	if (tx_begin(st, err) < 0)
-		return -1;
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		sqlite3_stmt *s = st_get(st, ids[i]);
-
-		sqlite3_bind_int64(s, 1, message_id);
-		sqlite3_bind_int64(s, 2, t);
-		bind_opt_str(s, 3, a);
-		bind_opt_str(s, 4, b);
-		rc = step_done(st, s, "record send outcome", err);
-	}
-	return tx_end(st, rc, err);
+	return store_run(st, send_outcome_job, &o, err);
 }
 
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
@@ -152,36 +178,51 @@ int store_send_failed(struct store *st, int64_t message_id, const char *code, co
 			    err);
 }
 
-int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+struct count_args {
+	int64_t now;
+	size_t *n;
+};
+
+static int expire_job(struct store *st, void *arg, struct gw_err *err)
 {
-	sqlite3_stmt *s;
+	struct count_args *a = arg;
+	sqlite3_stmt *s = st_get(st, S_EXPIRE);
 	int rc;
 
-	*n = 0;
-	if (tx_begin(st, err) < 0)
-		return -1;
-	s = st_get(st, S_EXPIRE);
-	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 1, a->now);
 	rc = step_done(st, s, "expire surveys", err);
 	if (rc == 0)
-		*n = (size_t)sqlite3_changes(st->db);
-	return tx_end(st, rc, err);
+		*a->n = (size_t)sqlite3_changes(st->db);
+	return rc;
+}
+
+int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+{
+	struct count_args a = { now, n };
+
+	*n = 0;
+	return store_run(st, expire_job, &a, err);
+}
+
+static int uncertain_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct count_args *a = arg;
+	sqlite3_stmt *s;
+	int rc = step_done(st, st_get(st, S_UNCERTAIN_SURVEYS), "mark uncertain", err);
+
+	if (rc == 0) {
+		s = st_get(st, S_UNCERTAIN_MESSAGES);
+		sqlite3_bind_int64(s, 1, a->now);
+		rc = step_done(st, s, "mark uncertain", err);
+		*a->n = (size_t)sqlite3_changes(st->db);
+	}
+	return rc;
 }
 
 int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct count_args a = { (int64_t)time(NULL), n };
 
 	*n = 0;
-	if (tx_begin(st, err) < 0)
-		return -1;
-	rc = step_done(st, st_get(st, S_UNCERTAIN_SURVEYS), "mark uncertain", err);
-	if (rc == 0) {
-		s = st_get(st, S_UNCERTAIN_MESSAGES);
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
-		rc = step_done(st, s, "mark uncertain", err);
-		*n = (size_t)sqlite3_changes(st->db);
-	}
-	return tx_end(st, rc, err);
+	return store_run(st, uncertain_job, &a, err);
 }

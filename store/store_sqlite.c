@@ -1,8 +1,8 @@
 /*
  * store_sqlite.c - store.h on SQLite.
  *
- * One write connection, owned by the store and serialised by a mutex; every statement on it is
- * prepared once at open.  Readers (store_get_survey, store_export) open read-only connections of
+ * One write connection, owned by the store's writer thread, which commits the queued writes of
+ * every thread in groups (store_run()); every statement on it is prepared once at open.  Readers (store_get_survey, store_export) open read-only connections of
  * their own, which WAL lets run beside the writer.
  *
  * Durability: WAL with synchronous=FULL, so a transaction is on disk (fsync of the WAL) before
@@ -23,6 +23,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT job",
+	[S_RELEASE] = "RELEASE job",
+	[S_ROLLBACK_TO] = "ROLLBACK TO job",
 	[S_SURVEY_BY_INTERACTION] = "SELECT id FROM surveys WHERE interaction_id = ?1 AND kind = ?2",
 	[S_CUSTOMER_UPSERT] =
 		"INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at, updated_at)"
@@ -231,28 +234,101 @@ int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err
 	return 0;
 }
 
-/* Starts a write transaction; on success the caller holds st->lock until tx_end(). */
-int tx_begin(struct store *st, struct gw_err *err)
-{
-	pthread_mutex_lock(&st->lock);
-	if (step_done(st, st_get(st, S_BEGIN), "begin", err) < 0) {
-		pthread_mutex_unlock(&st->lock);
-		return -1;
-	}
-	return 0;
-}
+struct write_job {
+	store_job_fn fn;
+	void *arg;
+	struct gw_err *err;
+	int rc;
+	int done;
+	struct write_job *next;
+};
 
-/* Commits when rc is 0, rolls back otherwise; releases st->lock.  Returns 0 only when rc was 0
- * and the commit is durable. */
-int tx_end(struct store *st, int rc, struct gw_err *err)
+/* Runs one group of jobs in one transaction; sets each job's rc. */
+static void run_group(struct store *st, struct write_job *group)
 {
-	if (rc == 0 && step_done(st, st_get(st, S_COMMIT), "commit", err) < 0)
-		rc = -1;
-	if (rc != 0 && !sqlite3_get_autocommit(st->db))
+	struct write_job *j;
+	int rc;
+
+	if (step_done(st, st_get(st, S_BEGIN), "begin", group->err) < 0) {
+		for (j = group; j; j = j->next) {
+			j->rc = -1;
+			if (j != group && j->err && group->err)
+				*j->err = *group->err;
+		}
+		return;
+	}
+	for (j = group; j; j = j->next) {
+		if (step_done(st, st_get(st, S_SAVEPOINT), "savepoint", j->err) < 0) {
+			j->rc = -1;
+			continue;
+		}
+		j->rc = j->fn(st, j->arg, j->err);
+		if (j->rc != 0)
+			sqlite3_step(st_get(st, S_ROLLBACK_TO));
+		sqlite3_step(st_get(st, S_RELEASE));
+		sqlite3_reset(st->stmt[S_ROLLBACK_TO]);
+		sqlite3_reset(st->stmt[S_RELEASE]);
+	}
+	/* synchronous = FULL: COMMIT returns once the WAL is fsync'ed, for the whole group. */
+	rc = sqlite3_step(st_get(st, S_COMMIT));
+	sqlite3_reset(st->stmt[S_COMMIT]);
+	if (rc == SQLITE_DONE)
+		return;
+	for (j = group; j; j = j->next) {
+		if (j->rc == 0) {
+			j->rc = -1;
+			db_fail(st->db, rc, "commit", j->err);
+		}
+	}
+	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_step(st_get(st, S_ROLLBACK));
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
-	pthread_mutex_unlock(&st->lock);
-	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *st = arg;
+
+	pthread_mutex_lock(&st->qlock);
+	for (;;) {
+		struct write_job *group;
+
+		while (!st->head && !st->stopping)
+			pthread_cond_wait(&st->qcond, &st->qlock);
+		if (!st->head)
+			break;
+		group = st->head;
+		st->head = st->tail = NULL;
+		pthread_mutex_unlock(&st->qlock);
+		run_group(st, group);
+		pthread_mutex_lock(&st->qlock);
+		for (struct write_job *j = group; j; j = j->next)
+			j->done = 1;
+		pthread_cond_broadcast(&st->done_cond);
+	}
+	pthread_mutex_unlock(&st->qlock);
+	return NULL;
+}
+
+int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
+{
+	struct write_job job = { .fn = fn, .arg = arg, .err = err };
+
+	pthread_mutex_lock(&st->qlock);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->qlock);
+		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
+	}
+	if (st->tail)
+		st->tail->next = &job;
+	else
+		st->head = &job;
+	st->tail = &job;
+	pthread_cond_signal(&st->qcond);
+	while (!job.done)
+		pthread_cond_wait(&st->done_cond, &st->qlock);
+	pthread_mutex_unlock(&st->qlock);
+	return job.rc;
 }
 
 const char *col_str(sqlite3_stmt *s, int i)
@@ -370,7 +446,9 @@ struct store *store_open(const char *path, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->qlock, NULL);
+	pthread_cond_init(&st->qcond, NULL);
+	pthread_cond_init(&st->done_cond, NULL);
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
 		goto fail;
@@ -390,6 +468,11 @@ struct store *store_open(const char *path, struct gw_err *err)
 			goto fail;
 		}
 	}
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+		gw_errf(err, "cannot start the store's writer thread");
+		goto fail;
+	}
+	st->writer_running = 1;
 	return st;
 fail:
 	store_close(st);
@@ -400,18 +483,34 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->writer_running) {
+		/* The writer finishes every queued job before it stops. */
+		pthread_mutex_lock(&st->qlock);
+		st->stopping = 1;
+		pthread_cond_signal(&st->qcond);
+		pthread_mutex_unlock(&st->qlock);
+		pthread_join(st->writer, NULL);
+	}
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
-	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->qlock);
+	pthread_cond_destroy(&st->qcond);
+	pthread_cond_destroy(&st->done_cond);
 	free(st->path);
 	free(st);
 }
 
+/* Nothing to write: a group that begins and commits proves the store takes writes. */
+static int nothing_job(struct store *st, void *arg, struct gw_err *err)
+{
+	(void)st;
+	(void)arg;
+	(void)err;
+	return 0;
+}
+
 int store_check_writable(struct store *st, struct gw_err *err)
 {
-	if (tx_begin(st, err) < 0)
-		return -1;
-	/* Nothing to write: a successful BEGIN IMMEDIATE proves the write lock can be had. */
-	return tx_end(st, 0, err);
+	return store_run(st, nothing_job, NULL, err);
 }

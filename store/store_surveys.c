@@ -129,12 +129,25 @@ static int create_survey_tx(struct store *st, const struct survey_new *in,
 			       in->question, in->send_after, in->now, err);
 }
 
+struct create_args {
+	const struct survey_new *in;
+	char *id_out;
+	int *outcome;
+};
+
+static int create_survey_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct create_args *a = arg;
+
+	return create_survey_tx(st, a->in, a->id_out, a->outcome, err);
+}
+
 int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
 			int *outcome, struct gw_err *err)
 {
-	if (tx_begin(st, err) < 0)
-		return -1;
-	return tx_end(st, create_survey_tx(st, in, id_out, outcome, err), err);
+	struct create_args a = { in, id_out, outcome };
+
+	return store_run(st, create_survey_job, &a, err);
 }
 
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
