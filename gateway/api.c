@@ -338,7 +338,7 @@ int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struc
 	return 0;
 }
 
-static void post_survey(struct gateway *gw, const struct request *req, struct response *resp)
+static void create_survey(struct gateway *gw, const struct request *req, struct response *resp)
 {
 	struct gw_err err = { 0 };
 	struct trigger t;
@@ -425,6 +425,80 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 out:
 	json_decref(root);
 	buf_release(&question);
+}
+
+#define IDEM_KEY_MAX 255
+#define IDEM_STALE_S 60         /* a claim older than this was left by a process that died */
+
+/* 1 when an Idempotency-Key is 1 to 255 printable ASCII characters. */
+static int idem_key_valid(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (!n || n > IDEM_KEY_MAX)
+		return 0;
+	for (; *k; k++)
+		if (*k < 0x21 || *k > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * POST /v1/surveys, with the Idempotency-Key contract: the same key with the same body gets the
+ * first answer again (status and body); with another body, 422 idempotency_key_reused; while
+ * the first is still being answered, 409.  Answers are kept at least 24 hours; a 5xx answer is
+ * not kept, so the request can be retried.
+ */
+static void post_survey(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	const char *key = request_header(req, "Idempotency-Key");
+	struct gw_err err = { 0 };
+	enum idem_state state;
+	uint8_t digest[SHA256_LEN];
+	char hash[2 * SHA256_LEN + 1], *stored = NULL;
+	int status;
+
+	if (!key) {
+		create_survey(gw, req, resp);
+		return;
+	}
+	if (!idem_key_valid(key)) {
+		api_error(resp, 400, "invalid_idempotency_key", "Idempotency-Key",
+			  "Idempotency-Key must be 1 to %d printable ASCII characters", IDEM_KEY_MAX);
+		return;
+	}
+	sha256(req->body, req->body_len, digest);
+	hex_encode(digest, sizeof(digest), hash);
+	if (store_idem_begin(gw->store, key, hash, gateway_now(gw), IDEM_STALE_S, &state, &status,
+			     &stored, &err) < 0) {
+		error_from(resp, &err);
+		return;
+	}
+	switch (state) {
+	case IDEM_REPLAY:
+		resp->status = status;
+		resp->content_type = "application/json";
+		resp->extra_header = "Idempotent-Replayed: true";
+		buf_reset(&resp->body);
+		buf_puts(&resp->body, stored ? stored : "");
+		break;
+	case IDEM_MISMATCH:
+		api_error(resp, 422, "idempotency_key_reused", "Idempotency-Key",
+			  "this Idempotency-Key was used with a different body");
+		break;
+	case IDEM_IN_FLIGHT:
+		api_error(resp, 409, "idempotency_key_in_flight", "Idempotency-Key",
+			  "a request with this Idempotency-Key is still being answered; retry later");
+		break;
+	case IDEM_NEW:
+		create_survey(gw, req, resp);
+		if (store_idem_finish(gw->store, key, resp->status >= 500 ? 0 : resp->status,
+				      buf_cstr(&resp->body), &err) < 0)
+			fprintf(stderr, "api: recording the answer for an Idempotency-Key failed: %s\n",
+				err.msg);
+		break;
+	}
+	free(stored);
 }
 
 /* ---- GET /v1/responses.csv ----------------------------------------------------------- */

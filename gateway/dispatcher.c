@@ -355,6 +355,9 @@ static void sweep_expired(struct dispatcher *d)
 	if (now == d->last_expiry_sweep)
 		return;
 	d->last_expiry_sweep = now;
+	/* Idempotency keys are kept for 48 hours (the contract promises 24). */
+	if (now % 60 == 0 && store_idem_purge(d->gw->store, now - 48 * 3600, &n, &err) < 0)
+		fprintf(stderr, "dispatcher: purging idempotency keys failed: %s\n", err.msg);
 	if (store_expire_due(d->gw->store, now, &n, &err) < 0)
 		fprintf(stderr, "dispatcher: expiring surveys failed: %s\n", err.msg);
 	else if (n) {

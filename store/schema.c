@@ -99,6 +99,15 @@ static const char *const migrations[] = {
 	 * the customer's last inbound message per number tells whether a session is open. */
 	"ALTER TABLE messages ADD COLUMN needs_template INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX messages_by_phone ON messages (phone, provider, direction, created_at);",
+
+	/* 4: Idempotency-Key on POST /v1/surveys: the first answer, kept for replays. */
+	"CREATE TABLE idempotency ("
+	"  key TEXT PRIMARY KEY,"
+	"  body_sha256 TEXT NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"      /* 0 while the first request is in flight */
+	"  response TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX idempotency_by_time ON idempotency (created_at);",
 };
 
 int schema_version(void)

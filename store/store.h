@@ -260,6 +260,32 @@ int store_record_status(struct store *st, const char *provider, const char *prov
 			const char *status, const char *code, const char *message, int64_t now,
 			int *found, struct gw_err *err);
 
+/* ---- idempotency keys ------------------------------------------------------------------ */
+
+enum idem_state {
+	IDEM_NEW,               /* first use: recorded as in flight, the caller goes on */
+	IDEM_REPLAY,            /* finished before with the same body: *status and *response */
+	IDEM_MISMATCH,          /* used before with another body */
+	IDEM_IN_FLIGHT,         /* the first request with this key has not finished */
+};
+
+/*
+ * Claims idempotency key `key` for a request whose body hashes to `body_sha256` (hex).  A claim
+ * left in flight for longer than `stale_s` (its process died) is taken over as IDEM_NEW.  On
+ * IDEM_REPLAY, *response is malloc'd (caller frees).
+ */
+int store_idem_begin(struct store *st, const char *key, const char *body_sha256, int64_t now,
+		     int64_t stale_s, enum idem_state *state, int *status, char **response,
+		     struct gw_err *err);
+
+/* Records the answer to replay for `key` (status 0 forgets the key: the request may be retried
+ * as new). */
+int store_idem_finish(struct store *st, const char *key, int status, const char *response,
+		      struct gw_err *err);
+
+/* Forgets keys created before `before`; *n receives how many. */
+int store_idem_purge(struct store *st, int64_t before, size_t *n, struct gw_err *err);
+
 /* ---- export ---------------------------------------------------------------------------- */
 
 struct export_filter {

@@ -141,6 +141,15 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_MESSAGE_NEEDS_TEMPLATE] =
 		"UPDATE messages SET status = 'queued', needs_template = 1, next_attempt_at = ?2,"
 		" error_code = ?3, error_message = ?4, updated_at = ?2 WHERE id = ?1",
+	[S_IDEM_GET] =
+		"SELECT body_sha256, status, response, created_at FROM idempotency WHERE key = ?1",
+	[S_IDEM_CLAIM] =
+		"INSERT INTO idempotency (key, body_sha256, created_at) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (key) DO UPDATE SET body_sha256 = ?2, created_at = ?3, status = 0,"
+		" response = NULL",
+	[S_IDEM_FINISH] = "UPDATE idempotency SET status = ?2, response = ?3 WHERE key = ?1",
+	[S_IDEM_FORGET] = "DELETE FROM idempotency WHERE key = ?1",
+	[S_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
 	[S_EXPIRE] =
 		"UPDATE surveys SET status = 'expired'"
 		" WHERE status IN ('sent', 'delivered', 'read', 'uncertain') AND expires_at <= ?1",

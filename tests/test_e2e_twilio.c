@@ -305,6 +305,53 @@ static void test_trigger_idempotent(void **state)
 	e->passed = 1;
 }
 
+/* POST /v1/surveys with an Idempotency-Key; the answer in *r. */
+static void keyed_trigger(struct e2e *e, const char *key, const char *body,
+			  struct harness_http_resp *r)
+{
+	char url[512], idem[300];
+	const char *headers[] = { "Authorization: Bearer " HARNESS_API_KEY,
+				  "Content-Type: application/json", idem, NULL };
+
+	snprintf(url, sizeof(url), "%s/v1/surveys", e->gw.base_url);
+	snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+	if (harness_http("POST", url, headers, body, strlen(body), r) < 0)
+		fail_msg("POST /v1/surveys: no answer");
+}
+
+/* Idempotency-Key: the same key and body replay the first answer byte for byte (even after the
+ * survey moved on); another body with the key is 422; a malformed key is 400. */
+static void test_idempotency_key(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp first, again, other, bad;
+	char *before, *after;
+	json_t *j;
+
+	keyed_trigger(e, "order-981-nps", trigger_body, &first);
+	assert_int_equal(first.status, 202);
+	j = parse_json(&first);
+	json_decref(wait_status(e, jstr(j, "id"), "sent"));
+	before = db_snapshot(e->db);
+	keyed_trigger(e, "order-981-nps", trigger_body, &again);
+	assert_int_equal(again.status, 202);
+	assert_string_equal(again.body, first.body);
+	keyed_trigger(e, "order-981-nps", "{\"other\":1}", &other);
+	json_decref(assert_error(&other, 422, &j));
+	keyed_trigger(e, "bad key with spaces", trigger_body, &bad);
+	assert_int_equal(bad.status, 400);
+	after = db_snapshot(e->db);
+	assert_string_equal(before, after);
+	assert_int_equal(fake_twilio_count(e->tw), 1);
+	free(before);
+	free(after);
+	harness_http_release(&first);
+	harness_http_release(&again);
+	harness_http_release(&other);
+	harness_http_release(&bad);
+	e->passed = 1;
+}
+
 /* (d) Twilio refuses the number (400, 21211): failed, error shown, never retried. */
 static void test_send_permanent_error(void **state)
 {
@@ -747,6 +794,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_survey_round_trip, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_bad_signature, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_idempotent, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency_key, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),

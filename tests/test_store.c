@@ -2488,6 +2488,67 @@ static void test_export_row_fields(void **state)
 	store_export_close(NULL);       /* closing nothing is allowed */
 }
 
+/* ---- idempotency keys ------------------------------------------------------------------- */
+
+/* One step of an Idempotency-Key's life: begin with a body hash at a time, expect a state. */
+struct idem_step {
+	const char *row;
+	const char *key, *hash;
+	int64_t now;
+	enum idem_state want;
+	int finish_status;              /* after IDEM_NEW: the answer recorded (0: forget) */
+	int want_status;                /* IDEM_REPLAY: the recorded status */
+};
+
+static const struct idem_step idem_steps[] = {
+	{ "first use", "k1", "h1", 1000, IDEM_NEW, 202, 0 },
+	{ "same body again: the first answer", "k1", "h1", 1001, IDEM_REPLAY, 0, 202 },
+	{ "another body: reused", "k1", "h2", 1002, IDEM_MISMATCH, 0, 0 },
+	{ "a day later: still kept", "k1", "h1", 1000 + 86400, IDEM_REPLAY, 0, 202 },
+	{ "second key, in flight", "k2", "h1", 2000, IDEM_NEW, -1, 0 },
+	{ "same key while the first runs", "k2", "h1", 2001, IDEM_IN_FLIGHT, 0, 0 },
+	{ "other body while the first runs", "k2", "h9", 2002, IDEM_MISMATCH, 0, 0 },
+	{ "a claim left by a dead process is taken over", "k2", "h1", 2000 + 61, IDEM_NEW, 0, 0 },
+	{ "a 5xx answer was forgotten: new again", "k2", "h1", 2100, IDEM_NEW, 422, 0 },
+	{ "a 4xx answer is replayed", "k2", "h1", 2101, IDEM_REPLAY, 0, 422 },
+};
+
+static void test_idempotency_keys(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(idem_steps) / sizeof(idem_steps[0]); i++) {
+		const struct idem_step *t = &idem_steps[i];
+		enum idem_state got;
+		char *resp = NULL, want_body[32];
+		int status;
+
+		assert_int_equal(store_idem_begin(f->st, t->key, t->hash, t->now, 60, &got, &status,
+						  &resp, &err), 0);
+		if (got != t->want)
+			fail_msg("%s: state %d, want %d", t->row, got, t->want);
+		snprintf(want_body, sizeof(want_body), "{\"status\":%d}", t->want_status);
+		if (t->want == IDEM_REPLAY) {
+			assert_int_equal(status, t->want_status);
+			assert_string_equal(resp, want_body);
+		} else {
+			assert_null(resp);
+		}
+		free(resp);
+		if (t->want == IDEM_NEW && t->finish_status >= 0) {
+			snprintf(want_body, sizeof(want_body), "{\"status\":%d}", t->finish_status);
+			assert_int_equal(store_idem_finish(f->st, t->key, t->finish_status, want_body,
+							   &err), 0);
+		}
+	}
+	/* Purged after the retention: k1 (created at 1000) goes, k2 (2100) stays. */
+	assert_int_equal(store_idem_purge(f->st, 2000, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM idempotency"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2568,6 +2629,7 @@ int main(void)
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_export_filters_and_order, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_export_row_fields, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_idempotency_keys, fx_open, fx_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
