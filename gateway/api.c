@@ -501,6 +501,60 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 	free(stored);
 }
 
+#define LIST_MAX 1000
+
+/* GET /v1/surveys?status=uncertain[&limit=N]: {"surveys":[...]} oldest first, at most 1000. */
+static void list_surveys(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	static const char *const statuses[] = { "queued", "sending", "sent", "delivered", "read",
+						"answered", "skipped", "expired", "failed",
+						"uncertain", NULL };
+	const char *status = request_query(req, "status"), *limit_s = request_query(req, "limit");
+	char (*ids)[SURVEY_ID_LEN] = NULL;
+	struct gw_err err = { 0 };
+	json_t *list;
+	size_t n = 0, limit = 100, k;
+	char *end;
+
+	for (k = 0; status && statuses[k] && strcmp(status, statuses[k]) != 0; k++)
+		;
+	if (!status || !statuses[k]) {
+		api_error(resp, 422, "invalid_status", "status",
+			  "status is required: one of queued, sending, sent, delivered, read, "
+			  "answered, skipped, expired, failed, uncertain");
+		return;
+	}
+	if (limit_s) {
+		unsigned long v = strtoul(limit_s, &end, 10);
+
+		if (end == limit_s || *end || v < 1 || v > LIST_MAX) {
+			api_error(resp, 422, "invalid_limit", "limit",
+				  "limit must be a whole number from 1 to %d", LIST_MAX);
+			return;
+		}
+		limit = v;
+	}
+	if (!(ids = calloc(limit, sizeof(*ids))) ||
+	    store_list_surveys(gw->store, status, limit, ids, &n, &err) < 0 ||
+	    !(list = json_array())) {
+		if (!err.msg[0])
+			gw_err_set(&err, 503, "unavailable", "", "out of memory");
+		error_from(resp, &err);
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct survey s;
+
+		if (store_get_survey(gw->store, ids[i], &s, &err) == 0) {
+			json_array_append_new(list, survey_json(&s));
+			survey_release(&s);
+		}
+	}
+	free(ids);
+	json_reply(resp, 200, json_pack("{s:o}", "surveys", list));
+}
+
 /* ---- GET /v1/responses.csv ----------------------------------------------------------- */
 
 static ssize_t csv_reader(void *ctx, char *out, size_t max)
@@ -665,7 +719,9 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	if (authorize(gw, req, resp) < 0)
 		return;
 	if (strcmp(path, "/v1/surveys") == 0) {
-		if (method_is(req, "POST", resp))
+		if (strcmp(req->method, "GET") == 0)
+			list_surveys(gw, req, resp);
+		else if (method_is(req, "POST", resp))
 			post_survey(gw, req, resp);
 	} else if (strncmp(path, "/v1/surveys/", 12) == 0 && path[12] && !strchr(path + 12, '/')) {
 		if (method_is(req, "GET", resp))

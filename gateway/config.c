@@ -64,6 +64,9 @@ static const struct core_key core_keys[] = {
 	   retry_cap_ms),
 	CK("dispatch", "max_attempts", CFG_INT, "8",
 	   "attempts before a transiently failing message is marked failed", max_attempts),
+	CK("dispatch", "resend_uncertain", CFG_BOOL, "off",
+	   "at start, send again messages that may or may not have reached the provider",
+	   resend_uncertain),
 };
 
 #define N_CORE (sizeof(core_keys) / sizeof(core_keys[0]))

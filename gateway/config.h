@@ -91,6 +91,7 @@ struct config {
 	char *channel_provider[CHANNEL__COUNT]; /* provider name per channel */
 	int64_t retry_base_ms, retry_cap_ms;
 	int max_attempts;
+	int resend_uncertain;
 
 	struct config_section *sections;        /* every section, defaults included */
 	size_t n_sections;

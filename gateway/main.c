@@ -107,9 +107,20 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
-	if (uncertain)
+	if (uncertain && !gw.cfg.resend_uncertain)
 		fprintf(stderr, "warning: %zu message(s) were being sent when the gateway last stopped; "
-			"they are marked uncertain and not resent\n", uncertain);
+			"they are marked uncertain and not resent (GET /v1/surveys?status=uncertain; "
+			"[dispatch] resend_uncertain = on sends them again)\n", uncertain);
+	if (gw.cfg.resend_uncertain) {
+		if (store_requeue_uncertain(gw.store, gateway_now(&gw), &uncertain, &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			goto out;
+		}
+		if (uncertain)
+			fprintf(stderr, "warning: %zu uncertain message(s) queued again "
+				"([dispatch] resend_uncertain = on): a customer may get one twice\n",
+				uncertain);
+	}
 	texts_warn_segments(gw.texts, gw.cfg.brand, stderr);
 	if (!gw.cfg.n_api_keys)
 		fprintf(stderr, "warning: [server] api_keys is empty: every /v1 call will be refused\n");

@@ -14,7 +14,36 @@
 struct server {
 	struct gateway *gw;
 	struct MHD_Daemon *daemon;
+	_Atomic int open_connections;
 };
+
+/*
+ * [server] connection_limit, refused at accept.  libmicrohttpd's own limit is split between its
+ * worker threads, and a thread at its share stops accepting, so extra clients would wait in the
+ * kernel's queue instead of being refused: the gateway counts connections itself and gives
+ * libmicrohttpd a higher limit.
+ */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct server *s = cls;
+
+	(void)addr;
+	(void)len;
+	return s->open_connections < s->gw->cfg.connection_limit ? MHD_YES : MHD_NO;
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+
+	(void)conn;
+	(void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		s->open_connections++;
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		s->open_connections--;
+}
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
 struct request_state {
@@ -199,13 +228,15 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 		gw_errf(err, "[server] listen: '%s' is not an IP address", gw->cfg.listen_host);
 		return NULL;
 	}
-	s->daemon = MHD_start_daemon(flags, (uint16_t)gw->cfg.listen_port, NULL, NULL,
+	s->daemon = MHD_start_daemon(flags, (uint16_t)gw->cfg.listen_port, accept_policy, s,
 				     access_handler, s,
 				     MHD_OPTION_SOCK_ADDR, addr,
 				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cores > 1 ? cores : 2),
 				     MHD_OPTION_CONNECTION_TIMEOUT,
 				     (unsigned)((gw->cfg.connection_timeout_ms + 999) / 1000),
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)gw->cfg.connection_limit,
+				     MHD_OPTION_CONNECTION_LIMIT,
+				     (unsigned)(2 * gw->cfg.connection_limit + 64),
+				     MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				     (unsigned)gw->cfg.per_ip_connection_limit,
 				     MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,

@@ -169,6 +169,15 @@ int store_send_failed(struct store *st, int64_t message_id, const char *code, co
  * many. */
 int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err);
 
+/* Up to `max` ids of surveys with `status`, oldest first, into ids; *n receives how many.
+ * Reads on a connection of its own. */
+int store_list_surveys(struct store *st, const char *status, size_t max,
+		       char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err);
+
+/* [dispatch] resend_uncertain = on: uncertain messages (and their surveys) are queued again,
+ * accepting that the customer may get them twice.  *n receives how many. */
+int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err);
+
 /* At start-up: messages left in `sending` by a previous process may have reached the provider.
  * They (and their surveys) become `uncertain` and are never resent by themselves.  *n receives
  * how many. */

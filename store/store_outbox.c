@@ -219,6 +219,29 @@ static int uncertain_job(struct store *st, void *arg, struct gw_err *err)
 	return rc;
 }
 
+static int requeue_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct count_args *a = arg;
+	sqlite3_stmt *s;
+	int rc = step_done(st, st_get(st, S_REQUEUE_UNCERTAIN_SURVEYS), "requeue uncertain", err);
+
+	if (rc == 0) {
+		s = st_get(st, S_REQUEUE_UNCERTAIN_MESSAGES);
+		sqlite3_bind_int64(s, 1, a->now);
+		rc = step_done(st, s, "requeue uncertain", err);
+		*a->n = (size_t)sqlite3_changes(st->db);
+	}
+	return rc;
+}
+
+int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+{
+	struct count_args a = { now, n };
+
+	*n = 0;
+	return store_run(st, requeue_job, &a, err);
+}
+
 int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)
 {
 	struct count_args a = { (int64_t)time(NULL), n };

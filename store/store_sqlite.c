@@ -150,6 +150,12 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_IDEM_FINISH] = "UPDATE idempotency SET status = ?2, response = ?3 WHERE key = ?1",
 	[S_IDEM_FORGET] = "DELETE FROM idempotency WHERE key = ?1",
 	[S_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
+	[S_REQUEUE_UNCERTAIN_SURVEYS] =
+		"UPDATE surveys SET status = 'queued' WHERE status = 'uncertain' AND id IN"
+		" (SELECT survey_id FROM messages WHERE status = 'uncertain' AND purpose = 'survey')",
+	[S_REQUEUE_UNCERTAIN_MESSAGES] =
+		"UPDATE messages SET status = 'queued', next_attempt_at = ?1, updated_at = ?1"
+		" WHERE status = 'uncertain'",
 	[S_EXPIRE] =
 		"UPDATE surveys SET status = 'expired'"
 		" WHERE status IN ('sent', 'delivered', 'read', 'uncertain') AND expires_at <= ?1",

@@ -229,6 +229,37 @@ out:
 	return rc;
 }
 
+int store_list_surveys(struct store *st, const char *status, size_t max,
+		       char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err)
+{
+	static const char sql[] =
+		"SELECT id FROM surveys WHERE status = ?1 ORDER BY created_at, rowid LIMIT ?2";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	*n = 0;
+	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+		return -1;
+	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK) {
+		db_fail(db, step, "list surveys", err);
+		goto out;
+	}
+	bind_str(s, 1, status);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		col_copy(s, 0, ids[(*n)++], SURVEY_ID_LEN);
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		db_fail(db, step, "list surveys", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
 void survey_release(struct survey *s)
 {
 	free(s->comment);

@@ -18,6 +18,12 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +307,76 @@ static void test_trigger_idempotent(void **state)
 	assert_no_more_requests(e, 1);
 	free(after);
 	free(before);
+	free(id);
+	e->passed = 1;
+}
+
+/* A loopback port that accepts connections (the kernel's backlog) and never answers. */
+static int silent_port(int *fd_out)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*fd_out = fd;
+	return ntohs(a.sin_port);
+}
+
+/*
+ * The process dies while Twilio holds the request: the send may or may not have happened.  After
+ * a restart the survey is `uncertain`, listed by GET /v1/surveys?status=uncertain, and not sent
+ * again; with [dispatch] resend_uncertain = on it is sent again.
+ */
+static void test_uncertain_after_crash(void **state)
+{
+	struct e2e *e = *state;
+	struct harness_http_resp r;
+	char conf[HARNESS_PATH_LEN + 16], db[HARNESS_PATH_LEN];
+	int silent_fd, status;
+	long st;
+	json_t *j, *list;
+	char *id;
+
+	/* First life: Twilio never answers, and the gateway is killed mid-send. */
+	assert_int_equal(harness_gw_stop(&e->gw), 0);
+	assert_int_equal(harness_write_config(e->dir, e->gw.port, silent_port(&silent_fd), NULL,
+					      conf, db), 0);
+	assert_int_equal(harness_gw_start(&e->gw, e->dir, conf, e->gw.port, NULL), 0);
+	j = trigger(e, &st);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	json_decref(wait_status(e, id, "sending"));
+	kill(e->gw.pid, SIGKILL);
+	waitpid(e->gw.pid, &status, 0);
+	e->gw.pid = 0;
+	close(silent_fd);
+
+	/* Second life, Twilio answering: uncertain, listed, never resent by itself. */
+	assert_int_equal(harness_write_config(e->dir, e->gw.port, fake_twilio_port(e->tw), NULL,
+					      conf, db), 0);
+	assert_int_equal(harness_gw_start(&e->gw, e->dir, conf, e->gw.port, NULL), 0);
+	json_decref(wait_status(e, id, "uncertain"));
+	api(e, "GET", "/v1/surveys?status=uncertain", HARNESS_API_KEY, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	j = parse_json(&r);
+	harness_http_release(&r);
+	list = json_object_get(j, "surveys");
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(jstr(json_array_get(list, 0), "id"), id);
+	json_decref(j);
+	assert_no_more_requests(e, 0);
+
+	/* Third life, resend_uncertain = on: sent again. */
+	assert_int_equal(harness_gw_stop(&e->gw), 0);
+	assert_int_equal(harness_write_config(e->dir, e->gw.port, fake_twilio_port(e->tw),
+					      "[dispatch]\nresend_uncertain = on\n", conf, db), 0);
+	assert_int_equal(harness_gw_start(&e->gw, e->dir, conf, e->gw.port, NULL), 0);
+	json_decref(wait_status(e, id, "sent"));
+	assert_int_equal(fake_twilio_count(e->tw), 1);
 	free(id);
 	e->passed = 1;
 }
@@ -795,6 +871,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_bad_signature, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_idempotent, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency_key, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_uncertain_after_crash, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
