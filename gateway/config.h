@@ -92,6 +92,7 @@ struct config {
 	int64_t retry_base_ms, retry_cap_ms;
 	int max_attempts;
 	int resend_uncertain;
+	int64_t whatsapp_pair_interval_ms;
 
 	struct config_section *sections;        /* every section, defaults included */
 	size_t n_sections;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -41,6 +42,7 @@ struct job {
 	struct curl_slist *headers;
 	CURL *easy;
 	struct buf response;
+	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
 	int done;
 };
 
@@ -187,6 +189,34 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 /* WhatsApp's customer-service window: free-form text within 24 h of the customer's message. */
 #define SESSION_WINDOW_S (24 * 3600)
 
+/* Reads Retry-After (delta-seconds or an HTTP date) from the answer's headers. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb;
+	char value[64];
+
+	if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		size_t len = n - 12 < sizeof(value) - 1 ? n - 12 : sizeof(value) - 1;
+		char *end;
+		long secs;
+
+		memcpy(value, data + 12, len);
+		value[len] = '\0';
+		secs = strtol(value, &end, 10);
+		if (end != value && secs >= 0) {
+			j->retry_after_s = secs > 86400 ? 86400 : (int)secs;
+		} else {
+			time_t when = curl_getdate(value, NULL);
+
+			if (when > 0 && when > time(NULL))
+				j->retry_after_s = (int)(when - time(NULL) > 86400 ? 86400
+								     : when - time(NULL));
+		}
+	}
+	return n;
+}
+
 static void outbound_of(const struct dispatcher *d, const struct outbox_item *it,
 			struct outbound *out)
 {
@@ -240,6 +270,8 @@ static int job_prepare(struct dispatcher *d, struct job *j, struct send_outcome 
 	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
 	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
 	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
@@ -291,6 +323,9 @@ static void run_multi(struct dispatcher *d)
 			if (m->data.result != CURLE_OK)
 				snprintf(o.error_message, sizeof(o.error_message), "%s",
 					 curl_easy_strerror(m->data.result));
+			/* The provider's Retry-After wins over a shorter wait of our own. */
+			if (j->retry_after_s > o.retry_after_s)
+				o.retry_after_s = j->retry_after_s;
 			record(d, j, res, &o);
 			j->done = 1;
 		}

@@ -46,6 +46,7 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	}
 	if (!(gw->store = store_open(gw->cfg.store_path, err)))
 		return -1;
+	store_set_pair_interval(gw->store, (gw->cfg.whatsapp_pair_interval_ms + 999) / 1000);
 	return 0;
 }
 

@@ -45,6 +45,7 @@ struct store {
 	int stopping;
 	int writer_running;
 	pthread_t writer;
+	int64_t pair_interval_s;        /* WhatsApp: seconds between two messages to one person */
 };
 
 /* Records a failure of `db`: 503 for what a retry may cure (full disk, I/O, lock, read-only),

@@ -142,6 +142,10 @@ int store_claim_due(struct store *st, int64_t now, const char *provider,
 		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err);
 void outbox_item_release(struct outbox_item *it);
 
+/* WhatsApp messages to one person are claimed at least `seconds` apart, and never while another
+ * is being sent (Meta's pair rate limit; default 6, 0: off). */
+void store_set_pair_interval(struct store *st, int64_t seconds);
+
 /* The earliest time a queued message falls due, or 0 when none is queued. */
 int store_next_due(struct store *st, int64_t *when, struct gw_err *err);
 

@@ -14,6 +14,18 @@ void outbox_item_release(struct outbox_item *it)
 	it->body = NULL;
 }
 
+/* 1 when a WhatsApp message to it->phone is already in this batch: the pair limit allows one. */
+static int pair_taken(const struct store *st, const struct outbox_item *items, size_t n,
+		      const struct outbox_item *it)
+{
+	if (!st->pair_interval_s || strcmp(it->channel, "whatsapp") != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(items[i].channel, "whatsapp") == 0 && strcmp(items[i].phone, it->phone) == 0)
+			return 1;
+	return 0;
+}
+
 static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 			struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
 {
@@ -23,6 +35,7 @@ static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
 	bind_str(s, 3, provider);
+	sqlite3_bind_int64(s, 4, st->pair_interval_s);
 	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct outbox_item *it = &items[*n];
 
@@ -39,6 +52,10 @@ static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 		col_copy(s, 10, it->name, sizeof(it->name));
 		it->needs_template = sqlite3_column_int(s, 11);
 		it->last_inbound_at = sqlite3_column_int64(s, 12);
+		if (pair_taken(st, items, *n, it)) {
+			outbox_item_release(it);
+			continue;
+		}
 		if (!(it->body = col_dup(s, 6))) {
 			sqlite3_reset(s);
 			return gw_err_set(err, 503, "store_unavailable", "", "out of memory");

@@ -51,6 +51,11 @@ static const char *const stmt_sql[S__COUNT] = {
 		"   AND i.provider = m.provider AND i.direction = 'in'), 0)"
 		" FROM messages m LEFT JOIN surveys s ON s.id = m.survey_id"
 		" WHERE m.status = 'queued' AND m.next_attempt_at <= ?1 AND m.provider = ?3"
+		/* WhatsApp: one message per ?4 s to the same person (Meta's pair rate limit). */
+		" AND NOT (?4 > 0 AND m.channel = 'whatsapp' AND EXISTS (SELECT 1 FROM messages o"
+		"   WHERE o.phone = m.phone AND o.direction = 'out' AND o.channel = 'whatsapp'"
+		"   AND o.id <> m.id AND (o.status = 'sending'"
+		"        OR (o.status IN ('sent', 'delivered', 'read') AND o.sent_at > ?1 - ?4))))"
 		" ORDER BY m.next_attempt_at, m.id LIMIT ?2",
 	[S_MESSAGE_CLAIM] =
 		"UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?2"
@@ -424,6 +429,11 @@ static int migrate(struct store *st, struct gw_err *err)
 	return 0;
 }
 
+void store_set_pair_interval(struct store *st, int64_t seconds)
+{
+	st->pair_interval_s = seconds;
+}
+
 int store_schema_version(void)
 {
 	return schema_version();
@@ -483,6 +493,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 			goto fail;
 		}
 	}
+	st->pair_interval_s = 6;
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
 		gw_errf(err, "cannot start the store's writer thread");
 		goto fail;

@@ -123,7 +123,9 @@ static int write_meta_config(struct meta_e2e *m, int gw_port)
 		"ces.es = encuesta_ces, es\n"
 		"params = name, brand\n"
 		"[dispatch]\n"
-		"retry_base = 1s\n",
+		"retry_base = 1s\n"
+		/* replies follow the question at once here; pacing is test_store's */
+		"whatsapp_pair_interval = 0s\n",
 		gw_port, gw_port, m->e.db, fake_meta_port(m->fm));
 	rc = 0;
 out:

@@ -2488,6 +2488,50 @@ static void test_export_row_fields(void **state)
 	store_export_close(NULL);       /* closing nothing is allowed */
 }
 
+/* WhatsApp takes one message per 6 s to the same person: a second message to that number waits
+ * while the first is being sent and for 6 s after it was; other numbers and SMS do not wait. */
+static void test_whatsapp_pair_pacing(void **state)
+{
+	static const struct { const char *id, *phone, *channel; } surveys[] = {
+		{ "wa-1", "+34600000001", "whatsapp" }, { "wa-2", "+34600000001", "whatsapp" },
+		{ "wa-3", "+34600000002", "whatsapp" }, { "sms-1", "+34600000001", "sms" },
+		{ "sms-2", "+34600000001", "sms" },
+	};
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct outbox_item items[8];
+	struct new_survey n[5];
+	size_t k;
+	int64_t wa1 = 0;
+
+	for (size_t i = 0; i < 5; i++) {
+		sn_init(&n[i], surveys[i].id, 1000);
+		snprintf(n[i].interaction, sizeof(n[i].interaction), "chat-%s", surveys[i].id);
+		n[i].sn.phone = surveys[i].phone;
+		n[i].sn.channel = surveys[i].channel;
+		create_ok(f, &n[i].sn, 1, surveys[i].id);
+	}
+	/* At 1000 every message is due: one per WhatsApp number, every SMS. */
+	assert_int_equal(store_claim_due(f->st, 1000, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 4);
+	for (size_t i = 0; i < k; i++) {
+		assert_string_not_equal(items[i].survey_id, "wa-2");
+		if (strcmp(items[i].survey_id, "wa-1") == 0)
+			wa1 = items[i].message_id;
+		outbox_item_release(&items[i]);
+	}
+	/* While wa-1 is being sent, and until 6 s after it was, wa-2 waits. */
+	assert_int_equal(store_claim_due(f->st, 1003, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(store_send_accepted(f->st, wa1, "SM-wa-1", 1004, &err), 0);
+	assert_int_equal(store_claim_due(f->st, 1009, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(store_claim_due(f->st, 1010, "twilio", items, 8, &k, &err), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(items[0].survey_id, "wa-2");
+	outbox_item_release(&items[0]);
+}
+
 /* ---- idempotency keys ------------------------------------------------------------------- */
 
 /* One step of an Idempotency-Key's life: begin with a body hash at a time, expect a state. */
@@ -2630,6 +2674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_filters_and_order, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_export_row_fields, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_idempotency_keys, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_whatsapp_pair_pacing, fx_open, fx_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
