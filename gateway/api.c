@@ -66,13 +66,13 @@ static void json_reply(struct response *resp, int status, json_t *j)
 	free(text);
 }
 
+/* Every route's bodies are capped alike, so that a body sent to the wrong route or with the
+ * wrong method is answered 404/405 by the router, not 413. */
 size_t api_body_limit(const char *method, const char *path)
 {
-	if (strcmp(method, "POST") != 0)
-		return 0;
-	if (strcmp(path, "/v1/surveys") == 0 || strncmp(path, "/webhooks/", 10) == 0)
-		return BODY_LIMIT;
-	return 0;
+	(void)method;
+	(void)path;
+	return BODY_LIMIT;
 }
 
 /* Checks Authorization: Bearer <key> against [server] api_keys, in constant time per key.
@@ -82,13 +82,16 @@ static int authorize(struct gateway *gw, const struct request *req, struct respo
 	const char *h = request_header(req, "Authorization");
 	int ok = 0;
 
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+	const char *key;
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(key = h + 7 + strspn(h + 7, " \t"))) {
 		api_error(resp, 401, "unauthorized", "Authorization",
 			  "send the API key as Authorization: Bearer <key>");
+		resp->extra_header = "WWW-Authenticate: Bearer";
 		return -1;
 	}
 	for (size_t i = 0; i < gw->cfg.n_api_keys; i++)
-		ok |= ct_streq(h + 7, gw->cfg.api_keys[i]);
+		ok |= ct_streq(key, gw->cfg.api_keys[i]);
 	if (!ok) {
 		api_error(resp, 403, "forbidden", "Authorization", "the API key is not valid");
 		return -1;
@@ -239,12 +242,27 @@ static int req_string(json_t *obj, const char *key, const char *field, size_t ma
 /* "2026-11-22T10:00:00Z" (fractional seconds allowed). */
 static int check_timestamp(const char *s, const char *field, struct gw_err *err)
 {
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	int y, mo, d, h, mi, sec, n = 0;
+	struct tm tm, back;
+	time_t t;
 
 	if (!s)
 		return 0;
+	/* Digits where digits belong: sscanf's %d alone would take "+026" or " 26". */
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			goto bad;
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19 ||
 	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		goto bad;
+	/* A day that exists (no 31 February): timegm() would carry it into March. */
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	t = timegm(&tm);
+	if (!gmtime_r(&t, &back) || back.tm_mday != d)
 		goto bad;
 	s += 19;
 	if (*s == '.') {
@@ -290,6 +308,9 @@ int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struc
 
 	if (!json_is_object(root))
 		return gw_err_set(err, 400, "invalid_json", "", "body must be a JSON object");
+	if (cust && !json_is_null(cust) && !json_is_object(cust))
+		return gw_err_set(err, 422, "invalid_type", "customer",
+				  "customer must be an object with id and phone");
 	if (!json_is_object(cust))
 		return gw_err_set(err, 422, "missing_field", "customer",
 				  "customer is required (an object with id and phone)");
@@ -307,13 +328,18 @@ int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struc
 	if (t->timezone && config_check_timezone(t->timezone, err) < 0)
 		return gw_err_set(err, 422, "invalid_timezone", "customer.timezone",
 				  "customer.timezone must be an IANA time zone, e.g. America/Mexico_City");
-	if (req_string(root, "kind", "kind", 16, &kind, err) < 0 ||
-	    kind_from_name(kind, &t->kind) < 0)
+	if (req_string(root, "kind", "kind", 16, &kind, err) < 0)
+		return -1;
+	if (kind_from_name(kind, &t->kind) < 0)
 		return gw_err_set(err, 422, "invalid_kind", "kind", "kind must be nps, ces or csat");
-	if (req_string(root, "channel", "channel", 16, &channel, err) < 0 ||
-	    channel_from_name(channel, &t->channel) < 0)
+	if (req_string(root, "channel", "channel", 16, &channel, err) < 0)
+		return -1;
+	if (channel_from_name(channel, &t->channel) < 0)
 		return gw_err_set(err, 422, "invalid_channel", "channel",
 				  "channel must be sms or whatsapp");
+	if (inter && !json_is_null(inter) && !json_is_object(inter))
+		return gw_err_set(err, 422, "invalid_type", "interaction",
+				  "interaction must be an object with an id");
 	if (!json_is_object(inter))
 		return gw_err_set(err, 422, "missing_field", "interaction.id",
 				  "interaction.id is required");
@@ -446,8 +472,8 @@ static int idem_key_valid(const char *k)
 /*
  * POST /v1/surveys, with the Idempotency-Key contract: the same key with the same body gets the
  * first answer again (status and body); with another body, 422 idempotency_key_reused; while
- * the first is still being answered, 409.  Answers are kept at least 24 hours; a 5xx answer is
- * not kept, so the request can be retried.
+ * the first is still being answered, 409.  Answers are kept at least 24 hours; a refused request
+ * (4xx, 5xx) is not kept, so it can be fixed and retried with the same key.
  */
 static void post_survey(struct gateway *gw, const struct request *req, struct response *resp)
 {
@@ -492,7 +518,10 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		break;
 	case IDEM_NEW:
 		create_survey(gw, req, resp);
-		if (store_idem_finish(gw->store, key, resp->status >= 500 ? 0 : resp->status,
+		/* Only a request that was carried out is kept: a refusal (4xx, 5xx) leaves the key
+		 * free, so the client can fix the request and retry with it. */
+		if (store_idem_finish(gw->store, key,
+				      resp->status >= 200 && resp->status < 300 ? resp->status : 0,
 				      buf_cstr(&resp->body), &err) < 0)
 			fprintf(stderr, "api: recording the answer for an Idempotency-Key failed: %s\n",
 				err.msg);
@@ -625,6 +654,8 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	    !(strcmp(req->method, "GET") == 0 && provider_has(p, PROVIDER_CAP_WEBHOOK_GET))) {
 		api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use POST)",
 			  req->method);
+		resp->extra_header = provider_has(p, PROVIDER_CAP_WEBHOOK_GET) ? "Allow: GET, POST"
+									      : "Allow: POST";
 		return;
 	}
 	if (provider_has(p, PROVIDER_CAP_WEBHOOK_API_KEY) && authorize(gw, req, resp) < 0)
@@ -696,6 +727,7 @@ static int method_is(const struct request *req, const char *m, struct response *
 	if (strcmp(req->method, m) == 0)
 		return 1;
 	api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use %s)", req->method, m);
+	resp->extra_header = strcmp(m, "GET") == 0 ? "Allow: GET" : "Allow: POST";
 	return 0;
 }
 
@@ -723,6 +755,8 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 			list_surveys(gw, req, resp);
 		else if (method_is(req, "POST", resp))
 			post_survey(gw, req, resp);
+		else
+			resp->extra_header = "Allow: GET, POST";
 	} else if (strncmp(path, "/v1/surveys/", 12) == 0 && path[12] && !strchr(path + 12, '/')) {
 		if (method_is(req, "GET", resp))
 			reply_survey(gw, path + 12, 200, resp);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "provider.h"
@@ -234,6 +235,22 @@ static int check_url(const char *s, struct gw_err *err)
 	return 0;
 }
 
+/* 1 when `path` is a compiled time zone (a regular file starting with the TZif magic): not a
+ * folder such as "Europe", nor a text file such as "leapseconds". */
+static int is_tzif(const char *path)
+{
+	char magic[4];
+	struct stat st;
+	FILE *f;
+	int ok;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fopen(path, "rb")))
+		return 0;
+	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
+}
+
 int config_check_timezone(const char *name, struct gw_err *err)
 {
 	char path[512];
@@ -245,7 +262,7 @@ int config_check_timezone(const char *name, struct gw_err *err)
 		if (!isalnum((unsigned char)*c) && !strchr("_+-/", *c))
 			return gw_errf(err, "'%s' is not a time zone name (e.g. Europe/Madrid)", name);
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-	if (access(path, R_OK) != 0)
+	if (!is_tzif(path))
 		return gw_errf(err, "'%s' is not a time zone in /usr/share/zoneinfo "
 			       "(a name such as America/Mexico_City; is tzdata installed?)", name);
 	return 0;

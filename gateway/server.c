@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -46,19 +47,69 @@ static void connection_notify(void *cls, struct MHD_Connection *conn, void **soc
 }
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
+#define MAX_TRIMMED 8
+
 struct request_state {
 	struct buf body;
 	int too_large;
+	char *trimmed[MAX_TRIMMED];     /* header values copied without trailing white space */
+	size_t n_trimmed;
 };
+
+/* The value of `name` of `kind`, checked for NUL bytes; its length in *len. */
+static const char *lookup(const struct request *req, enum MHD_ValueKind kind, const char *name,
+			  size_t *len)
+{
+	const char *v = NULL;
+
+	if (MHD_lookup_connection_value_n(req->conn, kind, name, strlen(name), &v, len) != MHD_YES ||
+	    !v)
+		return NULL;
+	return strlen(v) == *len ? v : REQUEST_VALUE_INVALID;
+}
 
 const char *request_header(const struct request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	struct request_state *rs = req->state;
+	size_t len, end;
+	const char *v = lookup(req, MHD_HEADER_KIND, name, &len);
+	char *copy;
+
+	if (!v || v == (const char *)REQUEST_VALUE_INVALID)
+		return v;
+	v += strspn(v, " \t");
+	end = strlen(v);
+	if (!end || (v[end - 1] != ' ' && v[end - 1] != '\t'))
+		return v;
+	while (end && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	if (!rs || rs->n_trimmed == MAX_TRIMMED || !(copy = strndup(v, end)))
+		return REQUEST_VALUE_INVALID;
+	rs->trimmed[rs->n_trimmed++] = copy;
+	return copy;
 }
 
 const char *request_query(const struct request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	size_t len;
+
+	return lookup(req, MHD_GET_ARGUMENT_KIND, name, &len);
+}
+
+/* Counts Content-Length headers that disagree with the first (RFC 9112 §6.3: refuse them). */
+static enum MHD_Result count_lengths(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	const char **first = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "Content-Length") != 0)
+		return MHD_YES;
+	if (!first[0])
+		first[0] = value;
+	else if (strcmp(first[0], value) != 0)
+		first[1] = value;
+	return MHD_YES;
 }
 
 static ssize_t read_stream(void *cls, uint64_t pos, char *out, size_t max)
@@ -142,7 +193,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 {
 	struct server *s = cls;
 	struct request_state *rs = *con_cls;
-	struct request req = { .method = method, .path = url, .conn = conn };
+	struct request req = { .method = method, .path = url, .conn = conn, .state = rs };
 	struct response *r;
 	size_t limit = api_body_limit(method, url);
 
@@ -150,10 +201,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	if (!rs) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 
+		const char *lengths[2] = { NULL, NULL };
+
 		if (!(rs = calloc(1, sizeof(*rs))))
 			return MHD_NO;
 		buf_init(&rs->body, limit + 1);
 		*con_cls = rs;
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_lengths, lengths);
+		if (lengths[1]) {
+			rs->too_large = 1;      /* read nothing more of it */
+			if (!(r = response_new()))
+				return MHD_NO;
+			api_error(r, 400, "invalid_header", "Content-Length",
+				  "the request has two different Content-Length headers");
+			return send_response(conn, r);
+		}
 		/* Refuse a declared oversize body before reading any of it. */
 		if (cl && strtoull(cl, NULL, 10) > limit) {
 			rs->too_large = 1;
@@ -193,6 +255,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	(void)toe;
 	if (rs) {
 		buf_release(&rs->body);
+		for (size_t i = 0; i < rs->n_trimmed; i++)
+			free(rs->trimmed[i]);
 		free(rs);
 		*con_cls = NULL;
 	}
@@ -240,6 +304,7 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				     (unsigned)gw->cfg.per_ip_connection_limit,
 				     MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+				     MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s);

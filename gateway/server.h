@@ -23,11 +23,17 @@ struct request {
 	const char *body;       /* NUL-terminated for convenience; use body_len */
 	size_t body_len;
 	void *conn;             /* server-private */
+	void *state;            /* server-private */
 };
 
-/* A header's value, or NULL. */
+/* A value that held a NUL byte: no header or query value the gateway accepts looks like it. */
+#define REQUEST_VALUE_INVALID "\x01"
+
+/* A header's value without the white space around it (RFC 9110 §5.5), or NULL; a value holding a
+ * NUL byte reads as REQUEST_VALUE_INVALID.  Valid until the request is answered. */
 const char *request_header(const struct request *req, const char *name);
-/* A decoded query argument, or NULL. */
+/* A decoded query argument, or NULL; one holding a NUL byte (%00) reads as
+ * REQUEST_VALUE_INVALID. */
 const char *request_query(const struct request *req, const char *name);
 
 /* Streams a body: fill up to `max` bytes of `out`; return the count, 0 at the end, -1 on error.

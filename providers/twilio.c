@@ -331,9 +331,11 @@ static int twilio_parse_webhook(struct provider *p, const struct http_req_view *
 	if (!sig || !*sig)
 		return webhook_fail(reply, 403, "missing_signature", "X-Twilio-Signature",
 				    "X-Twilio-Signature header is required");
+	/* The signature covers the parsed parameters: a body that cannot be parsed cannot be
+	 * authenticated, and is refused as such. */
 	if (form_parse(&f, req->body, req->body_len) < 0) {
-		webhook_fail(reply, 400, "invalid_form", "",
-			     "body must be application/x-www-form-urlencoded");
+		webhook_fail(reply, 403, "invalid_signature", "X-Twilio-Signature",
+			     "the body cannot be read as a form, so its signature cannot be checked");
 		goto out;
 	}
 	if (!twilio_signature_valid(t->auth_token, req->url, &f, NULL, 0, sig)) {
