@@ -102,6 +102,8 @@ static int cmd_serve(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Past a file-size limit a write must fail (and be answered 503), not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (gateway_init(&gw, &err) < 0 ||
 	    store_mark_uncertain(gw.store, &uncertain, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);

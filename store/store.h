@@ -43,7 +43,7 @@ int store_schema_version(void);
 /* The storage engine's version, for `gateway version`. */
 const char *store_sqlite_version(void);
 
-/* 0 when a write transaction can be started now. */
+/* 0 when the store takes a write now (it writes one heartbeat row and commits it). */
 int store_check_writable(struct store *st, struct gw_err *err);
 
 /* ---- surveys --------------------------------------------------------------------------- */

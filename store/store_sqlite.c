@@ -10,11 +10,13 @@
  * power loss alike.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "schema.h"
 #include "sqlite_priv.h"
@@ -161,6 +163,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_REQUEUE_UNCERTAIN_MESSAGES] =
 		"UPDATE messages SET status = 'queued', next_attempt_at = ?1, updated_at = ?1"
 		" WHERE status = 'uncertain'",
+	[S_HEARTBEAT] = "UPDATE heartbeat SET at = ?1 WHERE id = 1",
 	[S_EXPIRE] =
 		"UPDATE surveys SET status = 'expired'"
 		" WHERE status IN ('sent', 'delivered', 'read', 'uncertain') AND expires_at <= ?1",
@@ -527,16 +530,53 @@ void store_close(struct store *st)
 	free(st);
 }
 
-/* Nothing to write: a group that begins and commits proves the store takes writes. */
-static int nothing_job(struct store *st, void *arg, struct gw_err *err)
+/* A real write: in WAL mode a transaction that writes nothing commits even on a full disk. */
+static int heartbeat_job(struct store *st, void *arg, struct gw_err *err)
 {
-	(void)st;
+	sqlite3_stmt *s = st_get(st, S_HEARTBEAT);
+
 	(void)arg;
-	(void)err;
-	return 0;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+	return step_done(st, s, "write heartbeat", err);
+}
+
+#define PROBE_BYTES (256 * 1024)
+
+/* Writes, syncs and removes PROBE_BYTES beside the database: SQLite reuses its WAL file from the
+ * start after a checkpoint, so a small write can succeed on a full disk that refuses any real
+ * request; this one cannot. */
+static int probe_space(const struct store *st, struct gw_err *err)
+{
+	static const char zeros[4096];
+	char path[4200];
+	int fd, rc = -1, e = 0;
+
+	snprintf(path, sizeof(path), "%s-healthz", st->path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return gw_err_set(err, 503, "store_unavailable", "", "cannot write beside %s: %s",
+				  st->path, strerror(errno));
+	for (size_t done = 0; done < PROBE_BYTES; done += sizeof(zeros))
+		if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros)) {
+			e = errno ? errno : ENOSPC;
+			goto out;
+		}
+	if (fsync(fd) != 0) {
+		e = errno;
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	unlink(path);
+	if (rc < 0)
+		gw_err_set(err, 503, "store_unavailable", "", "no room to write beside %s: %s",
+			   st->path, strerror(e));
+	return rc;
 }
 
 int store_check_writable(struct store *st, struct gw_err *err)
 {
-	return store_run(st, nothing_job, NULL, err);
+	if (probe_space(st, err) < 0)
+		return -1;
+	return store_run(st, heartbeat_job, NULL, err);
 }
