@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -308,6 +309,20 @@ static void test_trigger_idempotent(void **state)
 	free(after);
 	free(before);
 	free(id);
+	e->passed = 1;
+}
+
+/* The config holds secrets: readable by others, the gateway says so at start (and starts). */
+static void test_config_permission_warning(void **state)
+{
+	static const char *const warning[] = { "warning:", "readable by other users", NULL };
+	struct e2e *e = *state;
+
+	assert_int_equal(harness_gw_log_has_line(&e->gw, warning), 0);
+	assert_int_equal(harness_gw_stop(&e->gw), 0);
+	assert_int_equal(chmod(e->conf, 0644), 0);
+	assert_int_equal(harness_gw_start(&e->gw, e->dir, e->conf, e->gw.port, NULL), 0);
+	assert_int_equal(harness_gw_log_has_line(&e->gw, warning), 1);
 	e->passed = 1;
 }
 
@@ -872,6 +887,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_idempotent, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency_key, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_uncertain_after_crash, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_config_permission_warning, e2e_setup,
+						e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
