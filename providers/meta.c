@@ -54,21 +54,6 @@ static const struct config_key meta_keys[] = {
 
 /* ---- init ------------------------------------------------------------------------------ */
 
-/* Copies a config value into dst; -1 when it does not fit or holds a control character (values
- * end up in the URL and in a header). */
-static int copy_value(char *dst, size_t n, const char *v, const char *key, struct gw_err *err)
-{
-	if (!v)
-		v = "";
-	if (strlen(v) >= n)
-		return gw_errf(err, "[provider.meta] %s: longer than %zu characters", key, n - 1);
-	for (const char *c = v; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return gw_errf(err, "[provider.meta] %s: contains a control character", key);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
 /* 1 for "v" digits "." digits, the form of every Graph API version ("v23.0"). */
 static int graph_version_valid(const char *v)
 {
@@ -102,8 +87,7 @@ static int meta_init(struct provider *p, const struct config_section *cfg, struc
 	size_t len;
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
-		if (copy_value(values[i].dst, values[i].n, provider_config(p, cfg, values[i].key),
-			       values[i].key, err) < 0)
+		if (provider_config_copy(p, cfg, values[i].key, values[i].dst, values[i].n, err) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		if (values[i].required && !values[i].dst[0])

@@ -105,6 +105,24 @@ size_t provider_template_params(const struct provider *p, const struct outbound 
 	return n;
 }
 
+int provider_config_copy(const struct provider *p, const struct config_section *cfg,
+			 const char *key, char *dst, size_t n, struct gw_err *err)
+{
+	const char *v = provider_config(p, cfg, key);
+
+	if (!v)
+		v = "";
+	if (strlen(v) >= n)
+		return gw_errf(err, "[provider.%s] %s: longer than %zu characters", p->ops->name, key,
+			       n - 1);
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return gw_errf(err, "[provider.%s] %s: contains a control character",
+				       p->ops->name, key);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
 const char *provider_config(const struct provider *p, const struct config_section *cfg,
 			    const char *key)
 {

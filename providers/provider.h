@@ -203,6 +203,12 @@ struct provider *provider_create(const struct provider_ops *ops, const struct co
 const char *provider_template(const struct provider *p, const struct outbound *msg);
 void provider_free(struct provider *p);
 
+/* Copies the value of `key` (provider_config(); unset: "") into dst (n bytes) for a provider's
+ * init(); -1 with "[provider.NAME] key: ..." in err when it does not fit or holds a control
+ * character (values end up in HTTP headers). */
+int provider_config_copy(const struct provider *p, const struct config_section *cfg,
+			 const char *key, char *dst, size_t n, struct gw_err *err);
+
 /* The value of `key` for a provider's init(): the section's value, else the default in the
  * provider's key table, else NULL.  Valid while `cfg` is. */
 const char *provider_config(const struct provider *p, const struct config_section *cfg,

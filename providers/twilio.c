@@ -36,22 +36,13 @@ static const struct config_key twilio_keys[] = {
 	{ "account_sid", CFG_STRING, NULL, "Account SID (AC...), from the Twilio console" },
 	{ "auth_token", CFG_STRING, NULL,
 	  "Auth Token; signs webhooks too (set it with GATEWAY_PROVIDER_TWILIO_AUTH_TOKEN)" },
-	{ "from", CFG_STRING, NULL, "sender number in E.164 (or leave empty and set messaging_service_sid)" },
-	{ "messaging_service_sid", CFG_STRING, NULL, "Messaging Service SID (MG...), used instead of from" },
+	{ "from", CFG_STRING, NULL,
+	  "sender number in E.164 (or leave empty and set messaging_service_sid)" },
+	{ "messaging_service_sid", CFG_STRING, NULL,
+	  "Messaging Service SID (MG...), used instead of from" },
 	{ "base_url", CFG_URL, "https://api.twilio.com", "REST API base URL" },
 	{ NULL, 0, NULL, NULL },
 };
-
-/* Copies a config value into dst; -1 when it does not fit. */
-static int copy_value(char *dst, size_t n, const char *v, const char *key, struct gw_err *err)
-{
-	if (!v)
-		v = "";
-	if (strlen(v) >= n)
-		return gw_errf(err, "[provider.twilio] %s: longer than %zu characters", key, n - 1);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
 
 static int twilio_init(struct provider *p, const struct config_section *cfg, struct gw_err *err)
 {
@@ -60,15 +51,13 @@ static int twilio_init(struct provider *p, const struct config_section *cfg, str
 	char b64[base64_encoded_len(sizeof(creds))];
 	int n;
 
-	if (copy_value(t->account_sid, sizeof(t->account_sid), provider_config(p, cfg, "account_sid"),
-		       "account_sid", err) < 0 ||
-	    copy_value(t->auth_token, sizeof(t->auth_token), provider_config(p, cfg, "auth_token"),
-		       "auth_token", err) < 0 ||
-	    copy_value(t->from, sizeof(t->from), provider_config(p, cfg, "from"), "from", err) < 0 ||
-	    copy_value(t->messaging_service_sid, sizeof(t->messaging_service_sid),
-		       provider_config(p, cfg, "messaging_service_sid"), "messaging_service_sid", err) < 0 ||
-	    copy_value(t->base_url, sizeof(t->base_url), provider_config(p, cfg, "base_url"), "base_url",
-		       err) < 0)
+	if (provider_config_copy(p, cfg, "account_sid", t->account_sid, sizeof(t->account_sid),
+				 err) < 0 ||
+	    provider_config_copy(p, cfg, "auth_token", t->auth_token, sizeof(t->auth_token), err) < 0 ||
+	    provider_config_copy(p, cfg, "from", t->from, sizeof(t->from), err) < 0 ||
+	    provider_config_copy(p, cfg, "messaging_service_sid", t->messaging_service_sid,
+				 sizeof(t->messaging_service_sid), err) < 0 ||
+	    provider_config_copy(p, cfg, "base_url", t->base_url, sizeof(t->base_url), err) < 0)
 		return -1;
 	if (!t->account_sid[0])
 		return gw_errf(err, "[provider.twilio] account_sid: required when a channel uses twilio");

@@ -41,28 +41,15 @@ static const struct config_key zenvia_keys[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-/* Copies a config value into dst; -1 when it does not fit. */
-static int copy_value(char *dst, size_t n, const char *v, const char *key, struct gw_err *err)
-{
-	if (!v)
-		v = "";
-	if (strlen(v) >= n)
-		return gw_errf(err, "[provider.zenvia] %s: longer than %zu characters", key, n - 1);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
 static int zenvia_init(struct provider *p, const struct config_section *cfg, struct gw_err *err)
 {
 	struct zenvia *z = p->priv;
 
-	if (copy_value(z->api_token, sizeof(z->api_token), provider_config(p, cfg, "api_token"),
-		       "api_token", err) < 0 ||
-	    copy_value(z->from, sizeof(z->from), provider_config(p, cfg, "from"), "from", err) < 0 ||
-	    copy_value(z->base_url, sizeof(z->base_url), provider_config(p, cfg, "base_url"),
-		       "base_url", err) < 0 ||
-	    copy_value(z->webhook_token, sizeof(z->webhook_token),
-		       provider_config(p, cfg, "webhook_token"), "webhook_token", err) < 0)
+	if (provider_config_copy(p, cfg, "api_token", z->api_token, sizeof(z->api_token), err) < 0 ||
+	    provider_config_copy(p, cfg, "from", z->from, sizeof(z->from), err) < 0 ||
+	    provider_config_copy(p, cfg, "base_url", z->base_url, sizeof(z->base_url), err) < 0 ||
+	    provider_config_copy(p, cfg, "webhook_token", z->webhook_token,
+				 sizeof(z->webhook_token), err) < 0)
 		return -1;
 	if (!z->api_token[0])
 		return gw_errf(err, "[provider.zenvia] api_token: required when a channel uses zenvia");

@@ -133,8 +133,8 @@ struct outbox_item {
 };
 
 /*
- * Claims up to `max` queued outbound messages for `provider` due at `now` (oldest first): they move to
- * `sending` (their survey too) in one transaction, so that a crash from here on leaves evidence
+ * Claims up to `max` queued outbound messages for `provider` due at `now` (oldest first): they
+ * move to `sending` (their survey too) in one transaction, so that a crash from here on leaves evidence
  * that a send may have happened.  *n receives how many were claimed.  Each item's body is released
  * with outbox_item_release().
  */

@@ -2,8 +2,9 @@
  * store_sqlite.c - store.h on SQLite.
  *
  * One write connection, owned by the store's writer thread, which commits the queued writes of
- * every thread in groups (store_run()); every statement on it is prepared once at open.  Readers (store_get_survey, store_export) open read-only connections of
- * their own, which WAL lets run beside the writer.
+ * every thread in groups (store_run()); every statement on it is prepared once at open.
+ * Readers (store_get_survey, store_export) open read-only connections of their own, which WAL
+ * lets run beside the writer.
  *
  * Durability: WAL with synchronous=FULL, so a transaction is on disk (fsync of the WAL) before
  * COMMIT returns, and every call that returns 0 has its rows durable, across a process crash and a
