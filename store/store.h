@@ -134,9 +134,9 @@ struct outbox_item {
 
 /*
  * Claims up to `max` queued outbound messages for `provider` due at `now` (oldest first): they
- * move to `sending` (their survey too) in one transaction, so that a crash from here on leaves evidence
- * that a send may have happened.  *n receives how many were claimed.  Each item's body is released
- * with outbox_item_release().
+ * move to `sending` (their survey too) in one transaction, so that a crash from here on leaves
+ * evidence that a send may have happened.  *n receives how many were claimed.  Each item's body
+ * is released with outbox_item_release().
  */
 int store_claim_due(struct store *st, int64_t now, const char *provider,
 		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err);
