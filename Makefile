@@ -83,3 +83,4 @@ valgrind: $(TEST_BIN)
 
 clean:
 	rm -rf build
+include tests/fuzz/fuzz.mk
