@@ -56,6 +56,8 @@ struct request_state {
 	size_t n_trimmed;
 };
 
+const char request_value_invalid[] = "\x01";
+
 /* The value of `name` of `kind`, checked for NUL bytes; its length in *len. */
 static const char *lookup(const struct request *req, enum MHD_ValueKind kind, const char *name,
 			  size_t *len)
@@ -75,7 +77,7 @@ const char *request_header(const struct request *req, const char *name)
 	const char *v = lookup(req, MHD_HEADER_KIND, name, &len);
 	char *copy;
 
-	if (!v || v == (const char *)REQUEST_VALUE_INVALID)
+	if (!v || v == REQUEST_VALUE_INVALID)
 		return v;
 	v += strspn(v, " \t");
 	end = strlen(v);

@@ -26,8 +26,10 @@ struct request {
 	void *state;            /* server-private */
 };
 
-/* A value that held a NUL byte: no header or query value the gateway accepts looks like it. */
-#define REQUEST_VALUE_INVALID "\x01"
+/* A value that held a NUL byte: no header or query value the gateway accepts looks like it
+ * ("\x01").  One object, so that it can be recognised by its address. */
+extern const char request_value_invalid[];
+#define REQUEST_VALUE_INVALID request_value_invalid
 
 /* A header's value without the white space around it (RFC 9110 §5.5), or NULL; a value holding a
  * NUL byte reads as REQUEST_VALUE_INVALID.  Valid until the request is answered. */

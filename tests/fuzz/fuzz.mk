@@ -12,7 +12,8 @@
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_TARGETS  ?= reply form twilio_sign meta_webhook trigger config csv
-# More libFuzzer flags, e.g. FUZZ_FLAGS="-fork=1 -ignore_crashes=1" to go on past a known crash.
+# More libFuzzer flags, e.g. FUZZ_FLAGS="-fork=1 -ignore_crashes=1" to go on past a known crash
+# (a run that saved any crash still fails).
 FUZZ_FLAGS    ?=
 FUZZ_B        := build/fuzz
 FUZZ_PKGS     := libcurl jansson libmicrohttpd sqlite3
@@ -113,13 +114,16 @@ fuzz-run:
 	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
 	  [ -n "$$runs" ] || runs=$$(grep -o '^#[0-9]*' $$log | tail -1 | tr -d '#'); \
 	  eps=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$log | tail -1); \
-	  [ -n "$$eps" ] || eps=$$(grep -o 'exec/s: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
+	  [ -n "$$eps" ] || eps=$$(grep -o 'exec/s:\? [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
 	  cov=$$(grep -o 'cov: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
 	  ft=$$(grep -o 'ft: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
 	  crash=$$(sed -n 's/.*Test unit written to \(.*\)$$/\1/p' $$log | tail -1); \
 	  [ -n "$$crash" ] || crash=$$(ls -t $$crashes 2>/dev/null | head -1 | sed "s|^.|$$crashes/&|"); \
-	  if [ $$rc -eq 0 ]; then result="no crash"; \
-	  else result="CRASH (exit $$rc): $${crash:-see $$log}"; failed=1; fi; \
+	  forked=$$(grep -o 'oom/timeout/crash: [0-9/]*' $$log | tail -1 | cut -d' ' -f2); \
+	  if [ $$rc -ne 0 ]; then result="CRASH (exit $$rc): $${crash:-see $$log}"; failed=1; \
+	  elif [ -n "$$forked" ] && [ "$$forked" != 0/0/0 ]; then \
+	    result="CRASH (oom/timeout/crash $$forked): see $$crashes/"; failed=1; \
+	  else result="no crash"; fi; \
 	  printf 'fuzz_%s: %s runs, %s exec/s, cov %s, ft %s: %s\n' \
 	    $$t "$${runs:-?}" "$${eps:-?}" "$${cov:-?}" "$${ft:-?}" "$$result"; \
 	done; exit $$failed
