@@ -23,22 +23,10 @@
 
 #include "buf.h"
 #include "provider.h"
+#include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define EXPECT_STR(row, what, got, want)                                                    \
-	do {                                                                                \
-		const char *g_ = (got), *w_ = (want);                                       \
-		if (!g_ || strcmp(g_, w_) != 0)                                             \
-			fail_msg("%s: %s is \"%s\", want \"%s\"", (row), (what),            \
-				 g_ ? g_ : "(null)", w_);                                   \
-	} while (0)
-#define EXPECT_INT(row, what, got, want)                                                    \
-	do {                                                                                \
-		long long g_ = (long long)(got), w_ = (long long)(want);                    \
-		if (g_ != w_)                                                               \
-			fail_msg("%s: %s is %lld, want %lld", (row), (what), g_, w_);       \
-	} while (0)
 
 #define UTF8_TEXT "\xc2\xbfQu\xc3\xa9 tal? \xf0\x9f\x91\x8d"
 

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "provider.h"
+#include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -60,48 +61,9 @@
 /* A UTF-8 survey text: inverted question mark, accents, an emoji outside the BMP, a quote. */
 #define UTF8_TEXT "\xc2\xbfQu\xc3\xa9 tal te atendimos, \"Ana\"? Responde de 0 a 10 \xf0\x9f\x91\x8d"
 
-#define EXPECT_STR(row, what, got, want)                                                    \
-	do {                                                                                \
-		const char *g_ = (got), *w_ = (want);                                       \
-		if (!g_ || strcmp(g_, w_) != 0)                                             \
-			fail_msg("%s: %s is \"%s\", want \"%s\"", (row), (what),            \
-				 g_ ? g_ : "(null)", w_);                                   \
-	} while (0)
-#define EXPECT_INT(row, what, got, want)                                                    \
-	do {                                                                                \
-		long long g_ = (long long)(got), w_ = (long long)(want);                    \
-		if (g_ != w_)                                                               \
-			fail_msg("%s: %s is %lld, want %lld", (row), (what), g_, w_);       \
-	} while (0)
 
 /* ---- fixtures and their variants --------------------------------------------------------- */
 
-/* The whole fixture `name` as a malloc'd NUL-terminated string; its length in *len. */
-static char *fixture_read(const char *name, size_t *len)
-{
-	const char *dir = getenv("FIXTURES");
-	char path[512];
-	FILE *f;
-	long size;
-	char *s;
-
-	if (!dir || !*dir)
-		dir = "tests/fixtures";
-	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
-	if (!(f = fopen(path, "rb")))
-		fail_msg("%s: cannot open (set FIXTURES to the fixtures directory)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	assert_true(size >= 0);
-	rewind(f);
-	s = malloc((size_t)size + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)size, f), (size_t)size);
-	s[size] = '\0';
-	fclose(f);
-	*len = (size_t)size;
-	return s;
-}
 
 /* A fixture parsed with jansson (the caller json_decref()s it). */
 static json_t *fixture_json(const char *name)
