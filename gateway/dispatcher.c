@@ -43,7 +43,6 @@ struct job {
 	CURL *easy;
 	struct buf response;
 	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
-	int done;
 };
 
 static double mono_now(void)
@@ -327,7 +326,6 @@ static void run_multi(struct dispatcher *d)
 			if (j->retry_after_s > o.retry_after_s)
 				o.retry_after_s = j->retry_after_s;
 			record(d, j, res, &o);
-			j->done = 1;
 		}
 		if (running)
 			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
