@@ -42,14 +42,13 @@ void api_error(struct response *resp, int status, const char *code, const char *
 	json_decref(e);
 }
 
-static void error_from(struct response *resp, const struct gw_err *err)
+void api_error_from(struct response *resp, const struct gw_err *err)
 {
 	api_error(resp, err->http_status ? err->http_status : 500,
 		  err->code[0] ? err->code : "internal", err->field, "%s", err->msg);
 }
 
-/* Sends `j` (stolen) as the JSON body. */
-static void json_reply(struct response *resp, int status, json_t *j)
+void api_json_reply(struct response *resp, int status, json_t *j)
 {
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
@@ -197,14 +196,14 @@ static void reply_survey(struct gateway *gw, const char *id, int status, struct 
 	int rc = store_get_survey(gw->store, id, &s, &err);
 
 	if (rc < 0) {
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		return;
 	}
 	if (rc == 1) {
 		api_error(resp, 404, "not_found", "id", "no survey with id '%s'", id);
 		return;
 	}
-	json_reply(resp, status, survey_json(&s));
+	api_json_reply(resp, status, survey_json(&s));
 	survey_release(&s);
 }
 
@@ -388,7 +387,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		goto out;
 	}
 	if (api_parse_trigger(gw, root, &t, &err) < 0) {
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		goto out;
 	}
 	if (random_bytes(rnd, sizeof(rnd)) < 0) {
@@ -426,7 +425,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	sn.fatigue_days = gw->cfg.min_days_between;
 	sn.question = buf_cstr(&question);
 	if (store_create_survey(gw->store, &sn, id, &outcome, &err) < 0) {
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		goto out;
 	}
 	switch (outcome) {
@@ -439,12 +438,12 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 			  "texts START");
 		break;
 	case SURVEY_SKIPPED:
-		json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
+		api_json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
 		break;
 	default:
 		/* The answer describes the survey as committed: the dispatcher may pick it up the
 		 * moment it is woken, and the caller must still read "queued". */
-		json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
+		api_json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
 		dispatcher_wake(gw->dispatcher);
 		break;
 	}
@@ -497,7 +496,7 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 	hex_encode(digest, sizeof(digest), hash);
 	if (store_idem_begin(gw->store, key, hash, gateway_now(gw), IDEM_STALE_S, &state, &status,
 			     &stored, &err) < 0) {
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		return;
 	}
 	switch (state) {
@@ -568,7 +567,7 @@ static void list_surveys(struct gateway *gw, const struct request *req, struct r
 	    !(list = json_array())) {
 		if (!err.msg[0])
 			gw_err_set(&err, 503, "unavailable", "", "out of memory");
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		free(ids);
 		return;
 	}
@@ -581,7 +580,7 @@ static void list_surveys(struct gateway *gw, const struct request *req, struct r
 		}
 	}
 	free(ids);
-	json_reply(resp, 200, json_pack("{s:o}", "surveys", list));
+	api_json_reply(resp, 200, json_pack("{s:o}", "surveys", list));
 }
 
 /* ---- GET /v1/responses.csv ----------------------------------------------------------- */
@@ -605,7 +604,7 @@ static void get_responses_csv(struct gateway *gw, const struct request *req, str
 	if (export_filter_parse(request_query(req, "kind"), request_query(req, "since"),
 				request_query(req, "until"), &f, &err) < 0 ||
 	    !(x = csv_export_open(gw->store, &f, &err))) {
-		error_from(resp, &err);
+		api_error_from(resp, &err);
 		return;
 	}
 	resp->status = 200;
@@ -668,7 +667,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	memset(&reply, 0, sizeof(reply));
 	buf_init(&reply.body, 64 * 1024);
 	if (provider_parse_webhook(p, &view, &events, &reply) < 0) {
-		error_from(resp, &reply.err);
+		api_error_from(resp, &reply.err);
 		goto out;
 	}
 	/* Everything is durable before the provider hears 2xx; a failure makes it retry. */
@@ -676,7 +675,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		int queued;
 
 		if (conversation_handle_event(gw, p, &events.items[i], &queued, &err) < 0) {
-			error_from(resp, &err);
+			api_error_from(resp, &err);
 			goto out;
 		}
 		any_queued |= queued;
@@ -688,7 +687,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		resp->content_type = reply.content_type;
 		buf_append(&resp->body, buf_cstr(&reply.body), reply.body.len);
 	} else {
-		json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
+		api_json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
 	}
 out:
 	buf_release(&reply.body);
@@ -714,15 +713,15 @@ static void healthz(struct gateway *gw, struct response *resp)
 					: json_pack("{s:s}", "state", "ok"));
 	}
 	if (store_check_writable(gw->store, &err) < 0) {
-		json_reply(resp, 503, json_pack("{s:s,s:s,s:o}", "status", "unavailable", "store",
+		api_json_reply(resp, 503, json_pack("{s:s,s:s,s:o}", "status", "unavailable", "store",
 						err.msg, "providers", provs));
 		return;
 	}
-	json_reply(resp, 200, json_pack("{s:s,s:s,s:o}", "status", degraded ? "degraded" : "ok",
+	api_json_reply(resp, 200, json_pack("{s:s,s:s,s:o}", "status", degraded ? "degraded" : "ok",
 					"store", "ok", "providers", provs));
 }
 
-static int method_is(const struct request *req, const char *m, struct response *resp)
+int api_method_is(const struct request *req, const char *m, struct response *resp)
 {
 	if (strcmp(req->method, m) == 0)
 		return 1;
@@ -736,7 +735,7 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	const char *path = req->path;
 
 	if (strcmp(path, "/healthz") == 0) {
-		if (method_is(req, "GET", resp))
+		if (api_method_is(req, "GET", resp))
 			healthz(gw, resp);
 		return;
 	}
@@ -753,15 +752,15 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	if (strcmp(path, "/v1/surveys") == 0) {
 		if (strcmp(req->method, "GET") == 0)
 			list_surveys(gw, req, resp);
-		else if (method_is(req, "POST", resp))
+		else if (api_method_is(req, "POST", resp))
 			post_survey(gw, req, resp);
 		else
 			resp->extra_header = "Allow: GET, POST";
 	} else if (strncmp(path, "/v1/surveys/", 12) == 0 && path[12] && !strchr(path + 12, '/')) {
-		if (method_is(req, "GET", resp))
+		if (api_method_is(req, "GET", resp))
 			reply_survey(gw, path + 12, 200, resp);
 	} else if (strcmp(path, "/v1/responses.csv") == 0) {
-		if (method_is(req, "GET", resp))
+		if (api_method_is(req, "GET", resp))
 			get_responses_csv(gw, req, resp);
 	} else {
 		api_error(resp, 404, "not_found", "", "no route %s", path);
