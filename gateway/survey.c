@@ -1,7 +1,9 @@
 /* survey.c - see survey.h. */
 #include "survey.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
 	const char *name;
@@ -42,4 +44,46 @@ int channel_from_name(const char *s, enum channel *out)
 		}
 	}
 	return -1;
+}
+
+const char *score_category(enum survey_kind k, int score)
+{
+	if (score < kinds[k].min || score > kinds[k].max)
+		return "";
+	switch (k) {
+	case KIND_NPS:
+		return score >= 9 ? "promoter" : score >= 7 ? "passive" : "detractor";
+	case KIND_CSAT:
+		return score >= 4 ? "satisfied" : score == 3 ? "neutral" : "dissatisfied";
+	case KIND_CES:
+		return score >= 5 ? "easy" : score == 4 ? "neutral" : "difficult";
+	default:
+		return "";
+	}
+}
+
+/* "2026-11-22T10:00:00Z" (optionally with a fraction, or +00:00) as Unix seconds; -1 if not. */
+static long long parse_utc(const char *s)
+{
+	struct tm tm;
+	int n = 0;
+
+	if (!s)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm);
+}
+
+long long interaction_ttr_seconds(const char *opened_at, const char *closed_at)
+{
+	long long o = parse_utc(opened_at), c = parse_utc(closed_at);
+
+	if (o < 0 || c < 0 || c < o)
+		return -1;
+	return c - o;
 }

@@ -29,6 +29,47 @@ static void kinds_have_their_scales(void **state)
 	}
 }
 
+/* Every score of every scale, with the category on each side of each border. */
+static void scores_fall_in_their_categories(void **state)
+{
+	static const struct { const char *kind; int score; const char *want; } rows[] = {
+		{ "nps", -1, "" }, { "nps", 0, "detractor" }, { "nps", 6, "detractor" },
+		{ "nps", 7, "passive" }, { "nps", 8, "passive" }, { "nps", 9, "promoter" },
+		{ "nps", 10, "promoter" }, { "nps", 11, "" },
+		{ "csat", 0, "" }, { "csat", 1, "dissatisfied" }, { "csat", 2, "dissatisfied" },
+		{ "csat", 3, "neutral" }, { "csat", 4, "satisfied" }, { "csat", 5, "satisfied" },
+		{ "csat", 6, "" },
+		{ "ces", 0, "" }, { "ces", 1, "difficult" }, { "ces", 3, "difficult" },
+		{ "ces", 4, "neutral" }, { "ces", 5, "easy" }, { "ces", 7, "easy" }, { "ces", 8, "" },
+	};
+	enum survey_kind k;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(kind_from_name(rows[i].kind, &k), 0);
+		assert_string_equal(score_category(k, rows[i].score), rows[i].want);
+	}
+}
+
+static void time_to_resolution_is_closed_minus_opened(void **state)
+{
+	static const struct { const char *opened, *closed; long long want; } rows[] = {
+		{ "2026-11-22T10:00:00Z", "2026-11-22T10:12:30Z", 750 },
+		{ "2026-11-22T10:00:00.250Z", "2026-11-22T10:00:01Z", 1 },
+		{ "2026-11-22T23:30:00Z", "2026-11-23T00:30:00+00:00", 3600 },
+		{ "2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z", 0 },
+		{ "2026-11-22T10:00:01Z", "2026-11-22T10:00:00Z", -1 },    /* closed before opened */
+		{ NULL, "2026-11-22T10:00:00Z", -1 },
+		{ "2026-11-22T10:00:00Z", NULL, -1 },
+		{ "yesterday", "2026-11-22T10:00:00Z", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(interaction_ttr_seconds(rows[i].opened, rows[i].closed),
+				 rows[i].want);
+}
+
 static void unknown_names_are_refused(void **state)
 {
 	static const char *const bad[] = { "NPS", "nps ", "", "star", "sms" };
@@ -101,6 +142,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kinds_have_their_scales),
+		cmocka_unit_test(scores_fall_in_their_categories),
+		cmocka_unit_test(time_to_resolution_is_closed_minus_opened),
 		cmocka_unit_test(unknown_names_are_refused),
 		cmocka_unit_test(channels_round_trip),
 		cmocka_unit_test(phones_are_masked_in_logs),
