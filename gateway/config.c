@@ -37,6 +37,9 @@ static const struct core_key core_keys[] = {
 	   "open connections from one client address at most (0: no limit)", per_ip_connection_limit),
 	CK("server", "connection_timeout", CFG_DURATION, "30s",
 	   "a connection idle this long (a slow or stalled client) is closed", connection_timeout_ms),
+	CK("server", "request_timeout", CFG_DURATION, "60s",
+	   "a request must arrive whole (headers and body) within this long, or its connection is "
+	   "closed (0: no limit)", request_timeout_ms),
 	CK("server", "api_keys", CFG_LIST, "",
 	   "comma-separated keys accepted in Authorization: Bearer <key> on /v1", api_keys),
 	CK("store", "path", CFG_STRING, "var/gateway.db", "SQLite database file", store_path),

@@ -77,6 +77,7 @@ struct config {
 	int connection_limit;                   /* open connections at most */
 	int per_ip_connection_limit;            /* from one client address at most */
 	int64_t connection_timeout_ms;          /* idle connections are closed after this */
+	int64_t request_timeout_ms;             /* a request must arrive whole within this (0: off) */
 	char **api_keys;
 	size_t n_api_keys;
 	char *store_path;

@@ -4,19 +4,106 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+
+/*
+ * One per open connection, for [server] request_timeout.  libmicrohttpd's own timeout counts idle
+ * time only, so a client that sends one byte a second keeps its connection (and a worker's
+ * attention) for ever; the reaper thread shuts down a connection whose request has not arrived
+ * whole within request_timeout.  All fields are guarded by server.lock.
+ */
+struct tracked {
+	struct tracked *prev, *next;
+	int fd;
+	int64_t since_ms;       /* when the request now arriving could begin: the connection opened,
+				 * or the previous answer was sent */
+	int busy;               /* a whole request is being handled or answered */
+	int cut;                /* already shut down by the reaper */
+};
 
 struct server {
 	struct gateway *gw;
 	struct MHD_Daemon *daemon;
 	_Atomic int open_connections;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct tracked *conns;
+	int stopping;
+	pthread_t reaper;
+	int reaper_started;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct server *s = arg;
+	int64_t limit = s->gw->cfg.request_timeout_ms;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct timespec until;
+		int64_t now = mono_ms();
+
+		for (struct tracked *t = s->conns; t; t = t->next) {
+			if (t->busy || t->cut || now - t->since_ms < limit)
+				continue;
+			/* The connection is closed by libmicrohttpd's thread, which sees the end of
+			 * the stream; the fd stays valid until the CLOSED notice, taken under lock. */
+			t->cut = 1;
+			shutdown(t->fd, SHUT_RDWR);
+			fprintf(stderr, "server: closed a connection whose request was not whole "
+				"after %lld ms (request_timeout %lld ms)\n",
+				(long long)(now - t->since_ms), (long long)limit);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->wake, &s->lock, &until);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static struct tracked *tracked_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A whole request arrived (busy = 1), or its answer was sent (busy = 0: the clock restarts). */
+static void tracked_mark(struct server *s, struct MHD_Connection *conn, int busy)
+{
+	struct tracked *t = tracked_of(conn);
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->lock);
+	t->busy = busy;
+	if (!busy)
+		t->since_ms = mono_ms();
+	pthread_mutex_unlock(&s->lock);
+}
 
 /*
  * [server] connection_limit, refused at accept.  libmicrohttpd's own limit is split between its
@@ -38,12 +125,39 @@ static void connection_notify(void *cls, struct MHD_Connection *conn, void **soc
 {
 	struct server *s = cls;
 
-	(void)conn;
-	(void)socket_ctx;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	struct tracked *t;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		s->open_connections++;
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		if (!ci || !(t = calloc(1, sizeof(*t))))
+			return;         /* untracked: only the idle timeout applies */
+		t->fd = ci->connect_fd;
+		pthread_mutex_lock(&s->lock);
+		t->since_ms = mono_ms();
+		t->next = s->conns;
+		if (s->conns)
+			s->conns->prev = t;
+		s->conns = t;
+		pthread_mutex_unlock(&s->lock);
+		*socket_ctx = t;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		s->open_connections--;
+		if (!(t = *socket_ctx))
+			return;
+		pthread_mutex_lock(&s->lock);
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			s->conns = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		pthread_mutex_unlock(&s->lock);
+		free(t);
+		*socket_ctx = NULL;
+	}
 }
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
@@ -235,6 +349,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	tracked_mark(s, conn, 1);
 	if (!(r = response_new()))
 		return MHD_NO;
 	if (rs->too_large) {
@@ -252,9 +367,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 {
 	struct request_state *rs = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	tracked_mark(cls, conn, 0);
 	if (rs) {
 		buf_release(&rs->body);
 		for (size_t i = 0; i < rs->n_trimmed; i++)
@@ -278,6 +392,8 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 		return NULL;
 	}
 	s->gw = gw;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
 	if (inet_pton(AF_INET, gw->cfg.listen_host, &a4.sin_addr) == 1) {
@@ -290,7 +406,7 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 		addr = (struct sockaddr *)&a6;
 		flags |= MHD_USE_IPv6;
 	} else {
-		free(s);
+		server_stop(s);
 		gw_errf(err, "[server] listen: '%s' is not an IP address", gw->cfg.listen_host);
 		return NULL;
 	}
@@ -309,10 +425,18 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 				     MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
-		free(s);
+		server_stop(s);
 		gw_errf(err, "cannot listen on %s:%d (address in use?)", gw->cfg.listen_host,
 			gw->cfg.listen_port);
 		return NULL;
+	}
+	if (gw->cfg.request_timeout_ms > 0) {
+		if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+			server_stop(s);
+			gw_errf(err, "cannot start a thread");
+			return NULL;
+		}
+		s->reaper_started = 1;
 	}
 	return s;
 }
@@ -321,6 +445,16 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->daemon);
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->reaper, NULL);
+	}
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -1,7 +1,8 @@
 /*
  * test_e2e_limits.c - build/gateway's connection handling, from the outside: many keep-alive
  * connections open at once are all served (no stall at 127, 128, 129 or 1000 of them), and the
- * [server] keys connection_limit, per_ip_connection_limit and connection_timeout hold.
+ * [server] keys connection_limit, per_ip_connection_limit, connection_timeout and request_timeout
+ * hold.
  *
  * Each test starts its own gateway (tests/support/harness.h) with a generated config, the [server]
  * key under test set through its GATEWAY_SERVER_* override, and talks to it with plain
@@ -44,6 +45,9 @@
 #define PROBE_MS 1000           /* while the timeout test waits, each probe's answer */
 #define TIMEOUT_MIN_MS 900      /* connection_timeout = 1s: not closed before this idle time */
 #define TIMEOUT_MAX_MS 2500     /* ... and closed before this one ("within ~2 s") */
+#define TRICKLE_GAP_MS 300      /* a trickling client's pause between bytes: never idle 1 s */
+#define REQUEST_MIN_MS 1900     /* request_timeout = 2s: not cut before this */
+#define REQUEST_MAX_MS 3500     /* ... and cut before this */
 
 /* ---- one gateway per test ---- */
 
@@ -116,6 +120,14 @@ static int setup_limit_50(void **state)
 static int setup_timeout_1s(void **state)
 {
 	static const char *const env[] = { "GATEWAY_SERVER_CONNECTION_TIMEOUT=1s", NULL };
+
+	return setup_with(state, env);
+}
+
+static int setup_request_timeout_2s(void **state)
+{
+	static const char *const env[] = { "GATEWAY_SERVER_CONNECTION_TIMEOUT=1s",
+					   "GATEWAY_SERVER_REQUEST_TIMEOUT=2s", NULL };
 
 	return setup_with(state, env);
 }
@@ -937,6 +949,86 @@ static void test_connection_timeout(void **state)
 	w->passed = 1;
 }
 
+/* request_timeout = 2s (connection_timeout = 1s): clients that send a byte every 300 ms, so are
+ * never idle for 1 s, are cut off about 2 s after they began — one in its header block, one in its
+ * body — while a keep-alive connection asking every 200 ms stays open well past 2 s, since each
+ * answer starts its next request's clock again. */
+static void test_request_timeout(void **state)
+{
+	enum { HEAD, BODY, ACTIVE, N };
+	static const char *const names[] = { "trickles its header block", "trickles its body" };
+	struct world *w = *state;
+	int port = w->gw.port;
+	struct conn *cs = conns_new(w, N);
+	char head[256], body_head[256], d[200];
+	size_t head_len, body_len, at[2] = { 0, 0 };
+	const char *text[2];
+	size_t len[2];
+	long long t0, next_byte;
+
+	head_len = (size_t)snprintf(head, sizeof(head),
+				    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Slow: "
+				    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				    port);
+	body_len = (size_t)snprintf(body_head, sizeof(body_head),
+				    "POST /webhooks/console HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+				    "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+				    "{\"from\":\"+34600111222\",\"text\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				    port);
+	text[HEAD] = head;
+	len[HEAD] = head_len;
+	text[BODY] = body_head;
+	len[BODY] = body_len;
+	for (int i = HEAD; i <= BODY; i++)
+		conn_open(&cs[i], "127.0.0.1", port);
+	/* the body's headers at once: only its body trickles */
+	at[BODY] = (size_t)(strstr(body_head, "\r\n\r\n") + 4 - body_head);
+	conn_send_raw(&cs[BODY], body_head, at[BODY]);
+	conn_open(&cs[ACTIVE], "127.0.0.1", port);
+	conn_get(&cs[ACTIVE], port);
+
+	t0 = next_byte = harness_now_ms();
+	while (harness_now_ms() < t0 + REQUEST_MAX_MS + 1000) {
+		long long now = harness_now_ms();
+
+		pump(cs, N, 20);
+		if (now >= next_byte) {
+			for (int i = HEAD; i <= BODY; i++) {
+				if (cs[i].state == C_OPEN && at[i] < len[i]) {
+					conn_send_raw(&cs[i], text[i] + at[i], 1);
+					at[i]++;
+				}
+			}
+			next_byte = now + TRICKLE_GAP_MS;
+		}
+		if (cs[ACTIVE].state == C_OPEN && cs[ACTIVE].answered == cs[ACTIVE].sent &&
+		    now - cs[ACTIVE].t_active >= 200)
+			conn_get(&cs[ACTIVE], port);
+	}
+	for (int i = HEAD; i <= BODY; i++) {
+		const struct conn *c = &cs[i];
+		long long lived = c->t_dead - c->t_opened;
+
+		if (c->state != C_DEAD)
+			fail_msg("request_timeout = 2s: the connection that %s is still open after "
+				 "%lld ms (%zu bytes sent)", names[i], harness_now_ms() - c->t_opened,
+				 at[i]);
+		print_message("# request_timeout = 2s: the connection that %s: %s after %lld ms\n",
+			      names[i], c->why, lived);
+		if (lived < REQUEST_MIN_MS || lived > REQUEST_MAX_MS)
+			fail_msg("request_timeout = 2s: the connection that %s was cut after %lld ms, "
+				 "want %d..%d ms", names[i], lived, REQUEST_MIN_MS, REQUEST_MAX_MS);
+		if (c->answered != 0)
+			fail_msg("the connection that %s got %d answers", names[i], c->answered);
+	}
+	if (cs[ACTIVE].state != C_OPEN || cs[ACTIVE].ok < 10 ||
+	    cs[ACTIVE].ok + 1 < cs[ACTIVE].sent)
+		fail_msg("a keep-alive connection asking every 200 ms for %d ms: %s",
+			 REQUEST_MAX_MS + 1000, describe(&cs[ACTIVE], d, sizeof(d)));
+	conns_free(w);
+	w->passed = 1;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -950,6 +1042,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_per_ip_limit, setup_per_ip_10, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup_limit_50, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_timeout, setup_timeout_1s, teardown),
+		cmocka_unit_test_setup_teardown(test_request_timeout, setup_request_timeout_2s,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
