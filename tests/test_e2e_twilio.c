@@ -534,6 +534,94 @@ static void test_send_rate_limited(void **state)
 	e->passed = 1;
 }
 
+/*
+ * Twilio's Retry-After, when longer than the gateway's own backoff, is the earliest retry.  The
+ * dispatcher schedules retries on the gateway's clock, so this runs on the fake one: the backoff
+ * is pinned to its 1 s floor (retry_base 100ms, retry_cap 1s), Twilio asks for RETRY_AFTER_S, and
+ * the test moves the clock itself instead of waiting for either.
+ */
+#define T0 1795604400LL         /* Wed 2026-11-25 11:00 UTC, after the trigger's interaction */
+#define RETRY_AFTER_S 4
+#define OWN_BACKOFF_CONF "retry_cap = 1s\n"     /* continues the harness's [dispatch] */
+
+/* cmocka setup: e2e_start() on a fake clock at T0 with the backoff of OWN_BACKOFF_CONF. */
+static int retry_after_setup(void **state)
+{
+	static const struct harness_config hc = { .extra = OWN_BACKOFF_CONF };
+	struct e2e *e = e2e_start(&hc, T0);
+
+	if (!e)
+		return -1;
+	*state = e;
+	return 0;
+}
+
+/* Moves the gateway's fake clock to `t` (Unix seconds). */
+static void clock_set(struct e2e *e, long long t)
+{
+	assert_int_equal(harness_clock_set(e->clock, t), 0);
+	e->now = t;
+}
+
+/* Polls GET /v1/surveys/{id} until a failed attempt is on record: queued again with an error (it is
+ * "queued" without one before its first claim).  Returns that survey (caller json_decref()s). */
+static json_t *wait_retry_recorded(struct e2e *e, const char *id)
+{
+	long long deadline = harness_now_ms() + E2E_POLL_MS;
+
+	for (;;) {
+		json_t *s = survey_get(e, id);
+		const char *st = json_string_value(json_object_get(s, "status"));
+
+		if (st && strcmp(st, "queued") == 0 && json_is_object(json_object_get(s, "error")))
+			return s;
+		json_decref(s);
+		if (harness_now_ms() >= deadline)
+			fail_msg("survey %s: no failed attempt on record after %d ms", id,
+				 E2E_POLL_MS);
+		harness_sleep_ms(E2E_POLL_STEP_MS);
+	}
+}
+
+static void test_send_waits_for_longer_retry_after(void **state)
+{
+	struct e2e *e = *state;
+	const struct fake_twilio_request *second;
+	char retry_after[16];
+	json_t *j;
+	char *id;
+	long status;
+
+	snprintf(retry_after, sizeof(retry_after), "%d", RETRY_AFTER_S);
+	assert_int_equal(fake_twilio_queue_retry_after(e->tw, retry_after), 0);
+	j = trigger(e, &status);
+	assert_int_equal(status, 202);
+	id = strdup(jstr(j, "id"));
+	json_decref(j);
+	assert_int_equal(wait_request(e, 0)->status, 429);
+	/* the clock moves only once the 429 is recorded, so the retry was scheduled from T0 */
+	j = wait_retry_recorded(e, id);
+	assert_jstr(json_object_get(j, "error"), "code", "20429");
+	json_decref(j);
+
+	/* past our own backoff, one second short of Twilio's wait: still no retry */
+	clock_set(e, T0 + RETRY_AFTER_S - 1);
+	assert_no_more_requests(e, 1);
+	json_decref(wait_retry_recorded(e, id));
+
+	clock_set(e, T0 + RETRY_AFTER_S);
+	second = wait_request(e, 1);
+	assert_int_equal(second->status, 201);
+	j = wait_status(e, id, "sent");
+	assert_jstr(j, "provider_message_id", second->sid);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
+	assert_true(json_is_null(json_object_get(j, "error")));
+	json_decref(j);
+	assert_no_more_requests(e, 2);
+	free(id);
+	e->passed = 1;
+}
+
 /* (f) an invalid reply gets one re-prompt naming the scale; a second invalid one gets nothing. */
 static void test_invalid_reply_reprompts_once(void **state)
 {
@@ -894,6 +982,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_send_waits_for_longer_retry_after,
+						retry_after_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_reply_reprompts_once, e2e_setup,
 						e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_reply_unknown_number, e2e_setup, e2e_teardown),

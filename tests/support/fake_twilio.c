@@ -27,6 +27,7 @@ struct scripted {
 	int status;
 	int code;
 	char message[256];
+	char retry_after[64];   /* the Retry-After header's value; "" sends none */
 };
 
 struct fake_twilio {
@@ -290,8 +291,10 @@ static int record(struct fake_twilio *ft, struct fake_twilio_request *rec)
 	return 0;
 }
 
-/* Queues `body` (may be NULL: empty) with `status` on the connection. */
-static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body)
+/* Queues `body` (may be NULL: empty) with `status` on the connection, with a Retry-After header
+ * when `retry_after` is not "". */
+static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body,
+				   const char *retry_after)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
@@ -307,8 +310,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, cons
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Basic realm=\"Twilio API\"");
-	if (status == 429)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (retry_after[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
 	r = MHD_queue_response(conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -361,7 +364,7 @@ static enum MHD_Result answer_request(struct fake_twilio *ft, struct MHD_Connect
 		body = error_body(ft, ans.status, ans.code, ans.message);
 	if ((ans.status == 201 || ans.code) && !body)
 		goto out;
-	r = send_answer(conn, ans.status, body);
+	r = send_answer(conn, ans.status, body, ans.retry_after);
 out:
 	free(body);
 	return r;
@@ -498,11 +501,16 @@ int fake_twilio_port(const struct fake_twilio *ft)
 	return ft->port;
 }
 
-int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const char *message)
+/* Appends one scripted answer; `retry_after` NULL sends no Retry-After.  0, or -1 when the queue
+ * is full or `retry_after` does not fit. */
+static int queue_answer(struct fake_twilio *ft, int status, int error_code, const char *message,
+			const char *retry_after)
 {
 	struct scripted *s;
 	int rc = -1;
 
+	if (retry_after && strlen(retry_after) >= sizeof(s->retry_after))
+		return -1;
 	pthread_mutex_lock(&ft->lock);
 	if (ft->q_len == QUEUE_LEN)
 		goto out;
@@ -513,11 +521,23 @@ int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const 
 		snprintf(s->message, sizeof(s->message), "%s", message);
 	else
 		snprintf(s->message, sizeof(s->message), "Error %d", error_code);
+	snprintf(s->retry_after, sizeof(s->retry_after), "%s", retry_after ? retry_after : "");
 	ft->q_len++;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&ft->lock);
 	return rc;
+}
+
+int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const char *message)
+{
+	/* a wait short enough that tests on the real clock stay quick */
+	return queue_answer(ft, status, error_code, message, status == 429 ? "1" : NULL);
+}
+
+int fake_twilio_queue_retry_after(struct fake_twilio *ft, const char *retry_after)
+{
+	return queue_answer(ft, 429, 20429, "Too Many Requests", retry_after);
 }
 
 size_t fake_twilio_count(struct fake_twilio *ft)

@@ -70,9 +70,18 @@ int fake_twilio_port(const struct fake_twilio *ft);
  *   error_code 0                    `status` with an empty body (e.g. a bare 500 or 503)
  *   error_code != 0                 `status` with the Twilio error JSON, `code` = error_code and
  *                                   `message` = message (NULL: "Error <code>")
- * A 429 also carries "Retry-After: 1".  0, or -1 when the queue (16 answers) is full.
+ * A 429 also carries "Retry-After: 1" (fake_twilio_queue_retry_after() chooses another).  0, or
+ * -1 when the queue (16 answers) is full.
  */
 int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const char *message);
+
+/*
+ * Queues, like fake_twilio_queue(), Twilio's rate-limit answer: 429 with code 20429 ("Too Many
+ * Requests") and the header "Retry-After: `retry_after`", the value sent verbatim, so it may be
+ * delta-seconds ("4"), an HTTP date or something malformed; NULL sends no Retry-After at all.
+ * 0, or -1 when the queue is full or `retry_after` is 64 bytes or longer.
+ */
+int fake_twilio_queue_retry_after(struct fake_twilio *ft, const char *retry_after);
 
 /* The number of requests received so far (whatever their outcome). */
 size_t fake_twilio_count(struct fake_twilio *ft);
