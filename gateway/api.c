@@ -10,10 +10,14 @@
 #include <time.h>
 
 #include "conversation.h"
+#include "customers.h"
 #include "crypto.h"
 #include "dispatcher.h"
 #include "export.h"
 #include "localtime.h"
+#include "log.h"
+#include "metrics.h"
+#include "report_api.h"
 #include "texts.h"
 
 #define BODY_LIMIT (64 * 1024)
@@ -428,6 +432,10 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		api_error_from(resp, &err);
 		goto out;
 	}
+	metrics_trigger(gw->metrics, t.kind, t.channel,
+			outcome == SURVEY_EXISTING ? MT_EXISTING :
+			outcome == SURVEY_OPTED_OUT ? MT_OPTED_OUT :
+			outcome == SURVEY_SKIPPED ? MT_SKIPPED : MT_QUEUED);
 	switch (outcome) {
 	case SURVEY_EXISTING:
 		reply_survey(gw, id, 200, resp);
@@ -522,8 +530,8 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		if (store_idem_finish(gw->store, key,
 				      resp->status >= 200 && resp->status < 300 ? resp->status : 0,
 				      buf_cstr(&resp->body), &err) < 0)
-			fprintf(stderr, "api: recording the answer for an Idempotency-Key failed: %s\n",
-				err.msg);
+			log_error("idempotency_record", "recording the answer for an "
+				  "Idempotency-Key failed: %s", err.msg);
 		break;
 	}
 	free(stored);
@@ -597,13 +605,18 @@ static void csv_release(void *ctx)
 
 static void get_responses_csv(struct gateway *gw, const struct request *req, struct response *resp)
 {
+	/* Query parameters the export does not know are ignored, as on every GET route. */
+	struct export_args a = {
+		.kind = request_query(req, "kind"), .channel = request_query(req, "channel"),
+		.touchpoint = request_query(req, "touchpoint"), .agent = request_query(req, "agent"),
+		.since = request_query(req, "since"), .until = request_query(req, "until"),
+	};
 	struct export_filter f;
 	struct gw_err err = { 0 };
 	struct csv_export *x;
 
-	if (export_filter_parse(request_query(req, "kind"), request_query(req, "since"),
-				request_query(req, "until"), &f, &err) < 0 ||
-	    !(x = csv_export_open(gw->store, &f, &err))) {
+	/* The filter's strings are bound by csv_export_open(), before the request is answered. */
+	if (export_args_parse(&a, &f, &err) < 0 || !(x = csv_export_open(gw->store, &f, &err))) {
 		api_error_from(resp, &err);
 		return;
 	}
@@ -730,6 +743,15 @@ int api_method_is(const struct request *req, const char *m, struct response *res
 	return 0;
 }
 
+/* GET /metrics: Prometheus text, open like /healthz (counts only: no ids, numbers or texts). */
+static void get_metrics(struct gateway *gw, struct response *resp)
+{
+	if (metrics_render(gw, &resp->body) < 0)
+		log_error("metrics", "the outbox gauges could not be read");
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 void api_handle(struct gateway *gw, const struct request *req, struct response *resp)
 {
 	const char *path = req->path;
@@ -737,6 +759,11 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	if (strcmp(path, "/healthz") == 0) {
 		if (api_method_is(req, "GET", resp))
 			healthz(gw, resp);
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		if (api_method_is(req, "GET", resp))
+			get_metrics(gw, resp);
 		return;
 	}
 	if (strncmp(path, "/webhooks/", 10) == 0) {
@@ -762,6 +789,11 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	} else if (strcmp(path, "/v1/responses.csv") == 0) {
 		if (api_method_is(req, "GET", resp))
 			get_responses_csv(gw, req, resp);
+	} else if (strcmp(path, "/v1/reports") == 0) {
+		report_api_get(gw, req, resp);
+	} else if (strncmp(path, "/v1/customers/", 14) == 0 && path[14] &&
+		   !strchr(path + 14, '/')) {
+		customers_route(gw, req, path + 14, resp);
 	} else {
 		api_error(resp, 404, "not_found", "", "no route %s", path);
 	}

@@ -43,6 +43,9 @@ static const struct core_key core_keys[] = {
 	CK("server", "api_keys", CFG_LIST, "",
 	   "comma-separated keys accepted in Authorization: Bearer <key> on /v1", api_keys),
 	CK("store", "path", CFG_STRING, "var/gateway.db", "SQLite database file", store_path),
+	CK("store", "retain_days", CFG_INT, "0",
+	   "message texts, comments and raw replies older than this many days are blanked "
+	   "(0: kept for ever)", retain_days),
 	CK("survey", "brand", CFG_STRING, "Acme", "brand name shown in survey texts ({brand})", brand),
 	CK("survey", "default_locale", CFG_LOCALE, "es",
 	   "language for customers without customer.locale: es, pt or en", default_locale),
@@ -74,6 +77,22 @@ static const struct core_key core_keys[] = {
 	CK("dispatch", "resend_uncertain", CFG_BOOL, "off",
 	   "at start, send again messages that may or may not have reached the provider",
 	   resend_uncertain),
+	CK("events", "url", CFG_URL, NULL,
+	   "where each outbound event (response, comment, opt-out, opt-in) is POSTed as JSON; "
+	   "unset: no events are recorded", events_url),
+	CK("events", "secret", CFG_STRING, NULL,
+	   "key of the X-Gateway-Signature HMAC-SHA256; required with url "
+	   "(keep it in GATEWAY_EVENTS_SECRET)", events_secret),
+	CK("events", "retry_base", CFG_DURATION, "2s",
+	   "first wait before delivering a refused event again (doubles each attempt)",
+	   events_retry_base_ms),
+	CK("events", "retry_cap", CFG_DURATION, "5m",
+	   "longest wait between two attempts to deliver an event", events_retry_cap_ms),
+	CK("events", "max_age", CFG_DURATION, "72h",
+	   "an event still refused this long after it happened is given up (0s: never)",
+	   events_max_age_ms),
+	CK("events", "timeout", CFG_DURATION, "10s",
+	   "how long one delivery may take before it counts as failed", events_timeout_ms),
 };
 
 #define N_CORE (sizeof(core_keys) / sizeof(core_keys[0]))
@@ -753,6 +772,28 @@ static int fill_core(struct config *cfg)
 	return 0;
 }
 
+/* [events]: a url needs a secret (an unsigned event could come from anyone) and a delivery needs
+ * a time limit.  The error names where the url (or the timeout) was set. */
+static int check_events(const struct config *cfg, struct gw_err *err)
+{
+	const struct config_section *sec = config_section_find(cfg, "events");
+	const struct config_entry *e = config_entry_find(sec, "url");
+	const char *key = "secret", *why = "required when [events] url is set";
+
+	if (!cfg->events_url)
+		return 0;
+	if (cfg->events_secret && cfg->events_secret[0]) {
+		if (cfg->events_timeout_ms > 0)
+			return 0;
+		e = config_entry_find(sec, "timeout");
+		key = "timeout";
+		why = "must be more than 0 when [events] url is set";
+	}
+	if (e && e->line)
+		return gw_errf(err, "%s:%d: %s: %s", e->origin, e->line, key, why);
+	return gw_errf(err, "%s: %s: %s", e ? e->origin : "[events]", key, why);
+}
+
 int config_load(struct config *cfg, const char *path, struct gw_err *err)
 {
 	int rc = -1;
@@ -780,6 +821,8 @@ int config_load(struct config *cfg, const char *path, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		goto out;
 	}
+	if (check_events(cfg, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc < 0)

@@ -81,6 +81,7 @@ struct config {
 	char **api_keys;
 	size_t n_api_keys;
 	char *store_path;
+	int retain_days;                        /* texts older than this are blanked (0: never) */
 	char *brand;
 	char *default_locale;
 	int64_t expire_after_ms;
@@ -94,6 +95,12 @@ struct config {
 	int max_attempts;
 	int resend_uncertain;
 	int64_t whatsapp_pair_interval_ms;
+	/* [events]: outbound events; no url, no events */
+	char *events_url;
+	char *events_secret;                    /* required with a url */
+	int64_t events_retry_base_ms, events_retry_cap_ms;
+	int64_t events_max_age_ms;              /* 0: retry for ever */
+	int64_t events_timeout_ms;
 
 	struct config_section *sections;        /* every section, defaults included */
 	size_t n_sections;

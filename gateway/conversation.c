@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "reply.h"
 #include "texts.h"
 #include "utf8.h"
@@ -106,6 +107,12 @@ static void decide(void *arg, const struct inbound_view *v, struct inbound_decis
 	}
 }
 
+/* metrics_reply() takes an inbound action as its outcome. */
+_Static_assert((int)MR_STORE == (int)INBOUND_STORE_ONLY && (int)MR_ANSWER == (int)INBOUND_ANSWER &&
+	       (int)MR_REPROMPT == (int)INBOUND_REPROMPT && (int)MR_COMMENT == (int)INBOUND_COMMENT &&
+	       (int)MR_OPT_OUT == (int)INBOUND_OPT_OUT && (int)MR_OPT_IN == (int)INBOUND_OPT_IN,
+	       "enum metric_reply follows enum inbound_action");
+
 static const char *const action_names[] = {
 	[INBOUND_STORE_ONLY] = "store",
 	[INBOUND_ANSWER] = "answer",
@@ -154,6 +161,10 @@ static int handle_inbound(struct gateway *gw, struct provider *p, const struct e
 	if (store_record_inbound(gw->store, &in, decide, &ctx, &res, err) < 0)
 		goto out;
 	*queued = res.action != INBOUND_STORE_ONLY;
+	for (size_t i = 0; i < gw->n_providers; i++)
+		if (gw->providers[i] == p)
+			metrics_reply(gw->metrics, i, res.duplicate ? MR_DUPLICATE :
+						      (enum metric_reply)res.action);
 	mask_phone(ev->from, masked, sizeof(masked));
 	printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%s\n",
 	       in.provider, masked, res.matched ? res.survey_id : "-", res.duplicate,

@@ -10,6 +10,9 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "log.h"
+#include "customers.h"
+#include "metrics.h"
 
 #define BATCH_MAX 32
 #define RESPONSE_CAP (256 * 1024)
@@ -29,6 +32,7 @@ struct dispatcher {
 	CURLM *multi;
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
 	int64_t last_expiry_sweep;
+	int64_t last_retain_purge;      /* [store] retain_days: the last purge of old texts */
 	/* Written by the dispatcher thread only, the reason before the flag; read by /healthz. */
 	_Atomic int paused[GATEWAY_MAX_PROVIDERS];
 	char pause_reason[GATEWAY_MAX_PROVIDERS][300];
@@ -43,6 +47,7 @@ struct job {
 	CURL *easy;
 	struct buf response;
 	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
+	double seconds;         /* the HTTP exchange's duration; -1 without one */
 };
 
 static double mono_now(void)
@@ -141,9 +146,10 @@ static void record(struct dispatcher *d, struct job *j, enum send_result res,
 			d->paused[pi] = 1;
 			snprintf(d->pause_reason[pi], sizeof(d->pause_reason[pi]), "%s: %s",
 				 o->error_code, o->error_message);
-			fprintf(stderr, "error: %s refused the credentials (%s: %s); sending through it "
-				"is paused until the gateway restarts with working credentials\n",
-				provider_name(j->p), o->error_code, o->error_message);
+			log_error("provider_paused", "%s refused the credentials (%s: %s); sending "
+				  "through it is paused until the gateway restarts with working "
+				  "credentials", provider_name(j->p), o->error_code,
+				  o->error_message);
 		}
 		rc = store_send_retry(gw->store, j->item.message_id, now, o->error_code,
 				      o->error_message, &err);
@@ -157,23 +163,28 @@ static void record(struct dispatcher *d, struct job *j, enum send_result res,
 	} else {
 		result = "failed";
 		if (o->flags & SEND_CONFIG_ERROR)
-			fprintf(stderr, "error: configuration: %s refused a message (%s: %s); check "
-				"[templates.%s]\n", provider_name(j->p), o->error_code,
-				o->error_message, provider_name(j->p));
+			log_error("provider_config", "configuration: %s refused a message (%s: %s); check "
+				  "[templates.%s]", provider_name(j->p), o->error_code,
+				  o->error_message, provider_name(j->p));
 		rc = store_send_failed(gw->store, j->item.message_id, o->error_code, o->error_message,
 				       now, &err);
 		if (rc == 0 && (o->flags & SEND_OPTED_OUT))
 			rc = store_suppress_phone(gw->store, j->item.phone, provider_name(j->p), now,
 						  &err);
 	}
+	metrics_send(gw->metrics, provider_index(d, j->p),
+		     strcmp(result, "accepted") == 0 ? MS_ACCEPTED :
+		     strcmp(result, "retry") == 0 ? MS_RETRY :
+		     strcmp(result, "template") == 0 ? MS_TEMPLATE :
+		     strcmp(result, "paused") == 0 ? MS_PAUSED : MS_FAILED, j->seconds);
 	mask_phone(j->item.phone, masked, sizeof(masked));
 	printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s code=%s\n",
 	       provider_name(j->p), (long long)j->item.message_id,
 	       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts, result,
 	       o->error_code[0] ? o->error_code : "-");
 	if (rc < 0)
-		fprintf(stderr, "dispatcher: recording message %lld failed: %s\n",
-			(long long)j->item.message_id, err.msg);
+		log_error("send_record", "recording message %lld failed: %s",
+			  (long long)j->item.message_id, err.msg);
 	fflush(stdout);
 }
 
@@ -317,6 +328,7 @@ static void run_multi(struct dispatcher *d)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 			if (m->data.result == CURLE_OK)
 				curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME, &j->seconds);
 			res = provider_parse_send_response(j->p, status, j->response.data,
 							   j->response.len, &o);
 			if (m->data.result != CURLE_OK)
@@ -345,7 +357,7 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 	if (!want)
 		return 0;
 	if (store_claim_due(gw->store, gateway_now(gw), provider_name(p), items, want, &n, &err) < 0) {
-		fprintf(stderr, "dispatcher: claiming messages failed: %s\n", err.msg);
+		log_error("outbox_claim", "claiming messages failed: %s", err.msg);
 		return 0;
 	}
 	if (!p->rate.off)
@@ -358,6 +370,7 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 
 		j->item = items[i];
 		j->p = p;
+		j->seconds = -1;
 		if (provider_has(p, PROVIDER_CAP_LOCAL)) {
 			struct outbound msg;
 
@@ -390,13 +403,20 @@ static void sweep_expired(struct dispatcher *d)
 	d->last_expiry_sweep = now;
 	/* Idempotency keys are kept for 48 hours (the contract promises 24). */
 	if (now % 60 == 0 && store_idem_purge(d->gw->store, now - 48 * 3600, &n, &err) < 0)
-		fprintf(stderr, "dispatcher: purging idempotency keys failed: %s\n", err.msg);
+		log_error("idempotency_purge", "purging idempotency keys failed: %s", err.msg);
+	/* A claim whose lease ran out (a send hung far past curl's own timeout) is uncertain. */
+	if (store_expire_leases(d->gw->store, now, &n, &err) < 0)
+		log_error("lease_expiry", "expiring send leases failed: %s", err.msg);
+	else if (n)
+		log_warn("lease_expired", "%zu message(s) still sending after their lease: now "
+			 "uncertain", n);
 	if (store_expire_due(d->gw->store, now, &n, &err) < 0)
-		fprintf(stderr, "dispatcher: expiring surveys failed: %s\n", err.msg);
+		log_error("survey_expiry", "expiring surveys failed: %s", err.msg);
 	else if (n) {
 		printf("event=expire surveys=%zu\n", n);
 		fflush(stdout);
 	}
+	customers_retain_tick(d->gw, now, &d->last_retain_purge);
 }
 
 static void *dispatcher_main(void *arg)

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "dispatcher.h"
+#include "events.h"
+#include "metrics.h"
 #include "texts.h"
 
 /* [templates.NAME] of provider NAME, or NULL. */
@@ -24,6 +26,8 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	char section[64];
 
 	snprintf(gw->fake_clock, sizeof(gw->fake_clock), "%s", fake ? fake : "");
+	if (!(gw->metrics = metrics_new()))
+		return gw_errf(err, "out of memory");
 	if (!(gw->texts = texts_create(&gw->cfg, err)))
 		return -1;
 	for (int c = 0; c < CHANNEL__COUNT; c++) {
@@ -47,6 +51,9 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	if (!(gw->store = store_open(gw->cfg.store_path, err)))
 		return -1;
 	store_set_pair_interval(gw->store, (gw->cfg.whatsapp_pair_interval_ms + 999) / 1000);
+	/* Without a receiver no event is written: the queue cannot grow while nobody reads it. */
+	if (gw->cfg.events_url)
+		store_set_event_format(gw->store, events_format, NULL);
 	return 0;
 }
 
@@ -59,6 +66,8 @@ void gateway_release(struct gateway *gw)
 	gw->store = NULL;
 	texts_free(gw->texts);
 	gw->texts = NULL;
+	metrics_free(gw->metrics);
+	gw->metrics = NULL;
 }
 
 struct provider *gateway_provider(struct gateway *gw, const char *name)

@@ -15,6 +15,8 @@
 #define GATEWAY_MAX_PROVIDERS 8
 
 struct dispatcher;
+struct metrics;
+struct events;
 struct server;
 struct texts;
 
@@ -25,8 +27,10 @@ struct gateway {
 	size_t n_providers;
 	struct provider *channel_provider[CHANNEL__COUNT];
 	struct dispatcher *dispatcher;
+	struct events *events;              /* outbound events' delivery; NULL without [events] url */
 	struct server *server;
 	struct texts *texts;                /* what customers read, built-ins + [templates.*] */
+	struct metrics *metrics;            /* GET /metrics counters */
 	char fake_clock[256];               /* GATEWAY_FAKE_CLOCK, or "" for the system clock */
 };
 

@@ -10,11 +10,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dispatcher.h"
+#include "events.h"
 #include "export.h"
 #include "gateway.h"
 #include "reply.h"
+#include "report.h"
 #include "server.h"
 #include "texts.h"
 
@@ -27,11 +30,19 @@ static int usage(FILE *f)
 		"  gateway serve        [-c FILE]\n"
 		"  gateway export       [-c FILE] [--kind nps|ces|csat] [--since YYYY-MM-DD]"
 		" [--until YYYY-MM-DD] [-o FILE]\n"
+		"                       [--channel sms|whatsapp] [--touchpoint NAME] [--agent NAME]\n"
+		"  gateway report       [-c FILE] --kind nps|ces|csat [--since YYYY-MM-DD]"
+		" [--until YYYY-MM-DD]\n"
+		"                       [--group-by day|week|month|channel|touchpoint|agent]"
+		" [--json | --csv]\n"
 		"  gateway parse-reply  --kind nps|ces|csat [TEXT]\n"
 		"  gateway version\n"
 		"\n"
 		"FILE defaults to gateway.conf, else gateway.conf.example; any key can be overridden\n"
-		"by an environment variable GATEWAY_<SECTION>_<KEY>.\n");
+		"by an environment variable GATEWAY_<SECTION>_<KEY>.\n"
+		"export writes CSV to -o FILE or stdout; --touchpoint and --agent match exactly, --since\n"
+		"and --until include both days (UTC).  On a terminal it shows its progress on stderr.\n"
+		"report prints NPS/CES/CSAT figures (definitions: gateway report --help).\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -105,7 +116,7 @@ static int cmd_serve(int argc, char **argv)
 	/* Past a file-size limit a write must fail (and be answered 503), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
 	if (gateway_init(&gw, &err) < 0 ||
-	    store_mark_uncertain(gw.store, &uncertain, &err) < 0) {
+	    store_mark_uncertain(gw.store, gateway_now(&gw), &uncertain, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
@@ -127,6 +138,7 @@ static int cmd_serve(int argc, char **argv)
 	if (!gw.cfg.n_api_keys)
 		fprintf(stderr, "warning: [server] api_keys is empty: every /v1 call will be refused\n");
 	if (!(gw.dispatcher = dispatcher_start(&gw, &err)) ||
+	    (gw.cfg.events_url && !(gw.events = events_start(&gw, &err))) ||
 	    !(gw.server = server_start(&gw, &err))) {
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
@@ -141,6 +153,7 @@ static int cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	server_stop(gw.server);
+	events_stop(gw.events);
 	dispatcher_stop(gw.dispatcher);
 	gateway_release(&gw);
 	config_release(&gw.cfg);
@@ -149,22 +162,24 @@ out:
 
 static int cmd_export(int argc, char **argv)
 {
-	const char *conf = NULL, *kind = NULL, *since = NULL, *until = NULL, *outpath = NULL;
+	const char *conf = NULL, *outpath = NULL;
+	struct export_args a = { 0 };
 	struct config cfg;
 	struct gw_err err = { 0 };
 	struct export_filter f;
 	struct store *st = NULL;
 	struct csv_export *x = NULL;
-	FILE *out = stdout;
-	char chunk[64 * 1024];
-	ssize_t n;
+	FILE *out = stdout, *progress = NULL;
 	int rc = 1;
 
 	for (int i = 2; i < argc; i++) {
 		const char **dst = strcmp(argv[i], "-c") == 0 ? &conf :
-				   strcmp(argv[i], "--kind") == 0 ? &kind :
-				   strcmp(argv[i], "--since") == 0 ? &since :
-				   strcmp(argv[i], "--until") == 0 ? &until :
+				   strcmp(argv[i], "--kind") == 0 ? &a.kind :
+				   strcmp(argv[i], "--channel") == 0 ? &a.channel :
+				   strcmp(argv[i], "--touchpoint") == 0 ? &a.touchpoint :
+				   strcmp(argv[i], "--agent") == 0 ? &a.agent :
+				   strcmp(argv[i], "--since") == 0 ? &a.since :
+				   strcmp(argv[i], "--until") == 0 ? &a.until :
 				   strcmp(argv[i], "-o") == 0 ? &outpath : NULL;
 
 		if (!dst)
@@ -172,7 +187,7 @@ static int cmd_export(int argc, char **argv)
 		if (!(*dst = opt_value(argc, argv, &i)))
 			return 2;
 	}
-	if (export_filter_parse(kind, since, until, &f, &err) < 0) {
+	if (export_args_parse(&a, &f, &err) < 0) {
 		fprintf(stderr, "gateway export: --%s: %s\n", err.field, err.msg);
 		return 2;
 	}
@@ -188,11 +203,12 @@ static int cmd_export(int argc, char **argv)
 		fprintf(stderr, "gateway export: %s: %s\n", outpath, strerror(errno));
 		goto out;
 	}
-	while ((n = csv_export_read(x, chunk, sizeof(chunk))) > 0)
-		if (fwrite(chunk, 1, (size_t)n, out) != (size_t)n)
-			break;
-	if (n != 0 || fflush(out) != 0 || ferror(out)) {
-		fprintf(stderr, "gateway export: writing failed\n");
+	/* Progress only for a person watching a terminal, and never mixed into CSV on that screen:
+	 * scripts, pipes and tests see nothing on stderr. */
+	if (isatty(STDERR_FILENO) && (outpath || !isatty(STDOUT_FILENO)))
+		progress = stderr;
+	if (csv_export_write(x, out, progress, &err) < 0) {
+		fprintf(stderr, "gateway export: %s\n", err.msg);
 		goto out;
 	}
 	rc = 0;
@@ -200,6 +216,80 @@ out:
 	if (out && out != stdout && fclose(out) != 0)
 		rc = 1;
 	csv_export_close(x);
+	store_close(st);
+	config_release(&cfg);
+	return rc;
+}
+
+static int report_usage(FILE *f)
+{
+	fprintf(f, "usage: gateway report [-c FILE] --kind nps|ces|csat [--since YYYY-MM-DD]"
+		" [--until YYYY-MM-DD]\n"
+		"                      [--group-by day|week|month|channel|touchpoint|agent]"
+		" [--json | --csv]\n"
+		"A table by default; --json as GET /v1/reports answers; --csv one row per group and\n"
+		"TTR bucket.\n\n%s", report_definitions);
+	return f == stderr ? 2 : 0;
+}
+
+/* report: the figures of GET /v1/reports, as a table, JSON or CSV on stdout. */
+static int cmd_report(int argc, char **argv)
+{
+	const char *conf = NULL, *kind = NULL, *since = NULL, *until = NULL, *group_by = NULL;
+	int json = 0, csv = 0, rc = 1;
+	struct report_options o;
+	struct report r;
+	struct config cfg;
+	struct gw_err err = { 0 };
+	struct store *st = NULL;
+	char *text;
+
+	for (int i = 2; i < argc; i++) {
+		const char **dst = strcmp(argv[i], "-c") == 0 ? &conf :
+				   strcmp(argv[i], "--kind") == 0 ? &kind :
+				   strcmp(argv[i], "--since") == 0 ? &since :
+				   strcmp(argv[i], "--until") == 0 ? &until :
+				   strcmp(argv[i], "--group-by") == 0 ? &group_by : NULL;
+
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return report_usage(stdout);
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--csv") == 0) {
+			*(argv[i][2] == 'j' ? &json : &csv) = 1;
+			continue;
+		}
+		if (!dst)
+			return report_usage(stderr);
+		if (!(*dst = opt_value(argc, argv, &i)))
+			return 2;
+	}
+	if (json && csv) {
+		fprintf(stderr, "gateway report: --json and --csv exclude each other\n");
+		return 2;
+	}
+	if (report_options_parse(kind, since, until, group_by, &o, &err) < 0) {
+		fprintf(stderr, "gateway report: --%s: %s\n",
+			strcmp(err.field, "group_by") == 0 ? "group-by" : err.field, err.msg);
+		return 2;
+	}
+	if (config_load(&cfg, conf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	if (!(st = store_open(cfg.store_path, &err)) || report_build(st, &o, &r, &err) < 0) {
+		fprintf(stderr, "gateway report: %s\n", err.msg);
+		goto out;
+	}
+	if (json) {
+		text = report_json_dumps(&r, JSON_INDENT(2));
+		rc = text && printf("%s\n", text) > 0 && fflush(stdout) == 0 ? 0 : 1;
+		free(text);
+	} else {
+		rc = (csv ? report_write_csv(&r, stdout) : report_write_table(&r, stdout)) < 0;
+	}
+	if (rc)
+		fprintf(stderr, "gateway report: writing failed\n");
+	report_release(&r);
+out:
 	store_close(st);
 	config_release(&cfg);
 	return rc;
@@ -299,6 +389,8 @@ int main(int argc, char **argv)
 		rc = cmd_serve(argc, argv);
 	else if (strcmp(argv[1], "export") == 0)
 		rc = cmd_export(argc, argv);
+	else if (strcmp(argv[1], "report") == 0)
+		rc = cmd_report(argc, argv);
 	else
 		rc = usage(stderr);
 	curl_global_cleanup();

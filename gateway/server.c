@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "log.h"
+#include "metrics.h"
 
 /*
  * One per open connection, for [server] request_timeout.  libmicrohttpd's own timeout counts idle
@@ -67,9 +69,9 @@ static void *reaper_main(void *arg)
 			 * the stream; the fd stays valid until the CLOSED notice, taken under lock. */
 			t->cut = 1;
 			shutdown(t->fd, SHUT_RDWR);
-			fprintf(stderr, "server: closed a connection whose request was not whole "
-				"after %lld ms (request_timeout %lld ms)\n",
-				(long long)(now - t->since_ms), (long long)limit);
+			log_warn("request_timeout", "closed a connection whose request was not "
+				 "whole after %lld ms (request_timeout %lld ms)",
+				 (long long)(now - t->since_ms), (long long)limit);
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 100 * 1000000L;
@@ -212,6 +214,35 @@ const char *request_query(const struct request *req, const char *name)
 	return lookup(req, MHD_GET_ARGUMENT_KIND, name, &len);
 }
 
+struct unknown_arg {
+	const char *const *known;
+	const char *first;
+};
+
+static enum MHD_Result find_unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+					const char *value)
+{
+	struct unknown_arg *u = cls;
+	size_t i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; u->known[i] && strcmp(key, u->known[i]) != 0; i++)
+		;
+	if (u->known[i])
+		return MHD_YES;
+	u->first = key;
+	return MHD_NO;
+}
+
+const char *request_query_unknown(const struct request *req, const char *const *known)
+{
+	struct unknown_arg u = { known, NULL };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_unknown_arg, &u);
+	return u.first;
+}
+
 /* Counts Content-Length headers that disagree with the first (RFC 9112 §6.3: refuse them). */
 static enum MHD_Result count_lengths(void *cls, enum MHD_ValueKind kind, const char *key,
 				     const char *value)
@@ -253,7 +284,8 @@ static void free_stream(void *cls)
 }
 
 /* Hands `r` to libmicrohttpd; takes ownership of r (heap-allocated). */
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct response *r)
+static enum MHD_Result send_response(struct server *s, struct MHD_Connection *conn,
+				      struct response *r)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
@@ -286,6 +318,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 			MHD_add_response_header(mr, name, colon + 2);
 		}
 	}
+	metrics_http(s->gw->metrics, status);
 	ret = MHD_queue_response(conn, (unsigned)status, mr);
 	MHD_destroy_response(mr);
 	if (!r->reader)
@@ -330,7 +363,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				return MHD_NO;
 			api_error(r, 400, "invalid_header", "Content-Length",
 				  "the request has two different Content-Length headers");
-			return send_response(conn, r);
+			return send_response(s, conn, r);
 		}
 		/* Refuse a declared oversize body before reading any of it. */
 		if (cl && strtoull(cl, NULL, 10) > limit) {
@@ -339,7 +372,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				return MHD_NO;
 			api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes",
 				  limit);
-			return send_response(conn, r);
+			return send_response(s, conn, r);
 		}
 		return MHD_YES;
 	}
@@ -359,7 +392,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		req.body_len = rs->body.len;
 		api_handle(s->gw, &req, r);
 	}
-	return send_response(conn, r);
+	return send_response(s, conn, r);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

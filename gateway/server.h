@@ -37,6 +37,9 @@ const char *request_header(const struct request *req, const char *name);
 /* A decoded query argument, or NULL; one holding a NUL byte (%00) reads as
  * REQUEST_VALUE_INVALID. */
 const char *request_query(const struct request *req, const char *name);
+/* The name of the first query argument that is not in `known` (NULL-terminated), or NULL when
+ * every one is known.  Valid until the request is answered. */
+const char *request_query_unknown(const struct request *req, const char *const *known);
 
 /* Streams a body: fill up to `max` bytes of `out`; return the count, 0 at the end, -1 on error.
  * `release` is called once when the response is done (or abandoned). */

@@ -113,6 +113,37 @@ static const char *const migrations[] = {
 	 * a full disk. */
 	"CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);"
 	"INSERT INTO heartbeat (id, at) VALUES (1, 0);",
+
+	/* 6: a claimed (`sending`) message holds a lease until lease_until: past it, the send is
+	 * taken to have died with its outcome unknown, and the message becomes `uncertain`. */
+	"ALTER TABLE messages ADD COLUMN lease_until INTEGER;",
+
+	/* outbound events ([events] url): written in the transaction that records what they
+	 * report, deleted once the receiver took them; `expired` rows (given up after
+	 * [events] max_age) are kept for an operator.  seq is the delivery order. */
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  type TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'expired')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';",
+
+	/* reports: the surveys of one kind triggered in a period, read in creation order without a
+	 * sort (GET /v1/reports, gateway report). */
+	"CREATE INDEX surveys_by_kind_time ON surveys (kind, created_at);",
+
+	/* customer erasure and retention: when a customer's personal data was erased (NULL: never),
+	 * and the message texts not yet purged by age ([store] retain_days), found without a scan. */
+	"ALTER TABLE customers ADD COLUMN erased_at INTEGER;"
+	"CREATE INDEX messages_unpurged_by_time ON messages (created_at) WHERE body <> '';",
+
+	/* GET /metrics counts the messages in flight without reading the whole table. */
+	"CREATE INDEX messages_in_flight ON messages (status) WHERE status IN ('sending', 'uncertain');",
 };
 
 int schema_version(void)

@@ -28,6 +28,9 @@ enum stmt_id {
 	S_REQUEUE_UNCERTAIN_SURVEYS, S_REQUEUE_UNCERTAIN_MESSAGES,
 	S_HEARTBEAT, S_IDEM_GET, S_IDEM_CLAIM, S_IDEM_FINISH, S_IDEM_FORGET, S_IDEM_PURGE,
 	S_STATUS_FIND, S_MESSAGE_STATUS, S_SURVEY_STATUS, S_SURVEY_STATUS_BY_DELIVERY,
+	/* outbound events (store_events.c) */
+	S_EVENT_INSERT, S_EVENTS_DUE, S_EVENT_DELETE, S_EVENT_RETRY, S_EVENT_EXPIRE,
+	S_EVENT_SURVEY, S_EVENT_PHONE_CUSTOMER,
 	S__COUNT
 };
 
@@ -46,6 +49,9 @@ struct store {
 	int writer_running;
 	pthread_t writer;
 	int64_t pair_interval_s;        /* WhatsApp: seconds between two messages to one person */
+	int64_t send_lease_s;           /* a claim's lease: past it, the send is uncertain */
+	event_format_fn event_format;   /* outbound events: NULL writes none */
+	void *event_ctx;
 };
 
 /* Records a failure of `db`: 503 for what a retry may cure (full disk, I/O, lock, read-only),
@@ -79,5 +85,18 @@ int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err);
 int insert_outbound(struct store *st, const char *survey_id, const char *purpose,
 		    const char *channel, const char *provider, const char *phone, const char *body,
 		    int64_t due, int64_t now, struct gw_err *err);
+
+/* Outbound events (store_events.c): written inside the caller's transaction, and only when an
+ * event format is set.  After record_inbound applied decision `d` to text `in` (matched to `m`,
+ * or NULL; `was_suppressed`: the number's state before): the event it reports, if any. */
+int events_after_inbound(struct store *st, const struct inbound_in *in,
+			 const struct matched_survey *m, int was_suppressed,
+			 const struct inbound_decision *d, struct gw_err *err);
+/* The provider reported that `phone`, not suppressed before, refuses messages. */
+int events_after_suppress(struct store *st, const char *phone, int64_t now, struct gw_err *err);
+
+/* Defines phone_hash(text) on `db` (store_customers.c): store_phone_hash() in SQL, for the
+ * suppression lookups that match a number or its hash.  An SQLite result code. */
+int register_phone_hash(sqlite3 *db);
 
 #endif

@@ -185,7 +185,20 @@ int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_
 /* At start-up: messages left in `sending` by a previous process may have reached the provider.
  * They (and their surveys) become `uncertain` and are never resent by themselves.  *n receives
  * how many. */
-int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err);
+int store_mark_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err);
+
+/* While running: a claim holds a lease of store_set_send_lease() seconds (default 120).  Messages
+ * still `sending` when their lease has ended by `now` are treated as above (`uncertain`); an
+ * outcome recorded later still lands, since it is then known after all. */
+int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err *err);
+void store_set_send_lease(struct store *st, int64_t seconds);
+
+/* How many outbound messages are queued, being sent, or uncertain (for GET /metrics).  Reads on
+ * a connection of its own. */
+struct store_outbox_depth {
+	int64_t queued, sending, uncertain;
+};
+int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err);
 
 /* ---- inbound texts and statuses -------------------------------------------------------- */
 
@@ -305,6 +318,9 @@ struct export_filter {
 	const char *kind;       /* NULL: every kind */
 	int64_t since;          /* answered at or after; 0: no bound */
 	int64_t until;          /* answered before; 0: no bound */
+	const char *channel;    /* exact matches; NULL: any */
+	const char *touchpoint;
+	const char *agent;
 };
 
 struct export_row {
@@ -315,19 +331,242 @@ struct export_row {
 	const char *interaction_id, *touchpoint, *agent;
 	int64_t sent_at, answered_at;   /* 0: unknown */
 	const char *name, *locale;
+	const char *opened_at, *closed_at;      /* the interaction's, as given; "" when not */
 };
 
 struct export_cursor;
 
 /* Starts an export of the responses that pass the filter, in answer order, on a read connection
- * of its own (constant memory, never blocks intake).  NULL with err set on failure.  The caller
- * walks it with store_export_next() and frees it with store_export_close(). */
+ * of its own, in one read transaction (one snapshot, constant memory, never blocks intake).  The
+ * filter's strings are bound at once: the caller may free them after the call.  NULL with err
+ * set on failure.  The caller walks it with store_export_next() and frees it with
+ * store_export_close(). */
 struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
 					struct gw_err *err);
+
+/* How many rows the cursor returns, in its snapshot, when an index answers that (the filter
+ * bounds the answer time only): 1 and *n set.  0 when counting would cost a scan of its own
+ * (*n untouched), -1 with err on failure.  Call it before the first store_export_next(). */
+int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err);
 
 /* The next row: 1 and *r filled (strings valid until the next call), 0 at the end, -1 on error. */
 int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err);
 
 void store_export_close(struct export_cursor *c);
+
+/* ---- reports --------------------------------------------------------------------------- */
+
+/* The order report rows come in: every group's surveys are adjacent, oldest first inside it. */
+enum report_order {
+	REPORT_ORDER_TIME,              /* by created_at */
+	REPORT_ORDER_CHANNEL,
+	REPORT_ORDER_TOUCHPOINT,        /* a missing touchpoint reads as "" and comes first */
+	REPORT_ORDER_AGENT,             /* likewise */
+};
+
+struct report_query {
+	const char *kind;               /* "nps", "ces", "csat": required */
+	int64_t since;                  /* created (triggered) at or after; 0: no bound */
+	int64_t until;                  /* created before; 0: no bound */
+	enum report_order order;
+};
+
+/* One survey as a report sees it.  Strings are "" when unset. */
+struct report_row {
+	const char *channel, *touchpoint, *agent;
+	const char *opened_at, *closed_at;      /* the interaction's, as the trigger gave them */
+	const char *status, *reason;
+	int64_t created_at, sent_at, answered_at;       /* 0: unset; answered_at is the response's */
+	int has_response;
+	int score;                      /* when has_response */
+	int stop_reply;                 /* the customer answered this survey with a stop word */
+};
+
+struct report_cursor;
+
+/* Starts reading every survey of q->kind created in [since, until), in q->order, with one
+ * statement on a read connection of its own (constant memory, never blocks intake).  NULL with
+ * err set on failure.  Walk with store_report_next(), free with store_report_close(). */
+struct report_cursor *store_report_open(struct store *st, const struct report_query *q,
+					struct gw_err *err);
+
+/* The next row: 1 and *r filled (strings valid until the next call), 0 at the end, -1 on error. */
+int store_report_next(struct report_cursor *c, struct report_row *r, struct gw_err *err);
+
+void store_report_close(struct report_cursor *c);
+
+/* ---- outbound events ------------------------------------------------------------------- */
+
+/*
+ * Outbound events tell a receiver outside the gateway what customers did: a response, its
+ * follow-up comment, an opt-out, an opt-in.  Each event is written in the same transaction as
+ * what it reports, so a committed response always has its event and a rolled-back one never
+ * does.  The store does not know the wire format: the gateway sets a format function that turns
+ * the facts into the body to send and an id; the store keeps both until the receiver took them.
+ */
+
+#define EVENT_ID_LEN 40         /* "evt_" + 24 hex digits, with room to spare */
+
+enum evt_type {
+	EVT_RESPONSE_CREATED,   /* the survey's first score */
+	EVT_RESPONSE_UPDATED,   /* a later score replaced it */
+	EVT_RESPONSE_COMMENTED, /* the follow-up comment arrived */
+	EVT_OPTED_OUT,          /* the number was suppressed */
+	EVT_OPTED_IN,           /* its suppression was lifted */
+	EVT__COUNT
+};
+
+/* "response.created", "response.updated", "response.commented", "customer.opted_out",
+ * "customer.opted_in". */
+const char *evt_type_name(enum evt_type t);
+
+/* What one event reports.  Strings are borrowed for the call; "" when unknown. */
+struct evt_facts {
+	enum evt_type type;
+	int64_t at;                     /* when it happened */
+	const char *source;             /* opt-out/in: "customer" (a text) or "provider" */
+	int has_survey;                 /* the survey_id ... agent members are set */
+	const char *survey_id, *kind, *channel, *interaction_id, *touchpoint, *agent;
+	const char *customer_id;
+	const char *phone;              /* opt-out/in only (the suppression is the number's) */
+	int has_response;               /* score and comment are set */
+	int score;
+	const char *comment;
+};
+
+/* Formats `f` as the body to deliver, a malloc'd NUL-terminated string the store frees, and
+ * writes the event's unique id to id_out.  NULL when it cannot (out of memory, no randomness):
+ * the write the event belongs to then fails as a whole.  Called on the store's writer thread
+ * inside the transaction: it must only compute. */
+typedef char *(*event_format_fn)(void *ctx, const struct evt_facts *f, char id_out[EVENT_ID_LEN]);
+
+/* From now on every write that records a response, comment, opt-out or opt-in also writes its
+ * event, formatted by `fn` (NULL, the default: no events at all, so nothing piles up when
+ * delivery is off).  Call before the store is shared between threads. */
+void store_set_event_format(struct store *st, event_format_fn fn, void *ctx);
+
+/* A pending event as store_events_due() hands it out. */
+struct evt_item {
+	int64_t seq;                    /* delivery order */
+	char id[EVENT_ID_LEN];
+	char type[32];
+	char *body;                     /* malloc'd; released by evt_item_release() */
+	int attempts;                   /* failed attempts so far */
+	int64_t created_at;
+};
+
+/*
+ * Up to `max` pending events due at `now`, oldest first (by seq), into items; *n receives how
+ * many.  Nothing is written: one delivery thread owns the queue, and an event stays due until
+ * store_events_record() says otherwise, so a crash in between delivers it again (at least once).
+ */
+int store_events_due(struct store *st, int64_t now, struct evt_item *items, size_t max,
+		     size_t *n, struct gw_err *err);
+void evt_item_release(struct evt_item *it);
+
+enum evt_result {
+	EVT_DELIVERED,          /* the receiver took it: deleted */
+	EVT_RETRY,              /* an attempt failed: attempts + 1, due again at next_at */
+	EVT_EXPIRED,            /* failed past [events] max_age: kept as expired, never sent again */
+};
+
+struct evt_outcome {
+	int64_t seq;
+	enum evt_result result;
+	int64_t next_at;        /* EVT_RETRY */
+	const char *error;      /* EVT_RETRY, EVT_EXPIRED: why, kept as the event's last error */
+};
+
+/* Records the outcomes of `n` events in one transaction. */
+int store_events_record(struct store *st, const struct evt_outcome *o, size_t n,
+			struct gw_err *err);
+
+/* ---- customers: history, erasure, retention (store_customers.c) ------------------------ */
+
+/*
+ * A customer is known by the CRM's id (customer.id of the trigger).  Erasing one blanks their
+ * number, name, time zone, message texts, comments and raw replies, and provider references
+ * (Meta's message ids carry the number); it keeps their id, scores, kinds, channels,
+ * touchpoints, agents and times, so reports still count them.  Their queued surveys become
+ * `skipped` with reason `erased` and their unsent messages `cancelled`.  A suppression of one of
+ * their numbers stays, as "sha256:<hex>" of the number (store_phone_hash()); every suppression
+ * check looks up a number and its hash, so a later trigger for that number is still refused.
+ */
+
+#define STORE_PHONE_HASH_LEN 72         /* "sha256:" + 64 hex digits + NUL */
+
+/* "sha256:<hex>" of the E.164 number `phone`, as suppressions keep it after an erasure. */
+void store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN]);
+
+struct customer_info {
+	char id[STORE_ID_LEN];          /* the CRM's id */
+	char phone[STORE_PHONE_LEN];    /* "" once erased */
+	char name[STORE_TEXT_LEN];      /* "" when unknown or erased */
+	char locale[8];
+	char timezone[64];              /* "" when unknown or erased */
+	int opted_out;                  /* the number's suppression; frozen at the erasure */
+	int64_t created_at, updated_at;
+	int64_t erased_at;              /* 0: never erased */
+};
+
+struct customer_survey {
+	char id[SURVEY_ID_LEN];
+	char kind[8];
+	char channel[16];
+	char status[16];
+	char reason[32];
+	char interaction_id[STORE_ID_LEN];
+	char touchpoint[STORE_TEXT_LEN];
+	char agent[STORE_TEXT_LEN];
+	int64_t created_at, sent_at, delivered_at, answered_at, expires_at;    /* 0: unset */
+	int has_response;
+	int score;                      /* when has_response */
+	char *comment;                  /* malloc'd when has_response ("" when none or erased) */
+};
+
+struct customer_history {
+	struct customer_info customer;
+	struct customer_survey *surveys;        /* newest first; malloc'd */
+	size_t n;
+	int more;                               /* the customer has more surveys than asked for */
+	int has_latest_nps;                     /* the newest NPS response, of all the surveys */
+	int latest_nps_score;
+	char latest_nps_survey[SURVEY_ID_LEN];
+	int64_t latest_nps_at;
+};
+
+/* The customer `customer_id` and up to `max` of their surveys, newest first, read in one
+ * snapshot on a connection of its own.  0 found (release `h` with customer_history_release()),
+ * 1 no such customer, -1 error. */
+int store_customer_history(struct store *st, const char *customer_id, size_t max,
+			   struct customer_history *h, struct gw_err *err);
+void customer_history_release(struct customer_history *h);
+
+/* What one erasure changed: rows per table, 0 each for a customer erased before with nothing
+ * new since. */
+struct erase_summary {
+	size_t surveys, responses, messages, suppressions, idempotency_keys;
+	size_t events;                  /* outbound events not delivered yet: dropped */
+	size_t cancelled;               /* queued surveys skipped (reason erased) */
+	size_t phone_shared;            /* other customers with one of the numbers: theirs stay */
+	int opted_out;                  /* a number of theirs is suppressed (kept as its hash) */
+	int64_t erased_at;              /* this erasure, or the earlier one when nothing was left */
+};
+
+/* Erases the customer's personal data (see above) in one transaction.  0 done, 1 no such
+ * customer (nothing written), -1 error.  The old page images stay in the database's log until
+ * store_wipe_freed(). */
+int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
+			 struct erase_summary *sum, struct gw_err *err);
+
+/* Copies the log into the database file and truncates it (a TRUNCATE checkpoint), retrying
+ * for up to `wait_ms` while readers hold it; freed bytes were already zeroed (secure_delete).
+ * 0, or -1 with err (503 store_busy when readers kept it busy throughout). */
+int store_wipe_freed(struct store *st, int wait_ms, struct gw_err *err);
+
+/* [store] retain_days: blanks message bodies created before `before` (not those still to be
+ * sent) and the comments and raw replies of responses answered before it.  *n receives how many
+ * rows changed. */
+int store_purge_texts(struct store *st, int64_t before, size_t *n, struct gw_err *err);
 
 #endif

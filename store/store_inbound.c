@@ -137,7 +137,12 @@ static int record_opt(struct store *st, const struct inbound_in *in, int opt_out
 
 static int suppress_job(struct store *st, void *arg, struct gw_err *err)
 {
-	return record_opt(st, arg, 1, err);
+	const struct inbound_in *in = arg;
+	struct inbound_view before = { 0 };
+
+	if (phone_view(st, in->from, &before, err) < 0 || record_opt(st, in, 1, err) < 0)
+		return -1;
+	return before.suppressed ? 0 : events_after_suppress(st, in->from, in->now, err);
 }
 
 int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
@@ -227,7 +232,10 @@ static int record_inbound_tx(struct store *st, const struct inbound_in *in,
 		if (step_done(st, s, "link inbound text", err) < 0)
 			return -1;
 	}
-	return apply_decision(st, in, msg_id, v.survey, &d, err);
+	if (apply_decision(st, in, msg_id, v.survey, &d, err) < 0)
+		return -1;
+	/* Same transaction: no response without its event, no event without its response. */
+	return events_after_inbound(st, in, v.survey, v.suppressed, &d, err);
 }
 
 struct inbound_args {

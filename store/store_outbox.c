@@ -1,4 +1,5 @@
 /* store_outbox.c - the outbox: claiming due messages and recording send outcomes (see store.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ static int claim_due_tx(struct store *st, int64_t now, const char *provider,
 		s = st_get(st, S_MESSAGE_CLAIM);
 		sqlite3_bind_int64(s, 1, items[i].message_id);
 		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_int64(s, 3, st->send_lease_s);
 		if (step_done(st, s, "claim message", err) < 0)
 			return -1;
 		if (strcmp(items[i].purpose, "survey") != 0)
@@ -221,15 +223,24 @@ int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *er
 	return store_run(st, expire_job, &a, err);
 }
 
+/* Messages in `sending` whose lease ended by a->now (all of them: INT64_MAX) become uncertain. */
+struct uncertain_args {
+	int64_t cutoff, now;
+	size_t *n;
+};
+
 static int uncertain_job(struct store *st, void *arg, struct gw_err *err)
 {
-	struct count_args *a = arg;
-	sqlite3_stmt *s;
-	int rc = step_done(st, st_get(st, S_UNCERTAIN_SURVEYS), "mark uncertain", err);
+	struct uncertain_args *a = arg;
+	sqlite3_stmt *s = st_get(st, S_UNCERTAIN_SURVEYS);
+	int rc;
 
+	sqlite3_bind_int64(s, 1, a->cutoff);
+	rc = step_done(st, s, "mark uncertain", err);
 	if (rc == 0) {
 		s = st_get(st, S_UNCERTAIN_MESSAGES);
-		sqlite3_bind_int64(s, 1, a->now);
+		sqlite3_bind_int64(s, 1, a->cutoff);
+		sqlite3_bind_int64(s, 2, a->now);
 		rc = step_done(st, s, "mark uncertain", err);
 		*a->n = (size_t)sqlite3_changes(st->db);
 	}
@@ -259,10 +270,46 @@ int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_
 	return store_run(st, requeue_job, &a, err);
 }
 
-int store_mark_uncertain(struct store *st, size_t *n, struct gw_err *err)
+int store_mark_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
 {
-	struct count_args a = { (int64_t)time(NULL), n };
+	struct uncertain_args a = { INT64_MAX, now, n };
 
 	*n = 0;
 	return store_run(st, uncertain_job, &a, err);
+}
+
+int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+{
+	struct uncertain_args a = { now, now, n };
+
+	*n = 0;
+	return store_run(st, uncertain_job, &a, err);
+}
+int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err)
+{
+	/* Each count is answered by a partial index (messages_due, messages_in_flight). */
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM messages WHERE status = 'queued'),"
+		" (SELECT count(*) FROM messages WHERE status = 'sending'),"
+		" (SELECT count(*) FROM messages WHERE status = 'uncertain')";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	memset(out, 0, sizeof(*out));
+	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+		return -1;
+	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK ||
+	    (step = sqlite3_step(s)) != SQLITE_ROW) {
+		db_fail(db, step, "count the outbox", err);
+		goto out;
+	}
+	out->queued = sqlite3_column_int64(s, 0);
+	out->sending = sqlite3_column_int64(s, 1);
+	out->uncertain = sqlite3_column_int64(s, 2);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
 }

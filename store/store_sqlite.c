@@ -61,8 +61,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		"        OR (o.status IN ('sent', 'delivered', 'read') AND o.sent_at > ?1 - ?4))))"
 		" ORDER BY m.next_attempt_at, m.id LIMIT ?2",
 	[S_MESSAGE_CLAIM] =
-		"UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?2"
-		" WHERE id = ?1",
+		"UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?2,"
+		" lease_until = ?2 + ?3 WHERE id = ?1",
 	[S_SURVEY_SET_STATUS] =
 		"UPDATE surveys SET status = ?2, attempts = (SELECT attempts FROM messages WHERE id = ?3)"
 		" WHERE id = ?1 AND status IN ('queued', 'sending')",
@@ -74,27 +74,29 @@ static const char *const stmt_sql[S__COUNT] = {
 		"UPDATE surveys SET status = 'sent', sent_at = ?2, provider_message_id = ?3,"
 		" expires_at = ?2 + expire_after_s, error_code = NULL, error_message = NULL"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
-		" AND status = 'sending'",
+		" AND status IN ('sending', 'uncertain')",
 	[S_MESSAGE_RETRY] =
 		"UPDATE messages SET status = 'queued', next_attempt_at = ?2, error_code = ?3,"
 		" error_message = ?4, updated_at = unixepoch() WHERE id = ?1",
 	[S_SURVEY_RETRY] =
 		"UPDATE surveys SET status = 'queued', error_code = ?3, error_message = ?4"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
-		" AND status = 'sending'",
+		" AND status IN ('sending', 'uncertain')",
 	[S_MESSAGE_FAILED] =
 		"UPDATE messages SET status = 'failed', error_code = ?3, error_message = ?4,"
 		" updated_at = ?2 WHERE id = ?1",
 	[S_SURVEY_FAILED] =
 		"UPDATE surveys SET status = 'failed', error_code = ?3, error_message = ?4"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
-		" AND status IN ('queued', 'sending', 'sent')",
+		" AND status IN ('queued', 'sending', 'sent', 'uncertain')",
 
 	[S_UNCERTAIN_SURVEYS] =
 		"UPDATE surveys SET status = 'uncertain' WHERE status = 'sending' AND id IN"
-		" (SELECT survey_id FROM messages WHERE status = 'sending' AND purpose = 'survey')",
+		" (SELECT survey_id FROM messages WHERE status = 'sending' AND purpose = 'survey'"
+		"  AND coalesce(lease_until, 0) <= ?1)",
 	[S_UNCERTAIN_MESSAGES] =
-		"UPDATE messages SET status = 'uncertain', updated_at = ?1 WHERE status = 'sending'",
+		"UPDATE messages SET status = 'uncertain', updated_at = ?2 WHERE status = 'sending'"
+		" AND coalesce(lease_until, 0) <= ?1",
 	[S_INBOUND_INSERT] =
 		"INSERT INTO messages (direction, purpose, channel, provider, phone, body, status,"
 		" provider_message_id, created_at, updated_at)"
@@ -123,7 +125,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_RESPONSE_COMMENT] =
 		"UPDATE responses SET comment = ?2 WHERE survey_id = ?1",
 	[S_FOLLOW_UP_DONE] = "UPDATE surveys SET follow_up_until = NULL WHERE id = ?1",
-	[S_SUPPRESSED] = "SELECT opted_out FROM suppressions WHERE phone = ?1",
+	/* A number or its hash: an erased customer's suppression outlives the number. */
+	[S_SUPPRESSED] =
+		"SELECT opted_out FROM suppressions WHERE phone IN (?1, phone_hash(?1))"
+		" ORDER BY opted_out DESC LIMIT 1",
 	[S_PHONE_CUSTOMER] =
 		"SELECT locale, coalesce(name, '') FROM customers WHERE phone = ?1"
 		" ORDER BY updated_at DESC, id DESC LIMIT 1",
@@ -138,7 +143,7 @@ static const char *const stmt_sql[S__COUNT] = {
 		" updated_at = ?2",
 	[S_UNSUPPRESS] =
 		"UPDATE suppressions SET opted_out = 0, opted_in_at = ?2, updated_at = ?2"
-		" WHERE phone = ?1",
+		" WHERE phone IN (?1, phone_hash(?1))",
 	[S_CUSTOMERS_OPTED] = "UPDATE customers SET opted_out = ?2 WHERE phone = ?1",
 	[S_SKIP_QUEUED_SURVEYS] =
 		"UPDATE surveys SET status = 'skipped', reason = 'opted_out'"
@@ -183,6 +188,29 @@ static const char *const stmt_sql[S__COUNT] = {
 		"   ELSE delivered_at END,"
 		" error_code = coalesce(?3, error_code), error_message = coalesce(?4, error_message)"
 		" WHERE id = ?1",
+	/* outbound events (store_events.c) */
+	[S_EVENT_INSERT] =
+		"INSERT INTO events (id, type, body, next_attempt_at, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?4)",
+	[S_EVENTS_DUE] =
+		"SELECT seq, id, type, body, attempts, created_at FROM events"
+		" WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY seq LIMIT ?2",
+	[S_EVENT_DELETE] = "DELETE FROM events WHERE seq = ?1",
+	[S_EVENT_RETRY] =
+		"UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3"
+		" WHERE seq = ?1",
+	[S_EVENT_EXPIRE] =
+		"UPDATE events SET status = 'expired', attempts = attempts + 1, last_error = ?3"
+		" WHERE seq = ?1",
+	[S_EVENT_SURVEY] =
+		"SELECT s.kind, s.channel, s.interaction_id, coalesce(s.touchpoint, ''),"
+		" coalesce(s.agent, ''), c.ext_id, r.survey_id IS NOT NULL, coalesce(r.score, 0),"
+		" coalesce(r.comment, '')"
+		" FROM surveys s JOIN customers c ON c.id = s.customer_id"
+		" LEFT JOIN responses r ON r.survey_id = s.id WHERE s.id = ?1",
+	[S_EVENT_PHONE_CUSTOMER] =
+		"SELECT ext_id FROM customers WHERE phone = ?1"
+		" ORDER BY updated_at DESC, id DESC LIMIT 1",
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -439,6 +467,11 @@ void store_set_pair_interval(struct store *st, int64_t seconds)
 	st->pair_interval_s = seconds;
 }
 
+void store_set_send_lease(struct store *st, int64_t seconds)
+{
+	st->send_lease_s = seconds;
+}
+
 int store_schema_version(void)
 {
 	return schema_version();
@@ -482,8 +515,11 @@ struct store *store_open(const char *path, struct gw_err *err)
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
 		goto fail;
+	/* secure_delete: what a write replaces is zeroed, so an erasure leaves no old copy in the
+	 * database's free space (store_erase_customer()). */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			 "PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
+			 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", NULL, NULL,
+			 &msg) != SQLITE_OK || register_phone_hash(st->db) != SQLITE_OK) {
 		gw_errf(err, "%s: cannot set up the database: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
@@ -499,6 +535,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 		}
 	}
 	st->pair_interval_s = 6;
+	st->send_lease_s = 120;
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
 		gw_errf(err, "cannot start the store's writer thread");
 		goto fail;

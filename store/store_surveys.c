@@ -273,20 +273,36 @@ void survey_release(struct survey *s)
 struct export_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *stmt;
+	int in_txn;             /* BEGIN ran: COMMIT at close */
+	int countable;          /* the filter bounds the answer time only */
+	int64_t since, until;
 };
+
+/*
+ * One statement stepped row by row: SQLite walks responses_by_time and looks each survey and
+ * customer up by key, so nothing is buffered but the tie-break on s.id among answers of the same
+ * second (USE TEMP B-TREE FOR RIGHT PART OF ORDER BY: a run of equal answered_at at a time).
+ */
+static const char export_sql[] =
+	"SELECT s.id, c.ext_id, s.phone, s.channel, s.kind, r.score, r.comment,"
+	" s.interaction_id, s.touchpoint, s.agent, coalesce(s.sent_at, 0), r.answered_at,"
+	" s.name, s.locale, s.opened_at, s.closed_at"
+	" FROM responses r JOIN surveys s ON s.id = r.survey_id"
+	" JOIN customers c ON c.id = s.customer_id"
+	" WHERE (?1 IS NULL OR s.kind = ?1) AND (?2 IS NULL OR r.answered_at >= ?2)"
+	" AND (?3 IS NULL OR r.answered_at < ?3) AND (?4 IS NULL OR s.channel = ?4)"
+	" AND (?5 IS NULL OR s.touchpoint = ?5) AND (?6 IS NULL OR s.agent = ?6)"
+	" ORDER BY r.answered_at, s.id";
+
+/* Every response has its survey and customer (foreign keys), so counting the responses in the
+ * time range counts the export's rows, from the index alone. */
+static const char export_count_sql[] =
+	"SELECT count(*) FROM responses r"
+	" WHERE (?1 IS NULL OR r.answered_at >= ?1) AND (?2 IS NULL OR r.answered_at < ?2)";
 
 struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
 					struct gw_err *err)
 {
-	static const char sql[] =
-		"SELECT s.id, c.ext_id, s.phone, s.channel, s.kind, r.score, r.comment,"
-		" s.interaction_id, s.touchpoint, s.agent, coalesce(s.sent_at, 0), r.answered_at,"
-		" s.name, s.locale"
-		" FROM responses r JOIN surveys s ON s.id = r.survey_id"
-		" JOIN customers c ON c.id = s.customer_id"
-		" WHERE (?1 IS NULL OR s.kind = ?1) AND (?2 IS NULL OR r.answered_at >= ?2)"
-		" AND (?3 IS NULL OR r.answered_at < ?3)"
-		" ORDER BY r.answered_at, s.id";
 	struct export_cursor *c = calloc(1, sizeof(*c));
 	int rc;
 
@@ -296,7 +312,13 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 	}
 	if (open_conn(st->path, SQLITE_OPEN_READONLY, &c->db, err) < 0)
 		goto fail;
-	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &c->stmt, NULL)) != SQLITE_OK) {
+	/* One read transaction: a count taken first sees the very rows the export then writes. */
+	if ((rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK) {
+		db_fail(c->db, rc, "export", err);
+		goto fail;
+	}
+	c->in_txn = 1;
+	if ((rc = sqlite3_prepare_v2(c->db, export_sql, -1, &c->stmt, NULL)) != SQLITE_OK) {
 		db_fail(c->db, rc, "export", err);
 		goto fail;
 	}
@@ -305,10 +327,38 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 		sqlite3_bind_int64(c->stmt, 2, f->since);
 	if (f->until)
 		sqlite3_bind_int64(c->stmt, 3, f->until);
+	bind_str(c->stmt, 4, f->channel);
+	bind_str(c->stmt, 5, f->touchpoint);
+	bind_str(c->stmt, 6, f->agent);
+	c->countable = !f->kind && !f->channel && !f->touchpoint && !f->agent;
+	c->since = f->since;
+	c->until = f->until;
 	return c;
 fail:
 	store_export_close(c);
 	return NULL;
+}
+
+int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!c->countable)
+		return 0;
+	if ((rc = sqlite3_prepare_v2(c->db, export_count_sql, -1, &s, NULL)) != SQLITE_OK)
+		return db_fail(c->db, rc, "export count", err);
+	if (c->since)
+		sqlite3_bind_int64(s, 1, c->since);
+	if (c->until)
+		sqlite3_bind_int64(s, 2, c->until);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(c->db, rc, "export count", err);
+	return 1;
 }
 
 int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err)
@@ -335,6 +385,8 @@ int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_e
 	r->answered_at = sqlite3_column_int64(s, 11);
 	r->name = col_str(s, 12);
 	r->locale = col_str(s, 13);
+	r->opened_at = col_str(s, 14);
+	r->closed_at = col_str(s, 15);
 	return 1;
 }
 
@@ -343,6 +395,9 @@ void store_export_close(struct export_cursor *c)
 	if (!c)
 		return;
 	sqlite3_finalize(c->stmt);
+	/* A read-only transaction: ending it releases the snapshot, nothing is written. */
+	if (c->in_txn)
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(c->db);
 	free(c);
 }

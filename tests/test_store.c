@@ -830,7 +830,7 @@ static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
 	n.sn.send_after = 5000;
 	create_ok(f, &n.sn, 1, "u-queued");
 
-	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(store_mark_uncertain(f->st, 0, &k, &err), 0);
 	assert_int_equal(k, 2);
 	ASSERT_TEXT(f, "uncertain", "SELECT status FROM surveys WHERE id = 'u-sending'");
 	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE survey_id = 'u-sending'");
@@ -848,9 +848,9 @@ static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
 	assert_int_equal(k, 0);
 
 	/* a second start-up finds nothing left in `sending` besides what was just claimed */
-	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(store_mark_uncertain(f->st, 0, &k, &err), 0);
 	assert_int_equal(k, 1);
-	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(store_mark_uncertain(f->st, 0, &k, &err), 0);
 	assert_int_equal(k, 0);
 }
 
@@ -871,13 +871,59 @@ static void test_mark_uncertain_keeps_answered_survey(void **state)
 	claim_one(f, "twilio", 1000, "u-race");
 	answer(f, "+34600111222", "SM-in-race", 10, 1001, "u-race");
 
-	assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+	assert_int_equal(store_mark_uncertain(f->st, 0, &k, &err), 0);
 	assert_int_equal(k, 1);
 	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE purpose = 'survey'");
 	assert_int_equal(store_get_survey(f->st, "u-race", &s, &err), 0);
 	survey_release(&s);     /* before asserting: a failure must not leak the response */
 	assert_int_equal(s.answered_at, 1001);
 	assert_string_equal(s.status, "answered");
+}
+
+/* A claim holds a lease (here 60 s): until it ends the message stays `sending`; after it, the
+ * message and its survey are `uncertain`, never claimed again by themselves; an outcome that
+ * arrives after all (accepted, or a transient failure) is still recorded. */
+static void test_send_lease_expires_into_uncertain(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	struct outbox_item items[4];
+	struct new_survey a, b;
+	int64_t ma, mb;
+	size_t k;
+
+	store_set_send_lease(f->st, 60);
+	sn_init(&a, "lease-a", 1000);
+	create_ok(f, &a.sn, 1, "lease-a");
+	ma = claim_one(f, "twilio", 1000, "lease-a");
+	sn_init(&b, "lease-b", 1030);
+	b.sn.phone = "+34600000009";
+	create_ok(f, &b.sn, 1, "lease-b");
+	mb = claim_one(f, "twilio", 1030, "lease-b");
+
+	assert_int_equal(store_expire_leases(f->st, 1059, &k, &err), 0);
+	assert_int_equal(k, 0);
+	ASSERT_TEXT(f, "sending", "SELECT status FROM surveys WHERE id = 'lease-a'");
+	assert_int_equal(store_expire_leases(f->st, 1060, &k, &err), 0);
+	assert_int_equal(k, 1);
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM surveys WHERE id = 'lease-a'");
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM messages WHERE survey_id = 'lease-a'");
+	ASSERT_TEXT(f, "sending", "SELECT status FROM surveys WHERE id = 'lease-b'");
+	assert_int_equal(store_claim_due(f->st, 5000, "twilio", items, 4, &k, &err), 0);
+	assert_int_equal(k, 0);
+
+	/* the hung send comes back accepted after all: it is sent */
+	assert_int_equal(store_send_accepted(f->st, ma, "SM-late", 1070, &err), 0);
+	ASSERT_TEXT(f, "sent", "SELECT status FROM surveys WHERE id = 'lease-a'");
+	ASSERT_TEXT(f, "sent", "SELECT status FROM messages WHERE survey_id = 'lease-a'");
+
+	/* the other one's lease ends too; its late transient failure queues it again */
+	assert_int_equal(store_expire_leases(f->st, 1090, &k, &err), 0);
+	assert_int_equal(k, 1);
+	ASSERT_TEXT(f, "uncertain", "SELECT status FROM surveys WHERE id = 'lease-b'");
+	assert_int_equal(store_send_retry(f->st, mb, 1100, "429", "slow down", &err), 0);
+	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 'lease-b'");
+	claim_one(f, "twilio", 1100, "lease-b");
 }
 
 /* A reply can answer a survey while its send is still in flight; a retry and a new claim of that
@@ -1033,7 +1079,7 @@ static void bring_to_state(struct fx *f, const struct match_survey *m)
 	if (strcmp(m->state, "uncertain") == 0) {
 		size_t k;
 
-		assert_int_equal(store_mark_uncertain(f->st, &k, &err), 0);
+		assert_int_equal(store_mark_uncertain(f->st, 0, &k, &err), 0);
 		assert_int_equal(k, 1);
 		return;
 	}
@@ -2375,17 +2421,17 @@ struct export_case {
 };
 
 static const struct export_case export_cases[] = {
-	{ { NULL, 0, 0 }, "ex-2,ex-3,ex-1,ex-4" },
-	{ { "nps", 0, 0 }, "ex-3,ex-1" },
-	{ { "ces", 0, 0 }, "ex-2" },
-	{ { "csat", 0, 0 }, "ex-4" },
-	{ { NULL, T0 + 200, 0 }, "ex-3,ex-1,ex-4" },           /* since: included */
-	{ { NULL, 0, T0 + 200 }, "ex-2" },                     /* until: excluded */
-	{ { NULL, T0 + 100, T0 + 301 }, "ex-2,ex-3,ex-1" },
-	{ { NULL, T0, T0 + 86400 }, "ex-2,ex-3,ex-1" },
-	{ { "nps", T0 + 250, 0 }, "ex-1" },
-	{ { "ces", T0 + 101, 0 }, "" },
-	{ { NULL, T0 + 86401, 0 }, "" },
+	{ { .kind = NULL }, "ex-2,ex-3,ex-1,ex-4" },
+	{ { .kind = "nps" }, "ex-3,ex-1" },
+	{ { .kind = "ces" }, "ex-2" },
+	{ { .kind = "csat" }, "ex-4" },
+	{ { .since = T0 + 200 }, "ex-3,ex-1,ex-4" },           /* since: included */
+	{ { .until = T0 + 200 }, "ex-2" },                     /* until: excluded */
+	{ { .since = T0 + 100, .until = T0 + 301 }, "ex-2,ex-3,ex-1" },
+	{ { .since = T0, .until = T0 + 86400 }, "ex-2,ex-3,ex-1" },
+	{ { .kind = "nps", .since = T0 + 250 }, "ex-1" },
+	{ { .kind = "ces", .since = T0 + 101 }, "" },
+	{ { .since = T0 + 86401 }, "" },
 };
 
 static void export_fill(struct fx *f)
@@ -2626,6 +2672,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mark_uncertain_turns_sending_into_uncertain,
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_claim_keeps_answered_survey, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_send_lease_expires_into_uncertain, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_mark_uncertain_keeps_answered_survey, fx_open,
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_duplicate_changes_nothing, fx_open,

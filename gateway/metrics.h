@@ -1,0 +1,48 @@
+/*
+ * metrics.h - the gateway's counters, served by GET /metrics in Prometheus' text format (0.0.4).
+ *
+ * Counters are lock-free (relaxed atomics) and bumped where things happen: the trigger route,
+ * the dispatcher, the conversation rules, the HTTP server.  Gauges (the outbox's depth, whether a
+ * provider is paused) are read when /metrics is asked for.  Labels take a small fixed set of
+ * values each, so a scrape is a few hundred lines at most.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "survey.h"
+
+struct gateway;
+
+/* What became of a trigger. */
+enum metric_trigger { MT_QUEUED, MT_EXISTING, MT_SKIPPED, MT_OPTED_OUT, MT__COUNT };
+
+/* What became of one send attempt (the dispatcher's result names). */
+enum metric_send { MS_ACCEPTED, MS_RETRY, MS_FAILED, MS_TEMPLATE, MS_PAUSED, MS__COUNT };
+
+/* What the conversation rules did with an inbound text (store.h's enum inbound_action), and a
+ * redelivered one. */
+enum metric_reply {
+	MR_STORE, MR_ANSWER, MR_REPROMPT, MR_COMMENT, MR_OPT_OUT, MR_OPT_IN, MR_DUPLICATE, MR__COUNT
+};
+
+#define METRICS_MAX_PROVIDERS 8
+
+struct metrics;
+
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+
+void metrics_trigger(struct metrics *m, enum survey_kind k, enum channel c, enum metric_trigger t);
+/* provider: its index in gw->providers; seconds < 0 when no HTTP call was made. */
+void metrics_send(struct metrics *m, size_t provider, enum metric_send r, double seconds);
+void metrics_reply(struct metrics *m, size_t provider, enum metric_reply r);
+void metrics_http(struct metrics *m, int status);
+
+/* Writes every metric of `gw` as Prometheus text.  0, or -1 when the store could not be read
+ * (the counters are written all the same; the outbox gauges are left out). */
+int metrics_render(struct gateway *gw, struct buf *out);
+
+#endif
