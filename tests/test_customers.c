@@ -13,15 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
+#include "support/unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -37,51 +36,14 @@
 
 /* ---- fixture ---------------------------------------------------------------------------- */
 
-struct fx {
-	char dir[64];
-	char path[192];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+static int fx_open(void **state)
 {
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
+	return temp_store_setup(state, "test_customers", "gateway.db", 1);
 }
 
 static int fx_free(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int fx_open(void **state)
-{
-	struct gw_err err = { 0 };
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_customers.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir);
-	*state = f;
-	if (!(f->st = store_open(f->path, &err))) {
-		print_message("store_open(%s): %s\n", f->path, err.msg);
-		fx_free(state);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
+	return temp_store_teardown(state);
 }
 
 /* ---- the file, read directly ------------------------------------------------------------ */
@@ -98,7 +60,7 @@ static sqlite3_stmt *q_step(sqlite3 *db, const char *sql)
 }
 
 /* The one text (or "(null)") or integer the query answers, on a fresh read-only connection. */
-static void q_text(struct fx *f, char *out, size_t n, const char *sql)
+static void q_text(struct temp_store *f, char *out, size_t n, const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s;
@@ -111,7 +73,7 @@ static void q_text(struct fx *f, char *out, size_t n, const char *sql)
 	sqlite3_close(db);
 }
 
-static long long q_int(struct fx *f, const char *sql)
+static long long q_int(struct temp_store *f, const char *sql)
 {
 	char v[64];
 
@@ -128,7 +90,7 @@ static long long q_int(struct fx *f, const char *sql)
 
 /* How many of gateway.db, -wal and -shm hold `needle` somewhere in their bytes (a missing file
  * holds nothing). */
-static int files_holding(struct fx *f, const char *needle)
+static int files_holding(struct temp_store *f, const char *needle)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	int found = 0;
@@ -158,37 +120,20 @@ static int files_holding(struct fx *f, const char *needle)
 
 /* ---- making customers, surveys and answers ----------------------------------------------- */
 
-struct new_survey {
-	struct survey_new sn;
-	char interaction[64];
-};
-
 /* Survey `id` of customer `cust` on `phone` (NULL: PHONE), created at `now`, due at once. */
 static void sn_init(struct new_survey *n, const char *id, const char *cust, const char *phone,
 		    int64_t now)
 {
-	memset(n, 0, sizeof(*n));
-	snprintf(n->interaction, sizeof(n->interaction), "chat-%s", id);
-	n->sn.id = id;
+	new_survey_init(n, id, now);
 	n->sn.customer_id = cust;
 	n->sn.phone = phone ? phone : PHONE;
 	n->sn.name = NAME;
-	n->sn.locale = "es";
 	n->sn.timezone = "Europe/Madrid";
-	n->sn.kind = "nps";
-	n->sn.channel = "sms";
-	n->sn.provider = "twilio";
-	n->sn.interaction_id = n->interaction;
-	n->sn.touchpoint = "support_chat";
-	n->sn.agent = "agent-7";
-	n->sn.now = now;
-	n->sn.send_after = now;
-	n->sn.expires_at = now + 2 * DAY;
 	n->sn.expire_after_s = 2 * DAY;
 	n->sn.question = "Hola " NAME ", del 0 al 10?";
 }
 
-static int create(struct fx *f, const struct survey_new *sn)
+static int create(struct temp_store *f, const struct survey_new *sn)
 {
 	struct gw_err err = { 0 };
 	char id[SURVEY_ID_LEN];
@@ -200,7 +145,7 @@ static int create(struct fx *f, const struct survey_new *sn)
 }
 
 /* Sends every due message of twilio at `now` (the provider id is "SM-<message id>"). */
-static void send_due(struct fx *f, int64_t now)
+static void send_due(struct temp_store *f, int64_t now)
 {
 	struct outbox_item items[8];
 	struct gw_err err = { 0 };
@@ -217,7 +162,7 @@ static void send_due(struct fx *f, int64_t now)
 }
 
 /* A survey created and sent at `now`. */
-static void create_sent(struct fx *f, const char *id, const char *cust, const char *phone,
+static void create_sent(struct temp_store *f, const char *id, const char *cust, const char *phone,
 			const char *kind, int64_t now)
 {
 	struct new_survey n;
@@ -240,7 +185,7 @@ static void decide(void *ctx, const struct inbound_view *v, struct inbound_decis
 
 /* A text from `from`, which the rules take as `action` (a score with COMMENT), replying with
  * `reply` (NULL: none). */
-static void text_in(struct fx *f, const char *from, const char *pid, const char *text,
+static void text_in(struct temp_store *f, const char *from, const char *pid, const char *text,
 		    enum inbound_action action, int score, const char *reply, int64_t now)
 {
 	struct decision_ctx c = { .d = { .action = action, .score = score, .comment = COMMENT,
@@ -255,7 +200,7 @@ static void text_in(struct fx *f, const char *from, const char *pid, const char 
 		fail_msg("store_record_inbound(%s): %s", pid, err.msg);
 }
 
-static void erase_ok(struct fx *f, const char *cust, int64_t now, struct erase_summary *sum)
+static void erase_ok(struct temp_store *f, const char *cust, int64_t now, struct erase_summary *sum)
 {
 	struct gw_err err = { 0 };
 	int rc = store_erase_customer(f->st, cust, now, sum, &err);
@@ -264,7 +209,7 @@ static void erase_ok(struct fx *f, const char *cust, int64_t now, struct erase_s
 		fail_msg("store_erase_customer(%s): %d %s", cust, rc, err.msg);
 }
 
-static void wipe_ok(struct fx *f)
+static void wipe_ok(struct temp_store *f)
 {
 	struct gw_err err = { 0 };
 
@@ -274,7 +219,7 @@ static void wipe_ok(struct fx *f)
 
 /* cust-42 with an answered NPS survey (score 9 and COMMENT, a thank-you sent), a later CSAT
  * survey still queued, and a text from the number outside any survey. */
-static void answered_customer(struct fx *f)
+static void answered_customer(struct temp_store *f)
 {
 	struct new_survey later;
 
@@ -306,7 +251,7 @@ static void test_phone_hash_is_sha256_hex_of_the_number(void **state)
 
 static void test_history_of_unknown_customer_is_not_found(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct customer_history h;
 	struct gw_err err = { 0 };
 
@@ -317,7 +262,7 @@ static void test_history_of_unknown_customer_is_not_found(void **state)
 
 static void test_history_lists_surveys_newest_first_with_latest_nps(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct customer_history h;
 	struct gw_err err = { 0 };
 
@@ -365,7 +310,7 @@ static void test_history_lists_surveys_newest_first_with_latest_nps(void **state
 
 static void test_history_without_nps_answer_has_no_latest_nps(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct customer_history h;
 	struct gw_err err = { 0 };
 
@@ -380,7 +325,7 @@ static void test_history_without_nps_answer_has_no_latest_nps(void **state)
 
 static void test_history_opted_out_follows_the_suppression(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct customer_history h;
 	struct gw_err err = { 0 };
 
@@ -399,7 +344,7 @@ static void test_history_opted_out_follows_the_suppression(void **state)
 
 static void test_erase_unknown_customer_writes_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct gw_err err = { 0 };
 
@@ -411,7 +356,7 @@ static void test_erase_unknown_customer_writes_nothing(void **state)
 
 static void test_erase_blanks_identity_and_texts_and_keeps_scores(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct customer_history h;
 	struct gw_err err = { 0 };
@@ -455,7 +400,7 @@ static void test_erase_blanks_identity_and_texts_and_keeps_scores(void **state)
 
 static void test_erased_customer_queued_survey_is_never_sent(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct outbox_item items[4];
 	struct gw_err err = { 0 };
@@ -470,7 +415,7 @@ static void test_erased_customer_queued_survey_is_never_sent(void **state)
 
 static void test_erase_keeps_the_opt_out_as_a_hash(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct customer_history h;
 	struct new_survey again, other;
@@ -499,7 +444,7 @@ static void test_erase_keeps_the_opt_out_as_a_hash(void **state)
 
 static void test_erase_of_a_number_erased_before_keeps_one_record(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct new_survey again;
 
@@ -518,7 +463,7 @@ static void test_erase_of_a_number_erased_before_keeps_one_record(void **state)
 
 static void test_erase_twice_changes_nothing_the_second_time(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 
 	answered_customer(f);
@@ -532,7 +477,7 @@ static void test_erase_twice_changes_nothing_the_second_time(void **state)
 
 static void test_erase_leaves_another_customer_on_the_same_number(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct new_survey mine;
 
@@ -550,7 +495,7 @@ static void test_erase_leaves_another_customer_on_the_same_number(void **state)
 
 static void test_erase_forgets_idempotent_answers_naming_the_number(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct gw_err err = { 0 };
 	enum idem_state st;
@@ -573,7 +518,7 @@ static void test_erase_forgets_idempotent_answers_naming_the_number(void **state
  * number are dropped; others stay. */
 static void test_erase_drops_held_events_about_the_customer(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	sqlite3 *db = NULL;
 
@@ -596,7 +541,7 @@ static void test_erase_drops_held_events_about_the_customer(void **state)
 /* The erasure alone leaves the old page images in the log; the wipe removes them. */
 static void test_erase_then_wipe_leaves_no_copy_in_the_files(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct new_survey other;
 
@@ -623,7 +568,7 @@ static void test_erase_then_wipe_leaves_no_copy_in_the_files(void **state)
  * succeeds once the reader is gone. */
 static void test_wipe_fails_503_while_a_reader_holds_the_log(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct erase_summary sum;
 	struct gw_err err = { 0 };
 	sqlite3 *reader = NULL;
@@ -649,7 +594,7 @@ static void test_wipe_fails_503_while_a_reader_holds_the_log(void **state)
 
 static void test_purge_blanks_old_texts_and_keeps_new_and_unsent_ones(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	size_t n = 0;
 

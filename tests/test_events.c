@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "config.h"
 #include "events.h"
 #include "store.h"
+#include "support/unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -164,18 +164,10 @@ static void test_format_gives_each_event_a_fresh_id(void **state)
 /* ---- the queue in the store ------------------------------------------------------------ */
 
 struct fx {
-	char dir[64];
-	char path[160];
-	struct store *st;
+	struct temp_store ts;
 	int fail_format;        /* the format function fails (as when out of memory) */
 	int formatted;
 };
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 /* A format that records the type and survey in the body, with ids evt_1, evt_2, ... */
 static char *format_plain(void *ctx, const struct evt_facts *f, char id_out[EVENT_ID_LEN])
@@ -199,23 +191,12 @@ static char *format_plain(void *ctx, const struct evt_facts *f, char id_out[EVEN
 static int fx_open(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct gw_err err = { 0 };
 
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_events.XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (!f || temp_store_open(&f->ts, "test_events", "gateway.db") < 0) {
 		free(f);
 		return -1;
 	}
-	snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir);
-	if (!(f->st = store_open(f->path, &err))) {
-		print_message("store_open: %s\n", err.msg);
-		nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		free(f);
-		return -1;
-	}
-	store_set_event_format(f->st, format_plain, f);
+	store_set_event_format(f->ts.st, format_plain, f);
 	*state = f;
 	return 0;
 }
@@ -224,10 +205,8 @@ static int fx_free(void **state)
 {
 	struct fx *f = *state;
 
-	if (!f)
-		return 0;
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (f)
+		temp_store_remove(&f->ts);
 	free(f);
 	return 0;
 }
@@ -239,7 +218,7 @@ static int64_t q_int(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t v = -1;
 
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(f->ts.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(s, 0);
@@ -263,11 +242,11 @@ static void sent_survey(struct fx *f, const char *id, const char *interaction)
 	size_t n = 0;
 	int outcome;
 
-	assert_int_equal(store_create_survey(f->st, &sn, got, &outcome, &err), 0);
+	assert_int_equal(store_create_survey(f->ts.st, &sn, got, &outcome, &err), 0);
 	assert_int_equal(outcome, SURVEY_CREATED);
-	assert_int_equal(store_claim_due(f->st, 100, "twilio", &it, 1, &n, &err), 0);
+	assert_int_equal(store_claim_due(f->ts.st, 100, "twilio", &it, 1, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_send_accepted(f->st, it.message_id, id, 100, &err), 0);
+	assert_int_equal(store_send_accepted(f->ts.st, it.message_id, id, 100, &err), 0);
 	outbox_item_release(&it);
 }
 
@@ -285,7 +264,7 @@ static int text(struct fx *f, const char *pid, int64_t now, struct inbound_decis
 	struct inbound_result res;
 	struct gw_err err = { 0 };
 
-	return store_record_inbound(f->st, &in, decide_as, &d, &res, &err);
+	return store_record_inbound(f->ts.st, &in, decide_as, &d, &res, &err);
 }
 
 /* The bodies of the events due at `now`, in the order handed out, joined by " | ". */
@@ -296,7 +275,7 @@ static void due_bodies(struct fx *f, int64_t now, char *out, size_t len)
 	size_t n = 99;
 
 	out[0] = '\0';
-	assert_int_equal(store_events_due(f->st, now, items, ARRAY_LEN(items), &n, &err), 0);
+	assert_int_equal(store_events_due(f->ts.st, now, items, ARRAY_LEN(items), &n, &err), 0);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? " | " : "",
 			 items[i].body);
@@ -309,7 +288,7 @@ static void test_no_event_without_a_format(void **state)
 	struct fx *f = *state;
 	char got[512];
 
-	store_set_event_format(f->st, NULL, NULL);
+	store_set_event_format(f->ts.st, NULL, NULL);
 	sent_survey(f, "srv_1", "chat-1");
 	assert_int_equal(text(f, "SM1", 200, (struct inbound_decision){ .action = INBOUND_ANSWER,
 									.score = 9 }), 0);
@@ -380,13 +359,13 @@ static void test_opt_out_and_opt_in_events_report_changes_only(void **state)
 	/* Already suppressed: a second STOP (or a provider saying the same) is not news. */
 	assert_int_equal(text(f, "SM2", 201, (struct inbound_decision){
 		.action = INBOUND_OPT_OUT }), 0);
-	assert_int_equal(store_suppress_phone(f->st, "+34600111222", "twilio", 202, &err), 0);
+	assert_int_equal(store_suppress_phone(f->ts.st, "+34600111222", "twilio", 202, &err), 0);
 	assert_int_equal(text(f, "SM3", 203, (struct inbound_decision){
 		.action = INBOUND_OPT_IN }), 0);
 	assert_int_equal(text(f, "SM4", 204, (struct inbound_decision){
 		.action = INBOUND_OPT_IN }), 0);
-	assert_int_equal(store_suppress_phone(f->st, "+34600111222", "twilio", 205, &err), 0);
-	assert_int_equal(store_suppress_phone(f->st, "+34600999888", "twilio", 206, &err), 0);
+	assert_int_equal(store_suppress_phone(f->ts.st, "+34600111222", "twilio", 205, &err), 0);
+	assert_int_equal(store_suppress_phone(f->ts.st, "+34600999888", "twilio", 206, &err), 0);
 	due_bodies(f, 1000, got, sizeof(got));
 	assert_string_equal(got,
 		"customer.opted_out survey=srv_1 customer=cust-42 score=-1 comment=- "
@@ -419,9 +398,9 @@ static void test_queue_order_retry_delivery_and_expiry(void **state)
 	assert_int_equal(text(f, "SM3", 202, (struct inbound_decision){
 		.action = INBOUND_ANSWER, .score = 3 }), 0);
 	/* The newest open survey (srv_3) took every score: one created, two updated. */
-	assert_int_equal(store_events_due(f->st, 199, items, ARRAY_LEN(items), &n, &err), 0);
+	assert_int_equal(store_events_due(f->ts.st, 199, items, ARRAY_LEN(items), &n, &err), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_events_due(f->st, 202, items, 2, &n, &err), 0);
+	assert_int_equal(store_events_due(f->ts.st, 202, items, 2, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, "evt_1");
 	assert_string_equal(items[0].type, "response.created");
@@ -434,14 +413,14 @@ static void test_queue_order_retry_delivery_and_expiry(void **state)
 			{ .seq = items[1].seq, .result = EVT_DELIVERED },
 		};
 
-		assert_int_equal(store_events_record(f->st, o, 2, &err), 0);
+		assert_int_equal(store_events_record(f->ts.st, o, 2, &err), 0);
 	}
 	evt_item_release(&items[0]);
 	evt_item_release(&items[1]);
 	due_bodies(f, 299, got, sizeof(got));
 	assert_string_equal(got, "response.updated survey=srv_3 customer=cust-42 score=3 comment= "
 				 "phone=- source=customer");
-	assert_int_equal(store_events_due(f->st, 300, items, ARRAY_LEN(items), &n, &err), 0);
+	assert_int_equal(store_events_due(f->ts.st, 300, items, ARRAY_LEN(items), &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, "evt_1");
 	assert_int_equal(items[0].attempts, 1);
@@ -452,7 +431,7 @@ static void test_queue_order_retry_delivery_and_expiry(void **state)
 			{ .seq = items[1].seq, .result = EVT_DELIVERED },
 		};
 
-		assert_int_equal(store_events_record(f->st, o, 2, &err), 0);
+		assert_int_equal(store_events_record(f->ts.st, o, 2, &err), 0);
 	}
 	evt_item_release(&items[0]);
 	evt_item_release(&items[1]);

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <pty.h>
 #include <sqlite3.h>
@@ -29,6 +28,7 @@
 
 #include "export.h"
 #include "support/harness.h"
+#include "support/unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -283,51 +283,14 @@ static void test_iso8601_utc(void **state)
 
 /* ---- a store with a few answered surveys ------------------------------------------------------ */
 
-struct fx {
-	char dir[64];
-	char path[160];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+static int fx_open(void **state)
 {
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
+	return temp_store_setup(state, "test_export", "gateway.db", 1);
 }
 
 static int fx_free(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int fx_open(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct gw_err err = { 0 };
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_export.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir);
-	*state = f;
-	if (!(f->st = store_open(f->path, &err))) {
-		print_message("store_open: %s\n", err.msg);
-		fx_free(state);         /* cmocka skips the teardown of a failed setup */
-		*state = NULL;
-		return -1;
-	}
-	return 0;
+	return temp_store_teardown(state);
 }
 
 /* One survey of the fixture and what becomes of it. */
@@ -476,7 +439,7 @@ static void assert_csv(const char *got, size_t got_len, const char *want)
 
 static void test_csv_empty_store_is_header_only(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	size_t len;
 	char *csv = read_all(f->st, &all, 4096, &len);
@@ -498,7 +461,7 @@ static void test_csv_header_columns(void **state)
 static void test_csv_header_and_rows(void **state)
 {
 	static const char want[] = EXPORT_HEADER "\r\n" ROW_E2 ROW_E1 ROW_E3;
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	size_t len;
 	char *csv;
@@ -516,7 +479,7 @@ static void test_csv_header_and_rows(void **state)
  *  - times are ISO 8601 UTC, empty when unknown; rows end with CRLF. */
 static void test_csv_cells(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	size_t len;
 	char *csv;
@@ -582,7 +545,7 @@ static const struct {
 
 static void test_csv_filters(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 
 	seed_store(f->st);
 	for (size_t i = 0; i < ARRAY_LEN(csv_filter_rows); i++) {
@@ -604,7 +567,7 @@ static void test_csv_filters(void **state)
 static void test_csv_tiny_reads_give_the_same_bytes(void **state)
 {
 	static const size_t chunks[] = { 1, 2, 7, 13, 64, 300, 100000 };
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	size_t whole_len;
 	char *whole;
@@ -628,7 +591,7 @@ static void test_csv_tiny_reads_give_the_same_bytes(void **state)
 /* A read fills the caller's buffer with as many records as fit (an HTTP block carries many). */
 static void test_csv_read_fills_the_buffer(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	struct gw_err err = { 0 };
 	struct csv_export *x;
@@ -831,7 +794,7 @@ static const struct derived_row derived_rows[] = {
 
 static void test_csv_category_and_ttr(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	char scratch[4096], *cells[32];
 	const int c_cat = column("category"), c_ttr = column("ttr_seconds"), c_id = column("survey_id");
@@ -1086,7 +1049,7 @@ static void big_check(int i, char **cells)
 static void test_csv_large_data_set_reads_back_strictly(void **state)
 {
 	static char scratch[16384];
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct export_filter all = { 0 };
 	struct gw_err err = { 0 };
 	struct csv_export *x;
@@ -1138,7 +1101,7 @@ static void test_csv_total(void **state)
 		{ { .touchpoint = "support_chat" }, 0, -1 },
 		{ { .agent = "agent-7" }, 0, -1 },
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	char buf[4096];
 
 	seed_store(f->st);
@@ -1199,7 +1162,7 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* A config naming the fixture's database; its path in conf. */
-static void write_conf(const struct fx *f, char *conf, size_t n)
+static void write_conf(const struct temp_store *f, char *conf, size_t n)
 {
 	FILE *c;
 
@@ -1234,7 +1197,7 @@ static const struct cli_row cli_rows[] = {
 
 static void test_cli_export(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	char conf[256], out[256], errp[256], outp[256];
 
 	seed_store(f->st);
@@ -1316,7 +1279,7 @@ static void test_cli_progress_on_a_terminal(void **state)
 		{ 0, 1, 0 },            /* the CSV is on the screen: no progress in it */
 		{ 1, 1, 1 },            /* -o: the terminal only shows progress */
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	char conf[256], out[256], outp[256];
 
 	seed_store(f->st);

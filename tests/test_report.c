@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,51 +125,14 @@ static void test_ttr_bucket_borders(void **state)
 
 /* ---- a store filled through the store's calls --------------------------------------------- */
 
-struct fx {
-	char dir[64];
-	char path[160];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+static int fx_open(void **state)
 {
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
+	return temp_store_setup(state, "test_report", "gateway.db", 1);
 }
 
 static int fx_free(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int fx_open(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct gw_err err = { 0 };
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_report.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir);
-	*state = f;
-	if (!(f->st = store_open(f->path, &err))) {
-		print_message("store_open: %s\n", err.msg);
-		fx_free(state);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
+	return temp_store_teardown(state);
 }
 
 /* One trigger and what becomes of it. */
@@ -263,7 +225,7 @@ static void decide(void *ctx, const struct inbound_view *v, struct inbound_decis
 	}
 }
 
-static void inbound(struct fx *f, const char *phone, const char *tag, long long now,
+static void inbound(struct temp_store *f, const char *phone, const char *tag, long long now,
 		    enum inbound_action action, int score, int want_matched)
 {
 	struct decide_ctx ctx = { action, score };
@@ -281,7 +243,7 @@ static void inbound(struct fx *f, const char *phone, const char *tag, long long 
 	EXPECT_INT(tag, "matched", res.matched, want_matched);
 }
 
-static void create(struct fx *f, const struct seed *e, const char *phone, int want)
+static void create(struct temp_store *f, const struct seed *e, const char *phone, int want)
 {
 	long long due = e->queued ? e->created + 30 * DAY : e->created;
 	struct survey_new sn = {
@@ -301,7 +263,7 @@ static void create(struct fx *f, const struct seed *e, const char *phone, int wa
 	EXPECT_INT(e->id, "outcome", outcome, want);
 }
 
-static void seed_store(struct fx *f)
+static void seed_store(struct temp_store *f)
 {
 	struct gw_err err = { 0 };
 
@@ -404,7 +366,7 @@ static void check_group(enum survey_kind k, const struct report_group *g, const 
 	EXPECT_INT(row, "ttr median", g->ttr.median_s, w->ttr_median);
 }
 
-static void build(struct fx *f, const char *kind, const char *since, const char *until,
+static void build(struct temp_store *f, const char *kind, const char *since, const char *until,
 		  const char *group_by, struct report *r)
 {
 	struct report_options o;
@@ -444,7 +406,7 @@ static const struct want nps_total = {
 
 static void test_nps_total(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -475,7 +437,7 @@ static const struct want nps_buckets[TTR__COUNT] = {
 
 static void test_nps_by_ttr_bucket(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -514,7 +476,7 @@ static const struct want nps_days[] = {
 
 static void test_nps_by_day_lists_empty_days(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -527,7 +489,7 @@ static void test_nps_by_day_lists_empty_days(void **state)
 /* Without since/until the series runs from the first survey's day to the last one's. */
 static void test_by_day_without_bounds_spans_the_data(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -539,7 +501,7 @@ static void test_by_day_without_bounds_spans_the_data(void **state)
 /* since/until select by the day a survey was triggered, both days included. */
 static void test_since_until_select_by_trigger_day(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 	struct want w = nps_days[2];
 
@@ -563,7 +525,7 @@ static const struct want nps_weeks[] = {
 
 static void test_nps_by_week(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -579,7 +541,7 @@ static void test_empty_periods_across_year_end(void **state)
 	static const struct want months[] = {
 		EMPTY("2026-12"), EMPTY("2027-01"), EMPTY("2027-02"),
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	build(f, "csat", "2026-12-28", "2027-01-10", "week", &r);
@@ -604,7 +566,7 @@ static const struct want nps_touchpoints[] = {
 
 static void test_nps_by_touchpoint(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -616,7 +578,7 @@ static void test_nps_by_touchpoint(void **state)
 /* By channel and by agent: groups in name order. */
 static void test_nps_by_channel_and_agent(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 
 	seed_store(f);
@@ -655,7 +617,7 @@ static void test_csat_and_ces_borders(void **state)
 					  4, 100, 100, 0, 0, 0 };
 	static const struct want ces = { "", 4, 4, 4, 0, 0, 2, 1, 1, 1000, 500, 425,
 					 4, 100, 100, 0, 0, 0 };
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 	long long v;
 
@@ -677,7 +639,7 @@ static void test_answered_without_send_time_counts_as_sent(void **state)
 {
 	static const struct seed e = { "w1", "nps", "w1", "+34630000001", "sms", TP_CHAT, "a1",
 				       NULL, NULL, T0, ANSWERED(100, 9) };
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item it;
 	struct report r;
@@ -721,7 +683,7 @@ static void assert_has(const char *text, const char *needle)
 /* One decimal where promised, an integer NPS when whole, null for what does not exist. */
 static void test_json_numbers_and_nulls(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 	char *text, *day;
 	json_t *j, *groups;
@@ -786,7 +748,7 @@ static size_t count_lines(const char *s)
 
 static void test_csv_rows(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 	char *csv;
 
@@ -810,7 +772,7 @@ static void test_csv_rows(void **state)
 
 static void test_table(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct report r;
 	char *t;
 

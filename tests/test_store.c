@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,68 +21,26 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "support/unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- fixture: a temp dir, a database path inside a folder that does not exist yet ---------- */
 
-struct fx {
-	char dir[64];           /* /tmp/test_store.XXXXXX */
-	char path[192];         /* <dir>/var/db/gateway.db */
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+/* fx_new: the temp dir only, for the tests of opening; fx_open: the store already open. */
+static int fx_new(void **state)
 {
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
+	return temp_store_setup(state, "test_store", "var/db/gateway.db", 0);
+}
+
+static int fx_open(void **state)
+{
+	return temp_store_setup(state, "test_store", "var/db/gateway.db", 1);
 }
 
 static int fx_free(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int fx_new(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/var/db/gateway.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-/* The usual fixture: the store already open. */
-static int fx_open(void **state)
-{
-	struct gw_err err = { 0 };
-	struct fx *f;
-
-	if (fx_new(state) < 0)
-		return -1;
-	f = *state;
-	f->st = store_open(f->path, &err);
-	if (!f->st) {
-		print_message("store_open(%s): %s\n", f->path, err.msg);
-		fx_free(state);         /* cmocka skips the teardown of a failed setup */
-		*state = NULL;
-		return -1;
-	}
-	return 0;
+	return temp_store_teardown(state);
 }
 
 /* ---- looking at the file directly ------------------------------------------------------- */
@@ -115,8 +72,9 @@ static sqlite3_stmt *q_prepare(sqlite3 *db, const char *fmt, va_list ap)
 }
 
 /* The integer the query returns (NULL reads as -1, so that "unset" is visible). */
-static int64_t q_int(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t q_int(struct fx *f, const char *fmt, ...)
+static int64_t q_int(struct temp_store *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int64_t q_int(struct temp_store *f, const char *fmt, ...)
 {
 	sqlite3 *db = db_open_ro(f->path);
 	sqlite3_stmt *s;
@@ -133,9 +91,9 @@ static int64_t q_int(struct fx *f, const char *fmt, ...)
 }
 
 /* The text the query returns, "(null)" for NULL. */
-static void q_text(struct fx *f, char *out, size_t n, const char *fmt, ...)
+static void q_text(struct temp_store *f, char *out, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void q_text(struct fx *f, char *out, size_t n, const char *fmt, ...)
+static void q_text(struct temp_store *f, char *out, size_t n, const char *fmt, ...)
 {
 	sqlite3 *db = db_open_ro(f->path);
 	sqlite3_stmt *s;
@@ -158,44 +116,23 @@ static void q_text(struct fx *f, char *out, size_t n, const char *fmt, ...)
 		assert_string_equal(got_, (want));                      \
 	} while (0)
 
-static int64_t count_rows(struct fx *f, const char *table)
+static int64_t count_rows(struct temp_store *f, const char *table)
 {
 	return q_int(f, "SELECT count(*) FROM %s", table);
 }
 
 /* ---- making surveys --------------------------------------------------------------------- */
 
-struct new_survey {
-	struct survey_new sn;
-	char interaction[64];
-};
-
 /* A complete survey_new for survey `id` (interaction "chat-<id>"), created at `now`, due at once
- * and open for two days. */
+ * and open for two days: the shared defaults, with the chat's times. */
 static void sn_init(struct new_survey *n, const char *id, int64_t now)
 {
-	memset(n, 0, sizeof(*n));
-	snprintf(n->interaction, sizeof(n->interaction), "chat-%s", id);
-	n->sn.id = id;
-	n->sn.customer_id = "cust-42";
-	n->sn.phone = "+34600111222";
-	n->sn.name = "Ana";
-	n->sn.locale = "es";
-	n->sn.kind = "nps";
-	n->sn.channel = "sms";
-	n->sn.provider = "twilio";
-	n->sn.interaction_id = n->interaction;
-	n->sn.touchpoint = "support_chat";
-	n->sn.agent = "agent-7";
+	new_survey_init(n, id, now);
 	n->sn.opened_at = "2026-11-22T10:00:00Z";
 	n->sn.closed_at = "2026-11-22T10:12:30Z";
-	n->sn.now = now;
-	n->sn.send_after = now;
-	n->sn.expires_at = now + 2 * 86400;
-	n->sn.question = "Del 0 al 10, ¿nos recomendarías?";
 }
 
-static void create_ok(struct fx *f, const struct survey_new *sn, int want_created,
+static void create_ok(struct temp_store *f, const struct survey_new *sn, int want_created,
 		      const char *want_id)
 {
 	struct gw_err err = { 0 };
@@ -210,7 +147,7 @@ static void create_ok(struct fx *f, const struct survey_new *sn, int want_create
 
 /* Claims due messages of `provider` at `now`; expects exactly one, for survey `id` (purpose
  * "survey"), and returns its message id. */
-static int64_t claim_one(struct fx *f, const char *provider, int64_t now, const char *id)
+static int64_t claim_one(struct temp_store *f, const char *provider, int64_t now, const char *id)
 {
 	struct outbox_item items[4];
 	struct gw_err err = { 0 };
@@ -227,7 +164,7 @@ static int64_t claim_one(struct fx *f, const char *provider, int64_t now, const 
 
 /* Creates survey n and takes it to `sent` with provider id `pid` (claimed at send_after,
  * accepted one second later).  Returns the message id. */
-static int64_t create_sent(struct fx *f, struct new_survey *n, const char *pid)
+static int64_t create_sent(struct temp_store *f, struct new_survey *n, const char *pid)
 {
 	struct gw_err err = { 0 };
 	int64_t mid;
@@ -263,7 +200,7 @@ static void decide_scripted(void *ctx, const struct inbound_view *v, struct inbo
 	*out = d->answer;
 }
 
-static int inbound(struct fx *f, const char *provider, const char *pid, const char *channel,
+static int inbound(struct temp_store *f, const char *provider, const char *pid, const char *channel,
 		   const char *from, const char *text, size_t len, int64_t now, struct decider *d,
 		   struct inbound_result *res)
 {
@@ -280,7 +217,7 @@ static int inbound(struct fx *f, const char *provider, const char *pid, const ch
 }
 
 /* Answers the open survey of `from` (twilio, any channel) with `score`, no reply queued. */
-static void answer(struct fx *f, const char *from, const char *pid, int score, int64_t now,
+static void answer(struct temp_store *f, const char *from, const char *pid, int score, int64_t now,
 		   const char *want_survey)
 {
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = score } };
@@ -295,7 +232,7 @@ static void answer(struct fx *f, const char *from, const char *pid, int score, i
 
 static void test_open_creates_folder_file_wal_and_version(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	char folder[256];
 	struct stat sb;
@@ -323,7 +260,7 @@ static void test_open_creates_folder_file_wal_and_version(void **state)
 
 static void test_reopen_keeps_data_and_skips_migrations(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -351,7 +288,7 @@ static void test_reopen_keeps_data_and_skips_migrations(void **state)
 
 static void test_open_refuses_newer_schema(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	sqlite3 *db = NULL;
 	char folder[256], sql[128];
@@ -380,7 +317,7 @@ static void test_open_refuses_newer_schema(void **state)
 
 static void test_open_fails_cleanly_when_folder_cannot_be_made(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	char file[256], path[320];
 	FILE *fp;
@@ -398,7 +335,7 @@ static void test_open_fails_cleanly_when_folder_cannot_be_made(void **state)
  * nothing; once the lock is gone the store is writable again.  (Waits for the busy timeout.) */
 static void test_locked_database_answers_503(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	char id[SURVEY_ID_LEN];
@@ -423,7 +360,7 @@ static void test_locked_database_answers_503(void **state)
 
 static void test_create_survey_writes_customer_survey_and_queued_message(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey n;
 
 	sn_init(&n, "s-1", 1000);
@@ -451,7 +388,7 @@ static void test_create_survey_writes_customer_survey_and_queued_message(void **
 
 static void test_create_survey_same_interaction_and_kind_writes_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey first, again;
 
 	sn_init(&first, "s-first", 1000);
@@ -476,7 +413,7 @@ static void test_create_survey_same_interaction_and_kind_writes_nothing(void **s
 
 static void test_create_survey_same_interaction_other_kind_is_new(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey nps, ces;
 
 	sn_init(&nps, "s-nps", 1000);
@@ -494,7 +431,7 @@ static void test_create_survey_same_interaction_other_kind_is_new(void **state)
 
 static void test_customer_upsert_updates_phone_name_locale(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey a, b, c;
 
 	sn_init(&a, "s-a", 1000);
@@ -523,7 +460,7 @@ static void test_customer_upsert_updates_phone_name_locale(void **state)
 
 static void test_get_survey_round_trips_fields(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -590,7 +527,7 @@ static void test_get_survey_round_trips_fields(void **state)
 
 static void test_get_survey_not_found(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct survey s;
 
@@ -615,7 +552,7 @@ static void test_claim_due_picks_due_messages_of_provider_oldest_first(void **st
 		{ "q4", "meta", 80, 80 },
 		{ "q5", "twilio", 90, 150 },
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item items[8];
 	struct new_survey n;
@@ -681,7 +618,7 @@ static void test_claim_due_picks_due_messages_of_provider_oldest_first(void **st
 
 static void test_next_due(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	int64_t when = -1;
@@ -709,7 +646,7 @@ static void test_next_due(void **state)
 
 static void test_send_accepted_marks_message_and_survey_sent(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -732,7 +669,7 @@ static void test_send_accepted_marks_message_and_survey_sent(void **state)
 
 static void test_send_retry_requeues_with_error_kept(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item it;
 	struct new_survey n;
@@ -771,7 +708,7 @@ static void test_send_retry_requeues_with_error_kept(void **state)
 
 static void test_send_failed_marks_message_and_survey_failed(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -796,7 +733,7 @@ static void test_send_failed_marks_message_and_survey_failed(void **state)
 
 static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9,
 					 .reply = "¡Gracias!", .reply_purpose = "thanks" } };
@@ -860,7 +797,7 @@ static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
  * does for late statuses, retries and failures. */
 static void test_mark_uncertain_keeps_answered_survey(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -885,7 +822,7 @@ static void test_mark_uncertain_keeps_answered_survey(void **state)
  * arrives after all (accepted, or a transient failure) is still recorded. */
 static void test_send_lease_expires_into_uncertain(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item items[4];
 	struct new_survey a, b;
@@ -930,7 +867,7 @@ static void test_send_lease_expires_into_uncertain(void **state)
  * send must not turn the answer back into "queued" or "sending". */
 static void test_claim_keeps_answered_survey(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item items[4];
 	struct new_survey n;
@@ -956,7 +893,7 @@ static void test_claim_keeps_answered_survey(void **state)
 
 static void test_inbound_duplicate_changes_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_REPROMPT, .reply = "Del 0 al 10, por favor",
 					 .reply_purpose = "reprompt" } };
 	struct decider d2 = { .answer = { .action = INBOUND_ANSWER, .score = 3 } };
@@ -1064,7 +1001,7 @@ static const struct match_row match_rows[] = {
 };
 
 /* Takes survey `m` (just created, the only one due for its provider at m->created) to m->state. */
-static void bring_to_state(struct fx *f, const struct match_survey *m)
+static void bring_to_state(struct temp_store *f, const struct match_survey *m)
 {
 	struct gw_err err = { 0 };
 	char pid[64];
@@ -1102,7 +1039,7 @@ static void bring_to_state(struct fx *f, const struct match_survey *m)
 
 static void test_inbound_matching(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	int64_t before;
 
@@ -1162,7 +1099,7 @@ static void test_inbound_matching(void **state)
 
 static void test_inbound_decide_sees_the_matched_survey(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
 	struct inbound_result res;
 	struct new_survey n;
@@ -1192,7 +1129,7 @@ static void test_inbound_answer_stores_response_and_queues_reply(void **state)
 {
 	static const char text[] = "9\0 muy amables";         /* an embedded NUL byte */
 	static const char comment[] = "muy amables";
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9, .comment = comment,
 					 .comment_len = sizeof(comment) - 1,
@@ -1264,7 +1201,7 @@ static void test_inbound_answer_stores_response_and_queues_reply(void **state)
 
 static void test_inbound_answer_without_comment(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -1283,7 +1220,7 @@ static void test_inbound_answer_without_comment(void **state)
 
 static void test_inbound_reprompt_marks_reprompted(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_REPROMPT,
 					 .reply = "Responde con un número del 0 al 10",
@@ -1317,7 +1254,7 @@ static void test_inbound_reprompt_marks_reprompted(void **state)
 
 static void test_inbound_unmatched_is_stored_only(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 7,
 					 .reply = "gracias", .reply_purpose = "thanks" } };
 	struct inbound_result res;
@@ -1339,7 +1276,8 @@ static void test_inbound_unmatched_is_stored_only(void **state)
 #define DAY 86400
 
 /* store_create_survey() that must succeed; returns its outcome, the id in id_out. */
-static int create_outcome(struct fx *f, const struct survey_new *sn, char id_out[SURVEY_ID_LEN])
+static int create_outcome(struct temp_store *f, const struct survey_new *sn,
+			  char id_out[SURVEY_ID_LEN])
 {
 	struct gw_err err = { 0 };
 	int outcome = -1;
@@ -1351,8 +1289,8 @@ static int create_outcome(struct fx *f, const struct survey_new *sn, char id_out
 }
 
 /* Sends one inbound text through `provider` with the rules deciding `action`, no reply. */
-static void inbound_action(struct fx *f, const char *provider, const char *pid, const char *from,
-			   enum inbound_action action, int score, int64_t now)
+static void inbound_action(struct temp_store *f, const char *provider, const char *pid,
+			   const char *from, enum inbound_action action, int score, int64_t now)
 {
 	struct decider d = { .answer = { .action = action, .score = score } };
 	struct inbound_result res;
@@ -1362,7 +1300,7 @@ static void inbound_action(struct fx *f, const char *provider, const char *pid, 
 }
 
 /* Reads survey `id`'s status and reason as "status|reason". */
-static void status_reason(struct fx *f, const char *id, char *out, size_t n)
+static void status_reason(struct temp_store *f, const char *id, char *out, size_t n)
 {
 	struct gw_err err = { 0 };
 	struct survey s;
@@ -1436,8 +1374,8 @@ static void fatigue_names(size_t i, struct fatigue_names *nm)
 
 /* Creates the row's earlier survey at `at` (customer, phone, provider of `nm`) and takes it to
  * the row's state. */
-static void make_prior(struct fx *f, const struct fatigue_row *r, const struct fatigue_names *nm,
-		       int64_t at)
+static void make_prior(struct temp_store *f, const struct fatigue_row *r,
+		       const struct fatigue_names *nm, int64_t at)
 {
 	struct gw_err err = { 0 };
 	struct new_survey n;
@@ -1512,7 +1450,7 @@ static void make_prior(struct fx *f, const struct fatigue_row *r, const struct f
  */
 static void test_create_survey_fatigue(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 
 	for (size_t i = 0; i < ARRAY_LEN(fatigue_rows); i++) {
 		const struct fatigue_row *r = &fatigue_rows[i];
@@ -1554,7 +1492,7 @@ static void test_create_survey_fatigue(void **state)
 /* A skipped survey's row keeps the trigger's details, and its interaction is known after. */
 static void test_create_survey_skipped_row(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -1594,7 +1532,7 @@ static void test_create_survey_skipped_row(void **state)
 /* A suppressed phone gets nothing written, whoever the customer; opting in lifts that. */
 static void test_create_survey_opted_out_writes_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey n;
 	char id[SURVEY_ID_LEN];
 
@@ -1631,7 +1569,7 @@ static void test_create_survey_opted_out_writes_nothing(void **state)
 /* A retried trigger after the opt-out still finds its survey (which the opt-out skipped). */
 static void test_create_survey_existing_wins_over_opt_out(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey n;
 	char id[SURVEY_ID_LEN];
 
@@ -1648,7 +1586,7 @@ static void test_create_survey_existing_wins_over_opt_out(void **state)
 
 static void test_get_survey_reason_and_timezone(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -1689,7 +1627,7 @@ static void test_get_survey_reason_and_timezone(void **state)
  * the survey, however late that is. */
 static void test_send_resets_expires_at(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -1745,7 +1683,7 @@ static const struct expire_setup expire_setup[] = {
 
 static void test_expire_due(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	size_t n = 99;
 
@@ -1812,7 +1750,7 @@ static void test_expire_due(void **state)
 /* Without any survey open, the rules still learn the number's suppression and newest customer. */
 static void test_inbound_view_without_survey(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
 	struct inbound_result res;
 	struct new_survey n;
@@ -1885,7 +1823,7 @@ static void test_inbound_view_without_survey(void **state)
  */
 static void test_inbound_opt_out_suppresses_skips_and_cancels(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_OPT_OUT, .reply = "Listo, no más",
 					 .reply_purpose = "opt_out" } };
 	struct inbound_result res;
@@ -1964,7 +1902,7 @@ static void test_inbound_opt_out_reply_without_survey(void **state)
 	static const struct opt_out_reply_row rows[] = {
 		{ NULL, "sms" }, { "sms", "sms" }, { "whatsapp", "whatsapp" },
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct decider d = { .answer = { .action = INBOUND_OPT_OUT, .reply = "ok",
@@ -1991,7 +1929,7 @@ static void test_inbound_opt_out_reply_without_survey(void **state)
 /* Opting in flips the suppression off and keeps the record of the opt-out. */
 static void test_inbound_opt_in_keeps_the_row(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct decider d = { .answer = { .action = INBOUND_OPT_IN, .reply = "De vuelta",
 					 .reply_purpose = "opt_in" } };
 	struct inbound_result res;
@@ -2027,7 +1965,7 @@ static void test_inbound_opt_in_keeps_the_row(void **state)
 /* ---- inbound: follow-up and comments ---------------------------------------------------- */
 
 /* A survey sent at 1001 that expires at 1501. */
-static void create_sent_expiring(struct fx *f, const char *id)
+static void create_sent_expiring(struct temp_store *f, const char *id)
 {
 	struct new_survey n;
 	char pid[48];
@@ -2040,7 +1978,7 @@ static void create_sent_expiring(struct fx *f, const char *id)
 
 /* What a store-only text from the survey's number at `now` matches ("" for none), and whether a
  * follow-up was pending. */
-static void peek(struct fx *f, const char *pid, int64_t now, char *matched, int *pending)
+static void peek(struct temp_store *f, const char *pid, int64_t now, char *matched, int *pending)
 {
 	struct decider d = { .answer = { .action = INBOUND_STORE_ONLY } };
 	struct inbound_result res;
@@ -2068,7 +2006,7 @@ static const struct follow_up_row follow_up_rows[] = {
 
 static void test_inbound_follow_up_window_outlives_expiry(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9,
 					 .follow_up_until = 3000, .reply = "¿Por qué?",
@@ -2108,7 +2046,7 @@ static void test_inbound_follow_up_window_outlives_expiry(void **state)
  * until it expires, and no follow-up is pending. */
 static void test_inbound_answer_without_follow_up(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	char matched[SURVEY_ID_LEN];
 	int pending;
 
@@ -2146,7 +2084,7 @@ static void test_inbound_comment_replaces_comment_and_closes_follow_up(void **st
 {
 	static const char first[] = "rápido";
 	static const char second[] = "el precio, nada más";
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 9, .comment = first,
 					 .comment_len = sizeof(first) - 1,
@@ -2206,7 +2144,7 @@ static const struct reanswer_row reanswer_rows[] = {
 
 static void test_inbound_reanswer_keeps_comment_when_new_is_empty(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 
@@ -2243,7 +2181,7 @@ static void test_inbound_survey_actions_without_match_do_nothing(void **state)
 {
 	static const enum inbound_action actions[] = { INBOUND_ANSWER, INBOUND_REPROMPT,
 						       INBOUND_COMMENT };
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct new_survey n;
 
 	sn_init(&n, "nm-q", 1000);
@@ -2310,7 +2248,7 @@ static const struct status_row status_rows[] = {
 
 static void test_record_status_moves_forward_only(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 
 	for (size_t i = 0; i < ARRAY_LEN(status_rows); i++) {
@@ -2368,7 +2306,7 @@ static void test_record_status_moves_forward_only(void **state)
 
 static void test_record_status_delivered_at_and_unknown_ids(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
@@ -2434,7 +2372,7 @@ static const struct export_case export_cases[] = {
 	{ { .since = T0 + 86401 }, "" },
 };
 
-static void export_fill(struct fx *f)
+static void export_fill(struct temp_store *f)
 {
 	for (size_t i = 0; i < ARRAY_LEN(export_setup); i++) {
 		const struct export_setup *e = &export_setup[i];
@@ -2461,7 +2399,7 @@ static void export_fill(struct fx *f)
 
 static void test_export_filters_and_order(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 
 	export_fill(f);
@@ -2492,7 +2430,7 @@ static void test_export_filters_and_order(void **state)
 static void test_export_row_fields(void **state)
 {
 	static const char comment[] = "muy amables,\n\"todo\" bien";
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = 10, .comment = comment,
 					 .comment_len = sizeof(comment) - 1 } };
@@ -2543,7 +2481,7 @@ static void test_whatsapp_pair_pacing(void **state)
 		{ "wa-3", "+34600000002", "whatsapp" }, { "sms-1", "+34600000001", "sms" },
 		{ "sms-2", "+34600000001", "sms" },
 	};
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct outbox_item items[8];
 	struct new_survey n[5];
@@ -2605,7 +2543,7 @@ static const struct idem_step idem_steps[] = {
 
 static void test_idempotency_keys(void **state)
 {
-	struct fx *f = *state;
+	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	size_t n;
 

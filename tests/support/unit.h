@@ -1,12 +1,15 @@
 /*
- * unit.h - what the providers' unit tests share: row-naming expectations and fixture reading.
- * Include after <cmocka.h>.
+ * unit.h - what the unit tests share: row-naming expectations, fixture reading, a store of its
+ * own in a fresh temp directory and a complete survey to create in it.  Include after <cmocka.h>.
  */
 #ifndef GW_TESTS_UNIT_H
 #define GW_TESTS_UNIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "store.h"
 
 /* Fails the test naming the table row and the member when got differs from want. */
 #define EXPECT_STR(row, what, got, want)                                                    \
@@ -26,5 +29,44 @@
 /* The whole fixture `name` (from $FIXTURES, default tests/fixtures) as a malloc'd NUL-terminated
  * string; its length in *len.  Fails the test when it cannot be read. */
 char *fixture_read(const char *name, size_t *len);
+
+/* ---- a store of its own in a fresh temp directory ------------------------------------------ */
+
+/* A database file in a directory of its own under /tmp, removed with everything in it. */
+struct temp_store {
+	char dir[64];           /* /tmp/<name>.XXXXXX */
+	char path[192];         /* <dir>/<db>; its folders are not made (store_open() makes them) */
+	struct store *st;       /* NULL until opened */
+};
+
+/* Makes t->dir a fresh /tmp/<name>.XXXXXX and sets t->path to <dir>/<db>, opening nothing.
+ * 0, or -1 when the directory cannot be made. */
+int temp_store_make(struct temp_store *t, const char *name, const char *db);
+
+/* temp_store_make(), then opens the store at t->path.  When it cannot be opened, prints why,
+ * removes the directory and returns -1 (cmocka skips the teardown of a failed setup). */
+int temp_store_open(struct temp_store *t, const char *name, const char *db);
+
+/* Closes the store (if open) and removes the directory with everything in it. */
+void temp_store_remove(struct temp_store *t);
+
+/* cmocka setup: *state becomes a malloc'd temp_store, made as by temp_store_make() and, when
+ * `open`, opened as by temp_store_open().  0, or -1 with *state NULL and nothing left behind. */
+int temp_store_setup(void **state, const char *name, const char *db, int open);
+
+/* cmocka teardown of temp_store_setup(): removes the temp_store in *state (NULL is fine) and
+ * frees it. */
+int temp_store_teardown(void **state);
+
+/* A survey_new and the storage its interaction id points into. */
+struct new_survey {
+	struct survey_new sn;
+	char interaction[64];
+};
+
+/* A complete survey_new for survey `id` of customer "cust-42" ("Ana", +34600111222, "es"): an
+ * NPS by SMS through twilio for interaction "chat-<id>" at "support_chat" with "agent-7",
+ * created at `now`, due at once and open for two days.  Tests override what they are about. */
+void new_survey_init(struct new_survey *n, const char *id, int64_t now);
 
 #endif
