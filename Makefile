@@ -4,6 +4,7 @@
 #   make test     install missing packages, build, run every test (unit, end-to-end, ASan+UBSan)
 #   make asan     the tests only, under AddressSanitizer + UBSan
 #   make valgrind the unit tests under valgrind
+#   make bench    optimised build, load tests on loopback: a table and bench/results.json
 # Packages come from Debian 12; `make deps` installs what is missing (as root) or says what to run.
 
 CC       ?= cc
@@ -30,7 +31,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
-.PHONY: all run test asan check valgrind deps clean
+.PHONY: all run test asan check valgrind deps clean bench
 all: $(B)/gateway
 
 $(B)/obj/%.o: %.c $(wildcard gateway/*.h providers/*.h store/*.h tests/support/*.h)
@@ -83,4 +84,23 @@ valgrind: $(TEST_BIN)
 
 clean:
 	rm -rf build
+
+# Load tests (not part of `make test`): an optimised build of its own in build/bench, wrk and
+# GNU time installed like `make deps` does, then bench/run.sh (see README "Performance").
+BENCH_DEB_PKGS := wrk time
+BENCH_B        := build/bench
+BENCH_TOOLS    := fake_provider sign_webhooks gen_responses
+
+bench:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
+	@$(MAKE) --no-print-directory B=$(BENCH_B) OPT="-O2 -DNDEBUG" $(BENCH_B)/gateway \
+	  $(BENCH_TOOLS:%=$(BENCH_B)/bench/%)
+	@bash bench/run.sh $(BENCH_B)
+
+# The benchmark's helpers link the project's objects (form, buf, twilio_sign).
+$(B)/bench/%: $(B)/obj/bench/%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS)
+.SECONDARY: $(BENCH_TOOLS:%=$(B)/obj/bench/%.o)
+
 include tests/fuzz/fuzz.mk

@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR - the load tests behind `make bench` (README "Performance").
+#
+# Runs the gateway BUILD_DIR/gateway on loopback against bench/fake_provider (a fast fake of
+# Twilio's Messages API) and drives it with wrk, one phase at a time, each in a gateway process
+# of its own so that its peak RSS (VmHWM) is that phase's:
+#
+#   trigger64, trigger128  POST /v1/surveys for BENCH_DURATION s at 64, then 128 connections;
+#                          every survey is due at one moment after both runs (delay_seconds);
+#   dispatch               a new gateway finds all those surveys due and sends them, unpaced, to
+#                          the fake, which times the first and the last send;
+#   webhook                Twilio-signed replies from the numbers just surveyed (each with its own
+#                          MessageSid) for BENCH_DURATION s at 64 connections, or until the
+#                          pool of BENCH_WEBHOOK_POOL signed requests is spent;
+#   export                 `gateway export` of BENCH_EXPORT_ROWS generated responses, under
+#                          GNU time for the wall time and the peak RSS.
+#
+# Prints one table and writes bench/results.json.  Exit status: 0 when every phase ran (a
+# figure may still miss its target; BENCH_STRICT=1 makes a miss fail too), 1 when the harness
+# could not measure something.  The database lives under BUILD_DIR/bench-run, on the project's
+# disk: the durable commit must really reach a disk, which a tmpfs /tmp would fake.
+set -euo pipefail
+
+B=${1:-build/bench}
+HERE=$(cd "$(dirname "$0")" && pwd)
+GW=$B/gateway
+TOOLS=$B/bench
+DUR=${BENCH_DURATION:-15}
+POOL=${BENCH_WEBHOOK_POOL:-100000}
+ROWS=${BENCH_EXPORT_ROWS:-1000000}
+THREADS=${BENCH_WRK_THREADS:-2}
+RESULTS=${BENCH_RESULTS:-$HERE/results.json}
+RUN=$B/bench-run
+CONF=$RUN/gateway.conf
+API_KEY=bench-key
+TWILIO_SID=AC0123456789abcdef0123456789abcdef
+TWILIO_TOKEN=0f1e2d3c4b5a69788796a5b4c3d2e1f0
+TWILIO_FROM=+15005550006
+
+declare -A R            # every figure, by name; written to the table and the JSON
+NOTES=()                # what the table's reader must know (errors, fallbacks)
+GW_PID=""
+FAKE_PID=""
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# Only the processes this script started, by pid.
+cleanup() {
+	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for f in "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/gen_responses"; do
+	[ -x "$f" ] || die "$f is missing: run make bench"
+done
+command -v wrk >/dev/null || die "wrk is missing: run make bench (it installs it)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: run make bench (it installs it)"
+command -v curl >/dev/null || die "curl is missing: run make deps"
+
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+now_s() { date +%s; }
+
+# Floating-point arithmetic: calc EXPR.
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+
+# The value of key=value pair KEY in the line "bench ..." of FILE.
+field() { sed -n "s/^bench .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -1; }
+
+# The sum of every sample of METRIC whose labels contain MATCH, in a /metrics dump FILE.
+metric() { awk -v m="$2" -v l="$3" '$1 ~ "^"m"[{ ]" && index($1, l) { s += $2 } END { print s + 0 }' "$1"; }
+
+# Peak RSS (VmHWM) of process PID in MiB.
+peak_rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Waits up to 15 s for URL to answer 200.
+wait_http() {
+	for _ in $(seq 150); do
+		curl -sf -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_gateway NAME: a gateway on $CONF, its output in $RUN/gateway-NAME.log.
+start_gateway() {
+	GATEWAY_PROVIDER_TWILIO_AUTH_TOKEN=$TWILIO_TOKEN "$GW" serve -c "$CONF" \
+		> "$RUN/gateway-$1.log" 2>&1 &
+	GW_PID=$!
+	wait_http "$GW_URL/healthz" ||
+		die "the gateway did not start (see $RUN/gateway-$1.log)"
+}
+
+# stop_gateway NAME: scrapes /metrics to $RUN/metrics-NAME.txt once the counters settle
+# (requests wrk left in flight still finish), keeps the peak RSS as R[NAME_rss_mib], then stops
+# the gateway and checks it stopped cleanly.
+stop_gateway() {
+	local m=$RUN/metrics-$1.txt
+
+	: > "$m"
+	for _ in $(seq 20); do
+		curl -sf "$GW_URL/metrics" | grep -v '^gateway_http_responses_total' > "$m.new" || :
+		cmp -s "$m" "$m.new" && break
+		mv "$m.new" "$m"
+		sleep 0.5
+	done
+	rm -f "$m.new"
+	R[$1_rss_mib]=$(peak_rss_mib "$GW_PID")
+	kill -TERM "$GW_PID"
+	wait "$GW_PID" || die "the gateway exited with status $? (see $RUN/gateway-$1.log)"
+	GW_PID=""
+}
+
+fake_stats() { curl -sf "$FAKE_URL/stats"; }
+json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
+
+# run_wrk NAME CONNECTIONS SCRIPT ARGS...: wrk's output in $RUN/wrk-NAME.txt.
+run_wrk() {
+	local name=$1 conns=$2 script=$3
+
+	shift 3
+	log "$name: wrk -t$THREADS -c$conns -d${DUR}s -s $(basename "$script")"
+	wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency -s "$script" "$GW_URL" \
+		-- "$@" > "$RUN/wrk-$name.txt" 2> "$RUN/wrk-$name.err" ||
+		die "wrk failed (see $RUN/wrk-$name.err)"
+	grep -q '^bench ' "$RUN/wrk-$name.txt" || die "wrk printed no summary (see $RUN/wrk-$name.*)"
+	local f=$RUN/wrk-$name.txt
+	R[${name}_ok]=$(field "$f" ok)
+	R[${name}_other]=$(field "$f" other)
+	R[${name}_socket_errors]=$(field "$f" socket_errors)
+	R[${name}_timeouts]=$(field "$f" timeouts)
+	R[${name}_elapsed_s]=$(field "$f" elapsed_s)
+	[ "${R[${name}_ok]:-0}" -gt 0 ] || die "$name: no expected answer at all (see $RUN/wrk-$name.*)"
+	R[${name}_per_s]=$(calc "${R[${name}_ok]} / ${R[${name}_elapsed_s]}")
+	R[${name}_p50_ms]=$(field "$f" p50_ms)
+	R[${name}_p99_ms]=$(field "$f" p99_ms)
+	local bad=$(( R[${name}_other] + R[${name}_socket_errors] + R[${name}_timeouts] ))
+	[ "$bad" -eq 0 ] || NOTES+=("$name: ${R[${name}_other]} unexpected answers," \
+		"${R[${name}_socket_errors]} socket errors, ${R[${name}_timeouts]} timeouts" \
+		"(see $RUN/wrk-$name.*)")
+}
+
+# ---- set-up -----------------------------------------------------------------------------------
+
+log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+R[loadavg_start]=$(cut -d' ' -f1 /proc/loadavg)
+
+"$TOOLS/fake_provider" --to-file "$RUN/sent-numbers.txt" > "$RUN/fake.out" 2>&1 &
+FAKE_PID=$!
+for _ in $(seq 100); do
+	grep -q '^port ' "$RUN/fake.out" 2>/dev/null && break
+	sleep 0.05
+done
+FAKE_PORT=$(sed -n 's/^port //p' "$RUN/fake.out")
+[ -n "$FAKE_PORT" ] || die "the fake provider did not start (see $RUN/fake.out)"
+FAKE_URL=http://127.0.0.1:$FAKE_PORT
+GW_PORT=$("$TOOLS/fake_provider" --free-port)
+GW_URL=http://127.0.0.1:$GW_PORT
+
+# Fatigue and quiet hours off (the same numbers are surveyed and answered again and again),
+# pacing off, no per-address limit (wrk is one address).
+umask 077
+cat > "$CONF" <<EOF
+[server]
+listen = 127.0.0.1:$GW_PORT
+public_url = $GW_URL
+connection_limit = 1024
+per_ip_connection_limit = 0
+api_keys = $API_KEY
+
+[store]
+path = $RUN/gateway.db
+
+[survey]
+min_days_between = 0
+quiet_hours = off
+
+[channels]
+sms = twilio
+whatsapp = twilio
+
+[dispatch]
+whatsapp_pair_interval = 0s
+
+[provider.twilio]
+account_sid = $TWILIO_SID
+from = $TWILIO_FROM
+base_url = $FAKE_URL
+rate = off
+EOF
+umask 022
+
+# ---- triggers ---------------------------------------------------------------------------------
+
+# Every trigger asks to be sent at DUE, after both runs: no send competes with the API, and
+# the dispatch phase finds them all due at once.
+DUE=$(( $(now_s) + 2 * DUR + 30 ))
+prefix=$(printf '%x' "$(now_s)")
+digit=6
+for conns in 64 128; do
+	name=trigger$conns
+	start_gateway "$name"
+	run_wrk "$name" "$conns" "$HERE/trigger.lua" "$prefix-$conns" "$digit" "$API_KEY" "$DUE"
+	stop_gateway "$name"
+	# wrk stops with up to one request per connection unanswered, which the gateway may
+	# still have committed; fewer surveys than 202s would be a lost acknowledgement.
+	queued=$(metric "$RUN/metrics-$name.txt" gateway_surveys_triggered_total 'outcome="queued"')
+	R[${name}_queued]=$queued
+	[ "$queued" -ge "${R[${name}_ok]}" ] && [ "$queued" -le $(( R[${name}_ok] + conns )) ] ||
+		NOTES+=("$name: wrk counted ${R[${name}_ok]} answers 202, the gateway $queued surveys queued")
+	digit=7
+done
+[ "$(now_s)" -lt "$DUE" ] ||
+	NOTES+=("dispatch: the trigger runs overran; some surveys may have been sent early")
+TRIGGERED=$(( R[trigger64_queued] + R[trigger128_queued] ))
+
+# ---- export data (made while the triggered surveys wait to be due) ------------------------------
+
+EXPORT_DB=$RUN/export.db
+log "export: generating $ROWS responses"
+t0=$(date +%s.%N)
+GATEWAY_STORE_PATH=$EXPORT_DB "$GW" export -c "$CONF" -o /dev/null ||
+	die "gateway export could not create $EXPORT_DB"
+"$TOOLS/gen_responses" "$EXPORT_DB" "$ROWS" || die "gen_responses failed"
+R[export_generate_s]=$(calc "$(date +%s.%N) - $t0")
+
+# ---- dispatch ---------------------------------------------------------------------------------
+
+curl -sf -X POST -o /dev/null "$FAKE_URL/reset" || die "the fake provider does not answer"
+start_gateway dispatch
+wait_s=$(( DUE - $(now_s) ))
+[ "$wait_s" -le 0 ] || { log "dispatch: $TRIGGERED surveys due in ${wait_s}s"; sleep "$wait_s"; }
+log "dispatch: waiting for $TRIGGERED sends"
+last=-1
+still=0
+for _ in $(seq 360); do         # 0.25 s steps: at most 90 s, then the rate of what was sent
+	sent=$(fake_stats | json_num accepted)
+	[ "${sent:-0}" -ge "$TRIGGERED" ] && break
+	if [ "$sent" = "$last" ]; then
+		still=$(( still + 1 ))
+		[ "$still" -lt 40 ] || break    # 10 s without a send
+	else
+		still=0
+	fi
+	last=$sent
+	sleep 0.25
+done
+stats=$(fake_stats)
+stop_gateway dispatch
+R[dispatch_sent]=$(echo "$stats" | json_num accepted)
+first_ns=$(echo "$stats" | json_num first_ns)
+last_ns=$(echo "$stats" | json_num last_ns)
+R[dispatch_elapsed_s]=$(calc "($last_ns - $first_ns) / 1e9")
+if [ "${R[dispatch_sent]}" -ge 2 ] && [ "$last_ns" -gt "$first_ns" ]; then
+	R[dispatch_per_s]=$(calc "(${R[dispatch_sent]} - 1) / ${R[dispatch_elapsed_s]}")
+else
+	die "dispatch: the fake provider saw ${R[dispatch_sent]} sends"
+fi
+[ "${R[dispatch_sent]}" -eq "$TRIGGERED" ] ||
+	NOTES+=("dispatch: ${R[dispatch_sent]} of $TRIGGERED surveys reached the fake provider")
+
+# ---- webhooks ---------------------------------------------------------------------------------
+
+sort -u "$RUN/sent-numbers.txt" > "$RUN/numbers.txt"
+R[webhook_numbers]=$(wc -l < "$RUN/numbers.txt")
+log "webhook: signing $POOL replies from ${R[webhook_numbers]} surveyed numbers"
+"$TOOLS/sign_webhooks" --url "$GW_URL/webhooks/twilio" --token "$TWILIO_TOKEN" \
+	--account-sid "$TWILIO_SID" --to "$TWILIO_FROM" --numbers "$RUN/numbers.txt" \
+	--count "$POOL" -o "$RUN/webhooks.txt" || die "sign_webhooks failed"
+curl -sf -X POST -o /dev/null "$FAKE_URL/reset" || die "the fake provider does not answer"
+start_gateway webhook
+run_wrk webhook 64 "$HERE/webhook.lua" "$RUN/webhooks.txt" "$THREADS"
+stop_gateway webhook
+R[webhook_thanks_sent]=$(fake_stats | json_num accepted)
+[ "${R[webhook_ok]}" -lt "$POOL" ] || NOTES+=("webhook: the pool of $POOL signed replies ran out" \
+	"before ${DUR}s; the rate is over the time it lasted")
+for o in answer reprompt comment stored duplicate; do
+	R[webhook_outcome_$o]=$(metric "$RUN/metrics-webhook.txt" gateway_replies_total "outcome=\"$o\"")
+done
+[ "${R[webhook_outcome_duplicate]}" -le "$THREADS" ] ||
+	NOTES+=("webhook: ${R[webhook_outcome_duplicate]} replies were duplicates")
+
+# ---- export -----------------------------------------------------------------------------------
+
+log "export: gateway export of $ROWS responses"
+sync
+( export GATEWAY_STORE_PATH=$EXPORT_DB
+  /usr/bin/time -v -o "$RUN/export.time" "$GW" export -c "$CONF" ) | wc -l > "$RUN/export.lines" ||
+	die "gateway export failed (see $RUN/export.time)"
+R[export_rows]=$(( $(cat "$RUN/export.lines") - 1 ))
+wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$RUN/export.time")
+R[export_s]=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }')
+R[export_rss_mib]=$(awk '/Maximum resident set size/ { printf "%.1f", $NF / 1024 }' "$RUN/export.time")
+[ "${R[export_rows]}" -eq "$ROWS" ] ||
+	NOTES+=("export: wrote ${R[export_rows]} rows, expected $ROWS")
+rm -f "$EXPORT_DB" "$EXPORT_DB-wal" "$EXPORT_DB-shm"     # half a gigabyte, made anew each run
+
+# ---- table and results.json -------------------------------------------------------------------
+
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+NPROC=$(nproc)
+KERNEL=$(uname -r)
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+R[loadavg_end]=$(cut -d' ' -f1 /proc/loadavg)
+
+# verdict VALUE OP TARGET [ERRORS]: PASS or MISS (a figure measured with errors cannot pass).
+verdict() {
+	local ok
+	ok=$(awk -v v="$1" -v t="$3" -v op="$2" \
+		'BEGIN { print (op == ">=" ? v >= t : v <= t) ? 1 : 0 }')
+	if [ "$ok" = 1 ] && [ "${4:-0}" -eq 0 ]; then
+		echo PASS
+	else
+		echo MISS
+	fi
+}
+errs() { echo $(( R[${1}_other] + R[${1}_socket_errors] + R[${1}_timeouts] )); }
+
+rows=()
+row() { rows+=("$(printf '%-40s %18s  %-10s %s' "$1" "$2" "$3" "$4")"); }
+int() { printf '%.0f' "$1"; }
+ms() { printf '%.1f' "$1"; }
+v=$(verdict "${R[trigger64_per_s]}" ">=" 20000 "$(errs trigger64)")
+row "triggers/s, 64 connections" "$(int "${R[trigger64_per_s]}")" ">= 20000" "$v"
+v=$(verdict "${R[trigger64_p99_ms]}" "<=" 10 "$(errs trigger64)")
+row "  latency p50 / p99 (ms)" "$(ms "${R[trigger64_p50_ms]}") / $(ms "${R[trigger64_p99_ms]}")" "p99 <= 10" "$v"
+row "triggers/s, 128 connections" "$(int "${R[trigger128_per_s]}")" "-" ""
+row "  latency p50 / p99 (ms)" "$(ms "${R[trigger128_p50_ms]}") / $(ms "${R[trigger128_p99_ms]}")" "-" ""
+v=$(verdict "${R[webhook_per_s]}" ">=" 15000 "$(errs webhook)")
+row "webhook replies/s, 64 connections" "$(int "${R[webhook_per_s]}")" ">= 15000" "$v"
+row "  latency p50 / p99 (ms)" "$(ms "${R[webhook_p50_ms]}") / $(ms "${R[webhook_p99_ms]}")" "-" ""
+v=$(verdict "${R[dispatch_per_s]}" ">=" 10000)
+row "sends/s to the fake provider, unpaced" "$(int "${R[dispatch_per_s]}")" ">= 10000" "$v"
+for p in trigger64 trigger128 webhook dispatch; do
+	v=$(verdict "${R[${p}_rss_mib]}" "<=" 64)
+	row "peak RSS (MiB), $p" "${R[${p}_rss_mib]}" "<= 64" "$v"
+done
+v=$(verdict "${R[export_s]}" "<=" 3)
+row "export of $ROWS rows (s)" "${R[export_s]}" "<= 3" "$v"
+v=$(verdict "${R[export_rss_mib]}" "<=" 64)
+row "  peak RSS (MiB)" "${R[export_rss_mib]}" "<= 64" "$v"
+MISSES=$(printf '%s\n' "${rows[@]}" | grep -c ' MISS$' || true)
+
+echo
+echo "Survey gateway benchmark, $DATE"
+echo "$NPROC x $CPU, Linux $KERNEL, load average ${R[loadavg_start]} at start (wrk on the same cores)"
+printf '%-40s %18s  %-10s %s\n' "figure" "measured" "target" "result"
+printf '%s\n' "${rows[@]}"
+for n in "${NOTES[@]}"; do echo "note: $n"; done
+echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
+
+{
+	printf '{\n  "date": "%s",\n' "$DATE"
+	printf '  "machine": {"nproc": %s, "cpu": "%s", "kernel": "%s", "loadavg_start": %s, "loadavg_end": %s},\n' \
+		"$NPROC" "${CPU//\"/}" "$KERNEL" "${R[loadavg_start]}" "${R[loadavg_end]}"
+	printf '  "settings": {"duration_s": %s, "wrk_threads": %s, "webhook_pool": %s, "export_rows": %s},\n' \
+		"$DUR" "$THREADS" "$POOL" "$ROWS"
+	for p in trigger64 trigger128 webhook; do
+		printf '  "%s": {"per_s": %s, "ok": %s, "elapsed_s": %s, "p50_ms": %s, "p99_ms": %s, "unexpected": %s, "socket_errors": %s, "timeouts": %s, "rss_mib": %s},\n' \
+			"$p" "${R[${p}_per_s]}" "${R[${p}_ok]}" "${R[${p}_elapsed_s]}" \
+			"${R[${p}_p50_ms]}" "${R[${p}_p99_ms]}" "${R[${p}_other]}" \
+			"${R[${p}_socket_errors]}" "${R[${p}_timeouts]}" "${R[${p}_rss_mib]}"
+	done
+	printf '  "webhook_detail": {"numbers": %s, "thanks_sent": %s, "answer": %s, "reprompt": %s, "stored": %s, "duplicate": %s},\n' \
+		"${R[webhook_numbers]}" "${R[webhook_thanks_sent]}" "${R[webhook_outcome_answer]}" \
+		"${R[webhook_outcome_reprompt]}" "${R[webhook_outcome_stored]}" \
+		"${R[webhook_outcome_duplicate]}"
+	printf '  "dispatch": {"per_s": %s, "sent": %s, "triggered": %s, "elapsed_s": %s, "rss_mib": %s},\n' \
+		"${R[dispatch_per_s]}" "${R[dispatch_sent]}" "$TRIGGERED" "${R[dispatch_elapsed_s]}" \
+		"${R[dispatch_rss_mib]}"
+	printf '  "export": {"rows": %s, "seconds": %s, "rss_mib": %s, "generate_s": %s},\n' \
+		"${R[export_rows]}" "${R[export_s]}" "${R[export_rss_mib]}" "${R[export_generate_s]}"
+	printf '  "targets": {"trigger64_per_s": 20000, "trigger64_p99_ms": 10, "webhook_per_s": 15000, "dispatch_per_s": 10000, "rss_mib": 64, "export_s": 3},\n'
+	printf '  "missed": %s,\n  "notes": [' "$MISSES"
+	sep=""
+	for n in "${NOTES[@]}"; do printf '%s\n    "%s"' "$sep" "${n//\"/\'}"; sep=","; done
+	printf '\n  ]\n}\n'
+} > "$RESULTS"
+
+if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$MISSES" -gt 0 ]; then
+	exit 1
+fi
+exit 0

@@ -1,0 +1,54 @@
+-- bench/trigger.lua - POST /v1/surveys with a new survey on every request, for wrk.
+--
+--	wrk ... -s bench/trigger.lua URL -- PREFIX DIGIT API_KEY DUE_EPOCH
+--
+-- Triggers are unique per (interaction.id, kind), so each request carries its own interaction
+-- id, customer id and phone, made of PREFIX (one per run), the thread number and a counter; the
+-- phone is +34, DIGIT (one per run), two digits of thread and seven of counter.  delay_seconds
+-- makes every survey due at DUE_EPOCH: the dispatcher stays idle during the run and the
+-- dispatch benchmark later finds all of them due at once.
+
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" ..
+	       package.path
+local common = require("common")
+
+local counter = 0
+local prefix, digit, due
+
+local body_format = '{"customer":{"id":"cust-%s-%d-%d","phone":"+34%s%02d%07d",' ..
+	'"name":"Ana","locale":"es"},"kind":"nps","channel":"sms",' ..
+	'"interaction":{"id":"chat-%s-%d-%d","touchpoint":"support_chat","agent":"agent-7",' ..
+	'"opened_at":"2026-11-22T10:00:00Z","closed_at":"2026-11-22T10:12:30Z"},' ..
+	'"delay_seconds":%d}'
+
+function setup(thread)
+	common.setup(thread)
+end
+
+function init(args)
+	prefix, digit, due = args[1], args[2], tonumber(args[4])
+	common.init()
+	wrk.method = "POST"
+	wrk.path = "/v1/surveys"
+	wrk.headers["Authorization"] = "Bearer " .. args[3]
+	wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+	local delay = due - os.time()
+
+	counter = counter + 1
+	if delay < 0 then
+		delay = 0
+	end
+	return wrk.format(nil, nil, nil, string.format(body_format, prefix, tid, counter, digit,
+			  tid, counter, prefix, tid, counter, delay))
+end
+
+function response(status)
+	common.count(status, 202)
+end
+
+function done(summary, latency)
+	common.done(summary, latency)
+end
