@@ -32,6 +32,16 @@ struct tracked {
 	int cut;                /* already shut down by the reaper */
 };
 
+struct request_state;
+
+/*
+ * Handlers run on a pool of their own threads, not on libmicrohttpd's: a handler that writes waits
+ * for the group commit (an fsync), and while it waits its connection is suspended and the
+ * libmicrohttpd thread goes on serving others.  So as many requests as there are handler threads
+ * can share one commit, where libmicrohttpd's one thread per core would allow only that many.
+ */
+#define HANDLER_THREADS 64
+
 struct server {
 	struct gateway *gw;
 	struct MHD_Daemon *daemon;
@@ -42,6 +52,14 @@ struct server {
 	int stopping;
 	pthread_t reaper;
 	int reaper_started;
+	/* the handler pool: requests waiting for a handler thread, oldest first */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct request_state *qhead, *qtail;
+	int qstopping;                  /* handlers drain the queue and exit; new requests are
+					 * handled on libmicrohttpd's thread */
+	pthread_t handlers[HANDLER_THREADS];
+	size_t n_handlers;
 };
 
 static int64_t mono_ms(void)
@@ -170,6 +188,11 @@ struct request_state {
 	int too_large;
 	char *trimmed[MAX_TRIMMED];     /* header values copied without trailing white space */
 	size_t n_trimmed;
+	/* while a handler thread has it (the connection suspended) */
+	struct request req;
+	struct response *resp;          /* filled by the handler */
+	int answered;                   /* the handler is done: queue resp when resumed */
+	struct request_state *qnext;
 };
 
 const char request_value_invalid[] = "\x01";
@@ -335,6 +358,54 @@ static struct response *response_new(void)
 	return r;
 }
 
+/* Suspends the request's connection and queues it for a handler thread: 1, or 0 when the pool is
+ * stopping (the caller then handles it itself). */
+static int hand_over(struct server *s, struct request_state *rs)
+{
+	pthread_mutex_lock(&s->qlock);
+	if (s->qstopping || !s->n_handlers) {
+		pthread_mutex_unlock(&s->qlock);
+		return 0;
+	}
+	MHD_suspend_connection(rs->req.conn);
+	rs->qnext = NULL;
+	if (s->qtail)
+		s->qtail->qnext = rs;
+	else
+		s->qhead = rs;
+	s->qtail = rs;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	return 1;
+}
+
+static void *handler_main(void *arg)
+{
+	struct server *s = arg;
+
+	for (;;) {
+		struct request_state *rs;
+
+		pthread_mutex_lock(&s->qlock);
+		while (!s->qhead && !s->qstopping)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		rs = s->qhead;
+		if (!rs) {
+			pthread_mutex_unlock(&s->qlock);
+			return NULL;
+		}
+		s->qhead = rs->qnext;
+		if (!s->qhead)
+			s->qtail = NULL;
+		pthread_mutex_unlock(&s->qlock);
+
+		rs->req.state = rs;
+		api_handle(s->gw, &rs->req, rs->resp);
+		rs->answered = 1;
+		MHD_resume_connection(rs->req.conn);
+	}
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
@@ -382,16 +453,27 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rs->answered) {             /* resumed: the handler thread's answer */
+		r = rs->resp;
+		rs->resp = NULL;
+		rs->answered = 0;
+		return send_response(s, conn, r);
+	}
 	tracked_mark(s, conn, 1);
 	if (!(r = response_new()))
 		return MHD_NO;
 	if (rs->too_large) {
 		api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes", limit);
-	} else {
-		req.body = buf_cstr(&rs->body);
-		req.body_len = rs->body.len;
-		api_handle(s->gw, &req, r);
+		return send_response(s, conn, r);
 	}
+	req.body = buf_cstr(&rs->body);
+	req.body_len = rs->body.len;
+	rs->req = req;
+	rs->resp = r;
+	if (hand_over(s, rs))
+		return MHD_YES;
+	rs->resp = NULL;
+	api_handle(s->gw, &req, r);
 	return send_response(s, conn, r);
 }
 
@@ -403,6 +485,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	(void)toe;
 	tracked_mark(cls, conn, 0);
 	if (rs) {
+		if (rs->resp)
+			free_stream(rs->resp);  /* answered, but the connection went first */
 		buf_release(&rs->body);
 		for (size_t i = 0; i < rs->n_trimmed; i++)
 			free(rs->trimmed[i]);
@@ -417,7 +501,8 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 	struct sockaddr_in6 a6;
 	struct sockaddr_in a4;
 	struct sockaddr *addr;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (!s) {
@@ -427,6 +512,18 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 	s->gw = gw;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	for (size_t i = 0; i < HANDLER_THREADS; i++) {
+		if (pthread_create(&s->handlers[i], NULL, handler_main, s) != 0)
+			break;
+		s->n_handlers++;
+	}
+	if (!s->n_handlers) {
+		server_stop(s);
+		gw_errf(err, "cannot start a thread");
+		return NULL;
+	}
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
 	if (inet_pton(AF_INET, gw->cfg.listen_host, &a4.sin_addr) == 1) {
@@ -478,6 +575,14 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	/* Handlers first: every suspended connection is in their queue or in their hands, and
+	 * libmicrohttpd must not be stopped while one is suspended. */
+	pthread_mutex_lock(&s->qlock);
+	s->qstopping = 1;
+	pthread_cond_broadcast(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	for (size_t i = 0; i < s->n_handlers; i++)
+		pthread_join(s->handlers[i], NULL);
 	if (s->reaper_started) {
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
@@ -489,5 +594,7 @@ void server_stop(struct server *s)
 		MHD_stop_daemon(s->daemon);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->qcond);
+	pthread_mutex_destroy(&s->qlock);
 	free(s);
 }
