@@ -43,11 +43,15 @@ struct store {
 	/* The group-commit queue (see store_run()). */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;           /* the writer waits for jobs */
-	pthread_cond_t done_cond;       /* callers wait for their job */
 	struct write_job *head, *tail;
 	int stopping;
 	int writer_running;
 	pthread_t writer;
+	/* Checkpoints run on a thread and connection of their own, so that copying the WAL back
+	 * into the database (and its fsync) never holds up a group commit. */
+	pthread_t checkpointer;
+	int checkpointer_running;
+	pthread_cond_t ckpt_cond;       /* wakes the checkpointer early at close */
 	int64_t pair_interval_s;        /* WhatsApp: seconds between two messages to one person */
 	int64_t send_lease_s;           /* a claim's lease: past it, the send is uncertain */
 	event_format_fn event_format;   /* outbound events: NULL writes none */

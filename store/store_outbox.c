@@ -287,7 +287,7 @@ int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err 
 }
 int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err)
 {
-	/* Each count is answered by a partial index (messages_due, messages_in_flight). */
+	/* Each count is answered by a partial index (messages_due, _sending, _uncertain). */
 	static const char sql[] =
 		"SELECT (SELECT count(*) FROM messages WHERE status = 'queued'),"
 		" (SELECT count(*) FROM messages WHERE status = 'sending'),"

@@ -133,9 +133,13 @@ static const char *const stmt_sql[S__COUNT] = {
 		"SELECT locale, coalesce(name, '') FROM customers WHERE phone = ?1"
 		" ORDER BY updated_at DESC, id DESC LIMIT 1",
 	[S_RECENTLY_SURVEYED] =
-		"SELECT 1 FROM surveys s JOIN customers c ON c.id = s.customer_id"
-		" WHERE (c.ext_id = ?1 OR s.phone = ?2) AND s.status NOT IN ('skipped', 'failed')"
-		" AND s.created_at > ?3 LIMIT 1",
+		/* Two indexed lookups (by customer, by phone): an OR across the join would read
+		 * every survey for each trigger. */
+		"SELECT 1 FROM surveys WHERE customer_id = (SELECT id FROM customers WHERE ext_id = ?1)"
+		" AND created_at > ?3 AND status NOT IN ('skipped', 'failed')"
+		" UNION ALL"
+		" SELECT 1 FROM surveys WHERE phone = ?2 AND created_at > ?3"
+		" AND status NOT IN ('skipped', 'failed') LIMIT 1",
 	[S_SUPPRESS] =
 		"INSERT INTO suppressions (phone, opted_out, opted_out_at, provider, updated_at)"
 		" VALUES (?1, 1, ?2, ?3, ?2)"
@@ -293,6 +297,8 @@ struct write_job {
 	struct gw_err *err;
 	int rc;
 	int done;
+	pthread_cond_t done_cond;       /* its caller waits on it: only callers whose jobs were in
+					 * the group wake at its commit */
 	struct write_job *next;
 };
 
@@ -355,21 +361,62 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&st->qlock);
 		run_group(st, group);
 		pthread_mutex_lock(&st->qlock);
-		for (struct write_job *j = group; j; j = j->next)
+		for (struct write_job *j = group, *next; j; j = next) {
+			next = j->next;         /* j is gone once its caller wakes */
 			j->done = 1;
-		pthread_cond_broadcast(&st->done_cond);
+			pthread_cond_signal(&j->done_cond);
+		}
 	}
 	pthread_mutex_unlock(&st->qlock);
+	return NULL;
+}
+
+/* Every CHECKPOINT_MS, a passive checkpoint: it copies what it can of the WAL into the database
+ * without waiting for readers or blocking the writer; once all is copied, the writer starts the
+ * WAL again from its beginning.  (The writer's own automatic checkpoint is off.) */
+#define CHECKPOINT_MS 200
+
+static void *checkpointer_main(void *arg)
+{
+	struct store *st = arg;
+	struct gw_err err = { 0 };
+	sqlite3 *db = NULL;
+
+	if (open_conn(st->path, SQLITE_OPEN_READWRITE, &db, &err) < 0)
+		return NULL;
+	pthread_mutex_lock(&st->qlock);
+	while (!st->stopping) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CHECKPOINT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&st->ckpt_cond, &st->qlock, &until);
+		if (st->stopping)
+			break;
+		pthread_mutex_unlock(&st->qlock);
+		/* A failure (a full disk) is left for the next round: the WAL keeps every commit. */
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&st->qlock);
+	}
+	pthread_mutex_unlock(&st->qlock);
+	sqlite3_close(db);
 	return NULL;
 }
 
 int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 {
 	struct write_job job = { .fn = fn, .arg = arg, .err = err };
+	int rc;
 
+	pthread_cond_init(&job.done_cond, NULL);
 	pthread_mutex_lock(&st->qlock);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->qlock);
+		pthread_cond_destroy(&job.done_cond);
 		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
 	}
 	if (st->tail)
@@ -379,9 +426,11 @@ int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 	st->tail = &job;
 	pthread_cond_signal(&st->qcond);
 	while (!job.done)
-		pthread_cond_wait(&st->done_cond, &st->qlock);
+		pthread_cond_wait(&job.done_cond, &st->qlock);
+	rc = job.rc;
 	pthread_mutex_unlock(&st->qlock);
-	return job.rc;
+	pthread_cond_destroy(&job.done_cond);
+	return rc;
 }
 
 const char *col_str(sqlite3_stmt *s, int i)
@@ -511,14 +560,16 @@ struct store *store_open(const char *path, struct gw_err *err)
 	}
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
-	pthread_cond_init(&st->done_cond, NULL);
+	pthread_cond_init(&st->ckpt_cond, NULL);
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
 		goto fail;
 	/* secure_delete: what a write replaces is zeroed, so an erasure leaves no old copy in the
 	 * database's free space (store_erase_customer()). */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", NULL, NULL,
+			 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+			 "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384;"
+			 "PRAGMA temp_store = MEMORY;", NULL, NULL,
 			 &msg) != SQLITE_OK || register_phone_hash(st->db) != SQLITE_OK) {
 		gw_errf(err, "%s: cannot set up the database: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -541,6 +592,11 @@ struct store *store_open(const char *path, struct gw_err *err)
 		goto fail;
 	}
 	st->writer_running = 1;
+	if (pthread_create(&st->checkpointer, NULL, checkpointer_main, st) != 0) {
+		gw_errf(err, "cannot start the store's checkpoint thread");
+		goto fail;
+	}
+	st->checkpointer_running = 1;
 	return st;
 fail:
 	store_close(st);
@@ -556,15 +612,18 @@ void store_close(struct store *st)
 		pthread_mutex_lock(&st->qlock);
 		st->stopping = 1;
 		pthread_cond_signal(&st->qcond);
+		pthread_cond_signal(&st->ckpt_cond);
 		pthread_mutex_unlock(&st->qlock);
 		pthread_join(st->writer, NULL);
 	}
+	if (st->checkpointer_running)
+		pthread_join(st->checkpointer, NULL);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->qlock);
 	pthread_cond_destroy(&st->qcond);
-	pthread_cond_destroy(&st->done_cond);
+	pthread_cond_destroy(&st->ckpt_cond);
 	free(st->path);
 	free(st);
 }
