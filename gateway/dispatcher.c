@@ -15,6 +15,7 @@
 #include "metrics.h"
 
 #define BATCH_MAX 32
+#define RECORDERS BATCH_MAX
 #define RESPONSE_CAP (256 * 1024)
 #define IDLE_WAIT_MS 250
 
@@ -33,9 +34,19 @@ struct dispatcher {
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
 	int64_t last_expiry_sweep;
 	int64_t last_retain_purge;      /* [store] retain_days: the last purge of old texts */
-	/* Written by the dispatcher thread only, the reason before the flag; read by /healthz. */
+	/* Written under rlock by whichever recorder sees the refusal first, the reason before the
+	 * flag; read by /healthz and /metrics. */
 	_Atomic int paused[GATEWAY_MAX_PROVIDERS];
 	char pause_reason[GATEWAY_MAX_PROVIDERS][300];
+	/* Recorders: a batch's outcomes are recorded by several threads at once, so that their
+	 * writes share one group commit instead of one commit (and fsync) per message. */
+	pthread_t recorders[RECORDERS];
+	size_t n_recorders;
+	pthread_mutex_t rlock;
+	pthread_cond_t rwork, rdone;
+	struct job *rjobs;              /* the batch being recorded */
+	size_t rnext, rtotal, rfinished;
+	int rstop;
 };
 
 /* One send in flight. */
@@ -48,6 +59,9 @@ struct job {
 	struct buf response;
 	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
 	double seconds;         /* the HTTP exchange's duration; -1 without one */
+	/* the outcome, recorded once the whole batch is done (record_batch()) */
+	enum send_result res;
+	struct send_outcome out;
 };
 
 static double mono_now(void)
@@ -142,15 +156,18 @@ static void record(struct dispatcher *d, struct job *j, enum send_result res,
 		size_t pi = provider_index(d, j->p);
 
 		result = "paused";
+		/* Recorders run at once: one of them pauses, the reason written before the flag. */
+		pthread_mutex_lock(&d->rlock);
 		if (pi < GATEWAY_MAX_PROVIDERS && !d->paused[pi]) {
-			d->paused[pi] = 1;
 			snprintf(d->pause_reason[pi], sizeof(d->pause_reason[pi]), "%s: %s",
 				 o->error_code, o->error_message);
+			d->paused[pi] = 1;
 			log_error("provider_paused", "%s refused the credentials (%s: %s); sending "
 				  "through it is paused until the gateway restarts with working "
 				  "credentials", provider_name(j->p), o->error_code,
 				  o->error_message);
 		}
+		pthread_mutex_unlock(&d->rlock);
 		rc = store_send_retry(gw->store, j->item.message_id, now, o->error_code,
 				      o->error_message, &err);
 	} else if (res == SEND_ACCEPTED) {
@@ -337,11 +354,56 @@ static void run_multi(struct dispatcher *d)
 			/* The provider's Retry-After wins over a shorter wait of our own. */
 			if (j->retry_after_s > o.retry_after_s)
 				o.retry_after_s = j->retry_after_s;
-			record(d, j, res, &o);
+			j->res = res;
+			j->out = o;
 		}
 		if (running)
 			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
 	}
+}
+
+static void *recorder_main(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	pthread_mutex_lock(&d->rlock);
+	for (;;) {
+		size_t i;
+
+		while (!d->rstop && d->rnext == d->rtotal)
+			pthread_cond_wait(&d->rwork, &d->rlock);
+		if (d->rnext == d->rtotal)
+			break;
+		i = d->rnext++;
+		pthread_mutex_unlock(&d->rlock);
+		record(d, &d->rjobs[i], d->rjobs[i].res, &d->rjobs[i].out);
+		pthread_mutex_lock(&d->rlock);
+		if (++d->rfinished == d->rtotal)
+			pthread_cond_signal(&d->rdone);
+	}
+	pthread_mutex_unlock(&d->rlock);
+	return NULL;
+}
+
+/* Records the outcomes of a batch's n jobs, on the recorder threads at once (or here, when there
+ * are none), and returns when all are recorded. */
+static void record_batch(struct dispatcher *d, struct job *jobs, size_t n)
+{
+	if (!d->n_recorders || n < 2) {
+		for (size_t i = 0; i < n; i++)
+			record(d, &jobs[i], jobs[i].res, &jobs[i].out);
+		return;
+	}
+	pthread_mutex_lock(&d->rlock);
+	d->rjobs = jobs;
+	d->rnext = d->rfinished = 0;
+	d->rtotal = n;
+	pthread_cond_broadcast(&d->rwork);
+	while (d->rfinished < n)
+		pthread_cond_wait(&d->rdone, &d->rlock);
+	d->rjobs = NULL;
+	d->rnext = d->rtotal = d->rfinished = 0;
+	pthread_mutex_unlock(&d->rlock);
 }
 
 /* Sends one batch for provider index i; returns how many messages it handled. */
@@ -375,17 +437,20 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 			struct outbound msg;
 
 			outbound_of(d, &j->item, &msg);
-			record(d, j, provider_deliver(p, &msg, &o), &o);
+			j->res = provider_deliver(p, &msg, &o);
+			j->out = o;
 			continue;
 		}
 		if ((prc = job_prepare(d, j, &o)) != 0) {
-			record(d, j, prc < 0 ? SEND_PERMANENT : SEND_TRANSIENT, &o);
+			j->res = prc < 0 ? SEND_PERMANENT : SEND_TRANSIENT;
+			j->out = o;
 			continue;
 		}
 		http++;
 	}
 	if (http)
 		run_multi(d);
+	record_batch(d, jobs, n);
 	for (size_t i = 0; i < n; i++)
 		job_release(d, &jobs[i]);
 	return n;
@@ -456,6 +521,19 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
+static void stop_recorders(struct dispatcher *d)
+{
+	pthread_mutex_lock(&d->rlock);
+	d->rstop = 1;
+	pthread_cond_broadcast(&d->rwork);
+	pthread_mutex_unlock(&d->rlock);
+	for (size_t i = 0; i < d->n_recorders; i++)
+		pthread_join(d->recorders[i], NULL);
+	pthread_mutex_destroy(&d->rlock);
+	pthread_cond_destroy(&d->rwork);
+	pthread_cond_destroy(&d->rdone);
+}
+
 struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
 {
 	struct dispatcher *d = calloc(1, sizeof(*d));
@@ -474,7 +552,16 @@ struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
 	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
+	pthread_mutex_init(&d->rlock, NULL);
+	pthread_cond_init(&d->rwork, NULL);
+	pthread_cond_init(&d->rdone, NULL);
+	for (size_t i = 0; i < RECORDERS; i++) {
+		if (pthread_create(&d->recorders[i], NULL, recorder_main, d) != 0)
+			break;          /* fewer recorders: outcomes are recorded one by one */
+		d->n_recorders++;
+	}
 	if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
+		stop_recorders(d);
 		curl_multi_cleanup(d->multi);
 		pthread_mutex_destroy(&d->lock);
 		pthread_cond_destroy(&d->cond);
@@ -514,6 +601,7 @@ void dispatcher_stop(struct dispatcher *d)
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->thread, NULL);
+	stop_recorders(d);
 	curl_multi_cleanup(d->multi);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
