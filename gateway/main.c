@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,10 @@ static int cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Past a file-size limit a write must fail (and be answered 503), not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* Many threads each free what they allocated per request: without a fixed threshold glibc
+	 * hands every arena's free top back to the kernel (madvise) and faults it in again at the
+	 * next request, which cost the writer thread a sixth of its time under load. */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	if (gateway_init(&gw, &err) < 0 ||
 	    store_mark_uncertain(gw.store, gateway_now(&gw), &uncertain, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
