@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "export.h"
+#include "log.h"
 #include "survey.h"
 
 #define ID_MAX 128              /* customer.id is at most 128 bytes (POST /v1/surveys) */
@@ -196,8 +197,8 @@ void customers_retain_tick(struct gateway *gw, int64_t now, int64_t *last_run)
 	*last_run = now;
 	if (store_purge_texts(gw->store, now - (int64_t)gw->cfg.retain_days * 86400, &n,
 			      &err) < 0) {
-		fprintf(stderr, "customers: purging texts older than %d days failed: %s\n",
-			gw->cfg.retain_days, err.msg);
+		log_error("retain_purge", "purging texts older than %d days failed: %s",
+			  gw->cfg.retain_days, err.msg);
 		return;
 	}
 	if (!n)
@@ -206,5 +207,5 @@ void customers_retain_tick(struct gateway *gw, int64_t now, int64_t *last_run)
 	fflush(stdout);
 	/* Best effort, one short attempt: the log is emptied by later checkpoints anyway. */
 	if (store_wipe_freed(gw->store, 0, &err) < 0)
-		fprintf(stderr, "customers: emptying the log after the purge: %s\n", err.msg);
+		log_error("retain_purge", "emptying the log after the purge: %s", err.msg);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dispatcher.h"
+#include "log.h"
 #include "survey.h"
 
 #define BATCH_MAX 16
@@ -249,8 +250,8 @@ static int attempt(struct events *ev, const struct evt_item *it, int64_t now,
 	if (max_age_s > 0 && now - it->created_at >= max_age_s) {
 		o->result = EVT_EXPIRED;
 		log_attempt(it, it->attempts + 1, "expired", status, why, -1);
-		fprintf(stderr, "error: event %s (%s) given up after %d attempts over [events] "
-			"max_age: %s\n", it->id, it->type, it->attempts + 1, why);
+		log_error("event_expired", "event %s (%s) given up after %d attempts over [events] "
+			  "max_age: %s", it->id, it->type, it->attempts + 1, why);
 		return 0;
 	}
 	random_bytes(&rnd, sizeof(rnd));
@@ -277,7 +278,7 @@ static size_t deliver_batch(struct events *ev, int64_t now)
 	size_t n = 0, done = 0;
 
 	if (store_events_due(ev->gw->store, now, items, BATCH_MAX, &n, &err) < 0) {
-		fprintf(stderr, "events: reading the queue failed: %s\n", err.msg);
+		log_error("events_read", "reading the queue failed: %s", err.msg);
 		return 0;
 	}
 	while (done < n && !atomic_load(&ev->stop)) {
@@ -299,8 +300,8 @@ static size_t deliver_batch(struct events *ev, int64_t now)
 		break;
 	}
 	if (store_events_record(ev->gw->store, outcomes, done, &err) < 0)
-		fprintf(stderr, "events: recording %zu outcome(s) failed (they will be sent "
-			"again): %s\n", done, err.msg);
+		log_error("events_record", "recording %zu outcome(s) failed (they will be sent "
+			  "again): %s", done, err.msg);
 	for (size_t i = 0; i < n; i++)
 		evt_item_release(&items[i]);
 	return done;
