@@ -127,8 +127,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_FOLLOW_UP_DONE] = "UPDATE surveys SET follow_up_until = NULL WHERE id = ?1",
 	/* A number or its hash: an erased customer's suppression outlives the number. */
 	[S_SUPPRESSED] =
-		"SELECT opted_out FROM suppressions WHERE phone IN (?1, phone_hash(?1))"
-		" ORDER BY opted_out DESC LIMIT 1",
+		/* Two point lookups (the number, and its hash after an erasure): an IN list with
+		 * ORDER BY built two temporary b-trees per call, a tenth of a trigger's time. */
+		"SELECT coalesce((SELECT opted_out FROM suppressions WHERE phone = ?1), 0)"
+		" OR coalesce((SELECT opted_out FROM suppressions WHERE phone = phone_hash(?1)), 0)",
 	[S_PHONE_CUSTOMER] =
 		"SELECT locale, coalesce(name, '') FROM customers WHERE phone = ?1"
 		" ORDER BY updated_at DESC, id DESC LIMIT 1",
@@ -558,6 +560,10 @@ struct store *store_open(const char *path, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
+	/* SQLite counts every allocation under one global mutex unless told not to; the writer, the
+	 * checkpointer and every reader share it.  Only possible before SQLite starts (later calls
+	 * fail harmlessly). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
