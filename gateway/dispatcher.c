@@ -44,8 +44,9 @@ struct dispatcher {
 	size_t n_recorders;
 	pthread_mutex_t rlock;
 	pthread_cond_t rwork, rdone;
-	struct job *rjobs;              /* the batch being recorded */
-	size_t rnext, rtotal, rfinished;
+	struct job *rqueue[BATCH_MAX];  /* outcomes handed over, not yet taken by a recorder */
+	size_t rhead, rtail;            /* rqueue[rhead..rtail) waits */
+	size_t rsubmitted, rfinished;   /* of the batch being sent */
 	int rstop;
 };
 
@@ -59,7 +60,7 @@ struct job {
 	struct buf response;
 	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
 	double seconds;         /* the HTTP exchange's duration; -1 without one */
-	/* the outcome, recorded once the whole batch is done (record_batch()) */
+	/* the outcome, handed to a recorder as soon as it is known (record_submit()) */
 	enum send_result res;
 	struct send_outcome out;
 };
@@ -185,6 +186,7 @@ static void record(struct dispatcher *d, struct job *j, enum send_result res,
 				  o->error_message, provider_name(j->p));
 		rc = store_send_failed(gw->store, j->item.message_id, o->error_code, o->error_message,
 				       now, &err);
+		/* rc 1: the message was cancelled (its customer erased): no number to keep. */
 		if (rc == 0 && (o->flags & SEND_OPTED_OUT))
 			rc = store_suppress_phone(gw->store, j->item.phone, provider_name(j->p), now,
 						  &err);
@@ -325,6 +327,8 @@ static void job_release(struct dispatcher *d, struct job *j)
 }
 
 /* Runs the multi handle until every job of the batch has an answer (or timed out). */
+static void record_submit(struct dispatcher *d, struct job *j);
+
 static void run_multi(struct dispatcher *d)
 {
 	int running = 1;
@@ -356,6 +360,7 @@ static void run_multi(struct dispatcher *d)
 				o.retry_after_s = j->retry_after_s;
 			j->res = res;
 			j->out = o;
+			record_submit(d, j);
 		}
 		if (running)
 			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
@@ -368,41 +373,49 @@ static void *recorder_main(void *arg)
 
 	pthread_mutex_lock(&d->rlock);
 	for (;;) {
-		size_t i;
+		struct job *j;
 
-		while (!d->rstop && d->rnext == d->rtotal)
+		while (!d->rstop && d->rhead == d->rtail)
 			pthread_cond_wait(&d->rwork, &d->rlock);
-		if (d->rnext == d->rtotal)
+		if (d->rhead == d->rtail)
 			break;
-		i = d->rnext++;
+		j = d->rqueue[d->rhead++];
 		pthread_mutex_unlock(&d->rlock);
-		record(d, &d->rjobs[i], d->rjobs[i].res, &d->rjobs[i].out);
+		record(d, j, j->res, &j->out);
 		pthread_mutex_lock(&d->rlock);
-		if (++d->rfinished == d->rtotal)
+		if (++d->rfinished == d->rsubmitted)
 			pthread_cond_signal(&d->rdone);
 	}
 	pthread_mutex_unlock(&d->rlock);
 	return NULL;
 }
 
-/* Records the outcomes of a batch's n jobs, on the recorder threads at once (or here, when there
- * are none), and returns when all are recorded. */
-static void record_batch(struct dispatcher *d, struct job *jobs, size_t n)
+/*
+ * Records j's outcome as soon as it is known: on a recorder thread, so that the outcomes of a
+ * batch share group commits and none waits for the batch's slowest send (a provider's status
+ * callback for a message can arrive a moment after its send was accepted, and must find its
+ * provider id recorded).  Without recorders, here.
+ */
+static void record_submit(struct dispatcher *d, struct job *j)
 {
-	if (!d->n_recorders || n < 2) {
-		for (size_t i = 0; i < n; i++)
-			record(d, &jobs[i], jobs[i].res, &jobs[i].out);
+	if (!d->n_recorders) {
+		record(d, j, j->res, &j->out);
 		return;
 	}
 	pthread_mutex_lock(&d->rlock);
-	d->rjobs = jobs;
-	d->rnext = d->rfinished = 0;
-	d->rtotal = n;
-	pthread_cond_broadcast(&d->rwork);
-	while (d->rfinished < n)
+	d->rqueue[d->rtail++] = j;
+	d->rsubmitted++;
+	pthread_cond_signal(&d->rwork);
+	pthread_mutex_unlock(&d->rlock);
+}
+
+/* Waits until every outcome submitted for this batch is recorded, and readies the next batch. */
+static void record_wait(struct dispatcher *d)
+{
+	pthread_mutex_lock(&d->rlock);
+	while (d->rfinished < d->rsubmitted)
 		pthread_cond_wait(&d->rdone, &d->rlock);
-	d->rjobs = NULL;
-	d->rnext = d->rtotal = d->rfinished = 0;
+	d->rhead = d->rtail = d->rsubmitted = d->rfinished = 0;
 	pthread_mutex_unlock(&d->rlock);
 }
 
@@ -439,18 +452,20 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 			outbound_of(d, &j->item, &msg);
 			j->res = provider_deliver(p, &msg, &o);
 			j->out = o;
+			record_submit(d, j);
 			continue;
 		}
 		if ((prc = job_prepare(d, j, &o)) != 0) {
 			j->res = prc < 0 ? SEND_PERMANENT : SEND_TRANSIENT;
 			j->out = o;
+			record_submit(d, j);
 			continue;
 		}
 		http++;
 	}
 	if (http)
 		run_multi(d);
-	record_batch(d, jobs, n);
+	record_wait(d);
 	for (size_t i = 0; i < n; i++)
 		job_release(d, &jobs[i]);
 	return n;

@@ -149,6 +149,9 @@ void store_set_pair_interval(struct store *st, int64_t seconds);
 /* The earliest time a queued message falls due, or 0 when none is queued. */
 int store_next_due(struct store *st, int64_t *when, struct gw_err *err);
 
+/* Send outcomes.  Each returns 0 when recorded, 1 when the message had been cancelled meanwhile
+ * (its customer erased: nothing of the outcome is kept), -1 on error. */
+
 /* The provider took message `message_id`: it is sent, with the provider's id. */
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
 			int64_t now, struct gw_err *err);

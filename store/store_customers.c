@@ -147,11 +147,12 @@ static int customer_phones(struct store *st, int64_t customer, char ***out, size
 }
 
 /* A message's texts, number and provider references blanked; an outbound message not yet sent
- * is cancelled (also an `uncertain` one, so resend_uncertain never sends it to nobody). */
+ * is cancelled (also an `uncertain` one, so resend_uncertain never sends it to nobody, and one
+ * being sent, so that its outcome, arriving later, writes nothing back). */
 #define SCRUB_MESSAGES                                                                          \
 	"UPDATE messages SET body = '', phone = '', error_message = NULL,"                      \
 	" provider_message_id = NULL, updated_at = ?4,"                                         \
-	" status = CASE WHEN direction = 'out' AND status IN ('queued', 'uncertain')"           \
+	" status = CASE WHEN direction = 'out' AND status IN ('queued', 'sending', 'uncertain')"\
 	"   THEN 'cancelled' ELSE status END"                                                   \
 	" WHERE (body <> '' OR phone <> '' OR error_message IS NOT NULL"                        \
 	"   OR provider_message_id IS NOT NULL)"
@@ -164,7 +165,8 @@ static int erase_customer_rows(struct store *st, const struct erase_params *p,
 
 	/* Cancelled before the numbers go: nothing is ever sent to an erased customer. */
 	if (run_sql(st, "UPDATE surveys SET status = 'skipped', reason = 'erased'"
-		    " WHERE customer_id = ?1 AND status = 'queued'", p, "cancel surveys", &n,
+		    " WHERE customer_id = ?1 AND status IN ('queued', 'sending')", p,
+		    "cancel surveys", &n,
 		    err) < 0)
 		return -1;
 	sum->cancelled += (size_t)n;

@@ -141,6 +141,7 @@ struct outcome_args {
 	enum stmt_id ids[2];
 	int64_t message_id, t;
 	const char *a, *b;
+	int cancelled;                  /* the message was cancelled: nothing written */
 };
 
 static int send_outcome_job(struct store *st, void *arg, struct gw_err *err)
@@ -156,6 +157,12 @@ static int send_outcome_job(struct store *st, void *arg, struct gw_err *err)
 		bind_opt_str(s, 3, o->a);
 		bind_opt_str(s, 4, o->b);
 		rc = step_done(st, s, "record send outcome", err);
+		/* The message was cancelled meanwhile (its customer erased): nothing of the
+		 * outcome is kept, and the caller learns so. */
+		if (rc == 0 && i == 0 && sqlite3_changes(st->db) == 0) {
+			o->cancelled = 1;
+			break;
+		}
 	}
 	return rc;
 }
@@ -164,9 +171,11 @@ static int send_outcome(struct store *st, enum stmt_id msg_stmt, enum stmt_id su
 			int64_t message_id, int64_t t, const char *a, const char *b,
 			struct gw_err *err)
 {
-	struct outcome_args o = { { msg_stmt, survey_stmt }, message_id, t, a, b };
+	struct outcome_args o = { { msg_stmt, survey_stmt }, message_id, t, a, b, 0 };
 
-	return store_run(st, send_outcome_job, &o, err);
+	if (store_run(st, send_outcome_job, &o, err) < 0)
+		return -1;
+	return o.cancelled;
 }
 
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,

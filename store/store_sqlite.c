@@ -69,7 +69,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE status = 'queued'",
 	[S_MESSAGE_SENT] =
 		"UPDATE messages SET status = 'sent', provider_message_id = ?3, sent_at = ?2,"
-		" updated_at = ?2, error_code = NULL, error_message = NULL WHERE id = ?1",
+		" updated_at = ?2, error_code = NULL, error_message = NULL"
+		" WHERE id = ?1 AND status <> 'cancelled'",
 	[S_SURVEY_SENT] =
 		"UPDATE surveys SET status = 'sent', sent_at = ?2, provider_message_id = ?3,"
 		" expires_at = ?2 + expire_after_s, error_code = NULL, error_message = NULL"
@@ -77,14 +78,14 @@ static const char *const stmt_sql[S__COUNT] = {
 		" AND status IN ('sending', 'uncertain')",
 	[S_MESSAGE_RETRY] =
 		"UPDATE messages SET status = 'queued', next_attempt_at = ?2, error_code = ?3,"
-		" error_message = ?4, updated_at = unixepoch() WHERE id = ?1",
+		" error_message = ?4, updated_at = unixepoch() WHERE id = ?1 AND status <> 'cancelled'",
 	[S_SURVEY_RETRY] =
 		"UPDATE surveys SET status = 'queued', error_code = ?3, error_message = ?4"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
 		" AND status IN ('sending', 'uncertain')",
 	[S_MESSAGE_FAILED] =
 		"UPDATE messages SET status = 'failed', error_code = ?3, error_message = ?4,"
-		" updated_at = ?2 WHERE id = ?1",
+		" updated_at = ?2 WHERE id = ?1 AND status <> 'cancelled'",
 	[S_SURVEY_FAILED] =
 		"UPDATE surveys SET status = 'failed', error_code = ?3, error_message = ?4"
 		" WHERE id = (SELECT survey_id FROM messages WHERE id = ?1 AND purpose = 'survey')"
@@ -159,7 +160,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		" WHERE phone = ?1 AND direction = 'out' AND status = 'queued'",
 	[S_MESSAGE_NEEDS_TEMPLATE] =
 		"UPDATE messages SET status = 'queued', needs_template = 1, next_attempt_at = ?2,"
-		" error_code = ?3, error_message = ?4, updated_at = ?2 WHERE id = ?1",
+		" error_code = ?3, error_message = ?4, updated_at = ?2"
+		" WHERE id = ?1 AND status <> 'cancelled'",
 	[S_IDEM_GET] =
 		"SELECT body_sha256, status, response, created_at FROM idempotency WHERE key = ?1",
 	[S_IDEM_CLAIM] =
@@ -304,6 +306,24 @@ struct write_job {
 	struct write_job *next;
 };
 
+/* Jobs [from, to) were undone with their transaction: those that had succeeded fail too, with
+ * the reason `why` gives (the failing job's error) or a plain 503. */
+static void fail_jobs(struct write_job *from, struct write_job *to, const struct gw_err *why)
+{
+	for (struct write_job *j = from; j != to; j = j->next) {
+		if (j->rc != 0)
+			continue;       /* failed already, with its own reason */
+		j->rc = -1;
+		if (!j->err)
+			continue;
+		if (why && why->msg[0] && j->err != why)
+			*j->err = *why;
+		else
+			gw_err_set(j->err, 503, "store_unavailable", "",
+				   "the store rolled the write back; try again");
+	}
+}
+
 /* Runs one group of jobs in one transaction; sets each job's rc. */
 static void run_group(struct store *st, struct write_job *group)
 {
@@ -329,6 +349,19 @@ static void run_group(struct store *st, struct write_job *group)
 		sqlite3_step(st_get(st, S_RELEASE));
 		sqlite3_reset(st->stmt[S_ROLLBACK_TO]);
 		sqlite3_reset(st->stmt[S_RELEASE]);
+		/* After some errors (a full disk, an I/O error) SQLite rolls the whole transaction
+		 * back by itself: every job so far is undone and must fail, and the rest need a
+		 * transaction of their own (a SAVEPOINT outside one would commit on its own). */
+		if (sqlite3_get_autocommit(st->db)) {
+			fail_jobs(group, j->next, j->err);
+			if (!j->next)
+				return;
+			group = j->next;
+			if (step_done(st, st_get(st, S_BEGIN), "begin", group->err) < 0) {
+				fail_jobs(group, NULL, group->err);
+				return;
+			}
+		}
 	}
 	/* synchronous = FULL: COMMIT returns once the WAL is fsync'ed, for the whole group. */
 	rc = sqlite3_step(st_get(st, S_COMMIT));

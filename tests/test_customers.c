@@ -413,6 +413,53 @@ static void test_erased_customer_queued_survey_is_never_sent(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* A survey whose text is with the provider when its customer is erased: it is cancelled, and the
+ * outcome that comes back afterwards writes nothing (no provider id, which may encode the number;
+ * no retry to an empty number); another customer's send in the same moment is recorded. */
+static void test_erase_while_sending_writes_nothing_back(void **state)
+{
+	struct temp_store *f = *state;
+	struct erase_summary sum;
+	struct outbox_item items[4];
+	struct gw_err err = { 0 };
+	struct new_survey a, b;
+	int64_t ma = 0, mb = 0;
+	size_t n = 0;
+
+	sn_init(&a, "sa", "cust-42", PHONE, T0);
+	assert_int_equal(create(f, &a.sn), SURVEY_CREATED);
+	sn_init(&b, "sb", "cust-7", PHONE_2, T0);
+	assert_int_equal(create(f, &b.sn), SURVEY_CREATED);
+	assert_int_equal(store_claim_due(f->st, T0, "twilio", items, ARRAY_LEN(items), &n, &err), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(items[i].survey_id, "sa") == 0)
+			ma = items[i].message_id;
+		else
+			mb = items[i].message_id;
+		outbox_item_release(&items[i]);
+	}
+	erase_ok(f, "cust-42", T0 + 1, &sum);
+	ASSERT_Q(f, "skipped|erased", "SELECT status || '|' || reason FROM surveys WHERE id = 'sa'");
+	ASSERT_Q(f, "cancelled", "SELECT status FROM messages WHERE survey_id = 'sa'");
+
+	assert_int_equal(store_send_accepted(f->st, ma, "wamid.SGVsbG8rMzQ2MDAxMTEyMjI=", T0 + 2,
+					     &err), 1);
+	assert_int_equal(store_send_retry(f->st, ma, T0 + 10, "429", "slow down", &err), 1);
+	assert_int_equal(store_send_failed(f->st, ma, "21211", "The 'To' number " PHONE
+					   " is not valid", T0 + 3, &err), 1);
+	ASSERT_Q(f, "cancelled||", "SELECT status || '|' || coalesce(provider_message_id, '') || '|'"
+		 " || coalesce(error_message, '') FROM messages WHERE survey_id = 'sa'");
+	ASSERT_Q(f, "skipped", "SELECT status FROM surveys WHERE id = 'sa'");
+	assert_int_equal(store_claim_due(f->st, T0 + DAY, "twilio", items, ARRAY_LEN(items), &n,
+					 &err), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(store_send_accepted(f->st, mb, "SM-b", T0 + 2, &err), 0);
+	ASSERT_Q(f, "sent|SM-b", "SELECT status || '|' || provider_message_id FROM messages"
+		 " WHERE survey_id = 'sb'");
+}
+
 static void test_erase_keeps_the_opt_out_as_a_hash(void **state)
 {
 	struct temp_store *f = *state;
@@ -628,6 +675,8 @@ int main(void)
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_erase_blanks_identity_and_texts_and_keeps_scores,
 						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_erase_while_sending_writes_nothing_back, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_erased_customer_queued_survey_is_never_sent,
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_erase_keeps_the_opt_out_as_a_hash, fx_open,
