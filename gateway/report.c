@@ -296,6 +296,7 @@ struct builder {
 	int open;                       /* a group is open (the last of r->groups) */
 	int64_t next_period;            /* time groups: the period expected next */
 	int have_next;
+	int too_many;                   /* more than REPORT_MAX_PERIODS periods to list */
 };
 
 static struct report_group *add_group(struct builder *b, const char *label)
@@ -348,6 +349,11 @@ static int fill_periods(struct builder *b, int64_t upto)
 	char label[16];
 
 	for (; b->have_next && b->next_period < upto; b->next_period = period_next(g, b->next_period)) {
+		/* Without `until` the span runs to the last survey: the cap holds here too. */
+		if (b->r->n_groups >= REPORT_MAX_PERIODS) {
+			b->too_many = 1;
+			return -1;
+		}
 		period_label(g, b->next_period, label, sizeof(label));
 		close_group(b);
 		if (!add_group(b, label))
@@ -475,7 +481,12 @@ int report_build(struct store *st, const struct report_options *o, struct report
 	rc = 0;
 	goto out;
 nomem:
-	gw_err_set(err, 503, "unavailable", "", "out of memory");
+	if (b.too_many)
+		gw_err_set(err, 422, "too_many_periods", "group_by",
+			   "group_by=%s lists more than %d periods; narrow since/until or group by a "
+			   "longer period", group_names[o->group_by], REPORT_MAX_PERIODS);
+	else
+		gw_err_set(err, 503, "unavailable", "", "out of memory");
 out:
 	store_report_close(c);
 	free(b.answer.v);

@@ -498,6 +498,26 @@ static void test_by_day_without_bounds_spans_the_data(void **state)
 	report_release(&r);
 }
 
+/* With since and no until, the days run to the last survey: the period cap holds all the same
+ * (422 on group_by), where a far since would have listed tens of thousands of empty days. */
+static void test_by_day_since_far_back_without_until_is_capped(void **state)
+{
+	struct temp_store *f = *state;
+	struct report_options o;
+	struct report r;
+	struct gw_err err = { 0 };
+
+	seed_store(f);
+	assert_int_equal(report_options_parse("nps", "1971-01-01", NULL, "day", &o, &err), 0);
+	assert_int_equal(report_build(f->st, &o, &r, &err), -1);
+	assert_int_equal(err.http_status, 422);
+	assert_string_equal(err.code, "too_many_periods");
+	assert_string_equal(err.field, "group_by");
+	build(f, "nps", "1971-01-01", NULL, "month", &r);     /* 671 months: within the cap */
+	assert_true(r.n_groups > 600 && r.n_groups < REPORT_MAX_PERIODS);
+	report_release(&r);
+}
+
 /* since/until select by the day a survey was triggered, both days included. */
 static void test_since_until_select_by_trigger_day(void **state)
 {
@@ -802,6 +822,7 @@ int main(void)
 		FX_TEST(test_nps_total),
 		FX_TEST(test_nps_by_ttr_bucket),
 		FX_TEST(test_nps_by_day_lists_empty_days),
+		FX_TEST(test_by_day_since_far_back_without_until_is_capped),
 		FX_TEST(test_by_day_without_bounds_spans_the_data),
 		FX_TEST(test_since_until_select_by_trigger_day),
 		FX_TEST(test_nps_by_week),
