@@ -151,6 +151,11 @@ static const char *const migrations[] = {
 	"DROP INDEX messages_in_flight;"
 	"CREATE INDEX messages_sending ON messages (lease_until) WHERE status = 'sending';"
 	"CREATE INDEX messages_uncertain ON messages (survey_id) WHERE status = 'uncertain';",
+
+	/* [store] retain_days: responses whose texts are still there, by answer time, so that the
+	 * hourly purge reads only those (not every response older than the cutoff, each time). */
+	"CREATE INDEX responses_unpurged_by_time ON responses (answered_at)"
+	"  WHERE comment <> '' OR raw_text <> '';",
 };
 
 int schema_version(void)
