@@ -15,7 +15,9 @@
 #include "metrics.h"
 
 #define BATCH_MAX 32
-#define RECORDERS BATCH_MAX
+/* Sends in flight at once: a new batch is claimed as soon as a batch's worth of them is done and
+ * recorded, so that the sends of one batch overlap the claim and the records of others. */
+#define WINDOW (8 * BATCH_MAX)
 #define RESPONSE_CAP (256 * 1024)
 #define IDLE_WAIT_MS 250
 
@@ -34,19 +36,28 @@ struct dispatcher {
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
 	int64_t last_expiry_sweep;
 	int64_t last_retain_purge;      /* [store] retain_days: the last purge of old texts */
-	/* Written under rlock by whichever recorder sees the refusal first, the reason before the
+	/* Written by the dispatcher's thread (pause_on_auth_failure()), the reason before the
 	 * flag; read by /healthz and /metrics. */
 	_Atomic int paused[GATEWAY_MAX_PROVIDERS];
 	char pause_reason[GATEWAY_MAX_PROVIDERS][300];
-	/* Recorders: a batch's outcomes are recorded by several threads at once, so that their
-	 * writes share one group commit instead of one commit (and fsync) per message. */
-	pthread_t recorders[RECORDERS];
-	size_t n_recorders;
+	/* The window: WINDOW job slots, each free or sending.  Only the dispatcher's thread
+	 * touches them. */
+	struct job *jobs;
+	struct job *free_jobs;          /* a stack, through job.next */
+	size_t in_use;
+	/* Outcomes known this round (outcome_known()), handed to the recorder together. */
+	struct job *done[WINDOW];
+	size_t n_done;
+	/* The recorder: a thread that records the outcomes handed to it in one transaction per
+	 * hand-over while the dispatcher goes on sending, then gives their slots back. */
+	pthread_t recorder;
+	int has_recorder;
 	pthread_mutex_t rlock;
-	pthread_cond_t rwork, rdone;
-	struct job *rqueue[BATCH_MAX];  /* outcomes handed over, not yet taken by a recorder */
-	size_t rhead, rtail;            /* rqueue[rhead..rtail) waits */
-	size_t rsubmitted, rfinished;   /* of the batch being sent */
+	pthread_cond_t rcond;
+	struct job *rpending[WINDOW];   /* handed over, not yet recorded */
+	size_t n_rpending;
+	struct job *recorded[WINDOW];   /* recorded, for the dispatcher to release */
+	size_t n_recorded;
 	int rstop;
 };
 
@@ -60,9 +71,12 @@ struct job {
 	struct buf response;
 	int retry_after_s;      /* the answer's Retry-After, in seconds; 0 when absent */
 	double seconds;         /* the HTTP exchange's duration; -1 without one */
-	/* the outcome, handed to a recorder as soon as it is known (record_submit()) */
+	/* the outcome, recorded with the others known at the same time (record_done()) */
 	enum send_result res;
 	struct send_outcome out;
+	const char *result;     /* for the log and metrics: "accepted", "retry", ... */
+	int in_multi;           /* easy is added to the multi handle */
+	struct job *next;       /* on the free stack */
 };
 
 static double mono_now(void)
@@ -85,20 +99,20 @@ int64_t dispatcher_backoff_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint
 	return ceiling < 1000 ? 1000 : ceiling;
 }
 
-/* Tokens a provider may spend now (at most BATCH_MAX); unpaced providers always have a batch. */
-static size_t bucket_take(struct dispatcher *d, size_t i, const struct rate *r)
+/* Tokens a provider may spend now (at most max); unpaced providers always have max. */
+static size_t bucket_take(struct dispatcher *d, size_t i, const struct rate *r, size_t max)
 {
 	struct bucket *b = &d->buckets[i];
 	double now = mono_now(), burst = r->per_second < 1 ? 1 : r->per_second;
 	size_t n;
 
 	if (r->off)
-		return BATCH_MAX;
+		return max;
 	b->tokens += (now - b->last) * r->per_second;
 	b->last = now;
 	if (b->tokens > burst)
 		b->tokens = burst;
-	n = b->tokens >= BATCH_MAX ? BATCH_MAX : (size_t)b->tokens;
+	n = b->tokens >= (double)max ? max : (size_t)b->tokens;
 	b->tokens -= (double)n;
 	return n;
 }
@@ -114,8 +128,8 @@ static size_t provider_index(const struct dispatcher *d, const struct provider *
 }
 
 /* A transient failure: queued again after backoff, or at least retry_after_s. */
-static int record_retry(struct dispatcher *d, struct job *j, const struct send_outcome *o,
-			int64_t now, struct gw_err *err)
+static int64_t retry_at(struct dispatcher *d, const struct job *j, const struct send_outcome *o,
+			int64_t now)
 {
 	const struct config *cfg = &d->gw->cfg;
 	uint32_t rnd = 0;
@@ -126,85 +140,187 @@ static int record_retry(struct dispatcher *d, struct job *j, const struct send_o
 				       rnd) / 1000;
 	if (o->retry_after_s > wait_s)
 		wait_s = o->retry_after_s;
-	return store_send_retry(d->gw->store, j->item.message_id, now + wait_s, o->error_code,
-				o->error_message, err);
+	return now + wait_s;
 }
 
 /*
- * Records one send's outcome.  Beyond accepted / transient / permanent, the provider's flags say:
- * resend as a template now (once), the customer refuses these messages (an opt-out), the
- * credentials were refused (pause the provider: the message waits, nothing else is sent through
- * it until a restart with fixed credentials), or a template is misconfigured (failed, and said so).
+ * What one send's outcome writes.  Beyond accepted / transient / permanent, the provider's flags
+ * say: resend as a template now (once), the customer refuses these messages (an opt-out), the
+ * credentials were refused (the provider is paused: the message waits, nothing else is sent
+ * through it until a restart with fixed credentials), or a template is misconfigured (failed,
+ * and said so).
  */
-static void record(struct dispatcher *d, struct job *j, enum send_result res,
-		   const struct send_outcome *o)
+static void decide(struct dispatcher *d, struct job *j, int64_t now, struct send_record *r)
 {
-	struct gateway *gw = d->gw;
-	struct gw_err err = { 0 };
-	int64_t now = gateway_now(gw);
-	const char *result;
-	char masked[32];
-	int rc;
+	const struct send_outcome *o = &j->out;
+	enum send_result res = j->res;
 
-	if (res == SEND_TRANSIENT && j->item.attempts >= gw->cfg.max_attempts &&
+	memset(r, 0, sizeof(*r));
+	r->message_id = j->item.message_id;
+	r->t = now;
+	r->a = o->error_code;
+	r->b = o->error_message;
+	if (res == SEND_TRANSIENT && j->item.attempts >= d->gw->cfg.max_attempts &&
 	    !(o->flags & SEND_AUTH_FAILED))
 		res = SEND_PERMANENT;
 	if ((o->flags & SEND_NEEDS_TEMPLATE) && !j->item.needs_template) {
-		result = "template";
-		rc = store_send_needs_template(gw->store, j->item.message_id, now, o->error_code,
-					       o->error_message, &err);
+		j->result = "template";
+		r->kind = SEND_REC_TEMPLATE;
 	} else if (o->flags & SEND_AUTH_FAILED) {
-		size_t pi = provider_index(d, j->p);
-
-		result = "paused";
-		/* Recorders run at once: one of them pauses, the reason written before the flag. */
-		pthread_mutex_lock(&d->rlock);
-		if (pi < GATEWAY_MAX_PROVIDERS && !d->paused[pi]) {
-			snprintf(d->pause_reason[pi], sizeof(d->pause_reason[pi]), "%s: %s",
-				 o->error_code, o->error_message);
-			d->paused[pi] = 1;
-			log_error("provider_paused", "%s refused the credentials (%s: %s); sending "
-				  "through it is paused until the gateway restarts with working "
-				  "credentials", provider_name(j->p), o->error_code,
-				  o->error_message);
-		}
-		pthread_mutex_unlock(&d->rlock);
-		rc = store_send_retry(gw->store, j->item.message_id, now, o->error_code,
-				      o->error_message, &err);
+		j->result = "paused";   /* the provider is paused already (pause_on_auth_failure()) */
+		r->kind = SEND_REC_RETRY;
 	} else if (res == SEND_ACCEPTED) {
-		result = "accepted";
-		rc = store_send_accepted(gw->store, j->item.message_id, o->provider_message_id, now,
-					 &err);
+		j->result = "accepted";
+		r->kind = SEND_REC_ACCEPTED;
+		r->a = o->provider_message_id;
+		r->b = NULL;
 	} else if (res == SEND_TRANSIENT) {
-		result = "retry";
-		rc = record_retry(d, j, o, now, &err);
+		j->result = "retry";
+		r->kind = SEND_REC_RETRY;
+		r->t = retry_at(d, j, o, now);
 	} else {
-		result = "failed";
+		j->result = "failed";
+		r->kind = SEND_REC_FAILED;
 		if (o->flags & SEND_CONFIG_ERROR)
 			log_error("provider_config", "configuration: %s refused a message (%s: %s); check "
 				  "[templates.%s]", provider_name(j->p), o->error_code,
 				  o->error_message, provider_name(j->p));
-		rc = store_send_failed(gw->store, j->item.message_id, o->error_code, o->error_message,
-				       now, &err);
-		/* rc 1: the message was cancelled (its customer erased): no number to keep. */
-		if (rc == 0 && (o->flags & SEND_OPTED_OUT))
-			rc = store_suppress_phone(gw->store, j->item.phone, provider_name(j->p), now,
-						  &err);
+		if (o->flags & SEND_OPTED_OUT) {
+			r->suppress_phone = j->item.phone;
+			r->suppress_provider = provider_name(j->p);
+		}
 	}
-	metrics_send(gw->metrics, provider_index(d, j->p),
-		     strcmp(result, "accepted") == 0 ? MS_ACCEPTED :
-		     strcmp(result, "retry") == 0 ? MS_RETRY :
-		     strcmp(result, "template") == 0 ? MS_TEMPLATE :
-		     strcmp(result, "paused") == 0 ? MS_PAUSED : MS_FAILED, j->seconds);
-	mask_phone(j->item.phone, masked, sizeof(masked));
-	printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s code=%s\n",
-	       provider_name(j->p), (long long)j->item.message_id,
-	       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts, result,
-	       o->error_code[0] ? o->error_code : "-");
+}
+
+static void job_release(struct dispatcher *d, struct job *j);
+
+/*
+ * Records jobs[0..n) in one transaction, so that many outcomes share one commit, then counts and
+ * logs them.  A failure to record leaves those messages `sending`: their lease runs out and they
+ * become uncertain.
+ */
+static void record_jobs(struct dispatcher *d, struct job *const *jobs, size_t n)
+{
+	struct gateway *gw = d->gw;
+	struct send_record recs[WINDOW];
+	struct gw_err err = { 0 };
+	int64_t now = gateway_now(gw);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		decide(d, jobs[i], now, &recs[i]);
+	rc = store_record_sends(gw->store, recs, n, &err);
 	if (rc < 0)
-		log_error("send_record", "recording message %lld failed: %s",
-			  (long long)j->item.message_id, err.msg);
+		log_error("send_record", "recording %zu send outcome(s) failed: %s", n, err.msg);
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+		const char *result = j->result;
+		char masked[32];
+
+		metrics_send(gw->metrics, provider_index(d, j->p),
+			     strcmp(result, "accepted") == 0 ? MS_ACCEPTED :
+			     strcmp(result, "retry") == 0 ? MS_RETRY :
+			     strcmp(result, "template") == 0 ? MS_TEMPLATE :
+			     strcmp(result, "paused") == 0 ? MS_PAUSED : MS_FAILED, j->seconds);
+		mask_phone(j->item.phone, masked, sizeof(masked));
+		printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s "
+		       "code=%s%s\n", provider_name(j->p), (long long)j->item.message_id,
+		       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
+		       result, j->out.error_code[0] ? j->out.error_code : "-",
+		       rc < 0 ? " recorded=no" : recs[i].cancelled ? " recorded=cancelled" : "");
+	}
 	fflush(stdout);
+}
+
+static void *recorder_main(void *arg)
+{
+	struct dispatcher *d = arg;
+	struct job *batch[WINDOW];
+	size_t n;
+
+	pthread_mutex_lock(&d->rlock);
+	for (;;) {
+		while (!d->rstop && !d->n_rpending)
+			pthread_cond_wait(&d->rcond, &d->rlock);
+		if (!d->n_rpending)
+			break;
+		n = d->n_rpending;
+		memcpy(batch, d->rpending, n * sizeof(*batch));
+		d->n_rpending = 0;
+		pthread_mutex_unlock(&d->rlock);
+		record_jobs(d, batch, n);
+		pthread_mutex_lock(&d->rlock);
+		memcpy(d->recorded + d->n_recorded, batch, n * sizeof(*batch));
+		d->n_recorded += n;
+		curl_multi_wakeup(d->multi);    /* their slots are free again */
+	}
+	pthread_mutex_unlock(&d->rlock);
+	return NULL;
+}
+
+/* Hands the outcomes known this round to the recorder (or records them here without one). */
+static void record_done(struct dispatcher *d)
+{
+	if (!d->n_done)
+		return;
+	if (!d->has_recorder) {
+		record_jobs(d, d->done, d->n_done);
+		for (size_t i = 0; i < d->n_done; i++)
+			job_release(d, d->done[i]);
+	} else {
+		pthread_mutex_lock(&d->rlock);
+		memcpy(d->rpending + d->n_rpending, d->done, d->n_done * sizeof(*d->done));
+		d->n_rpending += d->n_done;
+		pthread_cond_signal(&d->rcond);
+		pthread_mutex_unlock(&d->rlock);
+	}
+	d->n_done = 0;
+}
+
+/* Releases the slots of every job the recorder is done with. */
+static void reap_recorded(struct dispatcher *d)
+{
+	struct job *batch[WINDOW];
+	size_t n;
+
+	if (!d->has_recorder)
+		return;
+	pthread_mutex_lock(&d->rlock);
+	n = d->n_recorded;
+	memcpy(batch, d->recorded, n * sizeof(*batch));
+	d->n_recorded = 0;
+	pthread_mutex_unlock(&d->rlock);
+	for (size_t i = 0; i < n; i++)
+		job_release(d, batch[i]);
+}
+
+/* j's outcome is known: it is recorded with the others at the next record_done(). */
+static void outcome_known(struct dispatcher *d, struct job *j)
+{
+	d->done[d->n_done++] = j;
+}
+
+/*
+ * Credentials refused: nothing more is sent through that provider until a restart with working
+ * ones.  Done on the dispatcher's thread as the answer arrives, before the outcome is recorded:
+ * the message goes back to the queue due at once, and no claim may see it there unpaused.
+ */
+static void pause_on_auth_failure(struct dispatcher *d, const struct job *j,
+				  const struct send_outcome *o)
+{
+	size_t pi = provider_index(d, j->p);
+
+	if (!(o->flags & SEND_AUTH_FAILED) || pi >= GATEWAY_MAX_PROVIDERS || d->paused[pi])
+		return;
+	pthread_mutex_lock(&d->lock);
+	/* The reason is written before the flag: /healthz reads the flag, then the reason. */
+	snprintf(d->pause_reason[pi], sizeof(d->pause_reason[pi]), "%s: %s", o->error_code,
+		 o->error_message);
+	d->paused[pi] = 1;
+	pthread_mutex_unlock(&d->lock);
+	log_error("provider_paused", "%s refused the credentials (%s: %s); sending through it is "
+		  "paused until the gateway restarts with working credentials", provider_name(j->p),
+		  o->error_code, o->error_message);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -306,7 +422,9 @@ static int job_prepare(struct dispatcher *d, struct job *j, struct send_outcome 
 	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_multi_add_handle(d->multi, j->easy);
+	if (curl_multi_add_handle(d->multi, j->easy) != CURLM_OK)
+		goto oom;
+	j->in_multi = 1;
 	return 0;
 oom:
 	snprintf(o->error_code, sizeof(o->error_code), "network");
@@ -314,135 +432,90 @@ oom:
 	return 1;
 }
 
+/* Frees what the job holds and puts its slot back on the free stack. */
 static void job_release(struct dispatcher *d, struct job *j)
 {
-	if (j->easy) {
+	if (j->in_multi)
 		curl_multi_remove_handle(d->multi, j->easy);
+	if (j->easy)
 		curl_easy_cleanup(j->easy);
-	}
 	curl_slist_free_all(j->headers);
 	provider_request_release(&j->req);
 	buf_release(&j->response);
 	outbox_item_release(&j->item);
+	memset(j, 0, sizeof(*j));
+	j->next = d->free_jobs;
+	d->free_jobs = j;
+	d->in_use--;
 }
 
-/* Runs the multi handle until every job of the batch has an answer (or timed out). */
-static void record_submit(struct dispatcher *d, struct job *j);
-
-static void run_multi(struct dispatcher *d)
+/* Records the outcome of every finished transfer. */
+static void collect_answers(struct dispatcher *d)
 {
-	int running = 1;
+	CURLMsg *m;
+	int running, left;
 
-	while (running) {
-		CURLMsg *m;
-		int left;
-
-		curl_multi_perform(d->multi, &running);
-		while ((m = curl_multi_info_read(d->multi, &left))) {
-			struct job *j;
-			struct send_outcome o;
-			long status = 0;
-			enum send_result res;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			if (m->data.result == CURLE_OK)
-				curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-			curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME, &j->seconds);
-			res = provider_parse_send_response(j->p, status, j->response.data,
-							   j->response.len, &o);
-			if (m->data.result != CURLE_OK)
-				snprintf(o.error_message, sizeof(o.error_message), "%s",
-					 curl_easy_strerror(m->data.result));
-			/* The provider's Retry-After wins over a shorter wait of our own. */
-			if (j->retry_after_s > o.retry_after_s)
-				o.retry_after_s = j->retry_after_s;
-			j->res = res;
-			j->out = o;
-			record_submit(d, j);
-		}
-		if (running)
-			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
-	}
-}
-
-static void *recorder_main(void *arg)
-{
-	struct dispatcher *d = arg;
-
-	pthread_mutex_lock(&d->rlock);
-	for (;;) {
+	curl_multi_perform(d->multi, &running);
+	while ((m = curl_multi_info_read(d->multi, &left))) {
 		struct job *j;
+		struct send_outcome o;
+		long status = 0;
+		enum send_result res;
 
-		while (!d->rstop && d->rhead == d->rtail)
-			pthread_cond_wait(&d->rwork, &d->rlock);
-		if (d->rhead == d->rtail)
-			break;
-		j = d->rqueue[d->rhead++];
-		pthread_mutex_unlock(&d->rlock);
-		record(d, j, j->res, &j->out);
-		pthread_mutex_lock(&d->rlock);
-		if (++d->rfinished == d->rsubmitted)
-			pthread_cond_signal(&d->rdone);
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		if (m->data.result == CURLE_OK)
+			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME, &j->seconds);
+		res = provider_parse_send_response(j->p, status, j->response.data, j->response.len,
+						   &o);
+		if (m->data.result != CURLE_OK)
+			snprintf(o.error_message, sizeof(o.error_message), "%s",
+				 curl_easy_strerror(m->data.result));
+		/* The provider's Retry-After wins over a shorter wait of our own. */
+		if (j->retry_after_s > o.retry_after_s)
+			o.retry_after_s = j->retry_after_s;
+		curl_multi_remove_handle(d->multi, j->easy);
+		j->in_multi = 0;
+		pause_on_auth_failure(d, j, &o);
+		j->res = res;
+		j->out = o;
+		outcome_known(d, j);
 	}
-	pthread_mutex_unlock(&d->rlock);
-	return NULL;
+	record_done(d);
 }
 
-/*
- * Records j's outcome as soon as it is known: on a recorder thread, so that the outcomes of a
- * batch share group commits and none waits for the batch's slowest send (a provider's status
- * callback for a message can arrive a moment after its send was accepted, and must find its
- * provider id recorded).  Without recorders, here.
- */
-static void record_submit(struct dispatcher *d, struct job *j)
-{
-	if (!d->n_recorders) {
-		record(d, j, j->res, &j->out);
-		return;
-	}
-	pthread_mutex_lock(&d->rlock);
-	d->rqueue[d->rtail++] = j;
-	d->rsubmitted++;
-	pthread_cond_signal(&d->rwork);
-	pthread_mutex_unlock(&d->rlock);
-}
-
-/* Waits until every outcome submitted for this batch is recorded, and readies the next batch. */
-static void record_wait(struct dispatcher *d)
-{
-	pthread_mutex_lock(&d->rlock);
-	while (d->rfinished < d->rsubmitted)
-		pthread_cond_wait(&d->rdone, &d->rlock);
-	d->rhead = d->rtail = d->rsubmitted = d->rfinished = 0;
-	pthread_mutex_unlock(&d->rlock);
-}
-
-/* Sends one batch for provider index i; returns how many messages it handled. */
-static size_t send_batch(struct dispatcher *d, size_t pi)
+/* Claims a batch for provider index pi into free slots and starts its sends; returns how many
+ * messages it claimed. */
+static size_t claim_batch(struct dispatcher *d, size_t pi)
 {
 	struct gateway *gw = d->gw;
 	struct provider *p = gw->providers[pi];
-	struct job jobs[BATCH_MAX];
-	struct outbox_item items[BATCH_MAX];
+	struct outbox_item items[WINDOW];
 	struct gw_err err = { 0 };
-	size_t want = d->paused[pi] ? 0 : bucket_take(d, pi, &p->rate), n = 0, http = 0;
+	size_t room = WINDOW - d->in_use, want, n = 0;
 
-	if (!want)
+	if (d->paused[pi] || room < BATCH_MAX)
+		return 0;
+	/* Everything the window has room for, in one claim: each claim is a commit the
+	 * dispatcher waits for while its connections go idle. */
+	if (!(want = bucket_take(d, pi, &p->rate, room)))
 		return 0;
 	if (store_claim_due(gw->store, gateway_now(gw), provider_name(p), items, want, &n, &err) < 0) {
 		log_error("outbox_claim", "claiming messages failed: %s", err.msg);
-		return 0;
+		n = 0;
 	}
 	if (!p->rate.off)
 		d->buckets[pi].tokens += (double)(want - n);    /* unused tokens go back */
-	memset(jobs, 0, sizeof(jobs));
 	for (size_t i = 0; i < n; i++) {
-		struct job *j = &jobs[i];
+		struct job *j = d->free_jobs;
 		struct send_outcome o = { 0 };
 		int prc;
 
+		d->free_jobs = j->next;
+		d->in_use++;
+		j->next = NULL;
 		j->item = items[i];
 		j->p = p;
 		j->seconds = -1;
@@ -452,22 +525,16 @@ static size_t send_batch(struct dispatcher *d, size_t pi)
 			outbound_of(d, &j->item, &msg);
 			j->res = provider_deliver(p, &msg, &o);
 			j->out = o;
-			record_submit(d, j);
+			outcome_known(d, j);
 			continue;
 		}
 		if ((prc = job_prepare(d, j, &o)) != 0) {
 			j->res = prc < 0 ? SEND_PERMANENT : SEND_TRANSIENT;
 			j->out = o;
-			record_submit(d, j);
-			continue;
+			outcome_known(d, j);
 		}
-		http++;
 	}
-	if (http)
-		run_multi(d);
-	record_wait(d);
-	for (size_t i = 0; i < n; i++)
-		job_release(d, &jobs[i]);
+	record_done(d);
 	return n;
 }
 
@@ -499,54 +566,77 @@ static void sweep_expired(struct dispatcher *d)
 	customers_retain_tick(d->gw, now, &d->last_retain_purge);
 }
 
+/* Waits until IDLE_WAIT_MS pass, dispatcher_wake() is called or the dispatcher is stopped. */
+static void idle_wait(struct dispatcher *d)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&d->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += IDLE_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!d->stop && !d->woken)
+		if (pthread_cond_timedwait(&d->cond, &d->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * The loop: claim while the window has room for a batch, drive the transfers, record the outcomes
+ * known.  With sends in flight it waits in curl (a transfer's progress and dispatcher_wake() end
+ * the wait); with none, on the condition variable.  Once stopped it claims nothing more and ends
+ * when every send in flight is recorded.
+ */
 static void *dispatcher_main(void *arg)
 {
 	struct dispatcher *d = arg;
 
 	for (;;) {
-		size_t sent = 0;
-		struct timespec until;
+		size_t claimed = 0;
+		int stop;
 
 		pthread_mutex_lock(&d->lock);
-		if (d->stop) {
-			pthread_mutex_unlock(&d->lock);
-			break;
-		}
+		stop = d->stop;
 		d->woken = 0;
 		pthread_mutex_unlock(&d->lock);
 
-		sweep_expired(d);
-		for (size_t i = 0; i < d->gw->n_providers; i++)
-			sent += send_batch(d, i);
-		if (sent)
-			continue;
-
-		pthread_mutex_lock(&d->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += IDLE_WAIT_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		reap_recorded(d);
+		if (!stop) {
+			sweep_expired(d);
+			for (size_t i = 0; i < d->gw->n_providers; i++)
+				claimed += claim_batch(d, i);
 		}
-		while (!d->stop && !d->woken)
-			if (pthread_cond_timedwait(&d->cond, &d->lock, &until) != 0)
+		if (!d->in_use) {
+			if (stop)
 				break;
-		pthread_mutex_unlock(&d->lock);
+			if (!claimed)
+				idle_wait(d);
+			continue;
+		}
+		collect_answers(d);
+		/* A full batch claimed and room for another: claim again before waiting. */
+		if (claimed >= BATCH_MAX && WINDOW - d->in_use >= BATCH_MAX)
+			continue;
+		curl_multi_poll(d->multi, NULL, 0, IDLE_WAIT_MS, NULL);
+		collect_answers(d);
 	}
 	return NULL;
 }
 
-static void stop_recorders(struct dispatcher *d)
+static void stop_recorder(struct dispatcher *d)
 {
-	pthread_mutex_lock(&d->rlock);
-	d->rstop = 1;
-	pthread_cond_broadcast(&d->rwork);
-	pthread_mutex_unlock(&d->rlock);
-	for (size_t i = 0; i < d->n_recorders; i++)
-		pthread_join(d->recorders[i], NULL);
+	if (d->has_recorder) {
+		pthread_mutex_lock(&d->rlock);
+		d->rstop = 1;
+		pthread_cond_signal(&d->rcond);
+		pthread_mutex_unlock(&d->rlock);
+		pthread_join(d->recorder, NULL);
+	}
 	pthread_mutex_destroy(&d->rlock);
-	pthread_cond_destroy(&d->rwork);
-	pthread_cond_destroy(&d->rdone);
+	pthread_cond_destroy(&d->rcond);
 }
 
 struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
@@ -554,32 +644,36 @@ struct dispatcher *dispatcher_start(struct gateway *gw, struct gw_err *err)
 	struct dispatcher *d = calloc(1, sizeof(*d));
 	double now = mono_now();
 
-	if (!d || !(d->multi = curl_multi_init())) {
+	if (!d || !(d->jobs = calloc(WINDOW, sizeof(*d->jobs))) ||
+	    !(d->multi = curl_multi_init())) {
+		if (d)
+			free(d->jobs);
 		free(d);
 		gw_errf(err, "dispatcher: out of memory");
 		return NULL;
 	}
 	d->gw = gw;
+	for (size_t i = WINDOW; i-- > 0;) {
+		d->jobs[i].next = d->free_jobs;
+		d->free_jobs = &d->jobs[i];
+	}
 	for (size_t i = 0; i < GATEWAY_MAX_PROVIDERS; i++) {
 		d->buckets[i].last = now;
 		d->buckets[i].tokens = 1;
 	}
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	pthread_mutex_init(&d->rlock, NULL);
-	pthread_cond_init(&d->rwork, NULL);
-	pthread_cond_init(&d->rdone, NULL);
-	for (size_t i = 0; i < RECORDERS; i++) {
-		if (pthread_create(&d->recorders[i], NULL, recorder_main, d) != 0)
-			break;          /* fewer recorders: outcomes are recorded one by one */
-		d->n_recorders++;
-	}
+	pthread_cond_init(&d->rcond, NULL);
+	/* Without the recorder thread, outcomes are recorded on the dispatcher's. */
+	d->has_recorder = pthread_create(&d->recorder, NULL, recorder_main, d) == 0;
 	if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
-		stop_recorders(d);
+		stop_recorder(d);
 		curl_multi_cleanup(d->multi);
 		pthread_mutex_destroy(&d->lock);
 		pthread_cond_destroy(&d->cond);
+		free(d->jobs);
 		free(d);
 		gw_errf(err, "dispatcher: cannot start its thread");
 		return NULL;
@@ -605,6 +699,7 @@ void dispatcher_wake(struct dispatcher *d)
 	d->woken = 1;
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	curl_multi_wakeup(d->multi);    /* when it waits on sends in flight */
 }
 
 void dispatcher_stop(struct dispatcher *d)
@@ -615,10 +710,12 @@ void dispatcher_stop(struct dispatcher *d)
 	d->stop = 1;
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	curl_multi_wakeup(d->multi);
 	pthread_join(d->thread, NULL);
-	stop_recorders(d);
+	stop_recorder(d);
 	curl_multi_cleanup(d->multi);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
+	free(d->jobs);
 	free(d);
 }

@@ -23,7 +23,7 @@ void dispatcher_wake(struct dispatcher *d);
 /* Why sending through `p` is paused (its credentials were refused), or NULL when it is not. */
 const char *dispatcher_paused(const struct dispatcher *d, const struct provider *p);
 
-/* Finishes the batch in flight, stops the thread and frees everything. */
+/* Finishes the sends in flight (recording their outcomes), stops the thread and frees everything. */
 void dispatcher_stop(struct dispatcher *d);
 
 /* The wait before attempt `attempt` + 1 after a transient failure: full jitter over

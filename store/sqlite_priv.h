@@ -98,6 +98,9 @@ int events_after_inbound(struct store *st, const struct inbound_in *in,
 			 const struct inbound_decision *d, struct gw_err *err);
 /* The provider reported that `phone`, not suppressed before, refuses messages. */
 int events_after_suppress(struct store *st, const char *phone, int64_t now, struct gw_err *err);
+/* Suppresses `phone` inside the current transaction (store_suppress_phone()). */
+int suppress_tx(struct store *st, const char *phone, const char *provider, int64_t now,
+		struct gw_err *err);
 
 /* Defines phone_hash(text) on `db` (store_customers.c): store_phone_hash() in SQL, for the
  * suppression lookups that match a number or its hash.  An SQLite result code. */

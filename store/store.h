@@ -172,6 +172,27 @@ int store_suppress_phone(struct store *st, const char *phone, const char *provid
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err);
 
+/* One send outcome of a batch (store_record_sends()). */
+struct send_record {
+	enum send_record_kind {
+		SEND_REC_ACCEPTED,      /* a: the provider's message id; t: now */
+		SEND_REC_RETRY,         /* a, b: the error; t: when to try again */
+		SEND_REC_TEMPLATE,      /* a, b: the error; t: now */
+		SEND_REC_FAILED,        /* a, b: the error; t: now */
+	} kind;
+	int64_t message_id;
+	int64_t t;
+	const char *a, *b;
+	/* SEND_REC_FAILED: the provider says the number refuses these messages; it is
+	 * suppressed (store_suppress_phone()) with this provider's name. */
+	const char *suppress_phone, *suppress_provider;
+	int cancelled;          /* out: 1 when the message had been cancelled (nothing kept) */
+};
+
+/* Records n outcomes in one transaction, as the store_send_*() calls above would one by one:
+ * 0, or -1 with none of them recorded. */
+int store_record_sends(struct store *st, struct send_record *recs, size_t n, struct gw_err *err);
+
 /* Surveys sent (or uncertain) whose expires_at has passed become `expired`; *n receives how
  * many. */
 int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err);
@@ -346,6 +367,24 @@ struct export_cursor;
  * store_export_close(). */
 struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
 					struct gw_err *err);
+
+/* Opens up to *n cursors (as store_export_open()) that all read one snapshot, to walk disjoint
+ * answer-time ranges of one export at once (store_export_range()).  The snapshot is taken under
+ * a moment's write lock, so that nothing commits between the cursors' first reads; when the
+ * lock cannot be had (a read-only file, a writer holding it past the busy timeout) one cursor
+ * is opened.  0 with *n set and cur[0..*n) filled; -1 with err set when none could be opened. */
+int store_export_open_many(struct store *st, const struct export_filter *f,
+			   struct export_cursor **cur, size_t *n, struct gw_err *err);
+
+/* Boundaries that cut the cursor's answer-time range into slices of about `step` responses
+ * each (ascending, distinct; a run of answers of one second stays in one slice): 0 with
+ * *bounds malloc'd (NULL when none) and *n set, -1 with err set. */
+int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, size_t *n,
+			struct gw_err *err);
+
+/* Restarts the cursor on the answers of [from, to) that its filter lets through (0: no bound
+ * of its own on that side). */
+int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct gw_err *err);
 
 /* How many rows the cursor returns, in its snapshot, when an index answers that (the filter
  * bounds the answer time only): 1 and *n set.  0 when counting would cost a scan of its own

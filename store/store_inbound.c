@@ -135,14 +135,22 @@ static int record_opt(struct store *st, const struct inbound_in *in, int opt_out
 	return run_text_int(st, S_CUSTOMERS_OPTED, in->from, opt_out, "mark customers", err);
 }
 
+int suppress_tx(struct store *st, const char *phone, const char *provider, int64_t now,
+		struct gw_err *err)
+{
+	struct inbound_in in = { .provider = provider, .from = phone, .now = now };
+	struct inbound_view before = { 0 };
+
+	if (phone_view(st, in.from, &before, err) < 0 || record_opt(st, &in, 1, err) < 0)
+		return -1;
+	return before.suppressed ? 0 : events_after_suppress(st, in.from, in.now, err);
+}
+
 static int suppress_job(struct store *st, void *arg, struct gw_err *err)
 {
 	const struct inbound_in *in = arg;
-	struct inbound_view before = { 0 };
 
-	if (phone_view(st, in->from, &before, err) < 0 || record_opt(st, in, 1, err) < 0)
-		return -1;
-	return before.suppressed ? 0 : events_after_suppress(st, in->from, in->now, err);
+	return suppress_tx(st, in->from, in->provider, in->now, err);
 }
 
 int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,

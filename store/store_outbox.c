@@ -132,78 +132,95 @@ int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
 }
 
 /*
- * Records one send outcome in one transaction: statement `msg_stmt` on the message, then
- * `survey_stmt` on the survey the message asks for (none for thanks and re-prompts).  Both are
- * bound alike: ?1 the message id, ?2 a time, ?3 the provider's id or error code, ?4 the error
- * message.
+ * Send outcomes: statement ids[0] on the message, then ids[1] on the survey the message asks for
+ * (none for thanks and re-prompts).  Both are bound alike: ?1 the message id, ?2 a time, ?3 the
+ * provider's id or error code, ?4 the error message.
  */
-struct outcome_args {
-	enum stmt_id ids[2];
-	int64_t message_id, t;
-	const char *a, *b;
-	int cancelled;                  /* the message was cancelled: nothing written */
+static const enum stmt_id outcome_stmts[][2] = {
+	[SEND_REC_ACCEPTED] = { S_MESSAGE_SENT, S_SURVEY_SENT },
+	[SEND_REC_RETRY] = { S_MESSAGE_RETRY, S_SURVEY_RETRY },
+	[SEND_REC_TEMPLATE] = { S_MESSAGE_NEEDS_TEMPLATE, S_SURVEY_RETRY },
+	[SEND_REC_FAILED] = { S_MESSAGE_FAILED, S_SURVEY_FAILED },
 };
 
-static int send_outcome_job(struct store *st, void *arg, struct gw_err *err)
+static int record_send_tx(struct store *st, struct send_record *r, struct gw_err *err)
 {
-	struct outcome_args *o = arg;
-	int rc = 0;
+	r->cancelled = 0;
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *s = st_get(st, outcome_stmts[r->kind][i]);
 
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		sqlite3_stmt *s = st_get(st, o->ids[i]);
-
-		sqlite3_bind_int64(s, 1, o->message_id);
-		sqlite3_bind_int64(s, 2, o->t);
-		bind_opt_str(s, 3, o->a);
-		bind_opt_str(s, 4, o->b);
-		rc = step_done(st, s, "record send outcome", err);
+		sqlite3_bind_int64(s, 1, r->message_id);
+		sqlite3_bind_int64(s, 2, r->t);
+		bind_opt_str(s, 3, r->a);
+		bind_opt_str(s, 4, r->b);
+		if (step_done(st, s, "record send outcome", err) < 0)
+			return -1;
 		/* The message was cancelled meanwhile (its customer erased): nothing of the
 		 * outcome is kept, and the caller learns so. */
-		if (rc == 0 && i == 0 && sqlite3_changes(st->db) == 0) {
-			o->cancelled = 1;
-			break;
+		if (i == 0 && sqlite3_changes(st->db) == 0) {
+			r->cancelled = 1;
+			return 0;
 		}
 	}
-	return rc;
+	if (r->kind == SEND_REC_FAILED && r->suppress_phone)
+		return suppress_tx(st, r->suppress_phone, r->suppress_provider, r->t, err);
+	return 0;
 }
 
-static int send_outcome(struct store *st, enum stmt_id msg_stmt, enum stmt_id survey_stmt,
-			int64_t message_id, int64_t t, const char *a, const char *b,
-			struct gw_err *err)
-{
-	struct outcome_args o = { { msg_stmt, survey_stmt }, message_id, t, a, b, 0 };
+struct record_args {
+	struct send_record *recs;
+	size_t n;
+};
 
-	if (store_run(st, send_outcome_job, &o, err) < 0)
+static int record_sends_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct record_args *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (record_send_tx(st, &a->recs[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+int store_record_sends(struct store *st, struct send_record *recs, size_t n, struct gw_err *err)
+{
+	struct record_args a = { recs, n };
+
+	return n ? store_run(st, record_sends_job, &a, err) : 0;
+}
+
+static int record_one(struct store *st, enum send_record_kind kind, int64_t message_id, int64_t t,
+		      const char *a, const char *b, struct gw_err *err)
+{
+	struct send_record r = { .kind = kind, .message_id = message_id, .t = t, .a = a, .b = b };
+
+	if (store_record_sends(st, &r, 1, err) < 0)
 		return -1;
-	return o.cancelled;
+	return r.cancelled;
 }
 
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
 			int64_t now, struct gw_err *err)
 {
-	return send_outcome(st, S_MESSAGE_SENT, S_SURVEY_SENT, message_id, now, provider_message_id,
-			    NULL, err);
+	return record_one(st, SEND_REC_ACCEPTED, message_id, now, provider_message_id, NULL, err);
 }
 
 int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
 		     const char *message, struct gw_err *err)
 {
-	return send_outcome(st, S_MESSAGE_RETRY, S_SURVEY_RETRY, message_id, next_at, code, message,
-			    err);
+	return record_one(st, SEND_REC_RETRY, message_id, next_at, code, message, err);
 }
 
 int store_send_needs_template(struct store *st, int64_t message_id, int64_t now,
 			      const char *code, const char *message, struct gw_err *err)
 {
-	return send_outcome(st, S_MESSAGE_NEEDS_TEMPLATE, S_SURVEY_RETRY, message_id, now, code,
-			    message, err);
+	return record_one(st, SEND_REC_TEMPLATE, message_id, now, code, message, err);
 }
 
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err)
 {
-	return send_outcome(st, S_MESSAGE_FAILED, S_SURVEY_FAILED, message_id, now, code, message,
-			    err);
+	return record_one(st, SEND_REC_FAILED, message_id, now, code, message, err);
 }
 
 struct count_args {
