@@ -2,9 +2,11 @@
 #include "export.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "csv.h"
@@ -14,12 +16,47 @@
 #define WRITE_CHUNK (256 * 1024)
 #define PROGRESS_EVERY_NS 250000000L    /* four updates a second at most */
 
-struct csv_export {
-	struct export_cursor *cur;
-	struct buf pending;     /* rendered bytes not yet handed out: one record at most */
-	size_t off;
+/*
+ * The export runs on up to MAX_WORKERS threads, each with a cursor of its own on one snapshot
+ * (store_export_open_many()).  The answer-time range is cut into slices of about SLICE_ROWS
+ * responses; workers take slices in order and render each into chunks of CHUNK bytes, which the
+ * reader hands out slice after slice, so the output is the one ordered export.  Memory stays
+ * bounded: a worker ahead of the slice being read waits while MAX_CHUNKS chunks are waiting.
+ */
+#define MAX_WORKERS 4
+#define SLICE_ROWS 20000
+#define CHUNK (256 * 1024)
+#define MAX_CHUNKS 16
+
+struct chunk {
+	struct chunk *next;
+	char *data;
+	size_t len, off;
 	uint64_t rows;
-	int done;
+};
+
+struct slice {
+	int64_t from, to;               /* [from, to): 0 for no bound of the slice's own */
+	struct chunk *head, *tail;      /* rendered, not yet read */
+	int done;                       /* its worker rendered all of it */
+};
+
+struct csv_export {
+	struct export_cursor *cur[MAX_WORKERS];
+	size_t n_cur;
+	pthread_t workers[MAX_WORKERS];
+	size_t n_workers;
+	int started;                    /* the first read started the workers */
+	struct slice *slices;
+	size_t n_slices, next_slice;    /* slices [0, next_slice) are taken by workers */
+	size_t reading;                 /* the slice being read */
+	size_t n_chunks;                /* chunks rendered and not yet read */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct buf header;              /* the header line, read first */
+	size_t header_off;
+	uint64_t rows;                  /* records read out */
+	int stop;                       /* closing: workers leave */
 	int failed;
 	struct gw_err err;
 };
@@ -179,24 +216,6 @@ int export_filter_parse(const char *kind, const char *since, const char *until,
 
 /* ---- rendering ---------------------------------------------------------------------------- */
 
-struct csv_export *csv_export_open(struct store *st, const struct export_filter *f,
-				   struct gw_err *err)
-{
-	struct csv_export *x = calloc(1, sizeof(*x));
-
-	if (!x) {
-		gw_err_set(err, 503, "unavailable", "", "out of memory");
-		return NULL;
-	}
-	buf_init(&x->pending, ROW_CAP);
-	if (!(x->cur = store_export_open(st, f, err)) ||
-	    buf_puts(&x->pending, EXPORT_HEADER "\r\n") < 0) {
-		csv_export_close(x);
-		return NULL;
-	}
-	return x;
-}
-
 static const char *row_category(const struct export_row *r)
 {
 	enum survey_kind k;
@@ -258,57 +277,238 @@ static int render_row(struct buf *b, const struct export_row *r)
 	return 0;
 }
 
-/* Renders the next record into x->pending: 1, 0 at the end, -1 on failure (x->err set). */
-static int next_record(struct csv_export *x)
-{
-	struct export_row r;
-	int rc;
+/* ---- the export's threads ----------------------------------------------------------------- */
 
-	buf_reset(&x->pending);
-	x->off = 0;
-	if (x->done)
-		return 0;
-	rc = store_export_next(x->cur, &r, &x->err);
-	if (rc <= 0) {
-		x->done = rc == 0;
-		return rc;
+static void fail_locked(struct csv_export *x, const struct gw_err *err)
+{
+	if (!x->failed) {
+		x->failed = 1;
+		x->err = *err;
 	}
-	if (render_row(&x->pending, &r) < 0)
-		return gw_errf(&x->err, "survey %s: its record is longer than %d bytes", r.survey_id,
-			       ROW_CAP);
-	x->rows++;
-	return 1;
+	pthread_cond_broadcast(&x->cond);
 }
 
-/* Fills `out` with as many records as fit, so that an HTTP block or a write() carries hundreds
- * of them rather than one. */
+/* Hands a rendered chunk of slice k to the reader; waits while too many are waiting, unless k is
+ * the slice being read (its chunks are the next to go).  0, or -1 when the export is over. */
+static int publish(struct csv_export *x, size_t k, struct buf *b, uint64_t rows)
+{
+	struct chunk *c = calloc(1, sizeof(*c));
+	struct slice *sl = &x->slices[k];
+
+	if (!c)
+		return -1;
+	c->data = b->data;
+	c->len = b->len;
+	c->rows = rows;
+	buf_init(b, b->cap_limit);      /* the chunk owns the bytes now */
+	pthread_mutex_lock(&x->lock);
+	while (!x->stop && !x->failed && k != x->reading && x->n_chunks >= MAX_CHUNKS)
+		pthread_cond_wait(&x->cond, &x->lock);
+	if (x->stop || x->failed) {
+		pthread_mutex_unlock(&x->lock);
+		free(c->data);
+		free(c);
+		return -1;
+	}
+	if (sl->tail)
+		sl->tail->next = c;
+	else
+		sl->head = c;
+	sl->tail = c;
+	x->n_chunks++;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+/* Renders slice k on cursor cur: 0, or -1 (the export failed or is being closed). */
+static int render_slice(struct csv_export *x, struct export_cursor *cur, size_t k)
+{
+	struct slice *sl = &x->slices[k];
+	struct gw_err err = { 0 };
+	struct export_row r;
+	struct buf b;
+	uint64_t rows = 0;
+	int rc = -1;
+
+	buf_init(&b, CHUNK + ROW_CAP + 1);
+	if (store_export_range(cur, sl->from, sl->to, &err) < 0)
+		goto fail;
+	while ((rc = store_export_next(cur, &r, &err)) == 1) {
+		if (render_row(&b, &r) < 0) {
+			gw_errf(&err, "survey %s: its record is longer than %d bytes", r.survey_id,
+				ROW_CAP);
+			rc = -1;
+			goto fail;
+		}
+		rows++;
+		if (b.len >= CHUNK) {
+			if (publish(x, k, &b, rows) < 0)
+				goto out;
+			rows = 0;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	if (b.len && publish(x, k, &b, rows) < 0) {
+		rc = -1;
+		goto out;
+	}
+	pthread_mutex_lock(&x->lock);
+	sl->done = 1;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+	rc = 0;
+	goto out;
+fail:
+	pthread_mutex_lock(&x->lock);
+	fail_locked(x, &err);
+	pthread_mutex_unlock(&x->lock);
+out:
+	buf_release(&b);
+	return rc;
+}
+
+struct worker_arg {
+	struct csv_export *x;
+	struct export_cursor *cur;
+};
+
+static void *worker_main(void *arg)
+{
+	struct csv_export *x = ((struct worker_arg *)arg)->x;
+	struct export_cursor *cur = ((struct worker_arg *)arg)->cur;
+
+	free(arg);
+	for (;;) {
+		size_t k;
+
+		pthread_mutex_lock(&x->lock);
+		if (x->stop || x->failed || x->next_slice == x->n_slices) {
+			pthread_mutex_unlock(&x->lock);
+			return NULL;
+		}
+		k = x->next_slice++;
+		pthread_mutex_unlock(&x->lock);
+		if (render_slice(x, cur, k) < 0)
+			return NULL;
+	}
+}
+
+/* Cuts the range into slices and starts a worker per cursor: 0, or -1 with x->err set. */
+static int start_workers(struct csv_export *x)
+{
+	int64_t *bounds = NULL;
+	size_t n_bounds = 0;
+
+	x->started = 1;
+	if (x->n_cur > 1 &&
+	    store_export_bounds(x->cur[0], SLICE_ROWS, &bounds, &n_bounds, &x->err) < 0)
+		return -1;
+	if (!(x->slices = calloc(n_bounds + 1, sizeof(*x->slices)))) {
+		free(bounds);
+		return gw_errf(&x->err, "out of memory");
+	}
+	x->n_slices = n_bounds + 1;
+	for (size_t i = 0; i < x->n_slices; i++) {
+		x->slices[i].from = i ? bounds[i - 1] : 0;
+		x->slices[i].to = i < n_bounds ? bounds[i] : 0;
+	}
+	free(bounds);
+	for (size_t i = 0; i < x->n_cur; i++) {
+		struct worker_arg *a = malloc(sizeof(*a));
+
+		if (!a)
+			break;
+		a->x = x;
+		a->cur = x->cur[i];
+		if (pthread_create(&x->workers[i], NULL, worker_main, a) != 0) {
+			free(a);
+			break;
+		}
+		x->n_workers++;
+	}
+	return x->n_workers ? 0 : gw_errf(&x->err, "cannot start the export's threads");
+}
+
+struct csv_export *csv_export_open(struct store *st, const struct export_filter *f,
+				   struct gw_err *err)
+{
+	struct csv_export *x = calloc(1, sizeof(*x));
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!x) {
+		gw_err_set(err, 503, "unavailable", "", "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->cond, NULL);
+	buf_init(&x->header, 4096);
+	x->n_cur = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (size_t)cores;
+	if (store_export_open_many(st, f, x->cur, &x->n_cur, err) < 0 ||
+	    buf_puts(&x->header, EXPORT_HEADER "\r\n") < 0) {
+		if (!err->msg[0])
+			gw_err_set(err, 503, "unavailable", "", "out of memory");
+		csv_export_close(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* Fills `out` with as many bytes as fit, so that an HTTP block or a write() carries hundreds of
+ * records rather than one; waits for the workers when the next bytes are not rendered yet. */
 ssize_t csv_export_read(struct csv_export *x, char *out, size_t max)
 {
 	size_t n = 0;
+	int failed;
 
-	if (x->failed)
+	if (x->header_off < x->header.len) {
+		n = x->header.len - x->header_off < max ? x->header.len - x->header_off : max;
+		memcpy(out, x->header.data + x->header_off, n);
+		x->header_off += n;
+	}
+	if (!x->started && start_workers(x) < 0) {
+		x->failed = 1;
 		return -1;
-	while (n < max) {
+	}
+	pthread_mutex_lock(&x->lock);
+	while (n < max && x->reading < x->n_slices) {
+		struct slice *sl = &x->slices[x->reading];
+		struct chunk *c = sl->head;
 		size_t k;
 
-		if (x->off == x->pending.len) {
-			int rc = next_record(x);
-
-			if (rc < 0) {
-				x->failed = 1;
-				return -1;
+		if (x->failed)
+			break;
+		if (!c) {
+			if (sl->done) {
+				x->reading++;
+				pthread_cond_broadcast(&x->cond);
+				continue;
 			}
-			if (rc == 0)
-				break;
+			pthread_cond_wait(&x->cond, &x->lock);
+			continue;
 		}
-		k = x->pending.len - x->off;
-		if (k > max - n)
-			k = max - n;
-		memcpy(out + n, x->pending.data + x->off, k);
-		x->off += k;
+		/* The chunk is the reader's alone once published: copy without the lock. */
+		pthread_mutex_unlock(&x->lock);
+		k = c->len - c->off < max - n ? c->len - c->off : max - n;
+		memcpy(out + n, c->data + c->off, k);
+		c->off += k;
 		n += k;
+		pthread_mutex_lock(&x->lock);
+		if (c->off == c->len) {
+			sl->head = c->next;
+			if (!sl->head)
+				sl->tail = NULL;
+			x->n_chunks--;
+			x->rows += c->rows;
+			free(c->data);
+			free(c);
+			pthread_cond_broadcast(&x->cond);
+		}
 	}
-	return (ssize_t)n;
+	failed = x->failed;
+	pthread_mutex_unlock(&x->lock);
+	return failed ? -1 : (ssize_t)n;
 }
 
 uint64_t csv_export_rows(const struct csv_export *x)
@@ -318,7 +518,9 @@ uint64_t csv_export_rows(const struct csv_export *x)
 
 int csv_export_total(struct csv_export *x, int64_t *n)
 {
-	return store_export_count(x->cur, n, &x->err);
+	if (x->started)
+		return 0;       /* cursor 0 belongs to a worker now */
+	return store_export_count(x->cur[0], n, &x->err);
 }
 
 const char *csv_export_error(const struct csv_export *x)
@@ -330,8 +532,25 @@ void csv_export_close(struct csv_export *x)
 {
 	if (!x)
 		return;
-	store_export_close(x->cur);
-	buf_release(&x->pending);
+	pthread_mutex_lock(&x->lock);
+	x->stop = 1;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+	for (size_t i = 0; i < x->n_workers; i++)
+		pthread_join(x->workers[i], NULL);
+	for (size_t i = 0; i < x->n_slices; i++) {
+		for (struct chunk *c = x->slices[i].head, *next; c; c = next) {
+			next = c->next;
+			free(c->data);
+			free(c);
+		}
+	}
+	free(x->slices);
+	for (size_t i = 0; i < x->n_cur; i++)
+		store_export_close(x->cur[i]);
+	buf_release(&x->header);
+	pthread_cond_destroy(&x->cond);
+	pthread_mutex_destroy(&x->lock);
 	free(x);
 }
 

@@ -1,4 +1,5 @@
 /* store_surveys.c - creating and reading surveys, and the CSV export cursor (see store.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,8 +290,8 @@ static const char export_sql[] =
 	" s.name, s.locale, s.opened_at, s.closed_at"
 	" FROM responses r JOIN surveys s ON s.id = r.survey_id"
 	" JOIN customers c ON c.id = s.customer_id"
-	" WHERE (?1 IS NULL OR s.kind = ?1) AND (?2 IS NULL OR r.answered_at >= ?2)"
-	" AND (?3 IS NULL OR r.answered_at < ?3) AND (?4 IS NULL OR s.channel = ?4)"
+	" WHERE (?1 IS NULL OR s.kind = ?1) AND r.answered_at >= ?2"
+	" AND r.answered_at < ?3 AND (?4 IS NULL OR s.channel = ?4)"
 	" AND (?5 IS NULL OR s.touchpoint = ?5) AND (?6 IS NULL OR s.agent = ?6)"
 	" ORDER BY r.answered_at, s.id";
 
@@ -323,10 +324,10 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 		goto fail;
 	}
 	bind_str(c->stmt, 1, f->kind);
-	if (f->since)
-		sqlite3_bind_int64(c->stmt, 2, f->since);
-	if (f->until)
-		sqlite3_bind_int64(c->stmt, 3, f->until);
+	/* Plain bounds (never "?2 IS NULL OR ..."): SQLite then reads only the range of
+	 * responses_by_time, where an OR made it scan the whole index and test each entry. */
+	sqlite3_bind_int64(c->stmt, 2, f->since);
+	sqlite3_bind_int64(c->stmt, 3, f->until ? f->until : INT64_MAX);
 	bind_str(c->stmt, 4, f->channel);
 	bind_str(c->stmt, 5, f->touchpoint);
 	bind_str(c->stmt, 6, f->agent);
@@ -337,6 +338,123 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 fail:
 	store_export_close(c);
 	return NULL;
+}
+
+/* Starts c's read transaction now (BEGIN alone waits for the first read). */
+static int start_snapshot(struct export_cursor *c, struct gw_err *err)
+{
+	int rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_fail(c->db, rc, "export", err);
+}
+
+int store_export_open_many(struct store *st, const struct export_filter *f,
+			   struct export_cursor **cur, size_t *n, struct gw_err *err)
+{
+	sqlite3 *lock = NULL;
+	size_t want = *n, i;
+	int rc;
+
+	*n = 0;
+	if (!(cur[0] = store_export_open(st, f, err)))
+		return -1;
+	*n = 1;
+	/* Under the write lock nothing commits, so every cursor that starts reading meanwhile
+	 * reads the same snapshot.  Without the lock (a read-only file, a writer that holds it
+	 * past the busy timeout), one cursor. */
+	if (want < 2 || open_conn(st->path, SQLITE_OPEN_READWRITE, &lock, err) < 0)
+		goto one;
+	if (sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto one;
+	for (i = 0; i < want; i++) {
+		if (i > 0 && !(cur[i] = store_export_open(st, f, err)))
+			break;
+		if (start_snapshot(cur[i], err) < 0) {
+			if (i > 0)
+				store_export_close(cur[i]);
+			break;
+		}
+	}
+	rc = sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(lock);
+	if (i == 0) {                   /* cursor 0 could not read */
+		store_export_close(cur[0]);
+		*n = 0;
+		return -1;
+	}
+	if (rc != SQLITE_OK) {          /* the snapshots may differ: keep one */
+		for (size_t k = 1; k < i; k++)
+			store_export_close(cur[k]);
+		i = 1;
+	}
+	*n = i;
+	memset(err, 0, sizeof(*err));
+	return 0;
+one:
+	sqlite3_close(lock);
+	memset(err, 0, sizeof(*err));
+	return 0;
+}
+
+int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, size_t *n,
+			struct gw_err *err)
+{
+	static const char sql[] =
+		"SELECT answered_at FROM responses WHERE (?1 IS NULL OR answered_at >= ?1)"
+		" AND (?2 IS NULL OR answered_at < ?2) ORDER BY answered_at";
+	sqlite3_stmt *s = NULL;
+	int64_t *b = NULL, last = INT64_MIN;
+	size_t count = 0, cap = 0, seen = 0;
+	int rc;
+
+	*bounds = NULL;
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL)) != SQLITE_OK)
+		return db_fail(c->db, rc, "export", err);
+	if (c->since)
+		sqlite3_bind_int64(s, 1, c->since);
+	if (c->until)
+		sqlite3_bind_int64(s, 2, c->until);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t t;
+
+		if (++seen % step != 0 || (t = sqlite3_column_int64(s, 0)) <= last)
+			continue;
+		if (count == cap) {
+			int64_t *nb = realloc(b, (cap = cap ? 2 * cap : 64) * sizeof(*b));
+
+			if (!nb) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			b = nb;
+		}
+		b[count++] = last = t;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		free(b);
+		return db_fail(c->db, rc, "export", err);
+	}
+	*bounds = b;
+	*n = count;
+	return 0;
+}
+
+int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct gw_err *err)
+{
+	int64_t lo = c->since, hi = c->until;
+	int rc;
+
+	if (from && (!lo || from > lo))
+		lo = from;
+	if (to && (!hi || to < hi))
+		hi = to;
+	sqlite3_reset(c->stmt);
+	rc = sqlite3_bind_int64(c->stmt, 2, lo);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(c->stmt, 3, hi ? hi : INT64_MAX);
+	return rc == SQLITE_OK ? 0 : db_fail(c->db, rc, "export", err);
 }
 
 int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
