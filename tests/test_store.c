@@ -2427,6 +2427,64 @@ static void test_export_filters_and_order(void **state)
 	}
 }
 
+/* The ids a cursor returns, comma-separated, over [from, to). */
+static void export_ids(struct export_cursor *cur, int64_t from, int64_t to, char *got, size_t cap)
+{
+	struct gw_err err = { 0 };
+	struct export_row r;
+	size_t len = 0;
+	int rc;
+
+	assert_int_equal(store_export_range(cur, from, to, &err), 0);
+	got[0] = '\0';
+	while ((rc = store_export_next(cur, &r, &err)) == 1) {
+		len += (size_t)snprintf(got + len, cap - len, "%s%s", len ? "," : "", r.survey_id);
+		assert_true(len < cap);
+	}
+	assert_int_equal(rc, 0);
+}
+
+/* Cursors opened together read one snapshot, taken when they open (an answer committed later is
+ * in none of them), and their ranges cut the export into parts that add up to it. */
+static void test_export_cursors_share_one_snapshot(void **state)
+{
+	struct temp_store *f = *state;
+	struct gw_err err = { 0 };
+	struct export_filter all = { 0 };
+	struct export_cursor *cur[2];
+	struct new_survey n;
+	char whole[256], first[256], second[256], joined[520];
+	int64_t *bounds = NULL;
+	size_t ncur = 2, nb = 0;
+
+	export_fill(f);
+	assert_int_equal(store_export_open_many(f->st, &all, cur, &ncur, &err), 0);
+	assert_int_equal(ncur, 2);
+
+	sn_init(&n, "s-late", T0);
+	n.sn.phone = "+34600999888";
+	n.sn.expires_at = T0 + 3 * 86400;
+	create_sent(f, &n, "SM-late");
+	answer(f, "+34600999888", "SM-in-late", 9, T0 + 100, "s-late");
+
+	export_ids(cur[0], 0, 0, whole, sizeof(whole));
+	assert_null(strstr(whole, "s-late"));
+	export_ids(cur[1], 0, 0, second, sizeof(second));
+	assert_string_equal(second, whole);
+
+	/* Every second answer time is a boundary: two slices, read on the two cursors. */
+	assert_int_equal(store_export_bounds(cur[0], 2, &bounds, &nb, &err), 0);
+	assert_true(nb >= 1);
+	export_ids(cur[0], 0, bounds[0], first, sizeof(first));
+	export_ids(cur[1], bounds[0], 0, second, sizeof(second));
+	assert_true(first[0] && second[0]);
+	snprintf(joined, sizeof(joined), "%s,%s", first, second);
+	assert_string_equal(joined, whole);
+	free(bounds);
+	store_export_close(cur[0]);
+	store_export_close(cur[1]);
+}
+
 static void test_export_row_fields(void **state)
 {
 	static const char comment[] = "muy amables,\n\"todo\" bien";
@@ -2658,6 +2716,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_record_status_delivered_at_and_unknown_ids,
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_export_filters_and_order, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_export_cursors_share_one_snapshot, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_export_row_fields, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_idempotency_keys, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_whatsapp_pair_pacing, fx_open, fx_free),
