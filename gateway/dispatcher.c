@@ -36,6 +36,8 @@ struct dispatcher {
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
 	int64_t last_expiry_sweep;
 	int64_t last_retain_purge;      /* [store] retain_days: the last purge of old texts */
+	/* The provider's last claim found fewer due messages than it asked for. */
+	int drained[GATEWAY_MAX_PROVIDERS];
 	/* Written by the dispatcher's thread (pause_on_auth_failure()), the reason before the
 	 * flag; read by /healthz and /metrics. */
 	_Atomic int paused[GATEWAY_MAX_PROVIDERS];
@@ -498,6 +500,11 @@ static size_t claim_batch(struct dispatcher *d, size_t pi)
 
 	if (d->paused[pi] || room < BATCH_MAX)
 		return 0;
+	/* Without a backlog (messages trickling in, a thank-you per reply), claim again once the
+	 * sends in flight are done: those that came meanwhile then share one claim, where a
+	 * claim at every wake-up would cost a commit for one or two messages. */
+	if (d->drained[pi] && d->in_use)
+		return 0;
 	/* Everything the window has room for, in one claim: each claim is a commit the
 	 * dispatcher waits for while its connections go idle. */
 	if (!(want = bucket_take(d, pi, &p->rate, room)))
@@ -506,6 +513,7 @@ static size_t claim_batch(struct dispatcher *d, size_t pi)
 		log_error("outbox_claim", "claiming messages failed: %s", err.msg);
 		n = 0;
 	}
+	d->drained[pi] = n < want;
 	if (!p->rate.off)
 		d->buckets[pi].tokens += (double)(want - n);    /* unused tokens go back */
 	for (size_t i = 0; i < n; i++) {
