@@ -146,9 +146,6 @@ void outbox_item_release(struct outbox_item *it);
  * is being sent (Meta's pair rate limit; default 6, 0: off). */
 void store_set_pair_interval(struct store *st, int64_t seconds);
 
-/* The earliest time a queued message falls due, or 0 when none is queued. */
-int store_next_due(struct store *st, int64_t *when, struct gw_err *err);
-
 /* Send outcomes.  Each returns 0 when recorded, 1 when the message had been cancelled meanwhile
  * (its customer erased: nothing of the outcome is kept), -1 on error. */
 

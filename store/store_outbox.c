@@ -115,22 +115,6 @@ int store_claim_due(struct store *st, int64_t now, const char *provider,
 	return rc;
 }
 
-static int next_due_job(struct store *st, void *arg, struct gw_err *err)
-{
-	sqlite3_stmt *s = st_get(st, S_NEXT_DUE);
-	int64_t *when = arg;
-	int rc = sqlite3_step(s);
-
-	*when = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "find due messages", err);
-}
-
-int store_next_due(struct store *st, int64_t *when, struct gw_err *err)
-{
-	return store_run(st, next_due_job, when, err);
-}
-
 /*
  * Send outcomes: statement ids[0] on the message, then ids[1] on the survey the message asks for
  * (none for thanks and re-prompts).  Both are bound alike: ?1 the message id, ?2 a time, ?3 the

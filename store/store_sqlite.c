@@ -66,7 +66,6 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SURVEY_SET_STATUS] =
 		"UPDATE surveys SET status = ?2, attempts = (SELECT attempts FROM messages WHERE id = ?3)"
 		" WHERE id = ?1 AND status IN ('queued', 'sending')",
-	[S_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE status = 'queued'",
 	[S_MESSAGE_SENT] =
 		"UPDATE messages SET status = 'sent', provider_message_id = ?3, sent_at = ?2,"
 		" updated_at = ?2, error_code = NULL, error_message = NULL"

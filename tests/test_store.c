@@ -616,34 +616,6 @@ static void test_claim_due_picks_due_messages_of_provider_oldest_first(void **st
 	outbox_item_release(&items[0]);
 }
 
-static void test_next_due(void **state)
-{
-	struct temp_store *f = *state;
-	struct gw_err err = { 0 };
-	struct new_survey n;
-	int64_t when = -1;
-
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 0);
-
-	sn_init(&n, "d-500", 10);
-	n.sn.send_after = 500;
-	create_ok(f, &n.sn, 1, "d-500");
-	sn_init(&n, "d-300", 20);
-	n.sn.send_after = 300;
-	n.sn.provider = "meta";         /* any provider counts */
-	create_ok(f, &n.sn, 1, "d-300");
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 300);
-
-	claim_one(f, "meta", 300, "d-300");
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 500);
-	claim_one(f, "twilio", 500, "d-500");
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 0);
-}
-
 static void test_send_accepted_marks_message_and_survey_sent(void **state)
 {
 	struct temp_store *f = *state;
@@ -674,7 +646,7 @@ static void test_send_retry_requeues_with_error_kept(void **state)
 	struct outbox_item it;
 	struct new_survey n;
 	struct survey s;
-	int64_t mid, when;
+	int64_t mid;
 	size_t k;
 
 	sn_init(&n, "s-retry", 1000);
@@ -690,8 +662,6 @@ static void test_send_retry_requeues_with_error_kept(void **state)
 	assert_string_equal(s.error_code, "http_503");
 	assert_string_equal(s.error_message, "Service Unavailable");
 	survey_release(&s);
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 1060);
 
 	/* not before next_at; then again, with the attempt counted */
 	assert_int_equal(store_claim_due(f->st, 1059, "twilio", &it, 1, &k, &err), 0);
@@ -712,7 +682,7 @@ static void test_send_failed_marks_message_and_survey_failed(void **state)
 	struct gw_err err = { 0 };
 	struct new_survey n;
 	struct survey s;
-	int64_t mid, when;
+	int64_t mid;
 
 	sn_init(&n, "s-fail", 1000);
 	create_ok(f, &n.sn, 1, "s-fail");
@@ -727,8 +697,6 @@ static void test_send_failed_marks_message_and_survey_failed(void **state)
 	assert_string_equal(s.error_code, "21211");
 	assert_string_equal(s.error_message, "Invalid 'To' Phone Number");
 	survey_release(&s);
-	assert_int_equal(store_next_due(f->st, &when, &err), 0);
-	assert_int_equal(when, 0);
 }
 
 static void test_mark_uncertain_turns_sending_into_uncertain(void **state)
@@ -2658,7 +2626,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_survey_not_found, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(
 			test_claim_due_picks_due_messages_of_provider_oldest_first, fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_next_due, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_send_accepted_marks_message_and_survey_sent,
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_send_retry_requeues_with_error_kept, fx_open,
