@@ -1,22 +1,18 @@
 /* fake_meta.c - see fake_meta.h. */
 #include "fake_meta.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "fake_http.h"
 #include "harness.h"
 
-#define QUEUE_LEN 16
-#define REQUEST_BODY_CAP (64u << 10)
 #define TEXT_BODY_MAX_CHARS 4096        /* Cloud API: text.body is at most 4096 characters */
 #define JSON_TYPE "application/json"
 
@@ -27,26 +23,12 @@ struct scripted {
 };
 
 struct fake_meta {
-	struct MHD_Daemon *daemon;
-	int port;
+	struct fake_http http;          /* its lock also guards wamid_seq */
 	char *access_token;
 	char *messages_path;            /* /{graph_version}/{phone_number_id}/messages */
 	json_t *sent;                   /* meta-send-response-200.json */
 	json_t *error;                  /* meta-error-100-invalid-param.json */
-
-	pthread_mutex_t lock;           /* guards everything below */
-	pthread_cond_t arrived;         /* signalled on every recorded request */
-	struct fake_meta_request **reqs;
-	size_t n_reqs, alloc_reqs;
-	struct scripted queue[QUEUE_LEN];
-	size_t q_head, q_len;
 	unsigned long long wamid_seq;
-};
-
-/* Per-connection upload state, freed by on_completed(). */
-struct conn_ctx {
-	struct buf body;
-	int too_big;
 };
 
 /* What a failed check answers. */
@@ -61,8 +43,10 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void request_free(struct fake_meta_request *r)
+static void request_free(void *req)
 {
+	struct fake_meta_request *r = req;
+
 	if (!r)
 		return;
 	free(r->path);
@@ -116,16 +100,6 @@ static size_t utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
-}
-
-/* 1 when the Content-Type header names application/json (parameters allowed). */
-static int is_json_type(const char *ct)
-{
-	size_t n = strlen(JSON_TYPE);
-
-	if (!ct || strncasecmp(ct, JSON_TYPE, n) != 0)
-		return 0;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
 /* The credential check: "Bearer {access_token}" (the scheme in any case, RFC 7235). */
@@ -236,7 +210,8 @@ out:
 
 /* Every check of fake_meta.h, in order.  0 when the request is acceptable. */
 static int check_request(struct fake_meta *fm, const char *url, const char *method,
-			 struct conn_ctx *ctx, struct fake_meta_request *rec, struct rejection *rej)
+			 struct fake_http_upload *ctx, struct fake_meta_request *rec,
+			 struct rejection *rej)
 {
 	if (!check_auth(fm, rec->authorization))
 		return reject(rej, rec, 401, 190, "Invalid OAuth access token.",
@@ -246,7 +221,7 @@ static int check_request(struct fake_meta *fm, const char *url, const char *meth
 	if (strcmp(method, "POST") != 0)
 		return reject(rej, rec, 400, 100, "Unsupported request method.",
 			      "method is not POST");
-	if (!is_json_type(rec->content_type))
+	if (!fake_http_type_is(rec->content_type, JSON_TYPE))
 		return reject_param(rej, rec, "Content-Type is not application/json");
 	if (ctx->too_big)
 		return reject_param(rej, rec, "body larger than 64 KiB");
@@ -292,54 +267,23 @@ static char *sent_body(struct fake_meta *fm, const struct fake_meta_request *rec
 /* Under the lock: takes the next scripted answer, or the default 200, for an accepted request. */
 static void take_answer(struct fake_meta *fm, struct scripted *out)
 {
-	if (fm->q_len) {
-		*out = fm->queue[fm->q_head];
-		fm->q_head = (fm->q_head + 1) % QUEUE_LEN;
-		fm->q_len--;
-	} else {
+	if (fake_http_dequeue(&fm->http, out) < 0) {
 		memset(out, 0, sizeof(*out));
 		out->status = 200;
 	}
 }
 
-/* Under the lock: appends the record and wakes waiters.  -1 when out of memory. */
-static int record(struct fake_meta *fm, struct fake_meta_request *rec)
-{
-	if (fm->n_reqs == fm->alloc_reqs) {
-		size_t n = fm->alloc_reqs ? 2 * fm->alloc_reqs : 16;
-		struct fake_meta_request **p = realloc(fm->reqs, n * sizeof(*p));
-
-		if (!p)
-			return -1;
-		fm->reqs = p;
-		fm->alloc_reqs = n;
-	}
-	fm->reqs[fm->n_reqs++] = rec;
-	pthread_cond_broadcast(&fm->arrived);
-	return 0;
-}
-
 /* Queues `body` (may be NULL: empty) with `status` on the connection. */
 static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result r;
-	size_t len = body ? strlen(body) : 0;
+	static const char *const unauthorized[] = {
+		MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		"OAuth \"Facebook Platform\" \"invalid_token\" \"Invalid OAuth access token.\"",
+		NULL
+	};
 
-	resp = MHD_create_response_from_buffer(len, (void *)(body ? body : ""),
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	if (body)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json; charset=UTF-8");
-	if (status == 401)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"OAuth \"Facebook Platform\" \"invalid_token\" "
-					"\"Invalid OAuth access token.\"");
-	r = MHD_queue_response(conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return fake_http_respond(conn, status, body, "application/json; charset=UTF-8",
+				 status == 401 ? unauthorized : NULL);
 }
 
 /* A header's value as a NUL-terminated copy, or NULL. */
@@ -352,9 +296,10 @@ static char *header_copy(struct MHD_Connection *conn, const char *name)
  * The whole request has arrived: check it, pick the answer, record the request (before answering,
  * so a test that sees the gateway react also sees the record), then answer.
  */
-static enum MHD_Result answer_request(struct fake_meta *fm, struct MHD_Connection *conn,
-				      const char *url, const char *method, struct conn_ctx *ctx)
+static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, struct fake_http_upload *ctx)
 {
+	struct fake_meta *fm = cls;
 	struct fake_meta_request *rec = calloc(1, sizeof(*rec));
 	struct rejection rej = { 0 };
 	struct scripted ans = { 0 };
@@ -371,7 +316,7 @@ static enum MHD_Result answer_request(struct fake_meta *fm, struct MHD_Connectio
 	rec->body = strdup(buf_cstr(&ctx->body));
 	rec->ok = check_request(fm, url, method, ctx, rec, &rej) == 0;
 
-	pthread_mutex_lock(&fm->lock);
+	pthread_mutex_lock(&fm->http.lock);
 	if (rec->ok) {
 		take_answer(fm, &ans);
 		if (ans.status == 200)
@@ -383,12 +328,12 @@ static enum MHD_Result answer_request(struct fake_meta *fm, struct MHD_Connectio
 	}
 	rec->status = ans.status;
 	rec->code = ans.status == 200 ? 0 : ans.code;
-	if (record(fm, rec) < 0) {
-		pthread_mutex_unlock(&fm->lock);
+	if (fake_http_record(&fm->http, rec) < 0) {
+		pthread_mutex_unlock(&fm->http.lock);
 		request_free(rec);
 		return MHD_NO;
 	}
-	pthread_mutex_unlock(&fm->lock);
+	pthread_mutex_unlock(&fm->http.lock);
 
 	if (ans.status == 200)
 		body = sent_body(fm, rec);
@@ -402,41 +347,12 @@ out:
 	return r;
 }
 
-/* libmicrohttpd's access handler: gathers the upload (capped), then answers once it is complete. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx) {
-		ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return MHD_NO;
-		buf_init(&ctx->body, REQUEST_BODY_CAP);
-		*con_cls = ctx;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!ctx->too_big && buf_append(&ctx->body, upload, *upload_size) < 0)
-			ctx->too_big = 1;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	return answer_request(cls, conn, url, method, ctx);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx)
-		return;
-	buf_release(&ctx->body);
-	free(ctx);
-	*con_cls = NULL;
-}
+static const struct fake_http_ops meta_http_ops = {
+	.name = "fake_meta",
+	.answer = answer_request,
+	.free_req = request_free,
+	.answer_size = sizeof(struct scripted),
+};
 
 /* Loads a JSON object fixture; NULL after a message. */
 static json_t *load_fixture(const char *path)
@@ -464,18 +380,10 @@ struct fake_meta *fake_meta_start(const char *graph_version, const char *phone_n
 				  const char *access_token, const char *fixtures_dir)
 {
 	struct fake_meta *fm = calloc(1, sizeof(*fm));
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	const union MHD_DaemonInfo *info;
-	pthread_condattr_t ca;
 	char path[256];
 
 	if (!fm)
 		return NULL;
-	pthread_mutex_init(&fm->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fm->arrived, &ca);
-	pthread_condattr_destroy(&ca);
 	snprintf(path, sizeof(path), "/%s/%s/messages", graph_version, phone_number_id);
 	fm->access_token = strdup(access_token);
 	fm->messages_path = strdup(path);
@@ -483,24 +391,8 @@ struct fake_meta *fake_meta_start(const char *graph_version, const char *phone_n
 	fm->error = load_named(fixtures_dir, "meta-error-100-invalid-param.json");
 	if (!fm->access_token || !fm->messages_path || !fm->sent || !fm->error)
 		goto fail;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fm->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-				      NULL, NULL, on_request, fm,
-				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				      MHD_OPTION_NOTIFY_COMPLETED, on_completed, fm,
-				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				      MHD_OPTION_END);
-	if (!fm->daemon) {
-		fprintf(stderr, "fake_meta: MHD_start_daemon failed\n");
+	if (fake_http_start(&fm->http, &meta_http_ops, fm) < 0)
 		goto fail;
-	}
-	info = MHD_get_daemon_info(fm->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port) {
-		fprintf(stderr, "fake_meta: no bound port\n");
-		goto fail;
-	}
-	fm->port = info->port;
 	return fm;
 fail:
 	fake_meta_stop(fm);
@@ -511,87 +403,44 @@ void fake_meta_stop(struct fake_meta *fm)
 {
 	if (!fm)
 		return;
-	if (fm->daemon)
-		MHD_stop_daemon(fm->daemon);
-	for (size_t i = 0; i < fm->n_reqs; i++)
-		request_free(fm->reqs[i]);
-	free(fm->reqs);
+	/* first: the daemon thread reads everything below */
+	fake_http_stop(&fm->http);
 	json_decref(fm->sent);
 	json_decref(fm->error);
 	free(fm->messages_path);
 	free(fm->access_token);
-	pthread_cond_destroy(&fm->arrived);
-	pthread_mutex_destroy(&fm->lock);
 	free(fm);
 }
 
 int fake_meta_port(const struct fake_meta *fm)
 {
-	return fm->port;
+	return fm->http.port;
 }
 
 int fake_meta_queue(struct fake_meta *fm, int status, int code, const char *message)
 {
-	struct scripted *s;
-	int rc = -1;
+	struct scripted s = { .status = status, .code = code };
 
-	pthread_mutex_lock(&fm->lock);
-	if (fm->q_len == QUEUE_LEN)
-		goto out;
-	s = &fm->queue[(fm->q_head + fm->q_len) % QUEUE_LEN];
-	s->status = status;
-	s->code = code;
 	if (message)
-		snprintf(s->message, sizeof(s->message), "%s", message);
+		snprintf(s.message, sizeof(s.message), "%s", message);
 	else
-		snprintf(s->message, sizeof(s->message), "(#%d) Error %d", code, code);
-	fm->q_len++;
-	rc = 0;
-out:
-	pthread_mutex_unlock(&fm->lock);
-	return rc;
+		snprintf(s.message, sizeof(s.message), "(#%d) Error %d", code, code);
+	return fake_http_queue(&fm->http, &s);
 }
 
 size_t fake_meta_count(struct fake_meta *fm)
 {
-	size_t n;
-
-	pthread_mutex_lock(&fm->lock);
-	n = fm->n_reqs;
-	pthread_mutex_unlock(&fm->lock);
-	return n;
+	return fake_http_count(&fm->http);
 }
 
 const struct fake_meta_request *fake_meta_request(struct fake_meta *fm, size_t i)
 {
-	const struct fake_meta_request *r = NULL;
-
-	pthread_mutex_lock(&fm->lock);
-	if (i < fm->n_reqs)
-		r = fm->reqs[i];
-	pthread_mutex_unlock(&fm->lock);
-	return r;
+	return fake_http_get(&fm->http, i);
 }
 
 size_t fake_meta_wait(struct fake_meta *fm, size_t n, int timeout_ms)
 {
-	struct timespec until;
-	size_t got;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&fm->lock);
-	while (fm->n_reqs < n)
-		if (pthread_cond_timedwait(&fm->arrived, &fm->lock, &until) != 0)
-			break;
-	got = fm->n_reqs;
-	pthread_mutex_unlock(&fm->lock);
-	return got;
+	return fake_http_wait(&fm->http, n, timeout_ms);
 }
 
 void fake_meta_sign(const char *app_secret, const void *body, size_t len,

@@ -1,25 +1,21 @@
 /* fake_twilio.c - see fake_twilio.h. */
 #include "fake_twilio.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_http.h"
 #include "form.h"
 #include "harness.h"
 
-#define QUEUE_LEN 16
-#define REQUEST_BODY_CAP (64u << 10)
 #define TWILIO_BODY_MAX_CHARS 1600   /* Twilio error 21617 past this */
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
@@ -31,28 +27,14 @@ struct scripted {
 };
 
 struct fake_twilio {
-	struct MHD_Daemon *daemon;
-	int port;
+	struct fake_http http;          /* its lock also guards sid_seq */
 	char *account_sid;
 	char *auth_token;
 	char *messages_path;            /* /2010-04-01/Accounts/{sid}/Messages.json */
 	json_t *created;                /* twilio-create-message-201.json */
 	json_t *error;                  /* twilio-error-400-20001.json */
 	uint64_t sid_nonce;
-
-	pthread_mutex_t lock;           /* guards everything below */
-	pthread_cond_t arrived;         /* signalled on every recorded request */
-	struct fake_twilio_request **reqs;
-	size_t n_reqs, alloc_reqs;
-	struct scripted queue[QUEUE_LEN];
-	size_t q_head, q_len;
 	uint64_t sid_seq;
-};
-
-/* Per-connection upload state, freed by on_completed(). */
-struct conn_ctx {
-	struct buf body;
-	int too_big;
 };
 
 /* What a failed check answers. */
@@ -67,8 +49,10 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void request_free(struct fake_twilio_request *r)
+static void request_free(void *req)
 {
+	struct fake_twilio_request *r = req;
+
 	if (!r)
 		return;
 	free(r->path);
@@ -114,16 +98,6 @@ static size_t utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
-}
-
-/* 1 when the Content-Type header names the urlencoded form type (parameters allowed). */
-static int is_form_type(const char *ct)
-{
-	size_t n = strlen(FORM_TYPE);
-
-	if (!ct || strncasecmp(ct, FORM_TYPE, n) != 0)
-		return 0;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
 /* The credential check: Basic auth with exactly this account's sid and token. */
@@ -194,8 +168,8 @@ out:
 
 /* Every check of fake_twilio.h, in Twilio's order.  0 when the request is acceptable. */
 static int check_request(struct fake_twilio *ft, struct MHD_Connection *conn, const char *url,
-			 const char *method, struct conn_ctx *ctx, struct fake_twilio_request *rec,
-			 struct rejection *rej)
+			 const char *method, struct fake_http_upload *ctx,
+			 struct fake_twilio_request *rec, struct rejection *rej)
 {
 	char msg[200];
 
@@ -211,7 +185,7 @@ static int check_request(struct fake_twilio *ft, struct MHD_Connection *conn, co
 	if (ctx->too_big)
 		return reject(rej, rec, 413, 20001, "Request entity too large",
 			      "body larger than 64 KiB");
-	if (!is_form_type(rec->content_type))
+	if (!fake_http_type_is(rec->content_type, FORM_TYPE))
 		return reject(rej, rec, 400, 21604, "A 'To' phone number is required.",
 			      "Content-Type is not application/x-www-form-urlencoded");
 	return check_fields(rec, buf_cstr(&ctx->body), ctx->body.len, rej);
@@ -264,31 +238,10 @@ out:
 /* Under the lock: takes the next scripted answer, or the default 201, for an accepted request. */
 static void take_answer(struct fake_twilio *ft, struct scripted *out)
 {
-	if (ft->q_len) {
-		*out = ft->queue[ft->q_head];
-		ft->q_head = (ft->q_head + 1) % QUEUE_LEN;
-		ft->q_len--;
-	} else {
+	if (fake_http_dequeue(&ft->http, out) < 0) {
 		memset(out, 0, sizeof(*out));
 		out->status = 201;
 	}
-}
-
-/* Under the lock: appends the record and wakes waiters.  -1 when out of memory. */
-static int record(struct fake_twilio *ft, struct fake_twilio_request *rec)
-{
-	if (ft->n_reqs == ft->alloc_reqs) {
-		size_t n = ft->alloc_reqs ? 2 * ft->alloc_reqs : 16;
-		struct fake_twilio_request **p = realloc(ft->reqs, n * sizeof(*p));
-
-		if (!p)
-			return -1;
-		ft->reqs = p;
-		ft->alloc_reqs = n;
-	}
-	ft->reqs[ft->n_reqs++] = rec;
-	pthread_cond_broadcast(&ft->arrived);
-	return 0;
 }
 
 /* Queues `body` (may be NULL: empty) with `status` on the connection, with a Retry-After header
@@ -296,34 +249,28 @@ static int record(struct fake_twilio *ft, struct fake_twilio_request *rec)
 static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body,
 				   const char *retry_after)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result r;
-	size_t len = body ? strlen(body) : 0;
+	const char *headers[5] = { NULL };
+	size_t n = 0;
 
-	resp = MHD_create_response_from_buffer(len, (void *)(body ? body : ""),
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	if (body)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json; charset=utf-8");
-	if (status == 401)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Basic realm=\"Twilio API\"");
-	if (retry_after[0])
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
-	r = MHD_queue_response(conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return r;
+	if (status == 401) {
+		headers[n++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+		headers[n++] = "Basic realm=\"Twilio API\"";
+	}
+	if (retry_after[0]) {
+		headers[n++] = MHD_HTTP_HEADER_RETRY_AFTER;
+		headers[n++] = retry_after;
+	}
+	return fake_http_respond(conn, status, body, "application/json; charset=utf-8", headers);
 }
 
 /*
  * The whole request has arrived: check it, pick the answer, record the request (before answering,
  * so a test that sees the gateway react also sees the record), then answer.
  */
-static enum MHD_Result answer_request(struct fake_twilio *ft, struct MHD_Connection *conn,
-				      const char *url, const char *method, struct conn_ctx *ctx)
+static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, struct fake_http_upload *ctx)
 {
+	struct fake_twilio *ft = cls;
 	struct fake_twilio_request *rec = calloc(1, sizeof(*rec));
 	struct rejection rej = { 0 };
 	struct scripted ans = { 0 };
@@ -338,7 +285,7 @@ static enum MHD_Result answer_request(struct fake_twilio *ft, struct MHD_Connect
 					MHD_HTTP_HEADER_CONTENT_TYPE));
 	rec->ok = check_request(ft, conn, url, method, ctx, rec, &rej) == 0;
 
-	pthread_mutex_lock(&ft->lock);
+	pthread_mutex_lock(&ft->http.lock);
 	if (rec->ok) {
 		take_answer(ft, &ans);
 		if (ans.status == 201)
@@ -351,12 +298,12 @@ static enum MHD_Result answer_request(struct fake_twilio *ft, struct MHD_Connect
 		snprintf(ans.message, sizeof(ans.message), "%s", rej.message);
 	}
 	rec->status = ans.status;
-	if (record(ft, rec) < 0) {
-		pthread_mutex_unlock(&ft->lock);
+	if (fake_http_record(&ft->http, rec) < 0) {
+		pthread_mutex_unlock(&ft->http.lock);
 		request_free(rec);
 		return MHD_NO;
 	}
-	pthread_mutex_unlock(&ft->lock);
+	pthread_mutex_unlock(&ft->http.lock);
 
 	if (ans.status == 201)
 		body = created_body(ft, rec);
@@ -370,41 +317,12 @@ out:
 	return r;
 }
 
-/* libmicrohttpd's access handler: gathers the upload (capped), then answers once it is complete. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx) {
-		ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return MHD_NO;
-		buf_init(&ctx->body, REQUEST_BODY_CAP);
-		*con_cls = ctx;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!ctx->too_big && buf_append(&ctx->body, upload, *upload_size) < 0)
-			ctx->too_big = 1;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	return answer_request(cls, conn, url, method, ctx);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx)
-		return;
-	buf_release(&ctx->body);
-	free(ctx);
-	*con_cls = NULL;
-}
+static const struct fake_http_ops twilio_http_ops = {
+	.name = "fake_twilio",
+	.answer = answer_request,
+	.free_req = request_free,
+	.answer_size = sizeof(struct scripted),
+};
 
 /* Loads a JSON object fixture; NULL after a message. */
 static json_t *load_fixture(const char *dir, const char *name)
@@ -427,21 +345,10 @@ struct fake_twilio *fake_twilio_start(const char *account_sid, const char *auth_
 				      const char *fixtures_dir)
 {
 	struct fake_twilio *ft = calloc(1, sizeof(*ft));
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	const union MHD_DaemonInfo *info;
 	char path[256];
 
 	if (!ft)
 		return NULL;
-	pthread_mutex_init(&ft->lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&ft->arrived, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/Messages.json", account_sid);
 	ft->account_sid = strdup(account_sid);
 	ft->auth_token = strdup(auth_token);
@@ -453,24 +360,8 @@ struct fake_twilio *fake_twilio_start(const char *account_sid, const char *auth_
 		goto fail;
 	if (getrandom(&ft->sid_nonce, sizeof(ft->sid_nonce), 0) != sizeof(ft->sid_nonce))
 		ft->sid_nonce = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ft->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-				      NULL, NULL, on_request, ft,
-				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				      MHD_OPTION_NOTIFY_COMPLETED, on_completed, ft,
-				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				      MHD_OPTION_END);
-	if (!ft->daemon) {
-		fprintf(stderr, "fake_twilio: MHD_start_daemon failed\n");
+	if (fake_http_start(&ft->http, &twilio_http_ops, ft) < 0)
 		goto fail;
-	}
-	info = MHD_get_daemon_info(ft->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port) {
-		fprintf(stderr, "fake_twilio: no bound port\n");
-		goto fail;
-	}
-	ft->port = info->port;
 	return ft;
 fail:
 	fake_twilio_stop(ft);
@@ -481,24 +372,19 @@ void fake_twilio_stop(struct fake_twilio *ft)
 {
 	if (!ft)
 		return;
-	if (ft->daemon)
-		MHD_stop_daemon(ft->daemon);
-	for (size_t i = 0; i < ft->n_reqs; i++)
-		request_free(ft->reqs[i]);
-	free(ft->reqs);
+	/* first: the daemon thread reads everything below */
+	fake_http_stop(&ft->http);
 	json_decref(ft->created);
 	json_decref(ft->error);
 	free(ft->messages_path);
 	free(ft->auth_token);
 	free(ft->account_sid);
-	pthread_cond_destroy(&ft->arrived);
-	pthread_mutex_destroy(&ft->lock);
 	free(ft);
 }
 
 int fake_twilio_port(const struct fake_twilio *ft)
 {
-	return ft->port;
+	return ft->http.port;
 }
 
 /* Appends one scripted answer; `retry_after` NULL sends no Retry-After.  0, or -1 when the queue
@@ -506,27 +392,16 @@ int fake_twilio_port(const struct fake_twilio *ft)
 static int queue_answer(struct fake_twilio *ft, int status, int error_code, const char *message,
 			const char *retry_after)
 {
-	struct scripted *s;
-	int rc = -1;
+	struct scripted s = { .status = status, .code = error_code };
 
-	if (retry_after && strlen(retry_after) >= sizeof(s->retry_after))
+	if (retry_after && strlen(retry_after) >= sizeof(s.retry_after))
 		return -1;
-	pthread_mutex_lock(&ft->lock);
-	if (ft->q_len == QUEUE_LEN)
-		goto out;
-	s = &ft->queue[(ft->q_head + ft->q_len) % QUEUE_LEN];
-	s->status = status;
-	s->code = error_code;
 	if (message)
-		snprintf(s->message, sizeof(s->message), "%s", message);
+		snprintf(s.message, sizeof(s.message), "%s", message);
 	else
-		snprintf(s->message, sizeof(s->message), "Error %d", error_code);
-	snprintf(s->retry_after, sizeof(s->retry_after), "%s", retry_after ? retry_after : "");
-	ft->q_len++;
-	rc = 0;
-out:
-	pthread_mutex_unlock(&ft->lock);
-	return rc;
+		snprintf(s.message, sizeof(s.message), "Error %d", error_code);
+	snprintf(s.retry_after, sizeof(s.retry_after), "%s", retry_after ? retry_after : "");
+	return fake_http_queue(&ft->http, &s);
 }
 
 int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const char *message)
@@ -542,44 +417,17 @@ int fake_twilio_queue_retry_after(struct fake_twilio *ft, const char *retry_afte
 
 size_t fake_twilio_count(struct fake_twilio *ft)
 {
-	size_t n;
-
-	pthread_mutex_lock(&ft->lock);
-	n = ft->n_reqs;
-	pthread_mutex_unlock(&ft->lock);
-	return n;
+	return fake_http_count(&ft->http);
 }
 
 const struct fake_twilio_request *fake_twilio_request(struct fake_twilio *ft, size_t i)
 {
-	const struct fake_twilio_request *r = NULL;
-
-	pthread_mutex_lock(&ft->lock);
-	if (i < ft->n_reqs)
-		r = ft->reqs[i];
-	pthread_mutex_unlock(&ft->lock);
-	return r;
+	return fake_http_get(&ft->http, i);
 }
 
 size_t fake_twilio_wait(struct fake_twilio *ft, size_t n, int timeout_ms)
 {
-	struct timespec until;
-	size_t got;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&ft->lock);
-	while (ft->n_reqs < n)
-		if (pthread_cond_timedwait(&ft->arrived, &ft->lock, &until) != 0)
-			break;
-	got = ft->n_reqs;
-	pthread_mutex_unlock(&ft->lock);
-	return got;
+	return fake_http_wait(&ft->http, n, timeout_ms);
 }
 
 /* Byte-wise order of two fields by key, then value (Twilio sorts a repeated key's values). */

@@ -1,23 +1,19 @@
 /* fake_zenvia.c - see fake_zenvia.h. */
 #include "fake_zenvia.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fake_http.h"
 
-#define QUEUE_LEN 16
-#define REQUEST_BODY_CAP (64u << 10)
 #define JSON_TYPE "application/json"
 #define MESSAGES_PREFIX "/v2/channels/"
 #define MESSAGES_SUFFIX "/messages"
@@ -30,24 +26,10 @@ struct scripted {
 };
 
 struct fake_zenvia {
-	struct MHD_Daemon *daemon;
-	int port;
+	struct fake_http http;          /* its lock also guards id_seq */
 	char *api_token;
 	uint32_t id_nonce[3];           /* random: ids differ between fakes and runs */
-
-	pthread_mutex_t lock;           /* guards everything below */
-	pthread_cond_t arrived;         /* signalled on every recorded request */
-	struct fake_zenvia_request **reqs;
-	size_t n_reqs, alloc_reqs;
-	struct scripted queue[QUEUE_LEN];
-	size_t q_head, q_len;
 	uint64_t id_seq;
-};
-
-/* Per-connection upload state, freed by on_completed(). */
-struct conn_ctx {
-	struct buf body;
-	int too_big;
 };
 
 static char *dup_or_null(const char *s)
@@ -55,8 +37,10 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void request_free(struct fake_zenvia_request *r)
+static void request_free(void *req)
 {
+	struct fake_zenvia_request *r = req;
+
 	if (!r)
 		return;
 	free(r->path);
@@ -87,16 +71,6 @@ static int reject(struct scripted *ans, struct fake_zenvia_request *rec, int sta
 static int invalid(struct scripted *ans, struct fake_zenvia_request *rec, const char *why)
 {
 	return reject(ans, rec, 400, "VALIDATION_ERROR", why, why);
-}
-
-/* 1 when the Content-Type header names application/json (parameters allowed). */
-static int is_json_type(const char *ct)
-{
-	size_t n = strlen(JSON_TYPE);
-
-	if (!ct || strncasecmp(ct, JSON_TYPE, n) != 0)
-		return 0;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
 /* 8 to 15 digits and nothing else: a phone number as Zenvia takes it, without the '+'. */
@@ -175,7 +149,8 @@ static int check_content(const json_t *c, size_t i, struct scripted *ans,
 }
 
 /* Parses the JSON body, copies from/to/contents into `rec` and checks them.  0 when acceptable. */
-static int check_body(struct conn_ctx *ctx, struct fake_zenvia_request *rec, struct scripted *ans)
+static int check_body(struct fake_http_upload *ctx, struct fake_zenvia_request *rec,
+		      struct scripted *ans)
 {
 	json_t *root = json_loadb(buf_cstr(&ctx->body), ctx->body.len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *from, *to, *contents, *c;
@@ -216,7 +191,7 @@ out:
 
 /* Every check of fake_zenvia.h, in order.  0 when the request is acceptable. */
 static int check_request(struct fake_zenvia *fz, const char *url, const char *method,
-			 struct conn_ctx *ctx, struct fake_zenvia_request *rec,
+			 struct fake_http_upload *ctx, struct fake_zenvia_request *rec,
 			 struct scripted *ans)
 {
 	char msg[200];
@@ -234,7 +209,7 @@ static int check_request(struct fake_zenvia *fz, const char *url, const char *me
 	if (ctx->too_big)
 		return reject(ans, rec, 413, "PAYLOAD_TOO_LARGE", "Request entity too large",
 			      "body larger than 64 KiB");
-	if (!is_json_type(rec->content_type))
+	if (!fake_http_type_is(rec->content_type, JSON_TYPE))
 		return invalid(ans, rec, "Content-Type is not application/json");
 	return check_body(ctx, rec, ans);
 }
@@ -275,11 +250,7 @@ static char *error_body(const struct scripted *ans)
 /* Under the lock: takes the next scripted answer, or the default 200, for an accepted request. */
 static void take_answer(struct fake_zenvia *fz, struct scripted *out)
 {
-	if (fz->q_len) {
-		*out = fz->queue[fz->q_head];
-		fz->q_head = (fz->q_head + 1) % QUEUE_LEN;
-		fz->q_len--;
-	} else {
+	if (fake_http_dequeue(&fz->http, out) < 0) {
 		memset(out, 0, sizeof(*out));
 		out->status = 200;
 	}
@@ -297,45 +268,9 @@ static void next_id(struct fake_zenvia *fz, char out[FAKE_ZENVIA_ID_LEN])
 		 (unsigned long long)(seq & 0xffffffffffffULL));
 }
 
-/* Under the lock: appends the record and wakes waiters.  -1 when out of memory. */
-static int record(struct fake_zenvia *fz, struct fake_zenvia_request *rec)
-{
-	if (fz->n_reqs == fz->alloc_reqs) {
-		size_t n = fz->alloc_reqs ? 2 * fz->alloc_reqs : 16;
-		struct fake_zenvia_request **p = realloc(fz->reqs, n * sizeof(*p));
-
-		if (!p)
-			return -1;
-		fz->reqs = p;
-		fz->alloc_reqs = n;
-	}
-	fz->reqs[fz->n_reqs++] = rec;
-	pthread_cond_broadcast(&fz->arrived);
-	return 0;
-}
-
-/* Queues `body` (may be NULL: empty) with `status` on the connection. */
-static enum MHD_Result send_answer(struct MHD_Connection *conn, int status, const char *body)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result r;
-	size_t len = body ? strlen(body) : 0;
-
-	resp = MHD_create_response_from_buffer(len, (void *)(body ? body : ""),
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	if (body)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json; charset=utf-8");
-	r = MHD_queue_response(conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
-
 /* A new record of what arrived: method, path, headers, raw body.  NULL when out of memory. */
 static struct fake_zenvia_request *new_record(struct MHD_Connection *conn, const char *url,
-					      const char *method, struct conn_ctx *ctx)
+					      const char *method, struct fake_http_upload *ctx)
 {
 	struct fake_zenvia_request *rec = calloc(1, sizeof(*rec));
 	const char *channel = path_channel(url);
@@ -361,9 +296,10 @@ static struct fake_zenvia_request *new_record(struct MHD_Connection *conn, const
  * The whole request has arrived: check it, pick the answer, record the request (before answering,
  * so a test that sees the gateway react also sees the record), then answer.
  */
-static enum MHD_Result answer_request(struct fake_zenvia *fz, struct MHD_Connection *conn,
-				      const char *url, const char *method, struct conn_ctx *ctx)
+static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, struct fake_http_upload *ctx)
 {
+	struct fake_zenvia *fz = cls;
 	struct fake_zenvia_request *rec = new_record(conn, url, method, ctx);
 	struct scripted ans = { 0 };
 	char *body = NULL;
@@ -373,19 +309,19 @@ static enum MHD_Result answer_request(struct fake_zenvia *fz, struct MHD_Connect
 		return MHD_NO;
 	rec->ok = check_request(fz, url, method, ctx, rec, &ans) == 0;
 
-	pthread_mutex_lock(&fz->lock);
+	pthread_mutex_lock(&fz->http.lock);
 	if (rec->ok) {
 		take_answer(fz, &ans);
 		if (ans.status == 200)
 			next_id(fz, rec->id);
 	}
 	rec->status = ans.status;
-	if (record(fz, rec) < 0) {
-		pthread_mutex_unlock(&fz->lock);
+	if (fake_http_record(&fz->http, rec) < 0) {
+		pthread_mutex_unlock(&fz->http.lock);
 		request_free(rec);
 		return MHD_NO;
 	}
-	pthread_mutex_unlock(&fz->lock);
+	pthread_mutex_unlock(&fz->http.lock);
 
 	if (ans.status == 200)
 		body = accepted_body(rec);
@@ -393,62 +329,25 @@ static enum MHD_Result answer_request(struct fake_zenvia *fz, struct MHD_Connect
 		body = error_body(&ans);
 	if ((ans.status == 200 || ans.has_code) && !body)
 		goto out;
-	r = send_answer(conn, ans.status, body);
+	r = fake_http_respond(conn, ans.status, body, "application/json; charset=utf-8", NULL);
 out:
 	free(body);
 	return r;
 }
 
-/* libmicrohttpd's access handler: gathers the upload (capped), then answers once it is complete. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx) {
-		ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return MHD_NO;
-		buf_init(&ctx->body, REQUEST_BODY_CAP);
-		*con_cls = ctx;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!ctx->too_big && buf_append(&ctx->body, upload, *upload_size) < 0)
-			ctx->too_big = 1;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	return answer_request(cls, conn, url, method, ctx);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct conn_ctx *ctx = *con_cls;
-
-	if (!ctx)
-		return;
-	buf_release(&ctx->body);
-	free(ctx);
-	*con_cls = NULL;
-}
+static const struct fake_http_ops zenvia_http_ops = {
+	.name = "fake_zenvia",
+	.answer = answer_request,
+	.free_req = request_free,
+	.answer_size = sizeof(struct scripted),
+};
 
 struct fake_zenvia *fake_zenvia_start(const char *api_token)
 {
 	struct fake_zenvia *fz = calloc(1, sizeof(*fz));
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	const union MHD_DaemonInfo *info;
-	pthread_condattr_t ca;
 
 	if (!fz)
 		return NULL;
-	pthread_mutex_init(&fz->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fz->arrived, &ca);
-	pthread_condattr_destroy(&ca);
 	fz->api_token = strdup(api_token);
 	if (!fz->api_token)
 		goto fail;
@@ -457,24 +356,8 @@ struct fake_zenvia *fake_zenvia_start(const char *api_token)
 		fz->id_nonce[1] = (uint32_t)getpid();
 		fz->id_nonce[2] = (uint32_t)(uintptr_t)fz;
 	}
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fz->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-				      NULL, NULL, on_request, fz,
-				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				      MHD_OPTION_NOTIFY_COMPLETED, on_completed, fz,
-				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				      MHD_OPTION_END);
-	if (!fz->daemon) {
-		fprintf(stderr, "fake_zenvia: MHD_start_daemon failed\n");
+	if (fake_http_start(&fz->http, &zenvia_http_ops, fz) < 0)
 		goto fail;
-	}
-	info = MHD_get_daemon_info(fz->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port) {
-		fprintf(stderr, "fake_zenvia: no bound port\n");
-		goto fail;
-	}
-	fz->port = info->port;
 	return fz;
 fail:
 	fake_zenvia_stop(fz);
@@ -485,86 +368,42 @@ void fake_zenvia_stop(struct fake_zenvia *fz)
 {
 	if (!fz)
 		return;
-	if (fz->daemon)
-		MHD_stop_daemon(fz->daemon);
-	for (size_t i = 0; i < fz->n_reqs; i++)
-		request_free(fz->reqs[i]);
-	free(fz->reqs);
+	/* first: the daemon thread reads everything below */
+	fake_http_stop(&fz->http);
 	free(fz->api_token);
-	pthread_cond_destroy(&fz->arrived);
-	pthread_mutex_destroy(&fz->lock);
 	free(fz);
 }
 
 int fake_zenvia_port(const struct fake_zenvia *fz)
 {
-	return fz->port;
+	return fz->http.port;
 }
 
 int fake_zenvia_queue(struct fake_zenvia *fz, int status, const char *code, const char *message)
 {
-	struct scripted *s;
-	int rc = -1;
+	struct scripted s = { .status = status, .has_code = code != NULL };
 
-	pthread_mutex_lock(&fz->lock);
-	if (fz->q_len == QUEUE_LEN)
-		goto out;
-	s = &fz->queue[(fz->q_head + fz->q_len) % QUEUE_LEN];
-	memset(s, 0, sizeof(*s));
-	s->status = status;
-	s->has_code = code != NULL;
-	snprintf(s->code, sizeof(s->code), "%s", code ? code : "");
+	snprintf(s.code, sizeof(s.code), "%s", code ? code : "");
 	if (message)
-		snprintf(s->message, sizeof(s->message), "%s", message);
+		snprintf(s.message, sizeof(s.message), "%s", message);
 	else
-		snprintf(s->message, sizeof(s->message), "Error %d", status);
-	fz->q_len++;
-	rc = 0;
-out:
-	pthread_mutex_unlock(&fz->lock);
-	return rc;
+		snprintf(s.message, sizeof(s.message), "Error %d", status);
+	return fake_http_queue(&fz->http, &s);
 }
 
 size_t fake_zenvia_count(struct fake_zenvia *fz)
 {
-	size_t n;
-
-	pthread_mutex_lock(&fz->lock);
-	n = fz->n_reqs;
-	pthread_mutex_unlock(&fz->lock);
-	return n;
+	return fake_http_count(&fz->http);
 }
 
 const struct fake_zenvia_request *fake_zenvia_request(struct fake_zenvia *fz, size_t i)
 {
-	const struct fake_zenvia_request *r = NULL;
-
-	pthread_mutex_lock(&fz->lock);
-	if (i < fz->n_reqs)
-		r = fz->reqs[i];
-	pthread_mutex_unlock(&fz->lock);
-	return r;
+	return fake_http_get(&fz->http, i);
 }
 
 size_t fake_zenvia_wait(struct fake_zenvia *fz, size_t n, int timeout_ms)
 {
-	struct timespec until;
-	size_t got;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&fz->lock);
-	while (fz->n_reqs < n)
-		if (pthread_cond_timedwait(&fz->arrived, &fz->lock, &until) != 0)
-			break;
-	got = fz->n_reqs;
-	pthread_mutex_unlock(&fz->lock);
-	return got;
+	return fake_http_wait(&fz->http, n, timeout_ms);
 }
 
 const char *fake_zenvia_text(const struct fake_zenvia_request *req, size_t i)
