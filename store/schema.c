@@ -156,6 +156,12 @@ static const char *const migrations[] = {
 	 * hourly purge reads only those (not every response older than the cutoff, each time). */
 	"CREATE INDEX responses_unpurged_by_time ON responses (answered_at)"
 	"  WHERE comment <> '' OR raw_text <> '';",
+
+	/* The events due, found in delivery order among the pending ones only: ordered by seq,
+	 * the poll walked the whole table, expired events kept for an operator included. */
+	"DROP INDEX events_due;"
+	"CREATE INDEX events_pending_in_order ON events (seq, next_attempt_at)"
+	"  WHERE status = 'pending';",
 };
 
 int schema_version(void)
