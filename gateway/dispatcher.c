@@ -76,7 +76,7 @@ struct job {
 	/* the outcome, recorded with the others known at the same time (record_done()) */
 	enum send_result res;
 	struct send_outcome out;
-	const char *result;     /* for the log and metrics: "accepted", "retry", ... */
+	enum metric_send result;        /* for the log and metrics */
 	int in_multi;           /* easy is added to the multi handle */
 	struct job *next;       /* on the free stack */
 };
@@ -166,22 +166,22 @@ static void decide(struct dispatcher *d, struct job *j, int64_t now, struct send
 	    !(o->flags & SEND_AUTH_FAILED))
 		res = SEND_PERMANENT;
 	if ((o->flags & SEND_NEEDS_TEMPLATE) && !j->item.needs_template) {
-		j->result = "template";
+		j->result = MS_TEMPLATE;
 		r->kind = SEND_REC_TEMPLATE;
 	} else if (o->flags & SEND_AUTH_FAILED) {
-		j->result = "paused";   /* the provider is paused already (pause_on_auth_failure()) */
+		j->result = MS_PAUSED;  /* paused already: pause_on_auth_failure() */
 		r->kind = SEND_REC_RETRY;
 	} else if (res == SEND_ACCEPTED) {
-		j->result = "accepted";
+		j->result = MS_ACCEPTED;
 		r->kind = SEND_REC_ACCEPTED;
 		r->a = o->provider_message_id;
 		r->b = NULL;
 	} else if (res == SEND_TRANSIENT) {
-		j->result = "retry";
+		j->result = MS_RETRY;
 		r->kind = SEND_REC_RETRY;
 		r->t = retry_at(d, j, o, now);
 	} else {
-		j->result = "failed";
+		j->result = MS_FAILED;
 		r->kind = SEND_REC_FAILED;
 		if (o->flags & SEND_CONFIG_ERROR)
 			log_error("provider_config", "configuration: %s refused a message (%s: %s); check "
@@ -216,19 +216,14 @@ static void record_jobs(struct dispatcher *d, struct job *const *jobs, size_t n)
 		log_error("send_record", "recording %zu send outcome(s) failed: %s", n, err.msg);
 	for (size_t i = 0; i < n; i++) {
 		struct job *j = jobs[i];
-		const char *result = j->result;
 		char masked[32];
 
-		metrics_send(gw->metrics, provider_index(d, j->p),
-			     strcmp(result, "accepted") == 0 ? MS_ACCEPTED :
-			     strcmp(result, "retry") == 0 ? MS_RETRY :
-			     strcmp(result, "template") == 0 ? MS_TEMPLATE :
-			     strcmp(result, "paused") == 0 ? MS_PAUSED : MS_FAILED, j->seconds);
+		metrics_send(gw->metrics, provider_index(d, j->p), j->result, j->seconds);
 		mask_phone(j->item.phone, masked, sizeof(masked));
 		printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s "
 		       "code=%s%s\n", provider_name(j->p), (long long)j->item.message_id,
 		       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
-		       result, j->out.error_code[0] ? j->out.error_code : "-",
+		       metrics_send_name(j->result), j->out.error_code[0] ? j->out.error_code : "-",
 		       rc < 0 ? " recorded=no" : recs[i].cancelled ? " recorded=cancelled" : "");
 	}
 	fflush(stdout);

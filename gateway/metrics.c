@@ -24,6 +24,11 @@ static const char *const send_names[MS__COUNT] = {
 	[MS_ACCEPTED] = "accepted", [MS_RETRY] = "retry", [MS_FAILED] = "failed",
 	[MS_TEMPLATE] = "template", [MS_PAUSED] = "paused",
 };
+const char *metrics_send_name(enum metric_send r)
+{
+	return send_names[r];
+}
+
 static const char *const reply_names[MR__COUNT] = {
 	[MR_STORE] = "stored", [MR_ANSWER] = "answer", [MR_REPROMPT] = "reprompt",
 	[MR_COMMENT] = "comment", [MR_OPT_OUT] = "opt_out", [MR_OPT_IN] = "opt_in",

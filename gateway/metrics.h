@@ -38,6 +38,8 @@ void metrics_free(struct metrics *m);
 void metrics_trigger(struct metrics *m, enum survey_kind k, enum channel c, enum metric_trigger t);
 /* provider: its index in gw->providers; seconds < 0 when no HTTP call was made. */
 void metrics_send(struct metrics *m, size_t provider, enum metric_send r, double seconds);
+/* The word for r, as /metrics labels it and the send log prints it ("accepted", "retry", ...). */
+const char *metrics_send_name(enum metric_send r);
 void metrics_reply(struct metrics *m, size_t provider, enum metric_reply r);
 void metrics_http(struct metrics *m, int status);
 
