@@ -298,8 +298,17 @@ static const char export_sql[] =
 /* Every response has its survey and customer (foreign keys), so counting the responses in the
  * time range counts the export's rows, from the index alone. */
 static const char export_count_sql[] =
-	"SELECT count(*) FROM responses r"
-	" WHERE (?1 IS NULL OR r.answered_at >= ?1) AND (?2 IS NULL OR r.answered_at < ?2)";
+	"SELECT count(*) FROM responses r WHERE r.answered_at >= ?1 AND r.answered_at < ?2";
+
+/* Binds ?i and ?i+1, the answer-time range [since, until) of the export's statements (0: no bound
+ * on that side), as plain bounds: "?i IS NULL OR answered_at >= ?i" made SQLite walk the whole of
+ * responses_by_time and test each entry, where plain bounds read only the range. */
+static int bind_answer_range(sqlite3_stmt *s, int i, int64_t since, int64_t until)
+{
+	int rc = sqlite3_bind_int64(s, i, since ? since : INT64_MIN);
+
+	return rc == SQLITE_OK ? sqlite3_bind_int64(s, i + 1, until ? until : INT64_MAX) : rc;
+}
 
 struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
 					struct gw_err *err)
@@ -324,10 +333,7 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 		goto fail;
 	}
 	bind_str(c->stmt, 1, f->kind);
-	/* Plain bounds (never "?2 IS NULL OR ..."): SQLite then reads only the range of
-	 * responses_by_time, where an OR made it scan the whole index and test each entry. */
-	sqlite3_bind_int64(c->stmt, 2, f->since);
-	sqlite3_bind_int64(c->stmt, 3, f->until ? f->until : INT64_MAX);
+	bind_answer_range(c->stmt, 2, f->since, f->until);
 	bind_str(c->stmt, 4, f->channel);
 	bind_str(c->stmt, 5, f->touchpoint);
 	bind_str(c->stmt, 6, f->agent);
@@ -400,8 +406,8 @@ int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, 
 			struct gw_err *err)
 {
 	static const char sql[] =
-		"SELECT answered_at FROM responses WHERE (?1 IS NULL OR answered_at >= ?1)"
-		" AND (?2 IS NULL OR answered_at < ?2) ORDER BY answered_at";
+		"SELECT answered_at FROM responses WHERE answered_at >= ?1 AND answered_at < ?2"
+		" ORDER BY answered_at";
 	sqlite3_stmt *s = NULL;
 	int64_t *b = NULL, last = INT64_MIN;
 	size_t count = 0, cap = 0, seen = 0;
@@ -411,10 +417,7 @@ int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, 
 	*n = 0;
 	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL)) != SQLITE_OK)
 		return db_fail(c->db, rc, "export", err);
-	if (c->since)
-		sqlite3_bind_int64(s, 1, c->since);
-	if (c->until)
-		sqlite3_bind_int64(s, 2, c->until);
+	bind_answer_range(s, 1, c->since, c->until);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t t;
 
@@ -451,9 +454,7 @@ int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct
 	if (to && (!hi || to < hi))
 		hi = to;
 	sqlite3_reset(c->stmt);
-	rc = sqlite3_bind_int64(c->stmt, 2, lo);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(c->stmt, 3, hi ? hi : INT64_MAX);
+	rc = bind_answer_range(c->stmt, 2, lo, hi);
 	return rc == SQLITE_OK ? 0 : db_fail(c->db, rc, "export", err);
 }
 
@@ -466,10 +467,7 @@ int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
 		return 0;
 	if ((rc = sqlite3_prepare_v2(c->db, export_count_sql, -1, &s, NULL)) != SQLITE_OK)
 		return db_fail(c->db, rc, "export count", err);
-	if (c->since)
-		sqlite3_bind_int64(s, 1, c->since);
-	if (c->until)
-		sqlite3_bind_int64(s, 2, c->until);
+	bind_answer_range(s, 1, c->since, c->until);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(s, 0);
