@@ -720,12 +720,58 @@ out:
 
 /* ---- routing ------------------------------------------------------------------------- */
 
+/* The store's write probe, run at most once per [server] health_check_interval: callers within
+ * it, and those that arrive while a probe runs, share its result.  *age_ms: how old it is. */
+static int probe_store(struct gateway *gw, struct gw_err *err, int64_t *age_ms)
+{
+	struct health_probe *h = &gw->health;
+	int64_t now;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	now = gateway_monotonic_ms();
+	if (!h->at_ms || now - h->at_ms >= gw->cfg.health_check_interval_ms) {
+		gw_err_clear(&h->err);
+		h->rc = store_check_writable(gw->store, &h->err);
+		h->at_ms = now = gateway_monotonic_ms();
+		metrics_health_probe(gw->metrics);
+	}
+	rc = h->rc;
+	*err = h->err;
+	*age_ms = now - h->at_ms;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+/* Past this many times its limit, the write-ahead log is not being emptied: /healthz says so. */
+#define LOG_DEGRADED_FACTOR 4
+
+/* The log's state for /healthz; *why is set when it has grown far past its limit. */
+static json_t *log_health(struct gateway *gw, const char **why)
+{
+	struct store_log_stats ls;
+	json_t *j;
+
+	store_log_stats(gw->store, &ls);
+	*why = NULL;
+	if (ls.bytes > LOG_DEGRADED_FACTOR * ls.limit)
+		*why = "the write-ahead log is more than 4 times its limit: checkpoints cannot keep up";
+	j = json_pack("{s:s,s:I,s:I}", "state", *why ? "degraded" : "ok", "bytes",
+		      (json_int_t)ls.bytes, "limit", (json_int_t)ls.limit);
+	if (*why || ls.error[0])
+		json_object_set_new(j, "reason", json_string(*why ? *why : ls.error));
+	return j;
+}
+
 /* 200 while the store takes writes: {"status":"ok"}, or "degraded" with the reason when a
- * provider is paused; 503 when the store cannot be written. */
+ * provider is paused or the log is far past its limit; 503 when the store cannot be written.
+ * "checked_ms_ago" tells how old the shared write probe's result is. */
 static void healthz(struct gateway *gw, struct response *resp)
 {
 	struct gw_err err = { 0 };
-	json_t *provs = json_object();
+	json_t *provs = json_object(), *log;
+	const char *log_why;
+	int64_t age_ms;
 	int degraded = 0;
 
 	for (size_t i = 0; i < gw->n_providers; i++) {
@@ -736,13 +782,19 @@ static void healthz(struct gateway *gw, struct response *resp)
 				    why ? json_pack("{s:s,s:s}", "state", "paused", "reason", why)
 					: json_pack("{s:s}", "state", "ok"));
 	}
-	if (store_check_writable(gw->store, &err) < 0) {
-		api_json_reply(resp, 503, json_pack("{s:s,s:s,s:o}", "status", "unavailable", "store",
-						err.msg, "providers", provs));
+	log = log_health(gw, &log_why);
+	degraded |= log_why != NULL;
+	if (probe_store(gw, &err, &age_ms) < 0) {
+		api_json_reply(resp, 503, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status", "unavailable",
+						"store", err.msg, "checked_ms_ago",
+						(json_int_t)age_ms, "log", log,
+						"providers", provs));
 		return;
 	}
-	api_json_reply(resp, 200, json_pack("{s:s,s:s,s:o}", "status", degraded ? "degraded" : "ok",
-					"store", "ok", "providers", provs));
+	api_json_reply(resp, 200, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status",
+					degraded ? "degraded" : "ok", "store", "ok",
+					"checked_ms_ago", (json_int_t)age_ms, "log", log,
+					"providers", provs));
 }
 
 int api_method_is(const struct request *req, const char *m, struct response *resp)

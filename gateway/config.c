@@ -40,9 +40,15 @@ static const struct core_key core_keys[] = {
 	CK("server", "request_timeout", CFG_DURATION, "60s",
 	   "a request must arrive whole (headers and body) within this long, or its connection is "
 	   "closed (0: no limit)", request_timeout_ms),
+	CK("server", "health_check_interval", CFG_DURATION, "1s",
+	   "GET /healthz writes to the disk at most once per this long; callers in between get the "
+	   "last result and its age (0s: every call)", health_check_interval_ms),
 	CK("server", "api_keys", CFG_LIST, "",
 	   "comma-separated keys accepted in Authorization: Bearer <key> on /v1", api_keys),
 	CK("store", "path", CFG_STRING, "var/gateway.db", "SQLite database file", store_path),
+	CK("store", "wal_limit_mb", CFG_INT, "64",
+	   "the write-ahead log beside the database is emptied once it passes this many MiB "
+	   "(at least 1)", wal_limit_mb),
 	CK("store", "retain_days", CFG_INT, "0",
 	   "message texts, comments and raw replies older than this many days are blanked "
 	   "(0: kept for ever)", retain_days),
@@ -794,6 +800,19 @@ static int check_events(const struct config *cfg, struct gw_err *err)
 	return gw_errf(err, "%s: %s: %s", e ? e->origin : "[events]", key, why);
 }
 
+/* [store] wal_limit_mb: a log that may never hold a page would be emptied after every write. */
+static int check_store(const struct config *cfg, struct gw_err *err)
+{
+	const struct config_entry *e =
+		config_entry_find(config_section_find(cfg, "store"), "wal_limit_mb");
+
+	if (cfg->wal_limit_mb >= 1)
+		return 0;
+	if (e && e->line)
+		return gw_errf(err, "%s:%d: wal_limit_mb: must be at least 1", e->origin, e->line);
+	return gw_errf(err, "%s: wal_limit_mb: must be at least 1", e ? e->origin : "[store]");
+}
+
 int config_load(struct config *cfg, const char *path, struct gw_err *err)
 {
 	int rc = -1;
@@ -821,7 +840,7 @@ int config_load(struct config *cfg, const char *path, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		goto out;
 	}
-	if (check_events(cfg, err) < 0)
+	if (check_events(cfg, err) < 0 || check_store(cfg, err) < 0)
 		goto out;
 	rc = 0;
 out:

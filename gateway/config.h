@@ -80,7 +80,9 @@ struct config {
 	int64_t request_timeout_ms;             /* a request must arrive whole within this (0: off) */
 	char **api_keys;
 	size_t n_api_keys;
+	int64_t health_check_interval_ms;       /* /healthz probes the disk at most this often */
 	char *store_path;
+	int wal_limit_mb;                       /* the log is emptied past this size */
 	int retain_days;                        /* texts older than this are blanked (0: never) */
 	char *brand;
 	char *default_locale;

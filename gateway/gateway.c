@@ -26,6 +26,7 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	char section[64];
 
 	snprintf(gw->fake_clock, sizeof(gw->fake_clock), "%s", fake ? fake : "");
+	pthread_mutex_init(&gw->health.lock, NULL);
 	if (!(gw->metrics = metrics_new()))
 		return gw_errf(err, "out of memory");
 	if (!(gw->texts = texts_create(&gw->cfg, err)))
@@ -50,6 +51,8 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	}
 	if (!(gw->store = store_open(gw->cfg.store_path, err)))
 		return -1;
+	if (store_set_log_limit(gw->store, (int64_t)gw->cfg.wal_limit_mb << 20, err) < 0)
+		return -1;
 	store_set_pair_interval(gw->store, (gw->cfg.whatsapp_pair_interval_ms + 999) / 1000);
 	/* Without a receiver no event is written: the queue cannot grow while nobody reads it. */
 	if (gw->cfg.events_url)
@@ -68,6 +71,7 @@ void gateway_release(struct gateway *gw)
 	gw->texts = NULL;
 	metrics_free(gw->metrics);
 	gw->metrics = NULL;
+	pthread_mutex_destroy(&gw->health.lock);
 }
 
 struct provider *gateway_provider(struct gateway *gw, const char *name)
@@ -93,6 +97,14 @@ int64_t gateway_now(const struct gateway *gw)
 	if (sscanf(text, "%lld", &t) != 1)
 		return (int64_t)time(NULL);
 	return (int64_t)t;
+}
+
+int64_t gateway_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void mask_phone(const char *phone, char *out, size_t n)

@@ -5,6 +5,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -20,6 +21,14 @@ struct events;
 struct server;
 struct texts;
 
+/* GET /healthz's write probe, shared by every caller within one [server] health_check_interval. */
+struct health_probe {
+	pthread_mutex_t lock;           /* held while a probe runs: callers meanwhile wait for it */
+	int64_t at_ms;                  /* monotonic ms of the last probe; 0: none yet */
+	int rc;                         /* its result: 0, or -1 with err */
+	struct gw_err err;
+};
+
 struct gateway {
 	struct config cfg;
 	struct store *store;
@@ -31,10 +40,12 @@ struct gateway {
 	struct server *server;
 	struct texts *texts;                /* what customers read, built-ins + [templates.*] */
 	struct metrics *metrics;            /* GET /metrics counters */
+	struct health_probe health;
 	char fake_clock[256];               /* GATEWAY_FAKE_CLOCK, or "" for the system clock */
 };
 
-/* Creates the provider instances the channels need and opens the store.  0, or -1 with err. */
+/* Creates the provider instances the channels need and opens the store.  0, or -1 with err;
+ * either way the caller releases `gw` with gateway_release() once. */
 int gateway_init(struct gateway *gw, struct gw_err *err);
 void gateway_release(struct gateway *gw);
 
@@ -45,6 +56,9 @@ struct provider *gateway_provider(struct gateway *gw, const char *name);
  * now from FILE (Unix seconds as text) each time it asks, and falls back to the system clock
  * when the file cannot be read. */
 int64_t gateway_now(const struct gateway *gw);
+
+/* Milliseconds on the monotonic clock (never moved by GATEWAY_FAKE_CLOCK): for intervals. */
+int64_t gateway_monotonic_ms(void);
 
 /* Masks a phone number for logs: "+34*****1222". */
 void mask_phone(const char *phone, char *out, size_t n);

@@ -42,6 +42,7 @@ struct metrics {
 	counter send_us[METRICS_MAX_PROVIDERS];                    /* sum of durations */
 	counter replies[METRICS_MAX_PROVIDERS][MR__COUNT];
 	counter http[6];                                           /* by status class, 1xx..5xx */
+	counter health_probes;
 };
 
 static void bump(counter *c, unsigned long long by)
@@ -97,9 +98,51 @@ void metrics_http(struct metrics *m, int status)
 		bump(&m->http[status / 100], 1);
 }
 
+void metrics_health_probe(struct metrics *m)
+{
+	if (m)
+		bump(&m->health_probes, 1);
+}
+
 static void head(struct buf *out, const char *name, const char *type, const char *help)
 {
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The write-ahead log and its checkpoints (store_log_stats()). */
+static void render_store_log(struct gateway *gw, struct buf *out)
+{
+	struct store_log_stats ls;
+
+	store_log_stats(gw->store, &ls);
+	head(out, "gateway_store_wal_bytes", "gauge",
+	     "Size of the database's write-ahead log file.");
+	buf_printf(out, "gateway_store_wal_bytes %lld\n", (long long)ls.bytes);
+	head(out, "gateway_store_wal_limit_bytes", "gauge",
+	     "[store] wal_limit_mb: past it the log is emptied.");
+	buf_printf(out, "gateway_store_wal_limit_bytes %lld\n", (long long)ls.limit);
+	head(out, "gateway_store_wal_frames", "gauge",
+	     "Pages in the write-ahead log at the last checkpoint, by whether they were copied "
+	     "into the database yet.");
+	buf_printf(out, "gateway_store_wal_frames{state=\"copied\"} %lld\n",
+		   (long long)(ls.frames - ls.frames_pending));
+	buf_printf(out, "gateway_store_wal_frames{state=\"pending\"} %lld\n",
+		   (long long)ls.frames_pending);
+	head(out, "gateway_store_wal_frames_checkpointed_total", "counter",
+	     "Pages copied from the write-ahead log into the database.");
+	buf_printf(out, "gateway_store_wal_frames_checkpointed_total %llu\n",
+		   (unsigned long long)ls.frames_copied);
+	head(out, "gateway_store_checkpoints_total", "counter",
+	     "Checkpoints run (every 200 ms, and when the log passes its limit).");
+	buf_printf(out, "gateway_store_checkpoints_total %llu\n",
+		   (unsigned long long)ls.checkpoints);
+	head(out, "gateway_store_wal_truncations_total", "counter",
+	     "Checkpoints that copied the whole log back and emptied its file.");
+	buf_printf(out, "gateway_store_wal_truncations_total %llu\n",
+		   (unsigned long long)ls.truncations);
+	head(out, "gateway_store_checkpoint_age_seconds", "gauge",
+	     "Seconds since a checkpoint last copied the whole log (-1: none yet).");
+	buf_printf(out, "gateway_store_checkpoint_age_seconds %.3f\n", ls.since_complete_s);
 }
 
 int metrics_render(struct gateway *gw, struct buf *out)
@@ -172,6 +215,12 @@ int metrics_render(struct gateway *gw, struct buf *out)
 	for (int c = 1; c <= 5; c++)
 		buf_printf(out, "gateway_http_responses_total{class=\"%dxx\"} %llu\n", c,
 			   get(&m->http[c]));
+
+	head(out, "gateway_health_probes_total", "counter",
+	     "Write probes GET /healthz ran (at most one per [server] health_check_interval).");
+	buf_printf(out, "gateway_health_probes_total %llu\n", get(&m->health_probes));
+
+	render_store_log(gw, out);
 
 	if (store_outbox_depth(gw->store, &depth, &err) == 0) {
 		head(out, "gateway_outbox_messages", "gauge",

@@ -42,6 +42,8 @@ void metrics_send(struct metrics *m, size_t provider, enum metric_send r, double
 const char *metrics_send_name(enum metric_send r);
 void metrics_reply(struct metrics *m, size_t provider, enum metric_reply r);
 void metrics_http(struct metrics *m, int status);
+/* GET /healthz ran its write probe. */
+void metrics_health_probe(struct metrics *m);
 
 /* Writes every metric of `gw` as Prometheus text.  0, or -1 when the store could not be read
  * (the counters are written all the same; the outbox gauges are left out). */

@@ -598,6 +598,33 @@ struct erase_summary {
 int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
 			 struct erase_summary *sum, struct gw_err *err);
 
+/* ---- the write-ahead log ------------------------------------------------------------------ */
+
+/*
+ * Commits go to a log beside the database file; a checkpointer thread copies them back into the
+ * database every 200 ms without holding up writes or readers.  When the log file passes the
+ * limit (default 64 MiB), the writer empties it between two groups of writes (waiting at most
+ * 100 ms for readers of older snapshots), and the file is cut back to the limit whenever the log
+ * starts over.  The limit is a target, not a cap: a burst may overshoot it until the next round.
+ * store_set_log_limit(): 0, or -1 with err.
+ */
+#define STORE_LOG_LIMIT_DEFAULT (64 * 1024 * 1024)
+int store_set_log_limit(struct store *st, int64_t bytes, struct gw_err *err);
+
+/* What the checkpoints achieved, for GET /metrics, /healthz and the logs. */
+struct store_log_stats {
+	int64_t bytes;                  /* the log file's size at the last round */
+	int64_t limit;                  /* store_set_log_limit() */
+	int64_t frames;                 /* pages in the log at the last checkpoint */
+	int64_t frames_pending;         /* of those, not yet copied into the database */
+	uint64_t frames_copied;         /* pages copied back since open */
+	uint64_t checkpoints;           /* checkpoints run since open */
+	uint64_t truncations;           /* of those, the ones that emptied the log */
+	double since_complete_s;        /* since a checkpoint last copied the whole log; -1: never */
+	char error[GW_ERR_LEN];         /* why the last checkpoint failed or was held back; "" */
+};
+void store_log_stats(struct store *st, struct store_log_stats *out);
+
 /* Copies the log into the database file and truncates it (a TRUNCATE checkpoint), retrying
  * for up to `wait_ms` while readers hold it; freed bytes were already zeroed (secure_delete).
  * 0, or -1 with err (503 store_busy when readers kept it busy throughout). */

@@ -378,46 +378,145 @@ static void run_group(struct store *st, struct write_job *group)
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
 }
 
-static void *writer_main(void *arg)
+/* ---- checkpoints ----------------------------------------------------------------------- */
+
+/*
+ * Every CHECKPOINT_MS the checkpointer thread runs a passive checkpoint on a connection of its
+ * own: it copies what it can of the log into the database without waiting for the writer or for
+ * readers.  Once the whole log is copied and no reader still needs it, the writer starts it again
+ * from its beginning at its next commit (and cuts the file to journal_size_limit), so the log
+ * stays about as large as what is written between two checkpoints.  Readers that keep an old
+ * snapshot can keep the writer from starting over; past st->log_limit the checkpointer then asks
+ * the writer for a TRUNCATE checkpoint, which it runs between two groups (truncate_log()).
+ * (The writer's own automatic checkpoint is off: it would run inside a commit.)
+ */
+#define CHECKPOINT_MS 200
+#define TRUNCATE_WAIT_MS 100    /* longest a truncation waits for readers, holding up writes */
+#define TRUNCATE_BACKOFF_MS 1000        /* after a truncation readers held back: then doubling */
+#define TRUNCATE_BACKOFF_MAX_MS 16000
+#define BUSY_TIMEOUT_MS 5000
+
+static int64_t monotonic_ms(void)
 {
-	struct store *st = arg;
+	struct timespec ts;
 
-	pthread_mutex_lock(&st->qlock);
-	for (;;) {
-		struct write_job *group;
-
-		while (!st->head && !st->stopping)
-			pthread_cond_wait(&st->qcond, &st->qlock);
-		if (!st->head)
-			break;
-		group = st->head;
-		st->head = st->tail = NULL;
-		pthread_mutex_unlock(&st->qlock);
-		run_group(st, group);
-		pthread_mutex_lock(&st->qlock);
-		for (struct write_job *j = group, *next; j; j = next) {
-			next = j->next;         /* j is gone once its caller wakes */
-			j->done = 1;
-			pthread_cond_signal(&j->done_cond);
-		}
-	}
-	pthread_mutex_unlock(&st->qlock);
-	return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Every CHECKPOINT_MS, a passive checkpoint: it copies what it can of the WAL into the database
- * without waiting for readers or blocking the writer; once all is copied, the writer starts the
- * WAL again from its beginning.  (The writer's own automatic checkpoint is off.) */
-#define CHECKPOINT_MS 200
+static int64_t min_i64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+/* Records what one checkpoint (on either thread) did: SQLite's result `rc` and its counts of
+ * pages in the log (nlog) and copied back so far (nckpt), against what the previous checkpoint
+ * saw, so that frames_copied counts each page once. */
+static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int nckpt,
+			    int truncating)
+{
+	struct store_log_stats *ls = &st->log_stats;
+
+	pthread_mutex_lock(&st->log_lock);
+	ls->checkpoints++;
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		snprintf(ls->error, sizeof(ls->error), "checkpoint failed: %s", sqlite3_errmsg(db));
+	} else if (nlog < 0) {
+		snprintf(ls->error, sizeof(ls->error), "checkpoint found no log to copy");
+	} else {
+		/* A log that shrank or whose copy count went back has started over. */
+		int64_t from = (nlog < ls->frames || nckpt < ls->frames - ls->frames_pending) ?
+			0 : ls->frames - ls->frames_pending;
+
+		ls->frames_copied += (uint64_t)(nckpt - from);
+		ls->frames = nlog;
+		ls->frames_pending = nlog - nckpt;
+		if (nckpt == nlog && rc == SQLITE_OK) {
+			st->log_complete_ms = monotonic_ms();
+			ls->error[0] = '\0';
+			if (truncating) {
+				ls->truncations++;
+				st->truncate_backoff_ms = 0;
+			}
+		} else {
+			/* Readers kept the log busy: holding writes up again at once would only
+			 * slow intake down while they read. */
+			if (truncating)
+				st->truncate_backoff_ms = st->truncate_backoff_ms ?
+					min_i64(2 * st->truncate_backoff_ms, TRUNCATE_BACKOFF_MAX_MS) :
+					TRUNCATE_BACKOFF_MS;
+			snprintf(ls->error, sizeof(ls->error), "%d of %d log pages could not be copied "
+				 "yet: a reader still uses an older snapshot", nlog - nckpt, nlog);
+		}
+	}
+	pthread_mutex_unlock(&st->log_lock);
+}
+
+/* On the writer thread, between two groups: copies the whole log back and empties the file,
+ * waiting at most TRUNCATE_WAIT_MS for readers of older snapshots (writes wait meanwhile). */
+static void truncate_log(struct store *st)
+{
+	int nlog = -1, nckpt = -1, rc;
+
+	sqlite3_busy_timeout(st->db, TRUNCATE_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	note_checkpoint(st, st->db, rc, nlog, nckpt, 1);
+}
+
+/* One passive checkpoint on `db`, then the log's size; past the limit, a truncation is asked of
+ * the writer, after a truncation that readers held back only once its backoff has passed.
+ * *last_ask_ms: when the last one was asked. */
+static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms)
+{
+	char wal[4200];
+	int nlog = -1, nckpt = -1, rc;
+	int64_t bytes, backoff_ms, limit;
+
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+	if (rc == SQLITE_OK && nlog < 0) {
+		/* SQLite opens the log on a connection's first read; before it a checkpoint
+		 * succeeds and copies nothing (-1, -1).  Read, and try again. */
+		sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+	}
+	note_checkpoint(st, db, rc, nlog, nckpt, 0);
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	bytes = file_size(wal);
+	pthread_mutex_lock(&st->log_lock);
+	st->log_stats.bytes = bytes;
+	backoff_ms = st->truncate_backoff_ms;
+	limit = st->log_stats.limit;
+	pthread_mutex_unlock(&st->log_lock);
+	if (bytes > limit && monotonic_ms() - *last_ask_ms >= backoff_ms) {
+		*last_ask_ms = monotonic_ms();
+		pthread_mutex_lock(&st->qlock);
+		st->truncate_wanted = 1;
+		pthread_cond_signal(&st->qcond);
+		pthread_mutex_unlock(&st->qlock);
+	}
+}
 
 static void *checkpointer_main(void *arg)
 {
 	struct store *st = arg;
 	struct gw_err err = { 0 };
 	sqlite3 *db = NULL;
+	int64_t last_ask_ms = 0;
 
-	if (open_conn(st->path, SQLITE_OPEN_READWRITE, &db, &err) < 0)
+	if (open_conn(st->path, SQLITE_OPEN_READWRITE, &db, &err) < 0) {
+		pthread_mutex_lock(&st->log_lock);
+		snprintf(st->log_stats.error, sizeof(st->log_stats.error), "%s", err.msg);
+		pthread_mutex_unlock(&st->log_lock);
 		return NULL;
+	}
 	pthread_mutex_lock(&st->qlock);
 	while (!st->stopping) {
 		struct timespec until;
@@ -432,12 +531,82 @@ static void *checkpointer_main(void *arg)
 		if (st->stopping)
 			break;
 		pthread_mutex_unlock(&st->qlock);
-		/* A failure (a full disk) is left for the next round: the WAL keeps every commit. */
-		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		/* A failure (a full disk) is left for the next round: the log keeps every commit. */
+		checkpoint_round(st, db, &last_ask_ms);
 		pthread_mutex_lock(&st->qlock);
 	}
 	pthread_mutex_unlock(&st->qlock);
 	sqlite3_close(db);
+	return NULL;
+}
+
+/* Whenever the writer starts the log over, the file is cut back to the limit. */
+static int set_log_limit(sqlite3 *db, int64_t bytes, struct gw_err *err)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %lld", (long long)bytes);
+	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return db_fail(db, rc, "set the log's size limit", err);
+	return 0;
+}
+
+static int log_limit_job(struct store *st, void *arg, struct gw_err *err)
+{
+	return set_log_limit(st->db, *(const int64_t *)arg, err);
+}
+
+int store_set_log_limit(struct store *st, int64_t bytes, struct gw_err *err)
+{
+	if (store_run(st, log_limit_job, &bytes, err) < 0)
+		return -1;
+	pthread_mutex_lock(&st->log_lock);
+	st->log_stats.limit = bytes;
+	pthread_mutex_unlock(&st->log_lock);
+	return 0;
+}
+
+void store_log_stats(struct store *st, struct store_log_stats *out)
+{
+	pthread_mutex_lock(&st->log_lock);
+	*out = st->log_stats;
+	out->since_complete_s = st->log_complete_ms ?
+		(double)(monotonic_ms() - st->log_complete_ms) / 1000.0 : -1.0;
+	pthread_mutex_unlock(&st->log_lock);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *st = arg;
+
+	pthread_mutex_lock(&st->qlock);
+	for (;;) {
+		struct write_job *group;
+
+		while (!st->head && !st->stopping && !st->truncate_wanted)
+			pthread_cond_wait(&st->qcond, &st->qlock);
+		if (st->truncate_wanted) {
+			st->truncate_wanted = 0;
+			pthread_mutex_unlock(&st->qlock);
+			truncate_log(st);
+			pthread_mutex_lock(&st->qlock);
+			continue;
+		}
+		if (!st->head)
+			break;
+		group = st->head;
+		st->head = st->tail = NULL;
+		pthread_mutex_unlock(&st->qlock);
+		run_group(st, group);
+		pthread_mutex_lock(&st->qlock);
+		for (struct write_job *j = group, *next; j; j = next) {
+			next = j->next;         /* j is gone once its caller wakes */
+			j->done = 1;
+			pthread_cond_signal(&j->done_cond);
+		}
+	}
+	pthread_mutex_unlock(&st->qlock);
 	return NULL;
 }
 
@@ -576,7 +745,7 @@ int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err)
 		*out = NULL;
 		return -1;
 	}
-	sqlite3_busy_timeout(*out, 5000);
+	sqlite3_busy_timeout(*out, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(*out, 1);
 	return 0;
 }
@@ -599,6 +768,8 @@ struct store *store_open(const char *path, struct gw_err *err)
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
+	pthread_mutex_init(&st->log_lock, NULL);
+	st->log_stats.limit = STORE_LOG_LIMIT_DEFAULT;
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
 		goto fail;
@@ -613,7 +784,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 		sqlite3_free(msg);
 		goto fail;
 	}
-	if (migrate(st, err) < 0)
+	if (migrate(st, err) < 0 || set_log_limit(st->db, STORE_LOG_LIMIT_DEFAULT, err) < 0)
 		goto fail;
 	for (int i = 0; i < S__COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -662,6 +833,7 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->qlock);
 	pthread_cond_destroy(&st->qcond);
 	pthread_cond_destroy(&st->ckpt_cond);
+	pthread_mutex_destroy(&st->log_lock);
 	free(st->path);
 	free(st);
 }

@@ -37,39 +37,6 @@ static void post_trigger(struct e2e *e, const char *interaction, long want)
 	harness_http_release(&r);
 }
 
-/* The metrics text, checked for its content type; caller frees. */
-static char *scrape(struct e2e *e)
-{
-	struct harness_http_resp r;
-	char *text;
-
-	api(e, "GET", "/metrics", NULL, NULL, NULL, 0, &r);
-	assert_int_equal(r.status, 200);
-	assert_content_type(&r, "text/plain; version=0.0.4");
-	text = strdup(r.body);
-	assert_non_null(text);
-	harness_http_release(&r);
-	return text;
-}
-
-/* The value of the sample whose name and labels are exactly `series`; fails when absent. */
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *line = text; *line;) {
-		const char *eol = strchr(line, '\n');
-
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-		if (!eol)
-			break;
-		line = eol + 1;
-	}
-	fail_msg("no sample %s in:\n%.3000s", series, text);
-	return -1;
-}
-
 /* Scrapes until the sample `series` reads `want` (the dispatcher records a send just after the
  * provider answered); returns that scrape.  Fails after E2E_POLL_MS. */
 static char *scrape_until(struct e2e *e, const char *series, double want)
@@ -77,12 +44,12 @@ static char *scrape_until(struct e2e *e, const char *series, double want)
 	long long deadline = harness_now_ms() + E2E_POLL_MS;
 
 	for (;;) {
-		char *m = scrape(e);
+		char *m = metrics_scrape(e);
 
-		if (sample(m, series) == want)
+		if (metrics_sample(m, series) == want)
 			return m;
 		if (harness_now_ms() > deadline)
-			fail_msg("%s stays at %g, want %g", series, sample(m, series), want);
+			fail_msg("%s stays at %g, want %g", series, metrics_sample(m, series), want);
 		free(m);
 		usleep(E2E_POLL_STEP_MS * 1000);
 	}
@@ -109,28 +76,28 @@ static void test_metrics_count_what_happened(void **state)
 
 	m = scrape_until(e, "gateway_messages_sent_total{provider=\"twilio\",result=\"accepted\"}",
 			 2);
-	assert_true(sample(m, "gateway_surveys_triggered_total{kind=\"nps\",channel=\"sms\","
+	assert_true(metrics_sample(m, "gateway_surveys_triggered_total{kind=\"nps\",channel=\"sms\","
 			       "outcome=\"queued\"}") == 1);
-	assert_true(sample(m, "gateway_surveys_triggered_total{kind=\"nps\",channel=\"sms\","
+	assert_true(metrics_sample(m, "gateway_surveys_triggered_total{kind=\"nps\",channel=\"sms\","
 			       "outcome=\"existing\"}") == 1);
-	assert_true(sample(m, "gateway_surveys_triggered_total{kind=\"csat\",channel=\"whatsapp\","
+	assert_true(metrics_sample(m, "gateway_surveys_triggered_total{kind=\"csat\",channel=\"whatsapp\","
 			       "outcome=\"queued\"}") == 0);
 	/* the question and the thank-you, each accepted at the first attempt */
-	assert_true(sample(m, "gateway_messages_sent_total{provider=\"twilio\","
+	assert_true(metrics_sample(m, "gateway_messages_sent_total{provider=\"twilio\","
 			       "result=\"accepted\"}") == 2);
-	assert_true(sample(m, "gateway_messages_sent_total{provider=\"twilio\","
+	assert_true(metrics_sample(m, "gateway_messages_sent_total{provider=\"twilio\","
 			       "result=\"retry\"}") == 0);
-	assert_true(sample(m, "gateway_send_duration_seconds_count{provider=\"twilio\"}") == 2);
-	assert_true(sample(m, "gateway_send_duration_seconds_bucket{provider=\"twilio\","
+	assert_true(metrics_sample(m, "gateway_send_duration_seconds_count{provider=\"twilio\"}") == 2);
+	assert_true(metrics_sample(m, "gateway_send_duration_seconds_bucket{provider=\"twilio\","
 			       "le=\"+Inf\"}") == 2);
-	assert_true(sample(m, "gateway_send_duration_seconds_sum{provider=\"twilio\"}") > 0);
-	assert_true(sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"answer\"}") == 1);
-	assert_true(sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"opt_out\"}") == 0);
-	assert_true(sample(m, "gateway_provider_paused{provider=\"twilio\"}") == 0);
-	assert_true(sample(m, "gateway_outbox_messages{state=\"queued\"}") == 0);
-	assert_true(sample(m, "gateway_outbox_messages{state=\"uncertain\"}") == 0);
-	assert_true(sample(m, "gateway_http_responses_total{class=\"4xx\"}") >= 1);
-	assert_true(sample(m, "gateway_http_responses_total{class=\"2xx\"}") >= 3);
+	assert_true(metrics_sample(m, "gateway_send_duration_seconds_sum{provider=\"twilio\"}") > 0);
+	assert_true(metrics_sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"answer\"}") == 1);
+	assert_true(metrics_sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"opt_out\"}") == 0);
+	assert_true(metrics_sample(m, "gateway_provider_paused{provider=\"twilio\"}") == 0);
+	assert_true(metrics_sample(m, "gateway_outbox_messages{state=\"queued\"}") == 0);
+	assert_true(metrics_sample(m, "gateway_outbox_messages{state=\"uncertain\"}") == 0);
+	assert_true(metrics_sample(m, "gateway_http_responses_total{class=\"4xx\"}") >= 1);
+	assert_true(metrics_sample(m, "gateway_http_responses_total{class=\"2xx\"}") >= 3);
 	if (strstr(m, "600111222") || strstr(m, "Ana") || strstr(m, "cust-42"))
 		fail_msg("the metrics name a customer:\n%.3000s", m);
 	free(m);
@@ -152,9 +119,9 @@ static void test_metrics_outbox_and_duplicates(void **state)
 	api(e, "POST", "/v1/surveys", HARNESS_API_KEY, "application/json", body, strlen(body), &r);
 	assert_int_equal(r.status, 202);
 	harness_http_release(&r);
-	m = scrape(e);
-	assert_true(sample(m, "gateway_outbox_messages{state=\"queued\"}") == 1);
-	assert_true(sample(m, "gateway_surveys_triggered_total{kind=\"ces\",channel=\"sms\","
+	m = metrics_scrape(e);
+	assert_true(metrics_sample(m, "gateway_outbox_messages{state=\"queued\"}") == 1);
+	assert_true(metrics_sample(m, "gateway_surveys_triggered_total{kind=\"ces\",channel=\"sms\","
 			       "outcome=\"queued\"}") == 1);
 	free(m);
 
@@ -165,9 +132,9 @@ static void test_metrics_outbox_and_duplicates(void **state)
 	twilio_inbound(e, CUSTOMER_PHONE, "8", sid, SIG_OK, &r);
 	assert_twiml_ok(&r);
 	harness_http_release(&r);
-	m = scrape(e);
-	assert_true(sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"answer\"}") == 1);
-	assert_true(sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"duplicate\"}")
+	m = metrics_scrape(e);
+	assert_true(metrics_sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"answer\"}") == 1);
+	assert_true(metrics_sample(m, "gateway_replies_total{provider=\"twilio\",outcome=\"duplicate\"}")
 		    == 1);
 	free(m);
 	e->passed = 1;

@@ -282,3 +282,34 @@ void say(struct e2e *e, const char *from, const char *text, char *sid_out)
 	if (sid_out)
 		snprintf(sid_out, 40, "%s", sid);
 }
+
+char *metrics_scrape(struct e2e *e)
+{
+	struct harness_http_resp r;
+	char *text;
+
+	api(e, "GET", "/metrics", NULL, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_content_type(&r, "text/plain; version=0.0.4");
+	text = strdup(r.body);
+	assert_non_null(text);
+	harness_http_release(&r);
+	return text;
+}
+
+double metrics_sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *line = text; *line;) {
+		const char *eol = strchr(line, '\n');
+
+		if (strncmp(line, series, n) == 0 && line[n] == ' ')
+			return strtod(line + n + 1, NULL);
+		if (!eol)
+			break;
+		line = eol + 1;
+	}
+	fail_msg("no sample %s in:\n%.3000s", series, text);
+	return -1;
+}

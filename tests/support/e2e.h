@@ -99,6 +99,13 @@ json_t *survey_get(struct e2e *e, const char *id);
  * json_decref()s). */
 json_t *wait_status(struct e2e *e, const char *id, const char *want);
 
+/* GET /metrics, which must answer 200 with Prometheus text; the text (caller frees). */
+char *metrics_scrape(struct e2e *e);
+
+/* The value of the sample whose name and labels are exactly `series` in the metrics `text`;
+ * fails the test when there is none. */
+double metrics_sample(const char *text, const char *series);
+
 /* ---- what the fake Twilio received ---- */
 
 /* Watches the fake for E2E_QUIET_MS: it must still have exactly `n` requests. */
