@@ -215,6 +215,12 @@ static void record_jobs(struct dispatcher *d, struct job *const *jobs, size_t n)
 	rc = store_record_sends(gw->store, recs, n, &err);
 	if (rc < 0)
 		log_error("send_record", "recording %zu send outcome(s) failed: %s", n, err.msg);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (recs[i].refused)
+			log_error("send_record", "recording the outcome of message %lld failed (the "
+				  "others were recorded): %s; it stays sending until its lease ends, "
+				  "then becomes uncertain", (long long)jobs[i]->item.message_id,
+				  recs[i].why);
 	for (size_t i = 0; i < n; i++) {
 		struct job *j = jobs[i];
 		char masked[32];
@@ -225,7 +231,8 @@ static void record_jobs(struct dispatcher *d, struct job *const *jobs, size_t n)
 		       "code=%s%s\n", provider_name(j->p), (long long)j->item.message_id,
 		       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
 		       metrics_send_name(j->result), j->out.error_code[0] ? j->out.error_code : "-",
-		       rc < 0 ? " recorded=no" : recs[i].cancelled ? " recorded=cancelled" : "");
+		       rc < 0 || recs[i].refused ? " recorded=no" :
+		       recs[i].cancelled ? " recorded=cancelled" : "");
 	}
 	fflush(stdout);
 }

@@ -162,6 +162,15 @@ static const char *const migrations[] = {
 	"DROP INDEX events_due;"
 	"CREATE INDEX events_pending_in_order ON events (seq, next_attempt_at)"
 	"  WHERE status = 'pending';",
+
+	/* Provider message ids are unique among inbound messages only (their dedupe); outbound
+	 * ones may repeat (sandboxes and mocks answer every send with one id), and a status
+	 * callback for a shared id goes to the newest of its messages. */
+	"DROP INDEX messages_by_provider_id;"
+	"CREATE UNIQUE INDEX messages_in_by_provider_id ON messages (provider, provider_message_id)"
+	"  WHERE provider_message_id IS NOT NULL AND direction = 'in';"
+	"CREATE INDEX messages_out_by_provider_id ON messages (provider, provider_message_id)"
+	"  WHERE provider_message_id IS NOT NULL AND direction = 'out';",
 };
 
 int schema_version(void)

@@ -184,10 +184,15 @@ struct send_record {
 	 * suppressed (store_suppress_phone()) with this provider's name. */
 	const char *suppress_phone, *suppress_provider;
 	int cancelled;          /* out: 1 when the message had been cancelled (nothing kept) */
+	int refused;            /* out: 1 when this outcome could not be recorded (nothing kept) */
+	char why[GW_ERR_LEN];   /* out: why, when refused */
 };
 
-/* Records n outcomes in one transaction, as the store_send_*() calls above would one by one:
- * 0, or -1 with none of them recorded. */
+/* Records n outcomes in one transaction, as the store_send_*() calls above would one by one,
+ * each on its own: one that cannot be recorded (refused, with why) leaves its message as it was
+ * (`sending`, until its lease makes it uncertain) and the others are kept.  An accepted
+ * outcome's provider id must be 1 to STORE_PROVIDER_ID_LEN - 1 printable ASCII characters
+ * without spaces.  0, or -1 with none of them recorded (the transaction itself failed). */
 int store_record_sends(struct store *st, struct send_record *recs, size_t n, struct gw_err *err);
 
 /* Surveys sent (or uncertain) whose expires_at has passed become `expired`; *n receives how

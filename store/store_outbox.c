@@ -127,9 +127,25 @@ static const enum stmt_id outcome_stmts[][2] = {
 	[SEND_REC_FAILED] = { S_MESSAGE_FAILED, S_SURVEY_FAILED },
 };
 
+/* A provider's message id as the store keeps it: it is logged and matched against status
+ * callbacks, so control characters, spaces and bytes outside ASCII are refused. */
+static int provider_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	for (; id && id[n]; n++)
+		if ((unsigned char)id[n] <= ' ' || (unsigned char)id[n] >= 0x7f)
+			return 0;
+	return n > 0 && n < STORE_PROVIDER_ID_LEN;
+}
+
 static int record_send_tx(struct store *st, struct send_record *r, struct gw_err *err)
 {
 	r->cancelled = 0;
+	if (r->kind == SEND_REC_ACCEPTED && r->a && !provider_id_ok(r->a))
+		return gw_err_set(err, 422, "invalid_provider_message_id", "provider_message_id",
+				  "the provider's message id is not 1-%d printable ASCII characters "
+				  "without spaces", STORE_PROVIDER_ID_LEN - 1);
 	for (int i = 0; i < 2; i++) {
 		sqlite3_stmt *s = st_get(st, outcome_stmts[r->kind][i]);
 
@@ -156,13 +172,37 @@ struct record_args {
 	size_t n;
 };
 
+/* Each outcome in a savepoint of its own: one that fails is undone alone and marked refused.
+ * Only when SQLite dropped the whole transaction (a full disk) does the job fail. */
 static int record_sends_job(struct store *st, void *arg, struct gw_err *err)
 {
 	struct record_args *a = arg;
 
-	for (size_t i = 0; i < a->n; i++)
-		if (record_send_tx(st, &a->recs[i], err) < 0)
+	for (size_t i = 0; i < a->n; i++) {
+		struct send_record *r = &a->recs[i];
+		struct gw_err why = { 0 };
+
+		r->refused = 0;
+		r->why[0] = '\0';
+		if (step_done(st, st_get(st, S_SAVEPOINT_ITEM), "savepoint", err) < 0)
 			return -1;
+		if (record_send_tx(st, r, &why) == 0) {
+			if (step_done(st, st_get(st, S_RELEASE_ITEM), "release", err) < 0)
+				return -1;
+			continue;
+		}
+		sqlite3_step(st_get(st, S_ROLLBACK_TO_ITEM));
+		sqlite3_step(st_get(st, S_RELEASE_ITEM));
+		sqlite3_reset(st->stmt[S_ROLLBACK_TO_ITEM]);
+		sqlite3_reset(st->stmt[S_RELEASE_ITEM]);
+		if (sqlite3_get_autocommit(st->db)) {
+			*err = why;
+			return -1;
+		}
+		r->refused = 1;
+		r->cancelled = 0;
+		memcpy(r->why, why.msg, sizeof(r->why));
+	}
 	return 0;
 }
 
@@ -180,6 +220,9 @@ static int record_one(struct store *st, enum send_record_kind kind, int64_t mess
 
 	if (store_record_sends(st, &r, 1, err) < 0)
 		return -1;
+	if (r.refused)
+		return gw_err_set(err, 422, "invalid_provider_message_id", "provider_message_id",
+				  "%s", r.why);
 	return r.cancelled;
 }
 

@@ -29,6 +29,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SAVEPOINT] = "SAVEPOINT job",
 	[S_RELEASE] = "RELEASE job",
 	[S_ROLLBACK_TO] = "ROLLBACK TO job",
+	[S_SAVEPOINT_ITEM] = "SAVEPOINT item",
+	[S_RELEASE_ITEM] = "RELEASE item",
+	[S_ROLLBACK_TO_ITEM] = "ROLLBACK TO item",
 	[S_SURVEY_BY_INTERACTION] = "SELECT id FROM surveys WHERE interaction_id = ?1 AND kind = ?2",
 	[S_CUSTOMER_UPSERT] =
 		"INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at, updated_at)"
@@ -101,7 +104,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		"INSERT INTO messages (direction, purpose, channel, provider, phone, body, status,"
 		" provider_message_id, created_at, updated_at)"
 		" VALUES ('in', 'reply', ?1, ?2, ?3, ?4, 'received', ?5, ?6, ?6)"
-		" ON CONFLICT (provider, provider_message_id) WHERE provider_message_id IS NOT NULL"
+		" ON CONFLICT (provider, provider_message_id)"
+		" WHERE provider_message_id IS NOT NULL AND direction = 'in'"
 		" DO NOTHING RETURNING id",
 	[S_MATCH_OPEN] =
 		"SELECT s.id, c.ext_id, coalesce(s.name, ''), s.locale, s.kind, s.channel, s.status,"
@@ -184,7 +188,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SURVEY_REPROMPTED] = "UPDATE surveys SET reprompted = 1 WHERE id = ?1",
 	[S_STATUS_FIND] =
 		"SELECT id, status, coalesce(survey_id, ''), purpose FROM messages"
-		" WHERE provider = ?1 AND provider_message_id = ?2 AND direction = 'out'",
+		" WHERE provider = ?1 AND provider_message_id = ?2 AND direction = 'out'"
+		" AND provider_message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
 	[S_MESSAGE_STATUS] =
 		"UPDATE messages SET status = ?2, error_code = coalesce(?3, error_code),"
 		" error_message = coalesce(?4, error_message), updated_at = ?5 WHERE id = ?1",
@@ -384,10 +389,11 @@ static void run_group(struct store *st, struct write_job *group)
  * Every CHECKPOINT_MS the checkpointer thread runs a passive checkpoint on a connection of its
  * own: it copies what it can of the log into the database without waiting for the writer or for
  * readers.  Once the whole log is copied and no reader still needs it, the writer starts it again
- * from its beginning at its next commit (and cuts the file to journal_size_limit), so the log
- * stays about as large as what is written between two checkpoints.  Readers that keep an old
- * snapshot can keep the writer from starting over; past st->log_limit the checkpointer then asks
- * the writer for a TRUNCATE checkpoint, which it runs between two groups (truncate_log()).
+ * from its beginning at its next commit (and cuts the file to journal_size_limit).  Under
+ * sustained writes a passive checkpoint seldom catches up (pages keep arriving while it copies),
+ * and readers that keep an old snapshot hold the log too; past the limit the checkpointer then
+ * asks the writer for a TRUNCATE checkpoint, which it runs between two groups (truncate_log()):
+ * by then most pages are copied, so writes wait only for the last ones.
  * (The writer's own automatic checkpoint is off: it would run inside a commit.)
  */
 #define CHECKPOINT_MS 200

@@ -24,6 +24,7 @@ struct scripted {
 	int code;
 	char message[256];
 	char retry_after[64];   /* the Retry-After header's value; "" sends none */
+	char sid[40];           /* a 201's message sid; "" for the fake's own */
 };
 
 struct fake_twilio {
@@ -35,6 +36,7 @@ struct fake_twilio {
 	json_t *error;                  /* twilio-error-400-20001.json */
 	uint64_t sid_nonce;
 	uint64_t sid_seq;
+	char repeated_sid[40];          /* fake_twilio_repeat_sid(); "" for fresh sids */
 };
 
 /* What a failed check answers. */
@@ -288,7 +290,11 @@ static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, co
 	pthread_mutex_lock(&ft->http.lock);
 	if (rec->ok) {
 		take_answer(ft, &ans);
-		if (ans.status == 201)
+		if (ans.status == 201 && ans.sid[0])
+			memcpy(rec->sid, ans.sid, sizeof(rec->sid));
+		else if (ans.status == 201 && ft->repeated_sid[0])
+			memcpy(rec->sid, ft->repeated_sid, sizeof(rec->sid));
+		else if (ans.status == 201)
 			snprintf(rec->sid, sizeof(rec->sid), "SM%016llx%016llx",
 				 (unsigned long long)ft->sid_nonce,
 				 (unsigned long long)++ft->sid_seq);
@@ -413,6 +419,26 @@ int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const 
 int fake_twilio_queue_retry_after(struct fake_twilio *ft, const char *retry_after)
 {
 	return queue_answer(ft, 429, 20429, "Too Many Requests", retry_after);
+}
+
+int fake_twilio_queue_sid(struct fake_twilio *ft, const char *sid)
+{
+	struct scripted s = { .status = 201 };
+
+	if (strlen(sid) >= sizeof(s.sid))
+		return -1;
+	memcpy(s.sid, sid, strlen(sid) + 1);
+	return fake_http_queue(&ft->http, &s);
+}
+
+int fake_twilio_repeat_sid(struct fake_twilio *ft, const char *sid)
+{
+	if (sid && strlen(sid) >= sizeof(ft->repeated_sid))
+		return -1;
+	pthread_mutex_lock(&ft->http.lock);
+	snprintf(ft->repeated_sid, sizeof(ft->repeated_sid), "%s", sid ? sid : "");
+	pthread_mutex_unlock(&ft->http.lock);
+	return 0;
 }
 
 size_t fake_twilio_count(struct fake_twilio *ft)

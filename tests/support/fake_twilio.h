@@ -83,6 +83,15 @@ int fake_twilio_queue(struct fake_twilio *ft, int status, int error_code, const 
  */
 int fake_twilio_queue_retry_after(struct fake_twilio *ft, const char *retry_after);
 
+/* Queues, like fake_twilio_queue(), a 201 whose message sid is `sid` verbatim (anything a
+ * provider might answer, e.g. with spaces in it).  0, or -1 when the queue is full or `sid` is
+ * 40 bytes or longer. */
+int fake_twilio_queue_sid(struct fake_twilio *ft, const char *sid);
+
+/* From now on every 201 not scripted otherwise carries the message sid `sid`, as sandboxes and
+ * mocks answer (NULL: a fresh sid each again).  0, or -1 when `sid` is 40 bytes or longer. */
+int fake_twilio_repeat_sid(struct fake_twilio *ft, const char *sid);
+
 /* The number of requests received so far (whatever their outcome). */
 size_t fake_twilio_count(struct fake_twilio *ft);
 
