@@ -145,6 +145,8 @@ static void test_defaults_without_any_file(void **state)
 	assert_string_equal(cfg.public_url, "http://127.0.0.1:8080");
 	assert_int_equal(cfg.n_api_keys, 0);
 	assert_string_equal(cfg.store_path, "var/gateway.db");
+	assert_int_equal(cfg.wal_limit_mb, 64);
+	assert_int_equal(cfg.health_check_interval_ms, 1000);
 	assert_string_equal(cfg.brand, "Acme");
 	assert_string_equal(cfg.default_locale, "es");
 	assert_int_equal(cfg.expire_after_ms, 48LL * 3600 * 1000);
@@ -236,7 +238,9 @@ static const struct kv every_key[] = {
 	{ "server", "listen", "0.0.0.0:9090" },
 	{ "server", "public_url", "https://surveys.example.com" },
 	{ "server", "api_keys", "k1, k2 ,k3" },
+	{ "server", "health_check_interval", "5s" },
 	{ "store", "path", "/var/lib/gateway/gw.db" },
+	{ "store", "wal_limit_mb", "16" },
 	{ "survey", "brand", "Acme Telecom" },
 	{ "survey", "default_locale", "pt" },
 	{ "survey", "expire_after", "36h" },
@@ -334,6 +338,8 @@ static void test_typed_fields(void **state)
 	assert_string_equal(cfg.api_keys[2], "k3");
 	assert_null(cfg.api_keys[3]);
 	assert_string_equal(cfg.store_path, "/var/lib/gateway/gw.db");
+	assert_int_equal(cfg.wal_limit_mb, 16);
+	assert_int_equal(cfg.health_check_interval_ms, 5000);
 	assert_string_equal(cfg.brand, "Acme Telecom");
 	assert_string_equal(cfg.default_locale, "pt");
 	assert_int_equal(cfg.expire_after_ms, 36LL * 3600 * 1000);
@@ -586,6 +592,9 @@ static const struct error_row error_rows[] = {
 	{ "[survey]\nmin_days_between = thirty\n", 2, "min_days_between", "whole number" },
 	{ "[dispatch]\nmax_attempts = 8x\n", 2, "max_attempts", "whole number" },
 	{ "[dispatch]\nmax_attempts =\n", 2, "max_attempts", "whole number" },
+	{ "[store]\nwal_limit_mb = 0\n", 2, "wal_limit_mb", "at least 1" },
+	{ "[store]\n\nwal_limit_mb = 64MB\n", 3, "wal_limit_mb", "whole number" },
+	{ "[server]\nhealth_check_interval = 1\n", 2, "health_check_interval", "unit" },
 	/* rates */
 	{ "[provider.twilio]\nrate = 5/week\n", 2, "rate", "/s" },
 	{ "[provider.console]\nrate = 0/s\n", 2, "rate", "rate" },
