@@ -55,6 +55,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -686,6 +687,7 @@ struct faulty {
 	char fs[HARNESS_PATH_LEN];      /* the tmpfs mount point */
 	char filler[HARNESS_PATH_LEN + 16];
 	int mounted, filled, limited;
+	sqlite3 *reader;                /* holds a snapshot while the tmpfs is full (fault_on) */
 	struct rlimit fsize;            /* the gateway's RLIMIT_FSIZE before the fault */
 	char skip[HARNESS_PATH_LEN + 200];     /* why this test cannot run here */
 };
@@ -781,6 +783,7 @@ static int faulty_teardown(void **state)
 		prlimit(e->gw.pid, RLIMIT_FSIZE, &f->fsize, NULL);
 	if (f->filled)
 		unlink(f->filler);
+	sqlite3_close_v2(f->reader);
 	if (e->gw.pid > 0) {
 		code = harness_gw_stop(&e->gw);
 		if (code != 0)
@@ -805,9 +808,11 @@ static const char *fault_name(enum fault mode)
 }
 
 /* Makes the store's writes fail: fills the tmpfs to its last page, or caps the gateway's file
- * size at 0, so that no write of the process lands anywhere (a cap at the log's length would not
- * do: once checkpointed, the log is written again from its start).  The gateway's own log file
- * refuses its lines meanwhile too. */
+ * size at 0, so that no write of the process lands anywhere.  Once checkpointed, the write-ahead
+ * log is written again from its start, into pages the file already has: a full disk does not
+ * stop those writes (nor need it, they are durable), so a reader holds a snapshot meanwhile and
+ * every commit has to grow the log.  For the same reason a file-size cap at the log's length
+ * would not do.  The gateway's own log file refuses its lines meanwhile too. */
 static void fault_on(struct faulty *f)
 {
 	struct e2e *e = &f->e;
@@ -816,8 +821,14 @@ static void fault_on(struct faulty *f)
 		static const size_t sizes[] = { 64 * 1024, 4096, 512, 1 };
 		static char chunk[64 * 1024];
 		struct statvfs vfs;
-		int fd = open(f->filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int fd;
 
+		if (sqlite3_open_v2(e->db, &f->reader, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+		    sqlite3_exec(f->reader, "BEGIN; SELECT count(*) FROM surveys;", NULL, NULL,
+				 NULL) != SQLITE_OK)
+			fail_msg("%s: cannot hold a read snapshot: %s", e->db,
+				 sqlite3_errmsg(f->reader));
+		fd = open(f->filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		assert_true(fd >= 0);
 		f->filled = 1;
 		memset(chunk, 0x5a, sizeof(chunk));
@@ -851,6 +862,8 @@ static void fault_off(struct faulty *f)
 	if (f->mode == FAULT_TMPFS_FULL) {
 		assert_int_equal(unlink(f->filler), 0);
 		f->filled = 0;
+		sqlite3_close_v2(f->reader);    /* its snapshot goes with it */
+		f->reader = NULL;
 	} else {
 		assert_int_equal(prlimit(f->e.gw.pid, RLIMIT_FSIZE, &f->fsize, NULL), 0);
 		f->limited = 0;
