@@ -63,7 +63,11 @@ static const char *const builtin[L__COUNT][TEXT__COUNT] = {
 
 struct texts {
 	char *override[L__COUNT][TEXT__COUNT];  /* NULL: the built-in */
+	struct sms_options sms;                 /* [sms] encoding, fold_accents */
 };
+
+/* The [sms] defaults, for t == NULL. */
+static const struct sms_options default_sms = { .smart = 1, .fold_accents = 0 };
 
 static int locale_index(const char *locale)
 {
@@ -86,6 +90,8 @@ struct texts *texts_create(const struct config *cfg, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
+	t->sms.smart = !cfg->sms_encoding || strcmp(cfg->sms_encoding, "unicode") != 0;
+	t->sms.fold_accents = cfg->sms_fold_accents;
 	for (int l = 0; l < L__COUNT; l++) {
 		char section[32];
 		const struct config_section *sec;
@@ -164,6 +170,25 @@ int texts_render(const struct texts *t, struct buf *out, const char *locale, enu
 	return 0;
 }
 
+int texts_compose(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
+		  const struct text_vars *v, enum channel channel)
+{
+	const struct sms_options *o = t ? &t->sms : &default_sms;
+	struct buf raw;
+	int rc;
+
+	if (channel != CHANNEL_SMS || !o->smart)
+		return texts_render(t, out, locale, id, v);
+	/* The name is only known here, and may need replacing as much as the template.  The text
+	 * before replacing may be longer than `out` takes (’ is 3 bytes, ' one). */
+	buf_init(&raw, 4 * out->cap_limit);
+	rc = texts_render(t, &raw, locale, id, v);
+	if (rc == 0)
+		rc = sms_smart_encode(buf_cstr(&raw), raw.len, o, out);
+	buf_release(&raw);
+	return rc;
+}
+
 /*
  * One line per overridden template that needs more than one segment, and one line listing the
  * built-in texts that do (the built-ins favour clear, accented wording over the 70-character
@@ -183,7 +208,7 @@ int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 			struct buf b;
 
 			buf_init(&b, 64 * 1024);
-			if (texts_render(t, &b, locale_names[l], (enum text_id)id, &v) == 0) {
+			if (texts_compose(t, &b, locale_names[l], (enum text_id)id, &v, CHANNEL_SMS) >= 0) {
 				sms_count(buf_cstr(&b), b.len, &c);
 				if (c.segments > 1 && overridden)
 					fprintf(f, "warning: template %s.%s needs %d SMS segments (%s, %zu "

@@ -716,6 +716,110 @@ static void test_long_name_fails(void **state)
 	buf_release(&b);
 }
 
+/* ---- composing for a channel ([sms] encoding) ------------------------------------------------ */
+
+#define RSQ "\xE2\x80\x99"      /* ’ */
+#define EM_DASH "\xE2\x80\x94"  /* — */
+#define I_ACUTE "\xC3\xAD"      /* í, not GSM-7 */
+
+struct compose_row {
+	const char *ini;        /* the config: [sms] and [templates.*] */
+	const char *locale;
+	enum text_id id;
+	const char *name;
+	enum channel channel;
+	const char *want;       /* brand "Acme" */
+	int replaced;
+};
+
+static const char curly_ini[] = "[templates.en]\nthanks = Thanks, {name} " EM_DASH " it" RSQ "s noted\n";
+static const char curly_unicode_ini[] = "[sms]\nencoding = unicode\n"
+	"[templates.en]\nthanks = Thanks, {name} " EM_DASH " it" RSQ "s noted\n";
+static const char fold_ini[] = "[sms]\nfold_accents = on\n";
+static const char fold_unicode_ini[] = "[sms]\nencoding = unicode\nfold_accents = on\n";
+
+static const struct compose_row compose_rows[] = {
+	/* an override's look-alikes are replaced for SMS, never for WhatsApp */
+	{ curly_ini, "en", TEXT_THANKS, "Ann", CHANNEL_SMS, "Thanks, Ann - it's noted", 2 },
+	{ curly_ini, "en", TEXT_THANKS, "Ann", CHANNEL_WHATSAPP,
+	  "Thanks, Ann " EM_DASH " it" RSQ "s noted", 0 },
+	{ curly_unicode_ini, "en", TEXT_THANKS, "Ann", CHANNEL_SMS,
+	  "Thanks, Ann " EM_DASH " it" RSQ "s noted", 0 },
+	/* the customer's name counts as much as the template */
+	{ "", "en", TEXT_THANKS, "Ann O" RSQ "Neil", CHANNEL_SMS,
+	  "Thank you for your answer, Ann O'Neil!", 1 },
+	{ "", "en", TEXT_THANKS, "Ann O" RSQ "Neil", CHANNEL_WHATSAPP,
+	  "Thank you for your answer, Ann O" RSQ "Neil!", 0 },
+	/* an accent GSM-7 lacks stays unless fold_accents is on (and the encoding gsm7-smart) */
+	{ "", "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	{ fold_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Maria!", 1 },
+	{ fold_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_WHATSAPP,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	{ fold_unicode_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	/* letters GSM-7 has are kept, fold_accents or not */
+	{ fold_ini, "es", TEXT_THANKS, "Jos\xC3\xA9 Nu\xC3\xB1" "ez", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Jos\xC3\xA9 Nu\xC3\xB1" "ez!", 0 },
+};
+
+static void test_compose_for_channel(void **state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(compose_rows); i++) {
+		const struct compose_row *r = &compose_rows[i];
+		struct texts *t = texts_from_ini(r->ini);
+		struct text_vars v = { .name = r->name, .brand = "Acme", .kind = KIND_NPS };
+		struct buf b;
+		int n;
+
+		buf_init(&b, BIG);
+		n = texts_compose(t, &b, r->locale, r->id, &v, r->channel);
+		if (n != r->replaced || strcmp(buf_cstr(&b), r->want) != 0)
+			print_message("row %zu: \"%s\" (%d replaced), want \"%s\" (%d)\n", i,
+				      buf_cstr(&b), n, r->want, r->replaced);
+		assert_int_equal(n, r->replaced);
+		assert_string_equal(buf_cstr(&b), r->want);
+		buf_release(&b);
+		texts_free(t);
+	}
+}
+
+/* Without a config (t == NULL) the defaults apply: gsm7-smart, accents kept. */
+static void test_compose_defaults_without_config(void **state)
+{
+	struct text_vars v = { .name = "O" RSQ "Neil Mar" I_ACUTE "a", .brand = "Acme", .kind = KIND_NPS };
+	struct buf b;
+
+	buf_init(&b, BIG);
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 0);
+	assert_string_equal(buf_cstr(&b), "Thank you for your answer, O" RSQ "Neil Mar" I_ACUTE "a!");
+	buf_reset(&b);
+	v.name = "O" RSQ "Neil";
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 1);
+	assert_string_equal(buf_cstr(&b), "Thank you for your answer, O'Neil!");
+	buf_release(&b);
+}
+
+/* A composed text that does not fit fails with -1, for either channel. */
+static void test_compose_full_buffer(void **state)
+{
+	static const char want[] = "Thank you for your answer, O'Neil!";
+	struct text_vars v = { .name = "O" RSQ "Neil", .brand = "Acme", .kind = KIND_NPS };
+	struct buf b;
+
+	buf_init(&b, sizeof(want));
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 1);
+	assert_string_equal(buf_cstr(&b), want);
+	buf_release(&b);
+	buf_init(&b, sizeof(want) - 1);
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), -1);
+	buf_release(&b);
+	buf_init(&b, sizeof(want) + 1);         /* the name as written is 2 bytes longer */
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_WHATSAPP), -1);
+	buf_release(&b);
+}
+
 /* ---- SMS segment warnings ------------------------------------------------------------------ */
 
 /*
@@ -874,6 +978,39 @@ static void test_warn_segments_all_short(void **state)
 	texts_free(t);
 }
 
+/*
+ * The warning counts a text as it is sent: 150 letters and a curly apostrophe are one GSM-7
+ * segment under gsm7-smart (no warning), three UCS-2 ones under unicode.
+ */
+static void test_warn_segments_counts_as_sent(void **state)
+{
+	static const char *const encodings[] = { "gsm7-smart", "unicode" };
+
+	for (size_t e = 0; e < ARRAY_LEN(encodings); e++) {
+		char ini[512], *out = NULL;
+		size_t at;
+		struct texts *t;
+		int warned;
+
+		at = (size_t)snprintf(ini, sizeof(ini), "[sms]\nencoding = %s\n[templates.en]\n"
+				      "thanks = it" RSQ "s ", encodings[e]);
+		memset(ini + at, 'a', 150);
+		snprintf(ini + at + 150, sizeof(ini) - at - 150, "\n");
+		t = texts_from_ini(ini);
+		warned = warn_into(t, &out);
+		if (e == 0) {
+			assert_null(strstr(out, "en.thanks"));
+		} else {
+			assert_int_equal(count_lines(out, "warning: template en.thanks needs 3 SMS "
+						     "segments (UCS-2, 155 characters)"), 1);
+		}
+		assert_int_equal(warned, count_lines(out, "warning: template ") +
+				 (int)ARRAY_LEN(long_builtins));
+		free(out);
+		texts_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,9 +1033,13 @@ int main(void)
 		cmocka_unit_test(test_full_buffer_fails),
 		cmocka_unit_test(test_text_without_name_fits_exactly),
 		cmocka_unit_test(test_long_name_fails),
+		cmocka_unit_test(test_compose_for_channel),
+		cmocka_unit_test(test_compose_defaults_without_config),
+		cmocka_unit_test(test_compose_full_buffer),
 		cmocka_unit_test(test_warn_segments_builtins_only),
 		cmocka_unit_test(test_warn_segments_overrides),
 		cmocka_unit_test(test_warn_segments_all_short),
+		cmocka_unit_test(test_warn_segments_counts_as_sent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
