@@ -2,7 +2,9 @@
  * test_e2e_texts.c - what a customer's phone receives, from the outside: texts sent by SMS have
  * their GSM-7 look-alikes replaced under [sms] encoding = gsm7-smart (the customer's name
  * included, the survey question and the replies alike), never on WhatsApp and never under
- * encoding = unicode; letters with accents are folded only with fold_accents = on.
+ * encoding = unicode; letters with accents are folded only with fold_accents = on.  What each
+ * SMS costs shows in its send log line (segments=N encoding=gsm7|ucs2) and in /metrics
+ * (gateway_sms_segments_total by provider and encoding).
  *
  * Each test starts build/gateway against a fake Twilio for SMS; WhatsApp goes to the console
  * provider, whose lines in the gateway's log show what it would have sent.
@@ -123,6 +125,81 @@ static void test_encoding_unicode(void **state)
 	e->passed = 1;
 }
 
+/* The value of the sample whose name and labels are exactly `series` in the metrics text; fails
+ * when absent. */
+static double sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *line = text; *line;) {
+		const char *eol = strchr(line, '\n');
+
+		if (strncmp(line, series, n) == 0 && line[n] == ' ')
+			return strtod(line + n + 1, NULL);
+		if (!eol)
+			break;
+		line = eol + 1;
+	}
+	fail_msg("no sample %s in:\n%.3000s", series, text);
+	return -1;
+}
+
+/* Scrapes /metrics until `series` reads `want`; returns that scrape (caller frees). */
+static char *scrape_until(struct e2e *e, const char *series, double want)
+{
+	long long deadline = harness_now_ms() + E2E_POLL_MS;
+
+	for (;;) {
+		struct harness_http_resp r;
+		char *m;
+
+		api(e, "GET", "/metrics", NULL, NULL, NULL, 0, &r);
+		assert_int_equal(r.status, 200);
+		m = strdup(r.body);
+		assert_non_null(m);
+		harness_http_release(&r);
+		if (sample(m, series) == want)
+			return m;
+		if (harness_now_ms() > deadline)
+			fail_msg("%s stays at %g, want %g", series, sample(m, series), want);
+		free(m);
+		usleep(E2E_POLL_STEP_MS * 1000);
+	}
+}
+
+/*
+ * Ana's question is one GSM-7 segment; María's, whose í GSM-7 lacks, goes as UCS-2: 131
+ * characters, two segments.  Each send's log line says so, /metrics adds them up by encoding,
+ * and a WhatsApp send has no segments to speak of.
+ */
+static void test_segments_in_log_and_metrics(void **state)
+{
+	struct e2e *e = *state;
+	const char *const ana[] = { "event=send provider=twilio", "*1222 ", "result=accepted",
+				    "segments=1 encoding=gsm7", NULL };
+	const char *const maria[] = { "event=send provider=twilio", "*1333 ", "result=accepted",
+				      "segments=2 encoding=ucs2", NULL };
+	const char *const whatsapp_sent[] = { "event=send provider=console", NULL };
+	const char *const whatsapp_segments[] = { "event=send provider=console", "segments=",
+						  NULL };
+	char *m;
+
+	trigger(e, "chat-1", PHONE_1, "Ana", "es", "sms");
+	trigger(e, "chat-2", PHONE_2, "Mar" I_ACUTE "a", "es", "sms");
+	trigger(e, "chat-3", PHONE_3, "Ana", "es", "whatsapp");
+	wait_log_line(e, ana);
+	wait_log_line(e, maria);
+	wait_log_line(e, whatsapp_sent);
+	assert_int_equal(harness_gw_log_has_line(&e->gw, whatsapp_segments), 0);
+	m = scrape_until(e, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"ucs2\"}", 2);
+	assert_true(sample(m, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"gsm7\"}")
+		    == 1);
+	assert_true(sample(m, "gateway_sms_segments_total{provider=\"console\",encoding=\"gsm7\"}")
+		    == 0);
+	free(m);
+	e->passed = 1;
+}
+
 /* cmocka setup: the gateway on the harness_config of the prestate (NULL: the defaults). */
 static int texts_setup(void **state)
 {
@@ -138,6 +215,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sms_texts_get_lookalikes_replaced, texts_setup,
+						e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_segments_in_log_and_metrics, texts_setup,
 						e2e_teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_fold_accents_on, texts_setup,
 							 e2e_teardown, (void *)&fold_conf),
