@@ -194,6 +194,18 @@ int texts_compose(const struct texts *t, struct buf *out, const char *locale, en
 	return rc;
 }
 
+/* Composes text `id` of locale index `l` for SMS with `name`, `brand` and the NPS scale (the
+ * widest) into `b`, and counts it into `c`.  Returns texts_compose()'s result. */
+static int sms_cost(const struct texts *t, int l, int id, const char *name, const char *brand,
+		    struct buf *b, struct sms_count *c)
+{
+	struct text_vars v = { .name = name, .brand = brand, .kind = KIND_NPS };
+	int rc = texts_compose(t, b, locale_names[l], (enum text_id)id, &v, CHANNEL_SMS);
+
+	sms_count(buf_cstr(b), b->len, c);
+	return rc;
+}
+
 /*
  * One line per overridden template that needs more than one segment, and one line listing the
  * built-in texts that do (each is one segment with a name and brand of a dozen letters; a long
@@ -207,14 +219,12 @@ int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 	buf_init(&builtins, 4096);
 	for (int l = 0; l < L__COUNT; l++) {
 		for (int id = 0; id < TEXT__COUNT; id++) {
-			struct text_vars v = { .name = "Alejandra", .brand = brand, .kind = KIND_NPS };
 			int overridden = t && t->override[l][id];
 			struct sms_count c;
 			struct buf b;
 
 			buf_init(&b, 64 * 1024);
-			if (texts_compose(t, &b, locale_names[l], (enum text_id)id, &v, CHANNEL_SMS) >= 0) {
-				sms_count(buf_cstr(&b), b.len, &c);
+			if (sms_cost(t, l, id, TEXTS_SAMPLE_NAME, brand, &b, &c) >= 0) {
 				if (c.segments > 1 && overridden)
 					fprintf(f, "warning: template %s.%s needs %d SMS segments (%s, %zu "
 						"characters)\n", locale_names[l], config_template_keys[id],
@@ -233,4 +243,44 @@ int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 			buf_cstr(&builtins));
 	buf_release(&builtins);
 	return warned;
+}
+
+int texts_write_costs(const struct texts *t, const char *brand, const char *name, FILE *f)
+{
+	const struct sms_options *o = t ? &t->sms : &default_sms;
+	int over = 0, total = 0;
+
+	fprintf(f, "Each text as sent by SMS, with name \"%s\", brand \"%s\" and the NPS scale\n"
+		"([sms] encoding = %s, fold_accents = %s).  A segment holds 160 GSM-7 characters or\n"
+		"70 UCS-2 ones (153 and 67 once split); \"replaced\" counts the characters the "
+		"encoding replaced.\n\n", name, brand, o->smart ? "gsm7-smart" : "unicode",
+		o->fold_accents ? "on" : "off");
+	fprintf(f, "%-13s %-8s %-8s %5s %8s %8s  %s\n", "text", "source", "encoding", "chars",
+		"segments", "replaced", "text as sent");
+	for (int l = 0; l < L__COUNT; l++) {
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			char key[32];
+			struct sms_count c;
+			struct buf b;
+			int n;
+
+			snprintf(key, sizeof(key), "%s.%s", locale_names[l], config_template_keys[id]);
+			buf_init(&b, 64 * 1024);
+			n = sms_cost(t, l, id, name, brand, &b, &c);
+			if (n < 0)
+				fprintf(f, "%-13s longer than %d bytes\n", key, 64 * 1024);
+			else
+				fprintf(f, "%-13s %-8s %-8s %5zu %8d %8d  %s\n", key,
+					t && t->override[l][id] ? "config" : "built-in",
+					c.ucs2 ? "UCS-2" : "GSM-7", c.units, c.segments, n, buf_cstr(&b));
+			over += n < 0 || c.segments > 1;
+			total++;
+			buf_release(&b);
+		}
+	}
+	if (over)
+		fprintf(f, "\n%d of %d texts need more than one SMS segment.\n", over, total);
+	else
+		fprintf(f, "\nEvery text fits one SMS segment.\n");
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

@@ -58,8 +58,19 @@ int texts_render(const struct texts *t, struct buf *out, const char *locale, enu
 int texts_compose(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
 		  const struct text_vars *v, enum channel channel);
 
+/* The customer name texts are costed with when no other is given. */
+#define TEXTS_SAMPLE_NAME "Alejandra"
+
 /* Writes a warning line to `f` for each text that needs more than one SMS segment once composed
- * for SMS with a typical name; returns how many it warned about. */
+ * for SMS with TEXTS_SAMPLE_NAME; returns how many it warned about. */
 int texts_warn_segments(const struct texts *t, const char *brand, FILE *f);
+
+/*
+ * `gateway texts`: writes to `f` a table of every text (built-in or [templates.<locale>]), each
+ * composed for SMS with `name`, `brand` and the NPS scale: its source, encoding, length, segments,
+ * the characters [sms] encoding replaced and the text itself; then how many need more than one
+ * segment.  0, or -1 when writing failed.
+ */
+int texts_write_costs(const struct texts *t, const char *brand, const char *name, FILE *f);
 
 #endif
