@@ -316,6 +316,8 @@ static int cmd_texts(int argc, char **argv)
 		const char **dst = strcmp(argv[i], "-c") == 0 ? &conf :
 				   strcmp(argv[i], "--name") == 0 ? &name : NULL;
 
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage(stdout);
 		if (!dst)
 			return usage(stderr);
 		if (!(*dst = opt_value(argc, argv, &i)))

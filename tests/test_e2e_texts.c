@@ -367,6 +367,9 @@ static void test_texts_command_errors(void **state)
 	assert_int_equal(run_texts("--help", &out), 0);
 	assert_non_null(strstr(out, "gateway texts        [-c FILE] [--name NAME]"));
 	free(out);
+	assert_int_equal(run_texts("texts --help", &out), 0);
+	assert_non_null(strstr(out, "gateway texts        [-c FILE] [--name NAME]"));
+	free(out);
 	assert_int_equal(harness_tmpdir_remove(dir), 0);
 }
 
