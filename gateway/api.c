@@ -410,9 +410,9 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		rnd[3] = (uint8_t)secs;
 	}
 	hex_encode(rnd, sizeof(rnd), hex);
-	if (texts_render(gw->texts, &question, t.locale, text_question(t.kind),
-			 &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
-					      .kind = t.kind }) < 0) {
+	if (texts_compose(gw->texts, &question, t.locale, text_question(t.kind),
+			  &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
+					       .kind = t.kind }, t.channel) < 0) {
 		api_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
 		goto out;
 	}

@@ -28,6 +28,9 @@ void buf_release(struct buf *b);
 /* Forgets the content, keeps the storage. */
 void buf_reset(struct buf *b);
 
+/* Forgets the content past its first `len` bytes (nothing when it is no longer than that). */
+void buf_truncate(struct buf *b, size_t len);
+
 /* Appends; 0 on success, -1 past the cap or out of memory (buffer unchanged). */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_puts(struct buf *b, const char *s);

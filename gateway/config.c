@@ -83,6 +83,13 @@ static const struct core_key core_keys[] = {
 	CK("dispatch", "resend_uncertain", CFG_BOOL, "off",
 	   "at start, send again messages that may or may not have reached the provider",
 	   resend_uncertain),
+	CK("sms", "encoding", CFG_SMS_ENCODING, "gsm7-smart",
+	   "gsm7-smart: in texts sent by SMS, curly quotes, dashes, ellipses and odd spaces become "
+	   "their GSM-7 look-alikes when that makes the whole text GSM-7 (160 characters a segment "
+	   "instead of 70); unicode: texts go as written", sms_encoding),
+	CK("sms", "fold_accents", CFG_BOOL, "off",
+	   "with gsm7-smart, letters with accents GSM-7 lacks (á í ó ú ã õ ç ê ...) lose them too, "
+	   "when that makes a text GSM-7", sms_fold_accents),
 	CK("events", "url", CFG_URL, NULL,
 	   "where each outbound event (response, comment, opt-out, opt-in) is POSTed as JSON; "
 	   "unset: no events are recorded", events_url),
@@ -325,6 +332,10 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 		return config_parse_clock_span(value, &cs, err);
 	case CFG_TIMEZONE:
 		return config_check_timezone(value, err);
+	case CFG_SMS_ENCODING:
+		if (strcmp(value, "gsm7-smart") && strcmp(value, "unicode"))
+			return gw_errf(err, "'%s' is not an SMS encoding: gsm7-smart or unicode", value);
+		return 0;
 	case CFG_LOCALE:
 		if (strcmp(value, "es") && strcmp(value, "pt") && strcmp(value, "en"))
 			return gw_errf(err, "'%s' is not a supported locale: es, pt or en", value);
@@ -855,7 +866,8 @@ void config_release(struct config *cfg)
 		const struct core_key *ck = &core_keys[i];
 
 		if (ck->k.type == CFG_STRING || ck->k.type == CFG_URL || ck->k.type == CFG_LOCALE ||
-		    ck->k.type == CFG_PROVIDER || ck->k.type == CFG_TIMEZONE)
+		    ck->k.type == CFG_PROVIDER || ck->k.type == CFG_TIMEZONE ||
+		    ck->k.type == CFG_SMS_ENCODING)
 			free(*(char **)((char *)cfg + ck->off));
 	}
 	for (size_t i = 0; i < cfg->n_api_keys; i++)

@@ -32,6 +32,7 @@ enum config_type {
 	CFG_LOCALE,     /* es, pt, en */
 	CFG_PROVIDER,   /* the name of a registered provider */
 	CFG_TIMEZONE,   /* an IANA time zone name found in the system's zoneinfo */
+	CFG_SMS_ENCODING, /* gsm7-smart or unicode */
 };
 
 /* One row of the table. */
@@ -97,6 +98,9 @@ struct config {
 	int max_attempts;
 	int resend_uncertain;
 	int64_t whatsapp_pair_interval_ms;
+	/* [sms]: how texts sent by SMS are encoded (texts.h, sms.h) */
+	char *sms_encoding;                     /* "gsm7-smart" or "unicode" */
+	int sms_fold_accents;
 	/* [events]: outbound events; no url, no events */
 	char *events_url;
 	char *events_secret;                    /* required with a url */

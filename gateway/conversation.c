@@ -14,17 +14,25 @@ struct decide_ctx {
 	const struct gateway *gw;
 	const char *text;
 	size_t text_len;
+	const char *channel;    /* the text's channel, NULL: any channel of its provider */
 	int64_t now;
 	int not_text;           /* an image, a location...: kept, never answered */
 	struct buf reply;       /* the rendered reply text */
 };
 
-/* Renders text `id` as the decision's reply, sent for `purpose`. */
-static void set_reply(struct decide_ctx *ctx, struct inbound_decision *d, enum text_id id,
-		      const char *purpose, const char *locale, const struct text_vars *vars)
+/* Composes text `id` as the decision's reply, sent for `purpose` on the channel the store queues
+ * it on (store_record_inbound(): the survey's, else the text's, else sms). */
+static void set_reply(struct decide_ctx *ctx, const struct inbound_view *v,
+		      struct inbound_decision *d, enum text_id id, const char *purpose,
+		      const char *locale, const struct text_vars *vars)
 {
+	const char *name = v->survey ? v->survey->channel : ctx->channel ? ctx->channel : "sms";
+	enum channel channel;
+
+	if (channel_from_name(name, &channel) < 0)
+		channel = CHANNEL_SMS;
 	buf_reset(&ctx->reply);
-	if (texts_render(ctx->gw->texts, &ctx->reply, locale, id, vars) == 0) {
+	if (texts_compose(ctx->gw->texts, &ctx->reply, locale, id, vars, channel) >= 0) {
 		d->reply = buf_cstr(&ctx->reply);
 		d->reply_purpose = purpose;
 	}
@@ -77,7 +85,7 @@ static void decide(void *arg, const struct inbound_view *v, struct inbound_decis
 		if (out == v->suppressed)
 			return;         /* nothing changes: no second confirmation */
 		d->action = out ? INBOUND_OPT_OUT : INBOUND_OPT_IN;
-		set_reply(ctx, d, out ? TEXT_OPT_OUT : TEXT_OPT_IN, out ? "opt_out" : "opt_in",
+		set_reply(ctx, v, d, out ? TEXT_OPT_OUT : TEXT_OPT_IN, out ? "opt_out" : "opt_in",
 			  locale, &vars);
 		return;
 	}
@@ -91,7 +99,7 @@ static void decide(void *arg, const struct inbound_view *v, struct inbound_decis
 	if (r.outcome != REPLY_SCORE) {
 		if (strcmp(s->status, "answered") != 0 && !s->reprompted) {
 			d->action = INBOUND_REPROMPT;
-			set_reply(ctx, d, TEXT_REPROMPT, "reprompt", locale, &vars);
+			set_reply(ctx, v, d, TEXT_REPROMPT, "reprompt", locale, &vars);
 		}
 		return;
 	}
@@ -101,9 +109,9 @@ static void decide(void *arg, const struct inbound_view *v, struct inbound_decis
 	d->comment_len = r.comment_len;
 	if (cfg->follow_up && strcmp(s->status, "answered") != 0) {
 		d->follow_up_until = ctx->now + cfg->follow_up_window_ms / 1000;
-		set_reply(ctx, d, TEXT_FOLLOW_UP, "follow_up", locale, &vars);
+		set_reply(ctx, v, d, TEXT_FOLLOW_UP, "follow_up", locale, &vars);
 	} else {
-		set_reply(ctx, d, TEXT_THANKS, "thanks", locale, &vars);
+		set_reply(ctx, v, d, TEXT_THANKS, "thanks", locale, &vars);
 	}
 }
 
@@ -154,6 +162,7 @@ static int handle_inbound(struct gateway *gw, struct provider *p, const struct e
 	in.provider = provider_name(p);
 	in.provider_message_id = ev->provider_message_id;
 	in.channel = ev->channel == CHANNEL_ANY ? NULL : channel_name(ev->channel);
+	ctx.channel = in.channel;
 	in.from = ev->from;
 	in.text = text;
 	in.text_len = len;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "customers.h"
 #include "metrics.h"
+#include "sms.h"
 
 #define BATCH_MAX 32
 /* Sends in flight at once: a new batch is claimed as soon as a batch's worth of them is done and
@@ -223,15 +224,28 @@ static void record_jobs(struct dispatcher *d, struct job *const *jobs, size_t n)
 				  recs[i].why);
 	for (size_t i = 0; i < n; i++) {
 		struct job *j = jobs[i];
-		char masked[32];
+		char masked[32], cost[48] = "";
+		enum channel ch;
 
 		metrics_send(gw->metrics, provider_index(d, j->p), j->result, j->seconds);
+		/* What an SMS is billed as, read from the body that was sent (texts_compose()). */
+		if (channel_from_name(j->item.channel, &ch) == 0 && ch == CHANNEL_SMS) {
+			const char *body = j->item.body ? j->item.body : "";
+			struct sms_count c;
+
+			sms_count(body, strlen(body), &c);
+			snprintf(cost, sizeof(cost), " segments=%d encoding=%s", c.segments,
+				 c.ucs2 ? "ucs2" : "gsm7");
+			if (j->result == MS_ACCEPTED)
+				metrics_sms_segments(gw->metrics, provider_index(d, j->p), c.ucs2,
+						     c.segments);
+		}
 		mask_phone(j->item.phone, masked, sizeof(masked));
 		printf("event=send provider=%s message=%lld survey=%s to=%s attempt=%d result=%s "
-		       "code=%s%s\n", provider_name(j->p), (long long)j->item.message_id,
+		       "code=%s%s%s\n", provider_name(j->p), (long long)j->item.message_id,
 		       j->item.survey_id[0] ? j->item.survey_id : "-", masked, j->item.attempts,
 		       metrics_send_name(j->result), j->out.error_code[0] ? j->out.error_code : "-",
-		       rc < 0 || recs[i].refused ? " recorded=no" :
+		       cost, rc < 0 || recs[i].refused ? " recorded=no" :
 		       recs[i].cancelled ? " recorded=cancelled" : "");
 	}
 	fflush(stdout);

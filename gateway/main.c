@@ -1,5 +1,5 @@
 /*
- * main.c - the command line: serve, export, parse-reply, version.
+ * main.c - the command line: serve, export, report, texts, parse-reply, version.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -36,6 +36,7 @@ static int usage(FILE *f)
 		" [--until YYYY-MM-DD]\n"
 		"                       [--group-by day|week|month|channel|touchpoint|agent]"
 		" [--json | --csv]\n"
+		"  gateway texts        [-c FILE] [--name NAME]\n"
 		"  gateway parse-reply  --kind nps|ces|csat [TEXT]\n"
 		"  gateway version\n"
 		"\n"
@@ -43,7 +44,9 @@ static int usage(FILE *f)
 		"by an environment variable GATEWAY_<SECTION>_<KEY>.\n"
 		"export writes CSV to -o FILE or stdout; --touchpoint and --agent match exactly, --since\n"
 		"and --until include both days (UTC).  On a terminal it shows its progress on stderr.\n"
-		"report prints NPS/CES/CSAT figures (definitions: gateway report --help).\n");
+		"report prints NPS/CES/CSAT figures (definitions: gateway report --help).\n"
+		"texts prints every text a customer can receive as it goes by SMS (with NAME, default\n"
+		TEXTS_SAMPLE_NAME ", and [survey] brand), its encoding and how many segments it costs.\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -300,6 +303,41 @@ out:
 	return rc;
 }
 
+/* texts: every text with its SMS encoding and segments, before a single one is sent. */
+static int cmd_texts(int argc, char **argv)
+{
+	const char *conf = NULL, *name = TEXTS_SAMPLE_NAME;
+	struct gw_err err = { 0 };
+	struct texts *t = NULL;
+	struct config cfg;
+	int rc = 1;
+
+	for (int i = 2; i < argc; i++) {
+		const char **dst = strcmp(argv[i], "-c") == 0 ? &conf :
+				   strcmp(argv[i], "--name") == 0 ? &name : NULL;
+
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage(stdout);
+		if (!dst)
+			return usage(stderr);
+		if (!(*dst = opt_value(argc, argv, &i)))
+			return 2;
+	}
+	if (config_load(&cfg, conf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	if (!(t = texts_create(&cfg, &err)))
+		fprintf(stderr, "gateway texts: %s\n", err.msg);
+	else if (texts_write_costs(t, cfg.brand, name, stdout) < 0)
+		fprintf(stderr, "gateway texts: writing failed\n");
+	else
+		rc = 0;
+	texts_free(t);
+	config_release(&cfg);
+	return rc;
+}
+
 /*
  * Prints one reply's reading as one JSON line.  The line is formatted into a stack buffer, so a
  * million replies cost no allocation; only a comment too long for it takes a heap buffer.
@@ -396,6 +434,8 @@ int main(int argc, char **argv)
 		rc = cmd_export(argc, argv);
 	else if (strcmp(argv[1], "report") == 0)
 		rc = cmd_report(argc, argv);
+	else if (strcmp(argv[1], "texts") == 0)
+		rc = cmd_texts(argc, argv);
 	else
 		rc = usage(stderr);
 	curl_global_cleanup();

@@ -41,6 +41,7 @@ struct metrics {
 	counter send_le[METRICS_MAX_PROVIDERS][N_BUCKETS + 1];    /* per bucket, not cumulative */
 	counter send_us[METRICS_MAX_PROVIDERS];                    /* sum of durations */
 	counter replies[METRICS_MAX_PROVIDERS][MR__COUNT];
+	counter sms_segments[METRICS_MAX_PROVIDERS][2];            /* [0] GSM-7, [1] UCS-2 */
 	counter http[6];                                           /* by status class, 1xx..5xx */
 	counter health_probes;
 };
@@ -90,6 +91,12 @@ void metrics_reply(struct metrics *m, size_t provider, enum metric_reply r)
 {
 	if (m && provider < METRICS_MAX_PROVIDERS && r < MR__COUNT)
 		bump(&m->replies[provider][r], 1);
+}
+
+void metrics_sms_segments(struct metrics *m, size_t provider, int ucs2, int segments)
+{
+	if (m && provider < METRICS_MAX_PROVIDERS && segments > 0)
+		bump(&m->sms_segments[provider][ucs2 != 0], (unsigned long long)segments);
 }
 
 void metrics_http(struct metrics *m, int status)
@@ -203,6 +210,14 @@ int metrics_render(struct gateway *gw, struct buf *out)
 			buf_printf(out, "gateway_replies_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
 				   provider_name(gw->providers[p]), reply_names[r],
 				   get(&m->replies[p][r]));
+
+	head(out, "gateway_sms_segments_total", "counter",
+	     "Segments of the SMS providers accepted (what they bill), by encoding.");
+	for (size_t p = 0; p < np; p++)
+		for (int u = 0; u < 2; u++)
+			buf_printf(out, "gateway_sms_segments_total{provider=\"%s\",encoding=\"%s\"} "
+				   "%llu\n", provider_name(gw->providers[p]), u ? "ucs2" : "gsm7",
+				   get(&m->sms_segments[p][u]));
 
 	head(out, "gateway_provider_paused", "gauge",
 	     "1 while sending through the provider is paused (credentials refused).");

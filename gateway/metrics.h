@@ -41,6 +41,8 @@ void metrics_send(struct metrics *m, size_t provider, enum metric_send r, double
 /* The word for r, as /metrics labels it and the send log prints it ("accepted", "retry", ...). */
 const char *metrics_send_name(enum metric_send r);
 void metrics_reply(struct metrics *m, size_t provider, enum metric_reply r);
+/* An SMS the provider accepted: the segments it is billed as, in GSM-7 or (ucs2) UCS-2. */
+void metrics_sms_segments(struct metrics *m, size_t provider, int ucs2, int segments);
 void metrics_http(struct metrics *m, int status);
 /* GET /healthz ran its write probe. */
 void metrics_health_probe(struct metrics *m);

@@ -10,47 +10,52 @@ enum { L_ES, L_PT, L_EN, L__COUNT };
 
 static const char *const locale_names[L__COUNT] = { "es", "pt", "en" };
 
-/* The built-in texts; the questions name the scale's ends so nobody has to guess them. */
+/*
+ * The built-in texts.  The questions name the scale's ends so nobody has to guess them.  Each text
+ * is one GSM-7 SMS segment (160 septets) with a name and a brand of a dozen letters each: the
+ * wording keeps to the letters GSM-7 has (é, ñ, ¿, ¡ but not á, í, ó, ú, ã, ç, ê), so that a survey
+ * costs one message instead of three UCS-2 ones.  tests/test_texts.c checks every one.
+ */
 static const char *const builtin[L__COUNT][TEXT__COUNT] = {
 	[L_ES] = {
 		[TEXT_NPS] = "Hola {name}, ¿qué probabilidad hay de que recomiendes {brand} a un amigo "
-			     "o colega? Responde con un número del 0 (nada probable) al 10 (muy probable).",
-		[TEXT_CES] = "Hola {name}, ¿qué tan fácil fue resolver tu consulta con {brand}? "
-			     "Responde con un número del 1 (muy difícil) al 7 (muy fácil).",
-		[TEXT_CSAT] = "Hola {name}, ¿qué tan satisfecho estás con la atención de {brand}? "
-			      "Responde con un número del 1 (nada satisfecho) al 5 (muy satisfecho).",
+			     "o colega? Responde del 0 (nada probable) al 10 (muy probable).",
+		[TEXT_CES] = "Hola {name}, ¿qué tan sencillo fue resolver tu consulta con {brand}? "
+			     "Responde del 1 (muy complicado) al 7 (muy sencillo).",
+		[TEXT_CSAT] = "Hola {name}, ¿qué tan satisfecho quedaste con el servicio de {brand}? "
+			      "Responde del 1 (nada satisfecho) al 5 (muy satisfecho).",
 		[TEXT_THANKS] = "¡Gracias por tu respuesta, {name}!",
-		[TEXT_FOLLOW_UP] = "¡Gracias, {name}! ¿Qué es lo principal que motivó tu nota?",
-		[TEXT_REPROMPT] = "Perdona, no entendimos tu respuesta. Responde solo con un número del "
+		[TEXT_FOLLOW_UP] = "¡Gracias, {name}! ¿Nos cuentas el motivo de tu nota?",
+		[TEXT_REPROMPT] = "Perdona, no entendimos tu respuesta. Responde solo con una nota del "
 				  "{min} al {max}.",
-		[TEXT_OPT_OUT] = "Listo, no te enviaremos más encuestas de {brand}. Si cambias de "
-				 "opinión, responde ALTA.",
-		[TEXT_OPT_IN] = "Listo, volverás a recibir encuestas de {brand}. Responde BAJA para "
+		[TEXT_OPT_OUT] = "Listo, ya no te enviaremos encuestas de {brand}. Si cambias de idea, "
+				 "responde ALTA.",
+		[TEXT_OPT_IN] = "Listo, te volveremos a enviar encuestas de {brand}. Responde BAJA para "
 				"dejar de recibirlas.",
 	},
 	[L_PT] = {
-		[TEXT_NPS] = "Olá {name}, qual a probabilidade de você recomendar a {brand} a um amigo "
-			     "ou colega? Responda com um número de 0 (nada provável) a 10 (muito provável).",
-		[TEXT_CES] = "Olá {name}, quão fácil foi resolver sua solicitação com a {brand}? "
-			     "Responda com um número de 1 (muito difícil) a 7 (muito fácil).",
-		[TEXT_CSAT] = "Olá {name}, qual a sua satisfação com o atendimento da {brand}? "
-			      "Responda com um número de 1 (muito insatisfeito) a 5 (muito satisfeito).",
+		[TEXT_NPS] = "Oi {name}, qual a chance de recomendar a {brand} a um amigo ou colega? "
+			     "Responda de 0 (nenhuma chance) a 10 (com certeza).",
+		[TEXT_CES] = "Oi {name}, foi simples resolver seu pedido com a {brand}? "
+			     "Responda de 1 (muito complicado) a 7 (muito simples).",
+		[TEXT_CSAT] = "Oi {name}, ficou satisfeito com o atendimento da {brand}? "
+			      "Responda de 1 (muito insatisfeito) a 5 (muito satisfeito).",
 		[TEXT_THANKS] = "Obrigado pela sua resposta, {name}!",
 		[TEXT_FOLLOW_UP] = "Obrigado, {name}! Qual o principal motivo da sua nota?",
-		[TEXT_REPROMPT] = "Desculpe, não entendemos sua resposta. Responda apenas com um número "
-				  "de {min} a {max}.",
-		[TEXT_OPT_OUT] = "Pronto, você não receberá mais pesquisas da {brand}. Se mudar de "
-				 "ideia, responda START.",
-		[TEXT_OPT_IN] = "Pronto, você voltará a receber pesquisas da {brand}. Responda SAIR "
-				"para não receber mais.",
+		[TEXT_REPROMPT] = "Desculpe, ficamos sem entender sua resposta. Responda apenas com uma "
+				  "nota de {min} a {max}.",
+		[TEXT_OPT_OUT] = "Pronto, deixaremos de enviar pesquisas da {brand}. Se mudar de ideia, "
+				 "responda START.",
+		[TEXT_OPT_IN] = "Pronto, voltaremos a enviar pesquisas da {brand}. Se quiser parar, "
+				"responda SAIR.",
 	},
 	[L_EN] = {
 		[TEXT_NPS] = "Hi {name}, how likely are you to recommend {brand} to a friend or "
-			     "colleague? Reply with a number from 0 (not at all likely) to 10 (extremely likely).",
+			     "colleague? Reply from 0 (not at all likely) to 10 (extremely likely).",
 		[TEXT_CES] = "Hi {name}, how easy was it to get your issue resolved with {brand}? "
-			     "Reply with a number from 1 (very difficult) to 7 (very easy).",
+			     "Reply from 1 (very difficult) to 7 (very easy).",
 		[TEXT_CSAT] = "Hi {name}, how satisfied are you with the support you got from {brand}? "
-			      "Reply with a number from 1 (very unsatisfied) to 5 (very satisfied).",
+			      "Reply from 1 (very dissatisfied) to 5 (very satisfied).",
 		[TEXT_THANKS] = "Thank you for your answer, {name}!",
 		[TEXT_FOLLOW_UP] = "Thank you, {name}! What is the main reason for your score?",
 		[TEXT_REPROMPT] = "Sorry, we didn't understand your answer. Please reply with just a "
@@ -63,7 +68,11 @@ static const char *const builtin[L__COUNT][TEXT__COUNT] = {
 
 struct texts {
 	char *override[L__COUNT][TEXT__COUNT];  /* NULL: the built-in */
+	struct sms_options sms;                 /* [sms] encoding, fold_accents */
 };
+
+/* The [sms] defaults, for t == NULL. */
+static const struct sms_options default_sms = { .smart = 1, .fold_accents = 0 };
 
 static int locale_index(const char *locale)
 {
@@ -86,6 +95,8 @@ struct texts *texts_create(const struct config *cfg, struct gw_err *err)
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
+	t->sms.smart = !cfg->sms_encoding || strcmp(cfg->sms_encoding, "unicode") != 0;
+	t->sms.fold_accents = cfg->sms_fold_accents;
 	for (int l = 0; l < L__COUNT; l++) {
 		char section[32];
 		const struct config_section *sec;
@@ -164,10 +175,41 @@ int texts_render(const struct texts *t, struct buf *out, const char *locale, enu
 	return 0;
 }
 
+int texts_compose(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
+		  const struct text_vars *v, enum channel channel)
+{
+	const struct sms_options *o = t ? &t->sms : &default_sms;
+	struct buf raw;
+	int rc;
+
+	if (channel != CHANNEL_SMS || !o->smart)
+		return texts_render(t, out, locale, id, v);
+	/* The name is only known here, and may need replacing as much as the template.  The text
+	 * before replacing may be longer than `out` takes (’ is 3 bytes, ' one). */
+	buf_init(&raw, 4 * out->cap_limit);
+	rc = texts_render(t, &raw, locale, id, v);
+	if (rc == 0)
+		rc = sms_smart_encode(buf_cstr(&raw), raw.len, o, out);
+	buf_release(&raw);
+	return rc;
+}
+
+/* Composes text `id` of locale index `l` for SMS with `name`, `brand` and the NPS scale (the
+ * widest) into `b`, and counts it into `c`.  Returns texts_compose()'s result. */
+static int sms_cost(const struct texts *t, int l, int id, const char *name, const char *brand,
+		    struct buf *b, struct sms_count *c)
+{
+	struct text_vars v = { .name = name, .brand = brand, .kind = KIND_NPS };
+	int rc = texts_compose(t, b, locale_names[l], (enum text_id)id, &v, CHANNEL_SMS);
+
+	sms_count(buf_cstr(b), b->len, c);
+	return rc;
+}
+
 /*
  * One line per overridden template that needs more than one segment, and one line listing the
- * built-in texts that do (the built-ins favour clear, accented wording over the 70-character
- * UCS-2 segment; an operator who pays per segment overrides them).
+ * built-in texts that do (each is one segment with a name and brand of a dozen letters; a long
+ * brand can still push one over, and an operator who pays per segment then overrides it).
  */
 int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 {
@@ -177,14 +219,12 @@ int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 	buf_init(&builtins, 4096);
 	for (int l = 0; l < L__COUNT; l++) {
 		for (int id = 0; id < TEXT__COUNT; id++) {
-			struct text_vars v = { .name = "Alejandra", .brand = brand, .kind = KIND_NPS };
 			int overridden = t && t->override[l][id];
 			struct sms_count c;
 			struct buf b;
 
 			buf_init(&b, 64 * 1024);
-			if (texts_render(t, &b, locale_names[l], (enum text_id)id, &v) == 0) {
-				sms_count(buf_cstr(&b), b.len, &c);
+			if (sms_cost(t, l, id, TEXTS_SAMPLE_NAME, brand, &b, &c) >= 0) {
 				if (c.segments > 1 && overridden)
 					fprintf(f, "warning: template %s.%s needs %d SMS segments (%s, %zu "
 						"characters)\n", locale_names[l], config_template_keys[id],
@@ -203,4 +243,44 @@ int texts_warn_segments(const struct texts *t, const char *brand, FILE *f)
 			buf_cstr(&builtins));
 	buf_release(&builtins);
 	return warned;
+}
+
+int texts_write_costs(const struct texts *t, const char *brand, const char *name, FILE *f)
+{
+	const struct sms_options *o = t ? &t->sms : &default_sms;
+	int over = 0, total = 0;
+
+	fprintf(f, "Each text as sent by SMS, with name \"%s\", brand \"%s\" and the NPS scale\n"
+		"([sms] encoding = %s, fold_accents = %s).  A segment holds 160 GSM-7 characters or\n"
+		"70 UCS-2 ones (153 and 67 once split); \"replaced\" counts the characters the "
+		"encoding replaced.\n\n", name, brand, o->smart ? "gsm7-smart" : "unicode",
+		o->fold_accents ? "on" : "off");
+	fprintf(f, "%-13s %-8s %-8s %5s %8s %8s  %s\n", "text", "source", "encoding", "chars",
+		"segments", "replaced", "text as sent");
+	for (int l = 0; l < L__COUNT; l++) {
+		for (int id = 0; id < TEXT__COUNT; id++) {
+			char key[32];
+			struct sms_count c;
+			struct buf b;
+			int n;
+
+			snprintf(key, sizeof(key), "%s.%s", locale_names[l], config_template_keys[id]);
+			buf_init(&b, 64 * 1024);
+			n = sms_cost(t, l, id, name, brand, &b, &c);
+			if (n < 0)
+				fprintf(f, "%-13s longer than %d bytes\n", key, 64 * 1024);
+			else
+				fprintf(f, "%-13s %-8s %-8s %5zu %8d %8d  %s\n", key,
+					t && t->override[l][id] ? "config" : "built-in",
+					c.ucs2 ? "UCS-2" : "GSM-7", c.units, c.segments, n, buf_cstr(&b));
+			over += n < 0 || c.segments > 1;
+			total++;
+			buf_release(&b);
+		}
+	}
+	if (over)
+		fprintf(f, "\n%d of %d texts need more than one SMS segment.\n", over, total);
+	else
+		fprintf(f, "\nEvery text fits one SMS segment.\n");
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

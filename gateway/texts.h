@@ -6,6 +6,9 @@
  * (the customer's name; when empty, the placeholder and the ", " or " " before it are dropped, so
  * "Hola {name}," reads "Hola,"), {brand}, and {min} / {max} (the survey's scale).
  *
+ * A text sent by SMS is composed under [sms] encoding and fold_accents (sms.h): what
+ * texts_compose() returns is what is stored and sent, so its segment count is what is billed.
+ *
  * A `struct texts` is built once at start and read by every thread afterwards.
  */
 #ifndef GW_TEXTS_H
@@ -31,8 +34,8 @@ struct text_vars {
 
 struct texts;
 
-/* The built-in texts with cfg's [templates.*] overrides (copied).  NULL with err when out of
- * memory.  Free with texts_free(). */
+/* The built-in texts with cfg's [templates.*] overrides (copied), and cfg's [sms] settings.  NULL
+ * with err when out of memory.  Free with texts_free(). */
 struct texts *texts_create(const struct config *cfg, struct gw_err *err);
 void texts_free(struct texts *t);
 
@@ -46,8 +49,28 @@ const char *texts_template(const struct texts *t, const char *locale, enum text_
 int texts_render(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
 		 const struct text_vars *v);
 
-/* Writes a warning line to `f` for each text that needs more than one SMS segment once rendered
- * with a typical name; returns how many it warned about. */
+/*
+ * Renders text `id` as it goes out on `channel`: for SMS, texts_render() followed by the [sms]
+ * encoding replacements (sms_smart_encode(); t == NULL: gsm7-smart, fold_accents off), the
+ * customer's name included; for WhatsApp, texts_render() alone.  Returns how many characters
+ * were replaced (0 or more), or -1 when `out` is full.
+ */
+int texts_compose(const struct texts *t, struct buf *out, const char *locale, enum text_id id,
+		  const struct text_vars *v, enum channel channel);
+
+/* The customer name texts are costed with when no other is given. */
+#define TEXTS_SAMPLE_NAME "Alejandra"
+
+/* Writes a warning line to `f` for each text that needs more than one SMS segment once composed
+ * for SMS with TEXTS_SAMPLE_NAME; returns how many it warned about. */
 int texts_warn_segments(const struct texts *t, const char *brand, FILE *f);
+
+/*
+ * `gateway texts`: writes to `f` a table of every text (built-in or [templates.<locale>]), each
+ * composed for SMS with `name`, `brand` and the NPS scale: its source, encoding, length, segments,
+ * the characters [sms] encoding replaced and the text itself; then how many need more than one
+ * segment.  0, or -1 when writing failed.
+ */
+int texts_write_costs(const struct texts *t, const char *brand, const char *name, FILE *f);
 
 #endif

@@ -248,6 +248,33 @@ static void test_reset_keeps_storage(void **state)
 	buf_release(&b);
 }
 
+/* Truncating keeps the first bytes, NUL-terminated, and the storage; a length at or past the
+ * content's changes nothing, on an empty buffer too. */
+static void test_truncate_keeps_a_prefix(void **state)
+{
+	struct buf b;
+	const char *data;
+
+	buf_init(&b, 64);
+	buf_truncate(&b, 0);
+	buf_truncate(&b, 5);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(buf_cstr(&b), "");
+	assert_int_equal(buf_puts(&b, "hello world"), 0);
+	data = b.data;
+	buf_truncate(&b, 20);
+	assert_string_equal(buf_cstr(&b), "hello world");
+	buf_truncate(&b, 11);
+	assert_string_equal(buf_cstr(&b), "hello world");
+	buf_truncate(&b, 5);
+	assert_int_equal(b.len, 5);
+	assert_string_equal(buf_cstr(&b), "hello");
+	assert_ptr_equal(b.data, data);
+	assert_int_equal(buf_puts(&b, "!"), 0);
+	assert_string_equal(buf_cstr(&b), "hello!");
+	buf_release(&b);
+}
+
 static void test_detach_hands_over_storage(void **state)
 {
 	struct buf b;
@@ -306,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_fill_to_cap_byte_by_byte),
 		cmocka_unit_test(test_release_frees_and_keeps_cap),
 		cmocka_unit_test(test_reset_keeps_storage),
+		cmocka_unit_test(test_truncate_keeps_a_prefix),
 		cmocka_unit_test(test_detach_hands_over_storage),
 		cmocka_unit_test(test_detach_empty_gives_empty_string),
 	};

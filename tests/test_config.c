@@ -160,6 +160,8 @@ static void test_defaults_without_any_file(void **state)
 	assert_int_equal(cfg.retry_base_ms, 2000);
 	assert_int_equal(cfg.retry_cap_ms, 10 * 60 * 1000);
 	assert_int_equal(cfg.max_attempts, 8);
+	assert_string_equal(cfg.sms_encoding, "gsm7-smart");
+	assert_int_equal(cfg.sms_fold_accents, 0);
 	/* provider sections exist with their defaults, marked as such */
 	assert_string_equal(get(&cfg, "provider.console", "rate"), "off");
 	assert_string_equal(get(&cfg, "provider.twilio", "rate"), "1/s");
@@ -252,6 +254,8 @@ static const struct kv every_key[] = {
 	{ "dispatch", "retry_base", "500ms" },
 	{ "dispatch", "retry_cap", "5m" },
 	{ "dispatch", "max_attempts", "5" },
+	{ "sms", "encoding", "unicode" },
+	{ "sms", "fold_accents", "on" },
 	{ "provider.twilio", "account_sid", "AC0123456789abcdef" },
 	{ "provider.twilio", "auth_token", "file-token" },
 	{ "provider.twilio", "from", "+15005550006" },
@@ -353,6 +357,8 @@ static void test_typed_fields(void **state)
 	assert_int_equal(cfg.retry_base_ms, 500);
 	assert_int_equal(cfg.retry_cap_ms, 5 * 60 * 1000);
 	assert_int_equal(cfg.max_attempts, 5);
+	assert_string_equal(cfg.sms_encoding, "unicode");
+	assert_int_equal(cfg.sms_fold_accents, 1);
 	config_release(&cfg);
 }
 
@@ -613,6 +619,12 @@ static const struct error_row error_rows[] = {
 	{ "[templates.meta]\nnps.fr = x\n", 2, "nps.fr", "unknown key" },
 	{ "[templates.meta]\nstars.es = x\n", 2, "stars.es", "unknown key" },
 	{ "[templates.nosuch]\nnps.es = x\n", 1, "[templates.nosuch]", "unknown section" },
+	/* [sms] */
+	{ "[sms]\nencoding = gsm7\n", 2, "encoding", "gsm7-smart or unicode" },
+	{ "[sms]\nencoding = UCS-2\n", 2, "encoding", "gsm7-smart or unicode" },
+	{ "[sms]\nencoding =\n", 2, "encoding", "gsm7-smart or unicode" },
+	{ "[sms]\nfold_accents = maybe\n", 2, "fold_accents", "on or off" },
+	{ "[sms]\nsegments = 1\n", 2, "segments", "unknown key" },
 	/* the line counts comments, blank lines and CRLF lines */
 	{ "# one\r\n\r\n; three\r\n[survey]\r\n\r\nbrand = ok\r\nexpire_after = 9\r\n", 7,
 	  "expire_after", "unit" },
@@ -701,11 +713,15 @@ static void test_env_sets_key_absent_from_file(void **state)
 	setenv("GATEWAY_SURVEY_EXPIRE_AFTER", "90m", 1);
 	setenv("GATEWAY_PROVIDER_META_ACCESS_TOKEN", "meta-env", 1);
 	setenv("GATEWAY_DISPATCH_MAX_ATTEMPTS", "3", 1);
+	setenv("GATEWAY_SMS_ENCODING", "unicode", 1);
+	setenv("GATEWAY_SMS_FOLD_ACCENTS", "on", 1);
 	load_ok(&cfg, "[survey]\nbrand = Acme\n");
 	assert_string_equal(get(&cfg, "provider.twilio", "auth_token"), "only-env");
 	assert_int_equal(cfg.expire_after_ms, 90LL * 60 * 1000);
 	assert_string_equal(get(&cfg, "provider.meta", "access_token"), "meta-env");
 	assert_int_equal(cfg.max_attempts, 3);
+	assert_string_equal(cfg.sms_encoding, "unicode");
+	assert_int_equal(cfg.sms_fold_accents, 1);
 	config_release(&cfg);
 }
 
@@ -723,6 +739,7 @@ static const struct env_error_row env_error_rows[] = {
 	{ "GATEWAY_CHANNELS_SMS", "telegram", "sms", "not a provider" },
 	{ "GATEWAY_PROVIDER_TWILIO_RATE", "5/week", "rate", "/s" },
 	{ "GATEWAY_DISPATCH_MAX_ATTEMPTS", "many", "max_attempts", "whole number" },
+	{ "GATEWAY_SMS_ENCODING", "ascii", "encoding", "gsm7-smart or unicode" },
 };
 
 /* A bad value from the environment names the variable instead of FILE:LINE, even when the file

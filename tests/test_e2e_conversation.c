@@ -475,7 +475,7 @@ static void test_follow_up_builtin_text(void **state)
 
 	say(e, PHONE, "9", NULL);
 	expect_request(e, 1, PHONE,
-		       "¡Gracias, Ana! ¿Qué es lo principal que motivó tu nota?");
+		       "¡Gracias, Ana! ¿Nos cuentas el motivo de tu nota?");
 	j = wait_score(e, id, 9);
 	assert_jstr(j, "status", "answered");
 	json_decref(j);

@@ -11,8 +11,13 @@
  * Overrides: a temp INI file loaded with config_load(); an override replaces only its locale and
  * key, takes the same placeholders, and an empty value keeps the built-in.
  *
- * texts_warn_segments(): one line per long override, one summary line for the long built-ins,
- * nothing for short overrides.
+ * One SMS segment: every built-in is GSM-7 as written and one segment with a long name and brand.
+ *
+ * texts_compose(): for SMS the [sms] encoding replacements, the customer's name included; for
+ * WhatsApp, and under encoding = unicode, the text as rendered.
+ *
+ * texts_warn_segments(): one line per long override, one summary line for the built-ins a long
+ * brand makes long, nothing for short texts; texts are counted as they are sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +34,7 @@
 #include "buf.h"
 #include "config.h"
 #include "reply.h"
+#include "sms.h"
 #include "survey.h"
 #include "texts.h"
 #include "utf8.h"
@@ -119,9 +125,9 @@ static const struct question_row question_rows[] = {
 	{ "es", KIND_NPS, " 0 (", " 10 (", "Hola Ana, \xC2\xBFqu\xC3\xA9", "Hola, \xC2\xBFqu\xC3\xA9" },
 	{ "es", KIND_CES, " 1 (", " 7 (", "Hola Ana, \xC2\xBFqu\xC3\xA9", "Hola, \xC2\xBFqu\xC3\xA9" },
 	{ "es", KIND_CSAT, " 1 (", " 5 (", "Hola Ana, \xC2\xBFqu\xC3\xA9", "Hola, \xC2\xBFqu\xC3\xA9" },
-	{ "pt", KIND_NPS, " 0 (", " 10 (", "Ol\xC3\xA1 Ana, qual", "Ol\xC3\xA1, qual" },
-	{ "pt", KIND_CES, " 1 (", " 7 (", "Ol\xC3\xA1 Ana, qu\xC3\xA3o", "Ol\xC3\xA1, qu\xC3\xA3o" },
-	{ "pt", KIND_CSAT, " 1 (", " 5 (", "Ol\xC3\xA1 Ana, qual", "Ol\xC3\xA1, qual" },
+	{ "pt", KIND_NPS, " 0 (", " 10 (", "Oi Ana, qual", "Oi, qual" },
+	{ "pt", KIND_CES, " 1 (", " 7 (", "Oi Ana, foi", "Oi, foi" },
+	{ "pt", KIND_CSAT, " 1 (", " 5 (", "Oi Ana, ficou", "Oi, ficou" },
 	{ "en", KIND_NPS, " 0 (", " 10 (", "Hi Ana, how", "Hi, how" },
 	{ "en", KIND_CES, " 1 (", " 7 (", "Hi Ana, how", "Hi, how" },
 	{ "en", KIND_CSAT, " 1 (", " 5 (", "Hi Ana, how", "Hi, how" },
@@ -254,12 +260,9 @@ static const struct exact_row exact_rows[] = {
 	{ "en", TEXT_THANKS, "", "Thank you for your answer!" },
 	{ "en", TEXT_THANKS, NULL, "Thank you for your answer!" },
 
-	{ "es", TEXT_FOLLOW_UP, "Ana",
-	  "\xC2\xA1Gracias, Ana! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
-	{ "es", TEXT_FOLLOW_UP, "",
-	  "\xC2\xA1Gracias! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
-	{ "es", TEXT_FOLLOW_UP, NULL,
-	  "\xC2\xA1Gracias! \xC2\xBFQu\xC3\xA9 es lo principal que motiv\xC3\xB3 tu nota?" },
+	{ "es", TEXT_FOLLOW_UP, "Ana", "\xC2\xA1Gracias, Ana! \xC2\xBFNos cuentas el motivo de tu nota?" },
+	{ "es", TEXT_FOLLOW_UP, "", "\xC2\xA1Gracias! \xC2\xBFNos cuentas el motivo de tu nota?" },
+	{ "es", TEXT_FOLLOW_UP, NULL, "\xC2\xA1Gracias! \xC2\xBFNos cuentas el motivo de tu nota?" },
 	{ "pt", TEXT_FOLLOW_UP, "Jo\xC3\xA3o",
 	  "Obrigado, Jo\xC3\xA3o! Qual o principal motivo da sua nota?" },
 	{ "pt", TEXT_FOLLOW_UP, "", "Obrigado! Qual o principal motivo da sua nota?" },
@@ -268,18 +271,18 @@ static const struct exact_row exact_rows[] = {
 	{ "en", TEXT_FOLLOW_UP, "", "Thank you! What is the main reason for your score?" },
 	{ "en", TEXT_FOLLOW_UP, NULL, "Thank you! What is the main reason for your score?" },
 
-	{ "es", TEXT_OPT_OUT, "Ana", "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme. Si cambias"
-	  " de opini\xC3\xB3n, responde ALTA." },
-	{ "es", TEXT_OPT_OUT, NULL, "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme. Si cambias"
-	  " de opini\xC3\xB3n, responde ALTA." },
-	{ "pt", TEXT_OPT_OUT, "Jo\xC3\xA3o", "Pronto, voc\xC3\xAA n\xC3\xA3o receber\xC3\xA1 mais"
-	  " pesquisas da Acme. Se mudar de ideia, responda START." },
+	{ "es", TEXT_OPT_OUT, "Ana", "Listo, ya no te enviaremos encuestas de Acme. Si cambias de idea,"
+	  " responde ALTA." },
+	{ "es", TEXT_OPT_OUT, NULL, "Listo, ya no te enviaremos encuestas de Acme. Si cambias de idea,"
+	  " responde ALTA." },
+	{ "pt", TEXT_OPT_OUT, "Jo\xC3\xA3o", "Pronto, deixaremos de enviar pesquisas da Acme. Se mudar"
+	  " de ideia, responda START." },
 	{ "en", TEXT_OPT_OUT, "Ann", "Done: you will get no more surveys from Acme. Reply START to opt"
 	  " back in." },
-	{ "es", TEXT_OPT_IN, "Ana", "Listo, volver\xC3\xA1s a recibir encuestas de Acme. Responde BAJA"
+	{ "es", TEXT_OPT_IN, "Ana", "Listo, te volveremos a enviar encuestas de Acme. Responde BAJA"
 	  " para dejar de recibirlas." },
-	{ "pt", TEXT_OPT_IN, "", "Pronto, voc\xC3\xAA voltar\xC3\xA1 a receber pesquisas da Acme."
-	  " Responda SAIR para n\xC3\xA3o receber mais." },
+	{ "pt", TEXT_OPT_IN, "", "Pronto, voltaremos a enviar pesquisas da Acme. Se quiser parar,"
+	  " responda SAIR." },
 	{ "en", TEXT_OPT_IN, NULL, "Done: you will get surveys from Acme again. Reply STOP to opt"
 	  " out." },
 };
@@ -554,8 +557,8 @@ static const struct override_row override_rows[] = {
 	/* the empty override: the built-in */
 	{ "pt", TEXT_THANKS, KIND_NPS, "Bea", "Obrigado pela sua resposta, Bea!" },
 	/* untouched neighbours */
-	{ "es", TEXT_OPT_OUT, KIND_NPS, "Ana", "Listo, no te enviaremos m\xC3\xA1s encuestas de Acme."
-	  " Si cambias de opini\xC3\xB3n, responde ALTA." },
+	{ "es", TEXT_OPT_OUT, KIND_NPS, "Ana", "Listo, ya no te enviaremos encuestas de Acme. Si"
+	  " cambias de idea, responde ALTA." },
 	{ "en", TEXT_FOLLOW_UP, KIND_NPS, "Ann",
 	  "Thank you, Ann! What is the main reason for your score?" },
 };
@@ -716,30 +719,172 @@ static void test_long_name_fails(void **state)
 	buf_release(&b);
 }
 
-/* ---- SMS segment warnings ------------------------------------------------------------------ */
+/* ---- composing for a channel ([sms] encoding) ------------------------------------------------ */
 
-/*
- * The built-ins that need more than one segment rendered with the name "Alejandra", brand "Acme"
- * and the NPS scale, counted by hand (GSM-7: 160, else UCS-2: 70, then 153 / 67 per part): every
- * Spanish and Portuguese question, re-prompt, opt-out and opt-in is UCS-2 (á, í, ó, ú, ã, ê) and
- * longer than 70; the thanks and follow-ups fit, and every English text is GSM-7 under 160.
- */
-static const char *const long_builtins[] = {
-	"es.nps 3", "es.ces 2", "es.csat 3", "es.reprompt 2", "es.opt_out 2", "es.opt_in 2",
-	"pt.nps 3", "pt.ces 2", "pt.csat 3", "pt.reprompt 2", "pt.opt_out 2", "pt.opt_in 2",
+#define RSQ "\xE2\x80\x99"      /* ’ */
+#define EM_DASH "\xE2\x80\x94"  /* — */
+#define I_ACUTE "\xC3\xAD"      /* í, not GSM-7 */
+
+struct compose_row {
+	const char *ini;        /* the config: [sms] and [templates.*] */
+	const char *locale;
+	enum text_id id;
+	const char *name;
+	enum channel channel;
+	const char *want;       /* brand "Acme" */
+	int replaced;
 };
 
-/* Runs texts_warn_segments() into memory; returns its result, the output in *out (free()). */
-static int warn_into(const struct texts *t, char **out)
+static const char curly_ini[] = "[templates.en]\nthanks = Thanks, {name} " EM_DASH " it" RSQ "s noted\n";
+static const char curly_unicode_ini[] = "[sms]\nencoding = unicode\n"
+	"[templates.en]\nthanks = Thanks, {name} " EM_DASH " it" RSQ "s noted\n";
+static const char fold_ini[] = "[sms]\nfold_accents = on\n";
+static const char fold_unicode_ini[] = "[sms]\nencoding = unicode\nfold_accents = on\n";
+
+static const struct compose_row compose_rows[] = {
+	/* an override's look-alikes are replaced for SMS, never for WhatsApp */
+	{ curly_ini, "en", TEXT_THANKS, "Ann", CHANNEL_SMS, "Thanks, Ann - it's noted", 2 },
+	{ curly_ini, "en", TEXT_THANKS, "Ann", CHANNEL_WHATSAPP,
+	  "Thanks, Ann " EM_DASH " it" RSQ "s noted", 0 },
+	{ curly_unicode_ini, "en", TEXT_THANKS, "Ann", CHANNEL_SMS,
+	  "Thanks, Ann " EM_DASH " it" RSQ "s noted", 0 },
+	/* the customer's name counts as much as the template */
+	{ "", "en", TEXT_THANKS, "Ann O" RSQ "Neil", CHANNEL_SMS,
+	  "Thank you for your answer, Ann O'Neil!", 1 },
+	{ "", "en", TEXT_THANKS, "Ann O" RSQ "Neil", CHANNEL_WHATSAPP,
+	  "Thank you for your answer, Ann O" RSQ "Neil!", 0 },
+	/* an accent GSM-7 lacks stays unless fold_accents is on (and the encoding gsm7-smart) */
+	{ "", "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	{ fold_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Maria!", 1 },
+	{ fold_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_WHATSAPP,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	{ fold_unicode_ini, "es", TEXT_THANKS, "Mar" I_ACUTE "a", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Mar" I_ACUTE "a!", 0 },
+	/* letters GSM-7 has are kept, fold_accents or not */
+	{ fold_ini, "es", TEXT_THANKS, "Jos\xC3\xA9 Nu\xC3\xB1" "ez", CHANNEL_SMS,
+	  "\xC2\xA1Gracias por tu respuesta, Jos\xC3\xA9 Nu\xC3\xB1" "ez!", 0 },
+};
+
+static void test_compose_for_channel(void **state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(compose_rows); i++) {
+		const struct compose_row *r = &compose_rows[i];
+		struct texts *t = texts_from_ini(r->ini);
+		struct text_vars v = { .name = r->name, .brand = "Acme", .kind = KIND_NPS };
+		struct buf b;
+		int n;
+
+		buf_init(&b, BIG);
+		n = texts_compose(t, &b, r->locale, r->id, &v, r->channel);
+		if (n != r->replaced || strcmp(buf_cstr(&b), r->want) != 0)
+			print_message("row %zu: \"%s\" (%d replaced), want \"%s\" (%d)\n", i,
+				      buf_cstr(&b), n, r->want, r->replaced);
+		assert_int_equal(n, r->replaced);
+		assert_string_equal(buf_cstr(&b), r->want);
+		buf_release(&b);
+		texts_free(t);
+	}
+}
+
+/* Without a config (t == NULL) the defaults apply: gsm7-smart, accents kept. */
+static void test_compose_defaults_without_config(void **state)
+{
+	struct text_vars v = { .name = "O" RSQ "Neil Mar" I_ACUTE "a", .brand = "Acme", .kind = KIND_NPS };
+	struct buf b;
+
+	buf_init(&b, BIG);
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 0);
+	assert_string_equal(buf_cstr(&b), "Thank you for your answer, O" RSQ "Neil Mar" I_ACUTE "a!");
+	buf_reset(&b);
+	v.name = "O" RSQ "Neil";
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 1);
+	assert_string_equal(buf_cstr(&b), "Thank you for your answer, O'Neil!");
+	buf_release(&b);
+}
+
+/* A composed text that does not fit fails with -1, for either channel. */
+static void test_compose_full_buffer(void **state)
+{
+	static const char want[] = "Thank you for your answer, O'Neil!";
+	struct text_vars v = { .name = "O" RSQ "Neil", .brand = "Acme", .kind = KIND_NPS };
+	struct buf b;
+
+	buf_init(&b, sizeof(want));
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), 1);
+	assert_string_equal(buf_cstr(&b), want);
+	buf_release(&b);
+	buf_init(&b, sizeof(want) - 1);
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_SMS), -1);
+	buf_release(&b);
+	buf_init(&b, sizeof(want) + 1);         /* the name as written is 2 bytes longer */
+	assert_int_equal(texts_compose(NULL, &b, "en", TEXT_THANKS, &v, CHANNEL_WHATSAPP), -1);
+	buf_release(&b);
+}
+
+/* ---- one SMS segment each -------------------------------------------------------------------- */
+
+/* A realistic name and brand, longer than most: every built-in must still be one segment. */
+#define LONG_NAME "Maria Fernanda"
+#define LONG_BRAND "Acme Telecom"
+
+/*
+ * Every built-in text, in every locale, for every kind, is GSM-7 as written (it does not lean on
+ * [sms] encoding = gsm7-smart: it costs one segment under unicode too) and one segment once
+ * composed for SMS with LONG_NAME and LONG_BRAND; without a name it is shorter still.
+ */
+static void test_builtins_are_one_gsm7_segment(void **state)
+{
+	for (size_t l = 0; l < ARRAY_LEN(locales); l++)
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
+			for (int id = 0; id < TEXT__COUNT; id++) {
+				const char *tmpl = texts_template(NULL, locales[l], (enum text_id)id);
+				struct text_vars v = { .name = LONG_NAME, .brand = LONG_BRAND,
+						       .kind = kinds[k] };
+				struct sms_count c;
+				struct buf b;
+				int n;
+
+				sms_count(tmpl, strlen(tmpl), &c);
+				if (c.ucs2)
+					print_message("%s.%s leaves GSM-7: \"%s\"\n", locales[l],
+						      config_template_keys[id], tmpl);
+				assert_int_equal(c.ucs2, 0);
+				buf_init(&b, BIG);
+				n = texts_compose(NULL, &b, locales[l], (enum text_id)id, &v, CHANNEL_SMS);
+				assert_int_equal(n, 0);         /* nothing to replace */
+				sms_count(buf_cstr(&b), b.len, &c);
+				if (c.ucs2 || c.segments != 1 || c.units > 160)
+					print_message("%s.%s (%s): %s, %zu units, %d segments: \"%s\"\n",
+						      locales[l], config_template_keys[id],
+						      kind_name(kinds[k]), c.ucs2 ? "UCS-2" : "GSM-7",
+						      c.units, c.segments, buf_cstr(&b));
+				assert_int_equal(c.ucs2, 0);
+				assert_int_equal(c.segments, 1);
+				buf_release(&b);
+			}
+}
+
+/* ---- SMS segment warnings ------------------------------------------------------------------ */
+
+/* Runs texts_warn_segments() with `brand` into memory; returns its result, the output in *out
+ * (free()). */
+static int warn_brand_into(const struct texts *t, const char *brand, char **out)
 {
 	size_t len = 0;
 	FILE *f = open_memstream(out, &len);
 	int n;
 
 	assert_non_null(f);
-	n = texts_warn_segments(t, "Acme", f);
+	n = texts_warn_segments(t, brand, f);
 	assert_int_equal(fclose(f), 0);
 	return n;
+}
+
+static int warn_into(const struct texts *t, char **out)
+{
+	return warn_brand_into(t, "Acme", out);
 }
 
 /* The lines of `text` that start with `prefix`. */
@@ -752,7 +897,7 @@ static int count_lines(const char *text, const char *prefix)
 	return n;
 }
 
-/* The entries of the summary line ("es.nps 3", ...), split into `items`; how many. */
+/* The entries of the summary line ("es.nps 2", ...), split into `items`; how many. */
 static size_t summary_items(const char *text, char items[][32], size_t max)
 {
 	static const char head[] = "warning: built-in texts that need more than one SMS segment"
@@ -785,38 +930,62 @@ static int listed(char items[][32], size_t n, const char *want)
 	return 0;
 }
 
-static void test_warn_segments_builtins_only(void **state)
+/* With the built-ins and an ordinary brand, the gateway starts without a word. */
+static void test_warn_segments_builtins_fit(void **state)
 {
-	char items[32][32];
+	char *out = NULL;
+
+	assert_int_equal(warn_into(NULL, &out), 0);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/*
+ * A brand of 100 letters makes every built-in that names it two segments (every question,
+ * opt-out and opt-in), listed on one summary line; the thanks, follow-ups and re-prompts, which
+ * do not name it, stay off it.
+ */
+static const char *const long_brand_builtins[] = {
+	"es.nps 2", "es.ces 2", "es.csat 2", "es.opt_out 2", "es.opt_in 2",
+	"pt.nps 2", "pt.ces 2", "pt.csat 2", "pt.opt_out 2", "pt.opt_in 2",
+	"en.nps 2", "en.ces 2", "en.csat 2", "en.opt_out 2", "en.opt_in 2",
+};
+
+static void test_warn_segments_long_brand(void **state)
+{
+	char brand[101], items[32][32];
 	char *out = NULL;
 	size_t n;
-	int warned = warn_into(NULL, &out);
+	int warned;
 
+	memset(brand, 'b', 100);
+	brand[100] = '\0';
+	warned = warn_brand_into(NULL, brand, &out);
 	assert_int_equal(count_lines(out, "warning: template "), 0);
 	assert_int_equal(count_lines(out, "warning: built-in texts "), 1);
 	assert_int_equal(count_lines(out, ""), 1);      /* nothing else */
 	n = summary_items(out, items, ARRAY_LEN(items));
-	for (size_t i = 0; i < ARRAY_LEN(long_builtins); i++) {
-		if (!listed(items, n, long_builtins[i]))
-			print_message("summary lacks \"%s\": %s", long_builtins[i], out);
-		assert_true(listed(items, n, long_builtins[i]));
+	for (size_t i = 0; i < ARRAY_LEN(long_brand_builtins); i++) {
+		if (!listed(items, n, long_brand_builtins[i]))
+			print_message("summary lacks \"%s\": %s", long_brand_builtins[i], out);
+		assert_true(listed(items, n, long_brand_builtins[i]));
 	}
-	assert_int_equal(n, ARRAY_LEN(long_builtins));
-	assert_int_equal(warned, (int)ARRAY_LEN(long_builtins));
+	assert_int_equal(n, ARRAY_LEN(long_brand_builtins));
+	assert_int_equal(warned, (int)ARRAY_LEN(long_brand_builtins));
 	assert_non_null(strstr(out, "[templates.<locale>]"));
 	free(out);
 }
 
 /*
  * es.nps: 16 + 300 GSM-7 characters with "Alejandra" = 316 = 3 segments; pt.thanks: 11 + 70
- * UCS-2 = 81 = 2 segments; en.opt_in and es.reprompt: short.  A short override of a long built-in
- * (es.reprompt) takes it off the summary.
+ * UCS-2 = 81 = 2 segments; en.opt_in and es.reprompt: short.  One line each for the long
+ * overrides, none for the short ones or the built-ins.
  */
 static void test_warn_segments_overrides(void **state)
 {
-	char ini[2048], items[32][32];
+	char ini[2048];
 	char *out = NULL;
-	size_t n, at;
+	size_t at;
 	int warned;
 	struct texts *t;
 
@@ -831,31 +1000,19 @@ static void test_warn_segments_overrides(void **state)
 	t = texts_from_ini(ini);
 	warned = warn_into(t, &out);
 
-	assert_int_equal(count_lines(out, "warning: template es.nps needs 3 SMS segments"), 1);
-	assert_int_equal(count_lines(out, "warning: template pt.thanks needs 2 SMS segments"), 1);
-	assert_int_equal(count_lines(out, "warning: template "), 2);
-	assert_int_equal(count_lines(out, "warning: built-in texts "), 1);
-	assert_int_equal(count_lines(out, ""), 3);
+	assert_int_equal(count_lines(out, "warning: template es.nps needs 3 SMS segments "
+				     "(GSM-7, 316 characters)"), 1);
+	assert_int_equal(count_lines(out, "warning: template pt.thanks needs 2 SMS segments "
+				     "(UCS-2, 81 characters)"), 1);
+	assert_int_equal(count_lines(out, ""), 2);
 	assert_null(strstr(out, "en.opt_in"));
 	assert_null(strstr(out, "es.reprompt"));
-
-	n = summary_items(out, items, ARRAY_LEN(items));
-	for (size_t i = 0; i < ARRAY_LEN(long_builtins); i++) {
-		int want = strncmp(long_builtins[i], "es.nps ", 7) != 0 &&
-			   strncmp(long_builtins[i], "es.reprompt ", 12) != 0;
-
-		if (listed(items, n, long_builtins[i]) != want)
-			print_message("\"%s\" %s the summary: %s", long_builtins[i],
-				      want ? "missing from" : "wrongly in", out);
-		assert_int_equal(listed(items, n, long_builtins[i]), want);
-	}
-	assert_int_equal(n, ARRAY_LEN(long_builtins) - 2);
-	assert_int_equal(warned, 2 + (int)ARRAY_LEN(long_builtins) - 2);
+	assert_int_equal(warned, 2);
 	free(out);
 	texts_free(t);
 }
 
-/* With every long built-in overridden by a short text, nothing is printed at all. */
+/* Short overrides print nothing at all. */
 static void test_warn_segments_all_short(void **state)
 {
 	static const char ini[] =
@@ -872,6 +1029,40 @@ static void test_warn_segments_all_short(void **state)
 	assert_string_equal(out, "");
 	free(out);
 	texts_free(t);
+}
+
+/*
+ * The warning counts a text as it is sent: 150 letters and a curly apostrophe are one GSM-7
+ * segment under gsm7-smart (no warning), three UCS-2 ones under unicode.
+ */
+static void test_warn_segments_counts_as_sent(void **state)
+{
+	static const char *const encodings[] = { "gsm7-smart", "unicode" };
+
+	for (size_t e = 0; e < ARRAY_LEN(encodings); e++) {
+		char ini[512], *out = NULL;
+		size_t at;
+		struct texts *t;
+		int warned;
+
+		at = (size_t)snprintf(ini, sizeof(ini), "[sms]\nencoding = %s\n[templates.en]\n"
+				      "thanks = it" RSQ "s ", encodings[e]);
+		memset(ini + at, 'a', 150);
+		snprintf(ini + at + 150, sizeof(ini) - at - 150, "\n");
+		t = texts_from_ini(ini);
+		warned = warn_into(t, &out);
+		if (e == 0) {
+			assert_string_equal(out, "");
+			assert_int_equal(warned, 0);
+		} else {
+			assert_int_equal(count_lines(out, "warning: template en.thanks needs 3 SMS "
+						     "segments (UCS-2, 155 characters)"), 1);
+			assert_int_equal(count_lines(out, ""), 1);
+			assert_int_equal(warned, 1);
+		}
+		free(out);
+		texts_free(t);
+	}
 }
 
 int main(void)
@@ -896,9 +1087,15 @@ int main(void)
 		cmocka_unit_test(test_full_buffer_fails),
 		cmocka_unit_test(test_text_without_name_fits_exactly),
 		cmocka_unit_test(test_long_name_fails),
-		cmocka_unit_test(test_warn_segments_builtins_only),
+		cmocka_unit_test(test_compose_for_channel),
+		cmocka_unit_test(test_compose_defaults_without_config),
+		cmocka_unit_test(test_compose_full_buffer),
+		cmocka_unit_test(test_builtins_are_one_gsm7_segment),
+		cmocka_unit_test(test_warn_segments_builtins_fit),
+		cmocka_unit_test(test_warn_segments_long_brand),
 		cmocka_unit_test(test_warn_segments_overrides),
 		cmocka_unit_test(test_warn_segments_all_short),
+		cmocka_unit_test(test_warn_segments_counts_as_sent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
