@@ -21,7 +21,8 @@
 # sizes, the gateway's RSS and open descriptors, its CPU time per trigger, the triggers'
 # latency.  Once the load has stopped the gateway is watched for SOAK_IDLE (15) more seconds:
 # how long the backlog takes to drain, what the files do when it is quiet.  Then a summary:
-# start, end and idle figures, totals, whether the sends kept up.
+# start, end and idle figures, totals, whether the sends kept up, and how long the gateway
+# takes to stop (closing the store checkpoints the WAL) and what it leaves on disk.
 #
 # What is printed is also in BUILD_DIR/soak/soak.log; wrk's output per window, the gateway's
 # log and the last /metrics scrape stay in BUILD_DIR/soak.  The database lives there too, on
@@ -409,12 +410,23 @@ emit "sends kept up: $keep (backlog $backlog when the load stopped, limit $keep_
 	"out before the window's end: their replies/s is a floor")
 for n in "${NOTES[@]}"; do emit "note: $n"; done
 
-# A gateway that does not stop cleanly is a finding, not a failure of the harness.
+# How long the gateway takes to stop (closing the store checkpoints what the WAL holds) and
+# what it leaves on disk.  One that does not stop cleanly is a finding, not a failure of the
+# harness; one still running after 120 s is killed.
 status=0
+t0=$(date +%s.%N)
 if kill -TERM "$GW_PID" 2>/dev/null; then
+	for (( i = 0; i < 1200; i++ )); do     # 0.1 s steps
+		kill -0 "$GW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$GW_PID" 2>/dev/null && kill -KILL "$GW_PID" 2>/dev/null
 	wait "$GW_PID" || status=$?
 fi
 GW_PID=""
+emit "stop: the gateway took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s" \
+	"to stop and left a database of $(mib "$(size_of "$DB")") MiB and a WAL of" \
+	"$(mib "$(size_of "$DB-wal")") MiB"
 [ "$status" -eq 0 ] ||
 	emit "note: the gateway exited with status $status when stopped (see $RUN/gateway-soak.log)"
 emit "(raw output in $RUN; these lines in $SOAK_LOG)"
