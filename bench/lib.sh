@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # bench/lib.sh - what bench/run.sh (`make bench`) and bench/soak.sh (`make soak`) share: the
 # helpers, the fake provider, the gateway's configuration, starting and stopping the gateway,
 # and the clean-up of every process started.  Sourced, not run.

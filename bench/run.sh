@@ -33,6 +33,7 @@ RESULTS=${BENCH_RESULTS:-$HERE/results.json}
 RUN=$B/bench-run
 CONF=$RUN/gateway.conf
 LOG_TAG=bench
+# shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
 require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/gen_responses"
