@@ -30,7 +30,8 @@
 # the store's own durability settings.  The load stops early, with a note, when the disk gets
 # down to SOAK_MIN_FREE_MIB (2048) free or the gateway stops answering.
 #
-# Exit status: 0 when the soak ran, whatever it found; 1 when the harness itself failed.
+# Exit status: 0 when the soak ran, whatever it found (a gateway that died or stopped answering
+# is a finding, told in a note); 1 when the harness itself failed.
 set -euo pipefail
 
 B=${1:-build/bench}
@@ -51,6 +52,7 @@ CONF=$RUN/gateway.conf
 SOAK_LOG=$RUN/soak.log
 DB=$RUN/gateway.db
 LOG_TAG=soak
+# shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
 for v in SOAK_DURATION=$DUR SOAK_CONNECTIONS=$CONNS SOAK_REPLY_CONNECTIONS=$REPLY_CONNS \
@@ -61,8 +63,9 @@ done
 DUR=$(( 10#$DUR )) CONNS=$(( 10#$CONNS )) REPLY_CONNS=$(( 10#$REPLY_CONNS ))
 POOL_MAX=$(( 10#$POOL_MAX )) IDLE=$(( 10#$IDLE )) MIN_FREE_MIB=$(( 10#$MIN_FREE_MIB ))
 [ "$DUR" -gt 0 ] || die "SOAK_DURATION must be at least 1 (seconds)"
-[ "$CONNS" -gt 0 ] && [ "$REPLY_CONNS" -gt 0 ] && [ "$POOL_MAX" -gt 0 ] ||
+if [ "$CONNS" -eq 0 ] || [ "$REPLY_CONNS" -eq 0 ] || [ "$POOL_MAX" -eq 0 ]; then
 	die "SOAK_CONNECTIONS, SOAK_REPLY_CONNECTIONS and SOAK_REPLY_POOL must be at least 1"
+fi
 require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks"
 for c in wrk curl timeout; do
 	command -v "$c" >/dev/null || die "$c is missing: run make soak (it installs what it needs)"
@@ -84,6 +87,18 @@ mkdir -p "$RUN/wrk" "$RUN/metrics"
 # emit TEXT...: one line, printed and kept in the soak log.
 emit() { printf '%s\n' "$*" | tee -a "$SOAK_LOG"; }
 
+# table_row COLUMN...: one line of the table, each column aligned under the header's.
+table_row() { printf '%5s %7s %7s %7s %7s %8s %5s %8s %8s %8s %8s %5s %11s %7s %7s %7s' "$@"; }
+
+# gateway_alive: the gateway runs (an exited one not yet reaped is a zombie kill -0 still finds).
+gateway_alive() {
+	kill -0 "$GW_PID" 2>/dev/null &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$GW_PID/status" 2>/dev/null
+}
+
+f0() { printf '%.0f' "$1"; }
+secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+f1() { printf '%.1f' "$1"; }
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 kib_as_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -247,14 +262,17 @@ emit "Survey gateway soak, $(date -u +%Y-%m-%dT%H:%M:%SZ): ${DUR}s, triggers at 
 	"connections, replies at $REPLY_CONNS, one line per ${WINDOW}s"
 emit "$(nproc) x $CPU, Linux $(uname -r), load average $(cut -d' ' -f1 /proc/loadavg) at start" \
 	"(wrk on the same cores); database on $(df -P "$RUN" | awk 'NR == 2 { print $1 }')"
-LINE_FMT='%5s %7s %7s %7s %7s %8s %5s %8s %8s %8s %8s %5s %11s %7s %7s %7s'
-emit "$(printf "$LINE_FMT" t_s trig trig/s repl/s sent/s backlog errs db_MiB wal_MiB shm_KiB \
-	rss_MiB fds cpu_us/trig p50_ms p99_ms max_ms)"
+emit "$(table_row t_s trig trig/s repl/s sent/s backlog errs db_MiB wal_MiB shm_KiB rss_MiB fds \
+	cpu_us/trig p50_ms p99_ms max_ms)"
 
 sample start || die "the gateway cannot be read after the seed (see $RUN/gateway-soak.log)"
 S[start_t]=$(date +%s.%N)      # the sample took a moment; nothing moved meanwhile
 # window_len W: the last window takes what is left of SOAK_DURATION.
-window_len() { echo $(( DUR - (${1} - 1) * WINDOW < WINDOW ? DUR - (${1} - 1) * WINDOW : WINDOW )); }
+window_len() {
+	local left=$(( DUR - ($1 - 1) * WINDOW ))
+
+	echo $(( left < WINDOW ? left : WINDOW ))
+}
 start_triggers 1 "$(window_len 1)"
 start_replies 1 "$(window_len 1)"
 prev=start
@@ -280,7 +298,7 @@ for (( w = 1; w <= WINDOWS; w++ )); do
 	# The next triggers start at once, before the sample: a pause in the load, however short,
 	# is a moment a checkpoint might use that production under steady load never gives it.
 	free_kib=$(( $(stat -f -c '%a * %S' "$RUN") / 1024 ))
-	if ! kill -0 "$GW_PID" 2>/dev/null; then
+	if ! gateway_alive; then
 		STOP="the gateway was gone at ${elapsed}s (see $RUN/gateway-soak.log)"
 	elif [ "$free_kib" -lt $(( MIN_FREE_MIB * 1024 )) ]; then
 		STOP="the disk under $RUN had $(( free_kib / 1024 )) MiB free after ${elapsed}s"
@@ -298,7 +316,10 @@ for (( w = 1; w <= WINDOWS; w++ )); do
 		break           # nothing to print for this window
 	fi
 
+	# trig/s over the time wrk ran; the gateway's own counters over the time between samples.
 	trig=$(field "$tf" ok)
+	trig_rate=$(awk -v n="$trig" -v s="$(field "$tf" elapsed_s)" \
+		'BEGIN { print (s > 0 ? n / s : 0) }')
 	errs=$(( $(wrk_errors "trigger-$w") + $(wrk_errors "reply-$w") ))
 	TRIG_OK=$(( TRIG_OK + trig ))
 	ERRS=$(( ERRS + errs ))
@@ -306,21 +327,24 @@ for (( w = 1; w <= WINDOWS; w++ )); do
 	[ $(( $(field "$RUN/wrk/reply-$w.txt" ok) + REPLY_CONNS )) -lt "${POOL_OF[$w]}" ] ||
 		POOL_SPENT=$(( POOL_SPENT + 1 ))
 	cpu=-
-	[ "$trig" -eq 0 ] || cpu=$(awk -v d="$(( S[w${w}_ticks] - S[${prev}_ticks] ))" \
+	[ "$trig" -eq 0 ] || cpu=$(awk -v d="$(( ${S[w${w}_ticks]} - ${S[${prev}_ticks]} ))" \
 		-v hz="$TICK" -v n="$trig" 'BEGIN { printf "%.0f", d * 1e6 / hz / n }')
-	emit "$(printf '%5d %7d %7.0f %7.0f %7.0f %8d %5d %8.1f %8.1f %8.0f %8.1f %5d %11s %7.1f %7.1f %7.1f' \
-		"$elapsed" "$trig" "$(calc "$trig / (${S[w${w}_t]} - ${S[${prev}_t]})")" \
-		"$(per_s replies "$prev" "w$w")" "$(per_s sent "$prev" "w$w")" \
+	emit "$(table_row "$elapsed" "$trig" "$(f0 "$trig_rate")" \
+		"$(f0 "$(per_s replies "$prev" "w$w")")" "$(f0 "$(per_s sent "$prev" "w$w")")" \
 		"${S[w${w}_backlog]}" "$errs" "$(mib "${S[w${w}_db]}")" "$(mib "${S[w${w}_wal]}")" \
-		"$(calc "${S[w${w}_shm]} / 1024")" "$(kib_as_mib "${S[w${w}_rss_kib]}")" \
-		"${S[w${w}_fds]}" "$cpu" \
-		"$(field "$tf" p50_ms)" "$(field "$tf" p99_ms)" "$(field "$tf" max_ms)")"
+		"$(( ${S[w${w}_shm]} / 1024 ))" "$(kib_as_mib "${S[w${w}_rss_kib]}")" "${S[w${w}_fds]}" \
+		"$cpu" "$(f1 "$(field "$tf" p50_ms)")" "$(f1 "$(field "$tf" p99_ms)")" \
+		"$(f1 "$(field "$tf" max_ms)")")"
 	prev=w$w
 	[ -z "$STOP" ] || break
 done
-[ "$prev" != start ] || die "not one window was measured: $STOP"
+if [ "$prev" = start ]; then           # a finding all the same: the gateway did not last
+	emit "note: $STOP, before the first window was measured"
+	exit 0
+fi
 END=$prev
 [ -z "$STOP" ] || NOTES+=("$STOP; the load stopped there")
+rm -f "$RUN"/pool-*.txt
 
 # ---- idle and summary -------------------------------------------------------------------------
 
@@ -337,7 +361,7 @@ for (( i = 0; i < IDLE * 4; i++ )); do          # 0.25 s steps
 	[ -z "$drained" ] || continue
 	sample_counters idle || break
 	[ "${S[idle_backlog]}" -gt 0 ] ||
-		drained=$(awk -v a="${S[${END}_t]}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		drained=$(secs_since "${S[${END}_t]}")
 done
 if sample idle; then
 	IDLE_OK=1
@@ -354,10 +378,11 @@ replies=$(( S[${END}_replies] - S[start_replies] ))
 backlog=${S[${END}_backlog]}
 # Keeping up: what waits when the load stops is what two seconds of triggers leave (or the
 # dispatcher's window of 256 in flight), not a queue that grew all along.
-keep_limit=$(awk -v q="$queued" -v s="$soak_s" 'BEGIN { l = 2 * q / s; printf "%d", l < 256 ? 256 : l }')
-if [ "$backlog" -le "$keep_limit" ]; then keep=yes; else keep=no; fi
+keep_limit=$(awk -v q="$queued" -v s="$soak_s" \
+	'BEGIN { l = 2 * q / s; printf "%d", l < 256 ? 256 : l }')
+if [ "$backlog" -le "$keep_limit" ]; then kept_up=yes; else kept_up=no; fi
 
-growth() { awk -v d="$(( S[${END}_$1] - S[start_$1] ))" -v s="$soak_s" \
+growth() { awk -v d="$(( ${S[${END}_$1]} - ${S[start_$1]} ))" -v s="$soak_s" \
 	'BEGIN { printf "%.1f", d / 1048576 / s }'; }
 rate() { awk -v n="$1" -v s="$soak_s" 'BEGIN { printf "%.0f", n / s }'; }
 # col FORMAT NAME KEY: sample NAME's KEY as FORMAT (raw, mib, kib, kib_as_mib); "?" for an idle
@@ -403,7 +428,7 @@ elif [ -n "$IDLE_OK" ]; then
 else
 	drain="what became of it is unknown"
 fi
-emit "sends kept up: $keep (backlog $backlog when the load stopped, limit $keep_limit; $drain)"
+emit "sends kept up: $kept_up (backlog $backlog when the load stopped, limit $keep_limit; $drain)"
 [ "$ERRS" -eq 0 ] || NOTES+=("$ERRS requests got an unexpected answer, a socket error or a" \
 	"timeout (see $RUN/wrk/*.txt)")
 [ "$POOL_SPENT" -eq 0 ] || NOTES+=("in $POOL_SPENT window(s) the pool of signed replies ran" \
@@ -417,16 +442,18 @@ status=0
 t0=$(date +%s.%N)
 if kill -TERM "$GW_PID" 2>/dev/null; then
 	for (( i = 0; i < 1200; i++ )); do     # 0.1 s steps
-		kill -0 "$GW_PID" 2>/dev/null || break
+		gateway_alive || break
 		sleep 0.1
 	done
-	kill -0 "$GW_PID" 2>/dev/null && kill -KILL "$GW_PID" 2>/dev/null
+	if gateway_alive; then
+		kill -KILL "$GW_PID" 2>/dev/null || :
+		emit "note: the gateway did not stop within 120 s of SIGTERM and was killed"
+	fi
 	wait "$GW_PID" || status=$?
 fi
 GW_PID=""
-emit "stop: the gateway took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s" \
-	"to stop and left a database of $(mib "$(size_of "$DB")") MiB and a WAL of" \
-	"$(mib "$(size_of "$DB-wal")") MiB"
+emit "stop: the gateway took $(secs_since "$t0")s to stop and left a database of" \
+	"$(mib "$(size_of "$DB")") MiB and a WAL of $(mib "$(size_of "$DB-wal")") MiB"
 [ "$status" -eq 0 ] ||
 	emit "note: the gateway exited with status $status when stopped (see $RUN/gateway-soak.log)"
 emit "(raw output in $RUN; these lines in $SOAK_LOG)"
