@@ -5,6 +5,8 @@
 #   make asan     the tests only, under AddressSanitizer + UBSan
 #   make valgrind the unit tests under valgrind
 #   make bench    optimised build, load tests on loopback: a table and bench/results.json
+#   make soak     the same build under SOAK_DURATION s (180) of triggers, sends and replies at
+#                 once: a line every 10 s (files, RSS, fds, CPU, latency), build/bench/soak/soak.log
 # Packages come from Debian 12; `make deps` installs what is missing (as root) or says what to run.
 
 CC       ?= cc
@@ -31,7 +33,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
-.PHONY: all run test asan check valgrind deps clean bench
+.PHONY: all run test asan check valgrind deps clean bench bench-build soak
 all: $(B)/gateway
 
 $(B)/obj/%.o: %.c $(wildcard gateway/*.h providers/*.h store/*.h tests/support/*.h)
@@ -91,11 +93,18 @@ BENCH_DEB_PKGS := wrk time
 BENCH_B        := build/bench
 BENCH_TOOLS    := fake_provider sign_webhooks gen_responses
 
-bench:
+bench-build:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory B=$(BENCH_B) OPT="-O2 -DNDEBUG" $(BENCH_B)/gateway \
 	  $(BENCH_TOOLS:%=$(BENCH_B)/bench/%)
+
+bench: bench-build
 	@bash bench/run.sh $(BENCH_B)
+
+# Minutes of mixed load on one gateway process of that build, and what it leaves behind
+# (bench/soak.sh; SOAK_DURATION, SOAK_CONNECTIONS, SOAK_REPLY_CONNECTIONS in README "Performance").
+soak: bench-build
+	@bash bench/soak.sh $(BENCH_B)
 
 # The benchmark's helpers link the project's objects (form, buf, twilio_sign).
 $(B)/bench/%: $(B)/obj/bench/%.o $(LIB_OBJ)

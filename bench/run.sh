@@ -32,31 +32,11 @@ THREADS=${BENCH_WRK_THREADS:-2}
 RESULTS=${BENCH_RESULTS:-$HERE/results.json}
 RUN=$B/bench-run
 CONF=$RUN/gateway.conf
-API_KEY=bench-key
-TWILIO_SID=AC0123456789abcdef0123456789abcdef
-TWILIO_TOKEN=0f1e2d3c4b5a69788796a5b4c3d2e1f0
-TWILIO_FROM=+15005550006
+LOG_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
-declare -A R            # every figure, by name; written to the table and the JSON
-NOTES=()                # what the table's reader must know (errors, fallbacks)
-GW_PID=""
-FAKE_PID=""
-
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-# Only the processes this script started, by pid.
-cleanup() {
-	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
-	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
-	return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for f in "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/gen_responses"; do
-	[ -x "$f" ] || die "$f is missing: run make bench"
-done
+require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/gen_responses"
 command -v wrk >/dev/null || die "wrk is missing: run make bench (it installs it)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: run make bench (it installs it)"
 command -v curl >/dev/null || die "curl is missing: run make deps"
@@ -65,61 +45,6 @@ rm -rf "$RUN"
 mkdir -p "$RUN"
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-now_s() { date +%s; }
-
-# Floating-point arithmetic: calc EXPR.
-calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
-
-# The value of key=value pair KEY in the line "bench ..." of FILE.
-field() { sed -n "s/^bench .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -1; }
-
-# The sum of every sample of METRIC whose labels contain MATCH, in a /metrics dump FILE.
-metric() { awk -v m="$2" -v l="$3" '$1 ~ "^"m"[{ ]" && index($1, l) { s += $2 } END { print s + 0 }' "$1"; }
-
-# Peak RSS (VmHWM) of process PID in MiB.
-peak_rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-
-# Waits up to 15 s for URL to answer 200.
-wait_http() {
-	for _ in $(seq 150); do
-		curl -sf -o /dev/null "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# start_gateway NAME: a gateway on $CONF, its output in $RUN/gateway-NAME.log.
-start_gateway() {
-	GATEWAY_PROVIDER_TWILIO_AUTH_TOKEN=$TWILIO_TOKEN "$GW" serve -c "$CONF" \
-		> "$RUN/gateway-$1.log" 2>&1 &
-	GW_PID=$!
-	wait_http "$GW_URL/healthz" ||
-		die "the gateway did not start (see $RUN/gateway-$1.log)"
-}
-
-# stop_gateway NAME: scrapes /metrics to $RUN/metrics-NAME.txt once the counters settle
-# (requests wrk left in flight still finish), keeps the peak RSS as R[NAME_rss_mib], then stops
-# the gateway and checks it stopped cleanly.
-stop_gateway() {
-	local m=$RUN/metrics-$1.txt
-
-	: > "$m"
-	for _ in $(seq 20); do
-		curl -sf "$GW_URL/metrics" | grep -v '^gateway_http_responses_total' > "$m.new" || :
-		cmp -s "$m" "$m.new" && break
-		mv "$m.new" "$m"
-		sleep 0.5
-	done
-	rm -f "$m.new"
-	R[$1_rss_mib]=$(peak_rss_mib "$GW_PID")
-	kill -TERM "$GW_PID"
-	wait "$GW_PID" || die "the gateway exited with status $? (see $RUN/gateway-$1.log)"
-	GW_PID=""
-}
-
-fake_stats() { curl -sf "$FAKE_URL/stats"; }
-json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 
 # run_wrk NAME CONNECTIONS SCRIPT ARGS...: wrk's output in $RUN/wrk-NAME.txt.
 run_wrk() {
@@ -152,50 +77,8 @@ run_wrk() {
 log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 R[loadavg_start]=$(cut -d' ' -f1 /proc/loadavg)
 
-"$TOOLS/fake_provider" --to-file "$RUN/sent-numbers.txt" > "$RUN/fake.out" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 100); do
-	grep -q '^port ' "$RUN/fake.out" 2>/dev/null && break
-	sleep 0.05
-done
-FAKE_PORT=$(sed -n 's/^port //p' "$RUN/fake.out")
-[ -n "$FAKE_PORT" ] || die "the fake provider did not start (see $RUN/fake.out)"
-FAKE_URL=http://127.0.0.1:$FAKE_PORT
-GW_PORT=$("$TOOLS/fake_provider" --free-port)
-GW_URL=http://127.0.0.1:$GW_PORT
-
-# Fatigue and quiet hours off (the same numbers are surveyed and answered again and again),
-# pacing off, no per-address limit (wrk is one address).
-umask 077
-cat > "$CONF" <<EOF
-[server]
-listen = 127.0.0.1:$GW_PORT
-public_url = $GW_URL
-connection_limit = 1024
-per_ip_connection_limit = 0
-api_keys = $API_KEY
-
-[store]
-path = $RUN/gateway.db
-
-[survey]
-min_days_between = 0
-quiet_hours = off
-
-[channels]
-sms = twilio
-whatsapp = twilio
-
-[dispatch]
-whatsapp_pair_interval = 0s
-
-[provider.twilio]
-account_sid = $TWILIO_SID
-from = $TWILIO_FROM
-base_url = $FAKE_URL
-rate = off
-EOF
-umask 022
+start_fake_provider "$RUN/sent-numbers.txt"
+write_gateway_config
 
 # ---- triggers ---------------------------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 -- bench/trigger.lua - POST /v1/surveys with a new survey on every request, for wrk.
 --
---	wrk ... -s bench/trigger.lua URL -- PREFIX DIGIT API_KEY DUE_EPOCH
+--	wrk ... -s bench/trigger.lua URL -- PREFIX DIGIT API_KEY DUE_EPOCH [AFTER]
 --
 -- Triggers are unique per (interaction.id, kind), so each request carries its own interaction
 -- id, customer id and phone, made of PREFIX (one per run), the thread number and a counter; the
 -- phone is +34, DIGIT (one per run), two digits of thread and seven of counter.  delay_seconds
 -- makes every survey due at DUE_EPOCH: the dispatcher stays idle during the run and the
--- dispatch benchmark later finds all of them due at once.
+-- dispatch benchmark later finds all of them due at once (0: due at once, sent while the load
+-- goes on).  The counter starts after AFTER (default 0): consecutive runs with one PREFIX and
+-- DIGIT survey new customers when each run's AFTER is at least the requests the earlier runs
+-- sent (their answered requests plus one in flight per connection).
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" ..
 	       package.path
@@ -27,6 +30,7 @@ end
 
 function init(args)
 	prefix, digit, due = args[1], args[2], tonumber(args[4])
+	counter = tonumber(args[5] or "0")
 	common.init()
 	wrk.method = "POST"
 	wrk.path = "/v1/surveys"
