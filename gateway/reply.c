@@ -322,10 +322,12 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 		lex_next(&l, &t);
 	}
 	if (t.type == TOK_NUMBER) {
+		if (t.mixed)
+			return 0;       /* "1٠": digits of two scripts are no number we can trust */
 		n->value = t.value;
 		peek = l;
 		lex_next(&peek, &u);
-		if ((lex_is_punct(&u, '.') || lex_is_punct(&u, ',')) && lex_peek(&peek, &u) == TOK_NUMBER) {
+		if (lex_is_decimal_point(&u) && lex_peek(&peek, &u) == TOK_NUMBER) {
 			lex_next(&peek, &u);
 			l = peek;
 			n->fraction = 1;
@@ -698,7 +700,7 @@ static int rule_score(const struct ctx *c, struct reply *out)
 		}
 		lex_next(&lx, &t);
 		last = t.type;
-		if (t.type == TOK_NUMBER && boundary && lex_peek(&lx, &u) != TOK_WORD &&
+		if (t.type == TOK_NUMBER && boundary && !t.mixed && lex_peek(&lx, &u) != TOK_WORD &&
 		    in_scale(c->kind, t.value))
 			sc.seen |= 1u << t.value;
 		if (t.type == TOK_DECOR)

@@ -18,8 +18,10 @@
  *   REPLY_OPT_IN   the whole reply is a start word (START, UNSTOP, ALTA), likewise.
  *
  * What reads as a score (Spanish, Portuguese, English):
- *   numbers        digits with decorations ("10!", "*8*", "_9_", "#9", "09"), fullwidth digits,
- *                  keycap emoji ("9️⃣", "9⃣", "🔟"); number words 0-10 in any case, with or
+ *   numbers        digits with decorations ("10!", "*8*", "_9_", "#9", "09"); the decimal digits
+ *                  of every script, fullwidth "９", Arabic-Indic "٩", Devanagari "९", ... (Unicode
+ *                  Nd), as long as one number keeps to one script ("1٠" is no number); keycap
+ *                  emoji ("9️⃣", "9⃣", "🔟"); number words 0-10 in any case, with or
  *                  without accents ("nueve", "três", "ten"); "un"/"uma" before a number or
  *                  "nota" are articles ("un 8", "uma nota 7"), "una"/"uno"/"um" alone are 1.
  *   intros         rating phrases before the number: "le doy un 9", "nota 10", "dou 7",
@@ -45,7 +47,7 @@ enum reply_reason {
 	REASON_OUT_OF_RANGE,  /* a whole number outside the scale: "11" for NPS, "0" for CES */
 	REASON_AMBIGUOUS,     /* two different candidate scores: "7 u 8", "7-8", "7/8", "9/12" */
 	REASON_NO_NUMBER,     /* nothing that reads as a number: "gracias", "", "👍" */
-	REASON_NOT_INTEGER,   /* a fraction: "9.5", "9,5", "nueve y medio" */
+	REASON_NOT_INTEGER,   /* a fraction: "9.5", "9,5", "٩٫٥", "nueve y medio" */
 };
 
 struct reply {

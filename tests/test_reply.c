@@ -247,6 +247,52 @@ static const struct row rows[] = {
 	INVALID(CSAT, "🔟", OUT_OF_RANGE),
 	INVALID(NPS, "1" KEYCAP "1" KEYCAP, OUT_OF_RANGE),
 
+	/* the decimal digits of every script (Unicode Nd), one script a number */
+	SCORE(NPS, "٩", 9, ""),                         /* Arabic-Indic */
+	SCORE(NPS, "٠", 0, ""),
+	SCORE(NPS, "١٠", 10, ""),
+	SCORE(NPS, "٠٩", 9, ""),
+	SCORE(NPS, "۹", 9, ""),                         /* Extended Arabic-Indic (Persian, Urdu) */
+	SCORE(NPS, "۱۰", 10, ""),
+	SCORE(NPS, "९", 9, ""),                         /* Devanagari */
+	SCORE(NPS, "१०", 10, ""),
+	SCORE(NPS, "৯", 9, ""),                         /* Bengali */
+	SCORE(NPS, "๙", 9, ""),                         /* Thai */
+	SCORE(NPS, "၉", 9, ""),                         /* Myanmar */
+	SCORE(NPS, "𝟗", 9, ""),                         /* mathematical bold, four bytes */
+	SCORE(NPS, "𝟏𝟎", 10, ""),
+	SCORE(NPS, "🯹", 9, ""),                         /* segmented */
+	SCORE(NPS, "1" KEYCAP "0", 10, ""),             /* keycaps are ASCII digits */
+	SCORE(NPS, "٩ muy amables", 9, "muy amables"),
+	SCORE(NPS, "٩ شكرا", 9, "شكرا"),
+	SCORE(NPS, "le doy un ٨", 8, ""),
+	SCORE(NPS, "Muy bien, ٩", 9, "Muy bien"),
+	SCORE(NPS, "*٩*", 9, ""),
+	SCORE(NPS, "٩/١٠", 9, ""),
+	SCORE(NPS, "١٠ ١٠", 10, ""),
+	SCORE(NPS, "10 ١٠", 10, ""),                    /* one number in two scripts: a repeat */
+	SCORE(CES, "٧", 7, ""),
+	SCORE(CSAT, "٥", 5, ""),
+	INVALID(CSAT, "٦", OUT_OF_RANGE),
+	INVALID(NPS, "١١", OUT_OF_RANGE),
+	INVALID(NPS, "-١", OUT_OF_RANGE),
+	INVALID(NPS, "٧ u ٨", AMBIGUOUS),
+	INVALID(NPS, "٧-٨", AMBIGUOUS),
+	INVALID(NPS, "٩,٥", NOT_INTEGER),
+	INVALID(NPS, "٩٫٥", NOT_INTEGER),              /* the Arabic decimal separator */
+	INVALID(NPS, "٩abc", NO_NUMBER),
+	INVALID(NPS, "1٠", NO_NUMBER),                  /* digits of two scripts in one number */
+	INVALID(NPS, "١0", NO_NUMBER),
+	INVALID(NPS, "1０", NO_NUMBER),
+	INVALID(NPS, "𝟏0", NO_NUMBER),
+	INVALID(NPS, "९٠", NO_NUMBER),
+	INVALID(NPS, "Muy bien 1٠", NO_NUMBER),
+	SCORE(NPS, "tardaron 1٠ días, 9", 9, "tardaron 1٠ días"),     /* nor another candidate */
+	INVALID(NPS, "⑨", NO_NUMBER),                   /* digits that are not decimal ones */
+	INVALID(NPS, "²", NO_NUMBER),
+	INVALID(NPS, "Ⅸ", NO_NUMBER),
+	INVALID(NPS, "九", NO_NUMBER),
+
 	/* signature lines after the reply are dropped; other lines are the comment */
 	SCORE(NPS, "9\nEnviado desde mi iPhone", 9, ""),
 	SCORE(NPS, "9\r\nSent from my iPhone\r\n", 9, ""),

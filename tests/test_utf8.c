@@ -207,7 +207,8 @@ static void test_decode(void **state)
 		size_t n = utf8_decode(in, r->len, &cp);
 
 		if (n != r->want_len || (n && cp != r->want_cp))
-			print_message("row %zu (%s): %zu bytes, U+%04X\n", i, r->name, n, (unsigned)cp);
+			print_message("row %zu (%s): %zu bytes, U+%04X\n", i, r->name, n,
+				      (unsigned)cp);
 		assert_int_equal(n, r->want_len);
 		if (n)
 			assert_int_equal(cp, r->want_cp);
