@@ -64,6 +64,33 @@ static size_t digit_len(const char *s, size_t pos, size_t end, int *d, uint32_t 
 	return n;
 }
 
+/*
+ * Length of the star at s[pos] with the variation selectors after it ("⭐️", "★︎"), 0 when none
+ * starts there: filled ⭐ (U+2B50), ★ (U+2605), 🌟 (U+1F31F), or empty ☆ (U+2606), *empty 1.
+ */
+static size_t star_len(const char *s, size_t pos, size_t end, int *empty)
+{
+	static const struct { const char *seq; unsigned char n, empty; } stars[] = {
+		{ "\xe2\xad\x90", 3, 0 },       /* ⭐ */
+		{ "\xe2\x98\x85", 3, 0 },       /* ★ */
+		{ "\xf0\x9f\x8c\x9f", 4, 0 },   /* 🌟 */
+		{ "\xe2\x98\x86", 3, 1 },       /* ☆ */
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(stars) / sizeof(stars[0]) && !n; i++) {
+		if (lex_at(s, pos, end, stars[i].seq, stars[i].n)) {
+			n = stars[i].n;
+			*empty = stars[i].empty;
+		}
+	}
+	/* VS16 asks for the emoji look, VS15 for the text look: the same star either way. */
+	while (n && (lex_at(s, pos + n, end, "\xef\xb8\x8f", 3) ||
+		     lex_at(s, pos + n, end, "\xef\xb8\x8e", 3)))
+		n += 3;
+	return n;
+}
+
 /* Length of the single-token mark at s[pos] and its type in *type; 0 when there is none. */
 static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *type)
 {
@@ -81,13 +108,11 @@ static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *typ
 		{ "\xe2\x80\x9c", 3, TOK_DECOR },       /* “ */
 		{ "\xe2\x80\x9d", 3, TOK_DECOR },       /* ” */
 		{ "\xef\xb8\x8f", 3, TOK_DECOR },       /* VS16, left over from an emoji */
-		{ "\xe2\xad\x90", 3, TOK_STAR },        /* ⭐ */
-		{ "\xe2\x98\x85", 3, TOK_STAR },        /* ★ */
-		{ "\xf0\x9f\x8c\x9f", 4, TOK_STAR },    /* 🌟 */
 		{ "\xc2\xbd", 2, TOK_HALF },            /* ½ */
 		{ "\xd9\xab", 2, TOK_PUNCT },           /* ٫ Arabic decimal separator: "٩٫٥" */
 	};
-	size_t i;
+	size_t i, k;
+	int empty;
 
 	switch (s[pos]) {
 	case '.': case '!': case '?': case ',': case ';': case ':':
@@ -107,6 +132,10 @@ static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *typ
 	if (s[pos] != '\xc2' && s[pos] != '\xd9' && s[pos] != '\xe2' && s[pos] != '\xef' &&
 	    s[pos] != '\xf0')
 		return 0;
+	if ((k = star_len(s, pos, end, &empty))) {
+		*type = TOK_STAR;
+		return k;
+	}
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if (lex_at(s, pos, end, marks[i].seq, marks[i].n)) {
 			*type = (enum tok_type)marks[i].type;
@@ -162,6 +191,7 @@ static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
 	t->value = 0;
 	t->newline = 0;
 	t->mixed = 0;
+	t->empty = 0;
 	t->flags = 0;
 	t->type = TOK_END;
 	if (pos < end && !(k = other_len(s, pos, end, &type, &d, &set))) {
@@ -193,14 +223,23 @@ static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
 					t->value = t->value * 10 + d;
 				pos += k;
 			}
-		} else if (type == TOK_SPACE || type == TOK_STAR) {
-			/* A run; star emoji keep the VS16 that often follows them ("⭐️"). */
+		} else if (type == TOK_SPACE) {
 			do {
 				t->newline |= s[pos] == '\n' || s[pos] == '\r';
 				pos += k;
 			} while (pos < end && (k = other_len(s, pos, end, &type, &d, &set)) &&
-				 (type == t->type || (t->type == TOK_STAR &&
-						      lex_at(s, pos, end, "\xef\xb8\x8f", 3))));
+				 type == TOK_SPACE);
+		} else if (type == TOK_STAR) {
+			/* A run of stars, counted: `value` the filled ones, `empty` the others. */
+			int empty;
+
+			while (pos < end && (k = star_len(s, pos, end, &empty))) {
+				int *count = empty ? &t->empty : &t->value;
+
+				if (*count < NUMBER_SATURATED)
+					(*count)++;
+				pos += k;
+			}
 		} else {
 			pos += k;
 		}

@@ -6,7 +6,7 @@
  *
  *   lexer    cuts the reply into tokens: runs of white space, numbers (the decimal digits of
  *            every script, keycap digits, the 🔟 emoji), punctuation, dashes, slashes,
- *            decorations (* _ # " ( ¡ ...), star emoji, ½, and "words" (every other run of
+ *            decorations (* _ # " ( ¡ ...), runs of stars, ½, and "words" (every other run of
  *            bytes: letters, other emoji, NULs, invalid sequences).  It never looks at a byte at
  *            or past the end it was given.
  *   lexicon  one sorted table of the words the grammar knows (number words, articles, rating
@@ -38,7 +38,9 @@ struct token {
 	const char *p;          /* first byte of the token */
 	size_t n;               /* its length in bytes */
 	int value;              /* TOK_NUMBER: the value, saturated at NUMBER_SATURATED;
-				   TOK_WORD: the number a number word stands for */
+				   TOK_WORD: the number a number word stands for;
+				   TOK_STAR: how many filled stars (⭐ ★ 🌟), saturated too */
+	int empty;              /* TOK_STAR: how many empty stars (☆), saturated too */
 	int newline;            /* TOK_SPACE: it holds a line break */
 	int mixed;              /* TOK_NUMBER: its digits come from different sets of ten, "1٠"
 				   (ASCII digits and keycaps are one set) */
