@@ -3,8 +3,13 @@
  * reply_lex.h), so that it can grow without touching the byte handling.  reply_json.c writes the
  * result as JSON.
  *
- *   grammar  a "phrase" is   [decorations] [intro words] number [fraction] [unit] [denominator]
- *            e.g. "*8*", "le doy un 9", "I'd give it a 10", "ocho de diez", "5 ⭐", "9/10".
+ *   grammar  a "phrase" is   [decorations] [intro words] [stars] number [fraction] [unit]
+ *                            [denominator],  or  [decorations] [intro words] stars [fraction]
+ *            e.g. "*8*", "le doy un 9", "I'd give it a 10", "ocho de diez", "5 ⭐", "9/10",
+ *            "⭐⭐⭐⭐".  A row of stars beside a number must agree with it (stars_beside()); a
+ *            row on its own stands where a bare number may, and answers only a scale that ends
+ *            at STARS_TOP (CSAT): on another one it makes the reply ambiguous unless a number
+ *            answers it.
  *            The reply is scanned left to right for the first phrase that its position allows:
  *              - at the start of the reply, any phrase (a number word must stand apart: "Diez,
  *                gracias" is 10, "Dos veces llamé" is no score); the text after is the comment;
@@ -15,8 +20,8 @@
  *                is the text before it, and a different in-scale number before it makes the
  *                reply ambiguous.
  *            After the phrase, repeats of the same value are skipped ("10 10 10", "9, 9") and a
- *            different in-scale number offered as an alternative ("7 u 8", "7-8") makes it
- *            ambiguous; numbers further on belong to the comment.
+ *            different in-scale number offered as an alternative ("7 u 8", "7-8", "4, ⭐⭐") makes
+ *            it ambiguous; numbers further on belong to the comment.
  *
  * Every loop either consumes a token or stops, and lookahead is bounded (INTRO_MAX words), so a
  * reply is read in time linear in its length.
@@ -29,6 +34,9 @@
 
 /* At most this many intro words lead up to a number ("yo le daría una nota de 9" has 6). */
 #define INTRO_MAX 8
+
+/* A row of stars on its own rates out of this many: a score only on a scale that ends here. */
+#define STARS_TOP 5
 
 /* The trimmed views of one reply, shared by every rule. */
 struct ctx {
@@ -188,6 +196,16 @@ struct number {
 	int has_unit;           /* "5 estrellas", "5 ⭐" */
 	int has_denom;          /* "/10", "de 10", "out of 10" */
 	int denom_bad;          /* ... and that top is not the scale's: "9/12" for NPS */
+	int stars_only;         /* no digits, no word: a row of stars, "⭐⭐⭐⭐" (value: filled) */
+	int lone_star;          /* ... of one star, "⭐": a decoration unless it is all the reply */
+	int star_conflict;      /* stars with it count another number or show another scale: "5 ⭐⭐",
+				   "3 ★★★☆" for CSAT, "★★★☆" alone */
+};
+
+/* A row of stars as read_stars() adds it up. */
+struct stars {
+	int filled;             /* ⭐ ★ 🌟, saturated at NUMBER_SATURATED */
+	int empty;              /* ☆, likewise */
 };
 
 static int in_scale(enum survey_kind kind, int v)
@@ -229,20 +247,57 @@ static int read_half(struct lexer *lx)
 	return 1;
 }
 
-/* Consumes "estrellas", "stars", "⭐⭐", "⭐ ⭐" after a number; returns whether it did. */
-static int read_unit_word(struct lexer *lx)
+/*
+ * Consumes a row of stars at `lx`: runs of stars with white space between them ("⭐⭐⭐",
+ * "⭐ ⭐ ⭐", "★★★☆☆"), not the space after the last; adds them up in *st.  Returns whether there
+ * was one.
+ */
+static int read_stars(struct lexer *lx, struct stars *st)
 {
 	struct lexer l = *lx;
 	struct token t;
+
+	st->filled = st->empty = 0;
+	if (lex_peek(&l, &t) != TOK_STAR)
+		return 0;
+	do {
+		lex_next(&l, &t);
+		st->filled = st->filled + t.value < NUMBER_SATURATED ? st->filled + t.value :
+								       NUMBER_SATURATED;
+		st->empty = st->empty + t.empty < NUMBER_SATURATED ? st->empty + t.empty :
+								     NUMBER_SATURATED;
+		*lx = l;
+		lex_skip(&l, T(TOK_SPACE));
+	} while (lex_peek(&l, &t) == TOK_STAR);
+	return 1;
+}
+
+/*
+ * Checks a row of stars written with the number `n`, before or after it.  One star is a unit
+ * symbol, like "stars" ("5 ⭐", "⭐ 4").  A longer row counts, and must count n ("5 ⭐⭐⭐⭐⭐");
+ * its empty stars show the scale, which must be the kind's ("3 ★★★☆☆" for CSAT).  Otherwise
+ * the reply says two things: n->star_conflict.
+ */
+static void stars_beside(const struct ctx *c, struct number *n, const struct stars *st)
+{
+	if (st->filled + st->empty <= 1)
+		return;
+	if (st->filled != n->value || (st->empty && st->filled + st->empty != kind_max(c->kind)))
+		n->star_conflict = 1;
+}
+
+/* Consumes "estrellas", "stars", "⭐", "⭐⭐", "⭐ ⭐" after the number `n`; returns whether it did. */
+static int read_unit(const struct ctx *c, struct lexer *lx, struct number *n)
+{
+	struct lexer l = *lx;
+	struct token t;
+	struct stars st;
 	int v;
 
 	lex_skip(&l, T(TOK_SPACE));
-	if (lex_peek(&l, &t) == TOK_STAR) {
-		do {
-			lex_next(&l, &t);
-			*lx = l;
-			lex_skip(&l, T(TOK_SPACE));
-		} while (lex_peek(&l, &t) == TOK_STAR);
+	if (read_stars(&l, &st)) {
+		stars_beside(c, n, &st);
+		*lx = l;
 		return 1;
 	}
 	if (!(lex_peek_flags(&l, &v) & LX_UNIT))
@@ -256,6 +311,33 @@ static int read_unit_word(struct lexer *lx)
 enum { RN_WORDS = 1, RN_TOP = 2 };
 
 static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, struct number *n);
+
+/*
+ * Reads on from a row of stars `st` that starts a number, `l` just past it: the number written
+ * after it ("⭐ 4", "⭐⭐⭐⭐ 4"), which the row must agree with; else the row alone stands for
+ * its filled stars ("⭐⭐⭐⭐"), with a half ("⭐⭐⭐½") and closing decorations.  Advances `lx`.
+ */
+static void read_after_stars(const struct ctx *c, struct lexer *lx, struct lexer l, unsigned how,
+			     const struct stars *st, struct number *n)
+{
+	struct lexer after = l;
+	struct token t;
+
+	lex_skip(&after, T(TOK_SPACE));
+	if (lex_peek(&after, &t) == TOK_NUMBER && read_number(c, &after, how, n)) {
+		stars_beside(c, n, st);
+		*lx = after;
+		return;
+	}
+	memset(n, 0, sizeof(*n));
+	n->value = st->filled;
+	n->stars_only = 1;
+	n->lone_star = st->filled + st->empty == 1;
+	n->star_conflict = st->empty && st->filled + st->empty != STARS_TOP;
+	n->fraction = read_half(&l);
+	lex_skip(&l, T(TOK_DECOR));
+	*lx = l;
+}
 
 /*
  * Consumes a denominator after a number: "/10", " / 10", " de 10", " de diez", " of 10",
@@ -304,7 +386,8 @@ static int read_denominator(const struct ctx *c, struct lexer *lx, struct number
 /*
  * Reads one number at `lx` with what is attached to it: a minus sign, digits or (with RN_WORDS)
  * a number word, a fraction, closing decorations ("*8*"), then, unless it is a top (RN_TOP), a
- * unit and a denominator.  A number glued to a word ("9abc", "10%") or to more digits through
+ * unit and a denominator.  Unless it is a top, a row of stars may stand before the number or for
+ * it (read_after_stars()).  A number glued to a word ("9abc", "10%") or to more digits through
  * punctuation ("9.5.5", "9:30") is no number, and so is a top followed by another slash.
  * Returns 1 and advances `lx` when it read one; else 0, `lx` untouched.
  */
@@ -312,8 +395,13 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 {
 	struct lexer l = *lx, peek;
 	struct token t, u;
+	struct stars st;
 
 	memset(n, 0, sizeof(*n));
+	if (!(how & RN_TOP) && read_stars(&l, &st)) {
+		read_after_stars(c, lx, l, how, &st, n);
+		return 1;
+	}
 	lex_next(&l, &t);
 	/* '-' or U+2212 glued to digits; not the en and em dashes, which also lex as TOK_DASH. */
 	if (t.type == TOK_DASH && (t.p[0] == '-' || (t.n == 3 && t.p[1] == '\x88')) &&
@@ -322,10 +410,12 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 		lex_next(&l, &t);
 	}
 	if (t.type == TOK_NUMBER) {
+		if (t.mixed)
+			return 0;       /* "1٠": digits of two scripts are no number we can trust */
 		n->value = t.value;
 		peek = l;
 		lex_next(&peek, &u);
-		if ((lex_is_punct(&u, '.') || lex_is_punct(&u, ',')) && lex_peek(&peek, &u) == TOK_NUMBER) {
+		if (lex_is_decimal_point(&u) && lex_peek(&peek, &u) == TOK_NUMBER) {
 			lex_next(&peek, &u);
 			l = peek;
 			n->fraction = 1;
@@ -346,14 +436,14 @@ static int read_number(const struct ctx *c, struct lexer *lx, unsigned how, stru
 	n->fraction |= read_half(&l);
 	lex_skip(&l, T(TOK_DECOR));
 	if (!(how & RN_TOP)) {
-		n->has_unit = read_unit_word(&l);
+		n->has_unit = read_unit(c, &l, n);
 		switch (read_denominator(c, &l, n)) {
 		case -1:
 			return 0;
 		case 1:
 			lex_skip(&l, T(TOK_DECOR));
 			if (!n->has_unit)
-				n->has_unit = read_unit_word(&l);
+				n->has_unit = read_unit(c, &l, n);
 			break;
 		}
 	}
@@ -508,13 +598,17 @@ static void skip_repeats(const struct ctx *c, struct lexer *lx, const struct num
 
 		if (read_separator(&l) == SEP_WORD ||
 		    !read_number(c, &l, n->is_word ? RN_WORDS : 0, &again) ||
-		    again.value != n->value || again.negative || again.fraction || again.denom_bad)
+		    again.value != n->value || again.negative || again.fraction ||
+		    again.denom_bad || again.lone_star)
 			return;
 		*lx = l;
 	}
 }
 
-/* Whether a different in-scale number is offered right after `n`: "7 8", "7 u 8", "7-8". */
+/*
+ * Whether a different in-scale number is offered right after `n`: "7 8", "7 u 8", "7-8", "4,
+ * ⭐⭐"; not a single star, which is a decoration there ("10, ⭐").
+ */
 static int alternative_follows(const struct ctx *c, const struct lexer *lx,
 			       const struct number *n)
 {
@@ -523,7 +617,8 @@ static int alternative_follows(const struct ctx *c, const struct lexer *lx,
 	int sep = read_separator(&l);
 
 	return sep && read_number(c, &l, sep != SEP_SPACE ? RN_WORDS : 0, &alt) && !alt.negative &&
-	       !alt.fraction && alt.value != n->value && in_scale(c->kind, alt.value);
+	       !alt.fraction && !alt.lone_star && alt.value != n->value &&
+	       in_scale(c->kind, alt.value);
 }
 
 /*
@@ -571,7 +666,19 @@ static int reaches_end(const struct lexer *lx)
 struct scan {
 	unsigned seen;          /* bit v: an in-scale number v stood on its own */
 	int apart;              /* the last mark was punctuation or a line break: "Gracias. Diez" */
+	int unscaled_stars;     /* a row of stars stood where an answer goes, on a scale that does
+				   not end at STARS_TOP: "⭐⭐⭐⭐⭐" for NPS */
 };
+
+/* Whether the phrase `ph`, `lx` just after it, is all there is but punctuation and decorations. */
+static int whole_reply(const struct ctx *c, const struct phrase *ph, const struct lexer *lx)
+{
+	struct lexer l = *lx;
+	struct token t;
+
+	lex_skip(&l, T(TOK_SPACE) | T(TOK_PUNCT) | T(TOK_DECOR));
+	return ph->start == c->body && lex_peek(&l, &t) == TOK_END;
+}
 
 /* The comment is s[from, to), or none when only punctuation is there. */
 static void set_comment(const struct ctx *c, size_t from, size_t to, struct reply *out)
@@ -612,10 +719,11 @@ static void comment_before(const struct ctx *c, size_t start, struct reply *out)
 
 /*
  * Decides what the phrase `ph`, with `lx` just after it, makes of the reply, given where it is.
- * Returns 1 when `out` is filled, 0 when the phrase is no answer there and the scan goes on.
+ * Returns 1 when `out` is filled, 0 when the phrase is no answer there and the scan goes on (a
+ * row of stars on another scale than STARS_TOP notes that in sc->unscaled_stars).
  */
 static int take_phrase(const struct ctx *c, const struct phrase *ph, struct lexer *lx,
-		       const struct scan *sc, struct reply *out)
+		       struct scan *sc, struct reply *out)
 {
 	const struct number *n = &ph->num;
 	enum reply_reason reason = REASON_NONE;
@@ -623,7 +731,7 @@ static int take_phrase(const struct ctx *c, const struct phrase *ph, struct lexe
 
 	if (n->fraction)
 		reason = REASON_NOT_INTEGER;
-	else if (n->denom_bad)
+	else if (n->denom_bad || n->star_conflict)
 		reason = REASON_AMBIGUOUS;
 	else if (n->negative || !in_scale(c->kind, n->value))
 		reason = REASON_OUT_OF_RANGE;
@@ -634,16 +742,23 @@ static int take_phrase(const struct ctx *c, const struct phrase *ph, struct lexe
 	}
 	if (!alt && !stands_apart(ph, lx))
 		return 0;
+	if (n->lone_star && !whole_reply(c, ph, lx))
+		return 0;       /* "Gracias ⭐", "⭐ Excelente": a decoration */
 	tail = ph->start != c->body && reaches_end(lx);
 	if (ph->start != c->body && !ph->strong) {
 		/* A bare number inside the text is no answer; at its end, only a plain one. */
 		if (!tail || (n->is_word && !ph->fillers && !sc->apart))
 			return 0;
-		if (!ph->fillers && ((reason == REASON_OUT_OF_RANGE && !n->has_denom) ||
-				     n->denom_bad))
-			return 0;       /* "mi pedido 12345", "llegó el 9/12" */
+		/* "mi pedido 12345", "llegó el 9/12" mean no score; a row of stars always does. */
+		if (!ph->fillers && !n->stars_only &&
+		    ((reason == REASON_OUT_OF_RANGE && !n->has_denom) || n->denom_bad))
+			return 0;
 		if (!reason && !ph->fillers && (sc->seen & ~(1u << n->value)))
 			reason = REASON_AMBIGUOUS;
+	}
+	if (n->stars_only && kind_max(c->kind) != STARS_TOP) {
+		sc->unscaled_stars = 1;
+		return 0;
 	}
 	out->reason = reason;
 	if (reason)
@@ -671,7 +786,7 @@ static int rule_score(const struct ctx *c, struct reply *out)
 {
 	struct tok_cache cache;
 	struct lexer lx = { c->s, c->body, c->end, &cache };
-	struct scan sc = { 0, 1 };
+	struct scan sc = { 0, 1, 0 };
 	enum tok_type prev = TOK_SPACE;     /* the last token that was not a decoration */
 	enum tok_type before_punct = TOK_SPACE, last = TOK_SPACE;
 	struct token t, u;
@@ -683,9 +798,10 @@ static int rule_score(const struct ctx *c, struct reply *out)
 			       ((prev == TOK_PUNCT || prev == TOK_DASH) &&
 				before_punct != TOK_NUMBER);
 
-		if (boundary && lx.pos >= resume &&
-		    (T(t.type) & (T(TOK_WORD) | T(TOK_NUMBER) | T(TOK_DASH))
-		     || (t.type == TOK_DECOR && last != TOK_DECOR))) {
+		/* Stars may be glued to anything: "Excelente⭐⭐⭐⭐⭐". */
+		if (lx.pos >= resume && (t.type == TOK_STAR || (boundary &&
+		    ((T(t.type) & (T(TOK_WORD) | T(TOK_NUMBER) | T(TOK_DASH))) ||
+		     (t.type == TOK_DECOR && last != TOK_DECOR))))) {
 			struct lexer l = lx;
 			struct phrase ph;
 
@@ -698,7 +814,7 @@ static int rule_score(const struct ctx *c, struct reply *out)
 		}
 		lex_next(&lx, &t);
 		last = t.type;
-		if (t.type == TOK_NUMBER && boundary && lex_peek(&lx, &u) != TOK_WORD &&
+		if (t.type == TOK_NUMBER && boundary && !t.mixed && lex_peek(&lx, &u) != TOK_WORD &&
 		    in_scale(c->kind, t.value))
 			sc.seen |= 1u << t.value;
 		if (t.type == TOK_DECOR)
@@ -710,7 +826,11 @@ static int rule_score(const struct ctx *c, struct reply *out)
 		before_punct = prev;
 		prev = t.type;
 	}
-	return 0;
+	if (!sc.unscaled_stars)
+		return 0;
+	/* Only stars, out of five, answered a question out of 10 or 7: which score is a guess. */
+	out->reason = REASON_AMBIGUOUS;
+	return 1;
 }
 
 /*

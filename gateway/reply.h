@@ -18,8 +18,10 @@
  *   REPLY_OPT_IN   the whole reply is a start word (START, UNSTOP, ALTA), likewise.
  *
  * What reads as a score (Spanish, Portuguese, English):
- *   numbers        digits with decorations ("10!", "*8*", "_9_", "#9", "09"), fullwidth digits,
- *                  keycap emoji ("9️⃣", "9⃣", "🔟"); number words 0-10 in any case, with or
+ *   numbers        digits with decorations ("10!", "*8*", "_9_", "#9", "09"); the decimal digits
+ *                  of every script, fullwidth "９", Arabic-Indic "٩", Devanagari "९", ... (Unicode
+ *                  Nd), as long as one number keeps to one script ("1٠" is no number); keycap
+ *                  emoji ("9️⃣", "9⃣", "🔟"); number words 0-10 in any case, with or
  *                  without accents ("nueve", "três", "ten"); "un"/"uma" before a number or
  *                  "nota" are articles ("un 8", "uma nota 7"), "una"/"uno"/"um" alone are 1.
  *   intros         rating phrases before the number: "le doy un 9", "nota 10", "dou 7",
@@ -27,6 +29,16 @@
  *   scale's top    "9/10", "8 de 10", "ocho de diez", "8 out of 10" are 9 and 8; a top that is
  *                  not the kind's ("9/12" for NPS, "7/8") is REASON_AMBIGUOUS.
  *   units          "5 estrellas", "5 stars", "5 ⭐" are 5 (the unit is not the comment).
+ *   stars          a row of stars (⭐ ★ 🌟, with U+FE0F or U+FE0E or neither; ☆ is an empty one)
+ *                  rates out of five.  With a number, one star is a unit ("4⭐", "⭐ 4" are 4) and
+ *                  more must count it ("4 ⭐⭐⭐⭐" is 4, "5 ⭐⭐" REASON_AMBIGUOUS), their empty
+ *                  stars making up the kind's top ("3 ★★★☆☆" for CSAT).  On its own, a row
+ *                  stands where a bare number may ("⭐⭐⭐⭐ muy bien", "Muy bien ⭐⭐⭐⭐") and
+ *                  counts its filled stars on a 1-5 scale (CSAT): "⭐⭐⭐⭐" and "★★★★☆" are 4,
+ *                  "⭐⭐⭐⭐⭐⭐" REASON_OUT_OF_RANGE, "★★★☆" REASON_AMBIGUOUS (not out of
+ *                  five).  For NPS and CES it is no answer, and the reply REASON_AMBIGUOUS when
+ *                  nothing else is ("⭐⭐⭐⭐⭐ excelente, 10" is 10).  A lone star is a score ("⭐"
+ *                  is 1) only as the whole reply; beside words it decorates them ("Gracias ⭐").
  *   repeats        the same number again counts once: "10 10 10", "9, 9".
  * A number word must stand apart when nothing leads up to it: "Diez!" and "Ocho. Muy bien" are
  * scores, "Dos veces llamé" and "Cero problemas" are not.
@@ -45,7 +57,7 @@ enum reply_reason {
 	REASON_OUT_OF_RANGE,  /* a whole number outside the scale: "11" for NPS, "0" for CES */
 	REASON_AMBIGUOUS,     /* two different candidate scores: "7 u 8", "7-8", "7/8", "9/12" */
 	REASON_NO_NUMBER,     /* nothing that reads as a number: "gracias", "", "👍" */
-	REASON_NOT_INTEGER,   /* a fraction: "9.5", "9,5", "nueve y medio" */
+	REASON_NOT_INTEGER,   /* a fraction: "9.5", "9,5", "٩٫٥", "nueve y medio" */
 };
 
 struct reply {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Longest word the lexicon is asked about, after folding; longer words are in no table. */
 #define FOLD_MAX 16
 
@@ -30,32 +32,63 @@ size_t lex_space_len(const char *s, size_t pos, size_t end)
 }
 
 /*
- * Length of the digit at s[pos] and its value in *d: an ASCII digit (with the keycap sequence
- * U+FE0F U+20E3 or U+20E3 after it: "9️⃣", "9⃣"), a fullwidth digit U+FF10..U+FF19, or the
- * keycap ten 🔟 (*d = 10).  0 when no digit starts there.
+ * Length of the digit at s[pos], its value in *d and the 0 of its set of ten in *set: an ASCII
+ * digit (with the keycap sequence U+FE0F U+20E3 or U+20E3 after it: "9️⃣", "9⃣"), any other
+ * Unicode decimal digit (fullwidth ９, Arabic-Indic ٩, Devanagari ९, ...: utf8_digit_value()),
+ * or the keycap ten 🔟 (*d = 10, a set of its own).  0 when no digit starts there.
  */
-static size_t digit_len(const char *s, size_t pos, size_t end, int *d)
+static size_t digit_len(const char *s, size_t pos, size_t end, int *d, uint32_t *set)
 {
 	unsigned char c = (unsigned char)s[pos];
+	uint32_t cp;
+	size_t n;
 
 	if (c >= '0' && c <= '9') {
 		*d = c - '0';
+		*set = '0';
 		if (lex_at(s, pos + 1, end, "\xef\xb8\x8f\xe2\x83\xa3", 6))
 			return 7;
 		if (lex_at(s, pos + 1, end, "\xe2\x83\xa3", 3))
 			return 4;
 		return 1;
 	}
-	if (c == 0xef && end - pos >= 3 && s[pos + 1] == '\xbc' &&
-	    (unsigned char)s[pos + 2] >= 0x90 && (unsigned char)s[pos + 2] <= 0x99) {
-		*d = (unsigned char)s[pos + 2] - 0x90;
-		return 3;
-	}
 	if (lex_at(s, pos, end, "\xf0\x9f\x94\x9f", 4)) {
 		*d = 10;
+		*set = 0;
 		return 4;
 	}
-	return 0;
+	/* No decimal digit past ASCII is below U+0660, which starts with 0xd9. */
+	if (c < 0xd9 || !(n = utf8_decode(s + pos, end - pos, &cp)) ||
+	    (*d = utf8_digit_value(cp, set)) < 0)
+		return 0;
+	return n;
+}
+
+/*
+ * Length of the star at s[pos] with the variation selectors after it ("⭐️", "★︎"), 0 when none
+ * starts there: filled ⭐ (U+2B50), ★ (U+2605), 🌟 (U+1F31F), or empty ☆ (U+2606), *empty 1.
+ */
+static size_t star_len(const char *s, size_t pos, size_t end, int *empty)
+{
+	static const struct { const char *seq; unsigned char n, empty; } stars[] = {
+		{ "\xe2\xad\x90", 3, 0 },       /* ⭐ */
+		{ "\xe2\x98\x85", 3, 0 },       /* ★ */
+		{ "\xf0\x9f\x8c\x9f", 4, 0 },   /* 🌟 */
+		{ "\xe2\x98\x86", 3, 1 },       /* ☆ */
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(stars) / sizeof(stars[0]) && !n; i++) {
+		if (lex_at(s, pos, end, stars[i].seq, stars[i].n)) {
+			n = stars[i].n;
+			*empty = stars[i].empty;
+		}
+	}
+	/* VS16 asks for the emoji look, VS15 for the text look: the same star either way. */
+	while (n && (lex_at(s, pos + n, end, "\xef\xb8\x8f", 3) ||
+		     lex_at(s, pos + n, end, "\xef\xb8\x8e", 3)))
+		n += 3;
+	return n;
 }
 
 /* Length of the single-token mark at s[pos] and its type in *type; 0 when there is none. */
@@ -75,12 +108,11 @@ static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *typ
 		{ "\xe2\x80\x9c", 3, TOK_DECOR },       /* “ */
 		{ "\xe2\x80\x9d", 3, TOK_DECOR },       /* ” */
 		{ "\xef\xb8\x8f", 3, TOK_DECOR },       /* VS16, left over from an emoji */
-		{ "\xe2\xad\x90", 3, TOK_STAR },        /* ⭐ */
-		{ "\xe2\x98\x85", 3, TOK_STAR },        /* ★ */
-		{ "\xf0\x9f\x8c\x9f", 4, TOK_STAR },    /* 🌟 */
 		{ "\xc2\xbd", 2, TOK_HALF },            /* ½ */
+		{ "\xd9\xab", 2, TOK_PUNCT },           /* ٫ Arabic decimal separator: "٩٫٥" */
 	};
-	size_t i;
+	size_t i, k;
+	int empty;
 
 	switch (s[pos]) {
 	case '.': case '!': case '?': case ',': case ';': case ':':
@@ -97,8 +129,13 @@ static size_t mark_len(const char *s, size_t pos, size_t end, enum tok_type *typ
 		*type = TOK_DECOR;
 		return 1;
 	}
-	if (s[pos] != '\xc2' && s[pos] != '\xe2' && s[pos] != '\xef' && s[pos] != '\xf0')
+	if (s[pos] != '\xc2' && s[pos] != '\xd9' && s[pos] != '\xe2' && s[pos] != '\xef' &&
+	    s[pos] != '\xf0')
 		return 0;
+	if ((k = star_len(s, pos, end, &empty))) {
+		*type = TOK_STAR;
+		return k;
+	}
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if (lex_at(s, pos, end, marks[i].seq, marks[i].n)) {
 			*type = (enum tok_type)marks[i].type;
@@ -117,7 +154,8 @@ static size_t apostrophe_len(const char *s, size_t pos, size_t end)
 }
 
 /* Length of whatever starts a token other than a word at s[pos], its type in *type; 0: a word. */
-static size_t other_len(const char *s, size_t pos, size_t end, enum tok_type *type, int *d)
+static size_t other_len(const char *s, size_t pos, size_t end, enum tok_type *type, int *d,
+			uint32_t *set)
 {
 	size_t k;
 
@@ -125,7 +163,7 @@ static size_t other_len(const char *s, size_t pos, size_t end, enum tok_type *ty
 		*type = TOK_SPACE;
 		return k;
 	}
-	if ((k = digit_len(s, pos, end, d))) {
+	if ((k = digit_len(s, pos, end, d, set))) {
 		*type = TOK_NUMBER;
 		return k;
 	}
@@ -147,13 +185,16 @@ static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
 	size_t k;
 	enum tok_type type;
 	int d = 0;
+	uint32_t set = 0, first_set;
 
 	t->p = s + pos;
 	t->value = 0;
 	t->newline = 0;
+	t->mixed = 0;
+	t->empty = 0;
 	t->flags = 0;
 	t->type = TOK_END;
-	if (pos < end && !(k = other_len(s, pos, end, &type, &d))) {
+	if (pos < end && !(k = other_len(s, pos, end, &type, &d, &set))) {
 		t->type = TOK_WORD;
 		for (pos++; pos < end; pos += k) {
 			if (plain_word_byte((unsigned char)s[pos])) {
@@ -162,7 +203,7 @@ static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
 			}
 			if ((k = apostrophe_len(s, pos, end)))
 				continue;
-			if (other_len(s, pos, end, &type, &d))
+			if (other_len(s, pos, end, &type, &d, &set))
 				break;
 			k = 1;
 		}
@@ -174,19 +215,31 @@ static size_t lex_cut(const char *s, size_t pos, size_t end, struct token *t)
 			t->value = 10;          /* 🔟 stands alone */
 			pos += k;
 		} else if (type == TOK_NUMBER) {
-			while (pos < end && (k = digit_len(s, pos, end, &d)) && d < 10) {
+			/* One token for the whole run, so that "1٠" is not read as 1 then 0. */
+			first_set = set;
+			while (pos < end && (k = digit_len(s, pos, end, &d, &set)) && d < 10) {
+				t->mixed |= set != first_set;
 				if (t->value < NUMBER_SATURATED)
 					t->value = t->value * 10 + d;
 				pos += k;
 			}
-		} else if (type == TOK_SPACE || type == TOK_STAR) {
-			/* A run; star emoji keep the VS16 that often follows them ("⭐️"). */
+		} else if (type == TOK_SPACE) {
 			do {
 				t->newline |= s[pos] == '\n' || s[pos] == '\r';
 				pos += k;
-			} while (pos < end && (k = other_len(s, pos, end, &type, &d)) &&
-				 (type == t->type || (t->type == TOK_STAR &&
-						      lex_at(s, pos, end, "\xef\xb8\x8f", 3))));
+			} while (pos < end && (k = other_len(s, pos, end, &type, &d, &set)) &&
+				 type == TOK_SPACE);
+		} else if (type == TOK_STAR) {
+			/* A run of stars, counted: `value` the filled ones, `empty` the others. */
+			int empty;
+
+			while (pos < end && (k = star_len(s, pos, end, &empty))) {
+				int *count = empty ? &t->empty : &t->value;
+
+				if (*count < NUMBER_SATURATED)
+					(*count)++;
+				pos += k;
+			}
 		} else {
 			pos += k;
 		}
@@ -253,6 +306,13 @@ int lex_skip(struct lexer *lx, unsigned mask)
 int lex_is_punct(const struct token *t, char c)
 {
 	return t->type == TOK_PUNCT && t->n == 1 && t->p[0] == c;
+}
+
+/* Whether `t` is a decimal point between digits: '.', ',' or the Arabic ٫. */
+int lex_is_decimal_point(const struct token *t)
+{
+	return lex_is_punct(t, '.') || lex_is_punct(t, ',') ||
+	       (t->type == TOK_PUNCT && t->n == 2 && t->p[0] == '\xd9');
 }
 
 /* Whether the word `t` starts with a letter (ASCII or Latin), not an emoji or a stray byte. */

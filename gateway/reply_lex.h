@@ -4,10 +4,11 @@
  * Private to the reply parser: only gateway/reply.c (the grammar) and gateway/reply_lex.c include
  * it.  Everyone else goes through reply.h.
  *
- *   lexer    cuts the reply into tokens: runs of white space, numbers (ASCII, fullwidth and keycap
- *            digits, the 🔟 emoji), punctuation, dashes, slashes, decorations (* _ # " ( ¡ ...),
- *            star emoji, ½, and "words" (every other run of bytes: letters, other emoji, NULs,
- *            invalid sequences).  It never looks at a byte at or past the end it was given.
+ *   lexer    cuts the reply into tokens: runs of white space, numbers (the decimal digits of
+ *            every script, keycap digits, the 🔟 emoji), punctuation, dashes, slashes,
+ *            decorations (* _ # " ( ¡ ...), runs of stars, ½, and "words" (every other run of
+ *            bytes: letters, other emoji, NULs, invalid sequences).  It never looks at a byte at
+ *            or past the end it was given.
  *   lexicon  one sorted table of the words the grammar knows (number words, articles, rating
  *            verbs, connectives, units), looked up after folding case and Latin accents.  Each
  *            word token carries its lexicon flags (LX_*) and, for a number word, its value.
@@ -37,8 +38,12 @@ struct token {
 	const char *p;          /* first byte of the token */
 	size_t n;               /* its length in bytes */
 	int value;              /* TOK_NUMBER: the value, saturated at NUMBER_SATURATED;
-				   TOK_WORD: the number a number word stands for */
+				   TOK_WORD: the number a number word stands for;
+				   TOK_STAR: how many filled stars (⭐ ★ 🌟), saturated too */
+	int empty;              /* TOK_STAR: how many empty stars (☆), saturated too */
 	int newline;            /* TOK_SPACE: it holds a line break */
+	int mixed;              /* TOK_NUMBER: its digits come from different sets of ten, "1٠"
+				   (ASCII digits and keycaps are one set) */
 	unsigned flags;         /* TOK_WORD: its LX_* flags in the lexicon, 0 when not there */
 };
 
@@ -109,6 +114,9 @@ int lex_skip(struct lexer *lx, unsigned mask);
 
 /* Whether `t` is the punctuation mark `c`. */
 int lex_is_punct(const struct token *t, char c);
+
+/* Whether `t` is a mark that may stand for a decimal point: '.', ',' or the Arabic ٫ (U+066B). */
+int lex_is_decimal_point(const struct token *t);
 
 /* Whether the word `t` starts with a letter (ASCII or Latin), not an emoji or a stray byte. */
 int lex_word_is_text(const struct token *t);

@@ -43,6 +43,7 @@ struct row {
 #define KEYCAP "\xef\xb8\x8f\xe2\x83\xa3"    /* VS16 + combining keycap: "9" KEYCAP is 9️⃣ */
 #define KEYCAP_BARE "\xe2\x83\xa3"            /* the keycap without VS16: 9⃣ */
 #define VS16 "\xef\xb8\x8f"
+#define VS15 "\xef\xb8\x8e"                  /* text presentation: "★" VS15 */
 #define MINUS "\xe2\x88\x92"                  /* U+2212 */
 #define EN_DASH "\xe2\x80\x93"
 
@@ -142,6 +143,13 @@ static const struct row rows[] = {
 	INVALID(NPS, "\xc2", NO_NUMBER),
 	INVALID(NPS, "9\xc3\x28", NO_NUMBER),
 	INVALID(NPS, "\xa0" "9", NO_NUMBER),
+	INVALID(NPS, "\xd9", NO_NUMBER),                     /* a digit or a star cut short */
+	INVALID(NPS, "\xd9\xa9\xd9", NO_NUMBER),
+	INVALID(NPS, "\xf0\x9d\x9f", NO_NUMBER),
+	INVALID(NPS, "9\xf0\x9d\x9f", NO_NUMBER),
+	INVALID(CSAT, "\xe2\xad", NO_NUMBER),
+	INVALID(CSAT, "\xe2\xad\x90\xef\xb8", NO_NUMBER),
+	INVALID(CSAT, "\xe2\xad\x90\xe2\x98", NO_NUMBER),
 
 	/* CES 1-7 */
 	SCORE(CES, "1", 1, ""),
@@ -246,6 +254,52 @@ static const struct row rows[] = {
 	SCORE(CSAT, "5" KEYCAP, 5, ""),
 	INVALID(CSAT, "🔟", OUT_OF_RANGE),
 	INVALID(NPS, "1" KEYCAP "1" KEYCAP, OUT_OF_RANGE),
+
+	/* the decimal digits of every script (Unicode Nd), one script a number */
+	SCORE(NPS, "٩", 9, ""),                         /* Arabic-Indic */
+	SCORE(NPS, "٠", 0, ""),
+	SCORE(NPS, "١٠", 10, ""),
+	SCORE(NPS, "٠٩", 9, ""),
+	SCORE(NPS, "۹", 9, ""),                         /* Extended Arabic-Indic (Persian, Urdu) */
+	SCORE(NPS, "۱۰", 10, ""),
+	SCORE(NPS, "९", 9, ""),                         /* Devanagari */
+	SCORE(NPS, "१०", 10, ""),
+	SCORE(NPS, "৯", 9, ""),                         /* Bengali */
+	SCORE(NPS, "๙", 9, ""),                         /* Thai */
+	SCORE(NPS, "၉", 9, ""),                         /* Myanmar */
+	SCORE(NPS, "𝟗", 9, ""),                         /* mathematical bold, four bytes */
+	SCORE(NPS, "𝟏𝟎", 10, ""),
+	SCORE(NPS, "🯹", 9, ""),                         /* segmented */
+	SCORE(NPS, "1" KEYCAP "0", 10, ""),             /* keycaps are ASCII digits */
+	SCORE(NPS, "٩ muy amables", 9, "muy amables"),
+	SCORE(NPS, "٩ شكرا", 9, "شكرا"),
+	SCORE(NPS, "le doy un ٨", 8, ""),
+	SCORE(NPS, "Muy bien, ٩", 9, "Muy bien"),
+	SCORE(NPS, "*٩*", 9, ""),
+	SCORE(NPS, "٩/١٠", 9, ""),
+	SCORE(NPS, "١٠ ١٠", 10, ""),
+	SCORE(NPS, "10 ١٠", 10, ""),                    /* one number in two scripts: a repeat */
+	SCORE(CES, "٧", 7, ""),
+	SCORE(CSAT, "٥", 5, ""),
+	INVALID(CSAT, "٦", OUT_OF_RANGE),
+	INVALID(NPS, "١١", OUT_OF_RANGE),
+	INVALID(NPS, "-١", OUT_OF_RANGE),
+	INVALID(NPS, "٧ u ٨", AMBIGUOUS),
+	INVALID(NPS, "٧-٨", AMBIGUOUS),
+	INVALID(NPS, "٩,٥", NOT_INTEGER),
+	INVALID(NPS, "٩٫٥", NOT_INTEGER),              /* the Arabic decimal separator */
+	INVALID(NPS, "٩abc", NO_NUMBER),
+	INVALID(NPS, "1٠", NO_NUMBER),                  /* digits of two scripts in one number */
+	INVALID(NPS, "١0", NO_NUMBER),
+	INVALID(NPS, "1０", NO_NUMBER),
+	INVALID(NPS, "𝟏0", NO_NUMBER),
+	INVALID(NPS, "९٠", NO_NUMBER),
+	INVALID(NPS, "Muy bien 1٠", NO_NUMBER),
+	SCORE(NPS, "tardaron 1٠ días, 9", 9, "tardaron 1٠ días"),     /* nor another candidate */
+	INVALID(NPS, "⑨", NO_NUMBER),                   /* digits that are not decimal ones */
+	INVALID(NPS, "²", NO_NUMBER),
+	INVALID(NPS, "Ⅸ", NO_NUMBER),
+	INVALID(NPS, "九", NO_NUMBER),
 
 	/* signature lines after the reply are dropped; other lines are the comment */
 	SCORE(NPS, "9\nEnviado desde mi iPhone", 9, ""),
@@ -519,7 +573,75 @@ static const struct row rows[] = {
 	INVALID(CSAT, "8/10", AMBIGUOUS),
 	INVALID(CSAT, "4 o 5", AMBIGUOUS),
 	INVALID(CSAT, "4,5 estrellas", NOT_INTEGER),
-	INVALID(CSAT, "⭐⭐⭐⭐⭐", NO_NUMBER),          /* stars are not counted */
+
+	/* a row of stars is a five-star rating: on its own it reads on a scale of 1-5 (CSAT) */
+	SCORE(CSAT, "⭐⭐⭐⭐⭐", 5, ""),
+	SCORE(CSAT, "⭐⭐⭐⭐", 4, ""),
+	SCORE(CSAT, "★★★★", 4, ""),
+	SCORE(CSAT, "🌟🌟🌟", 3, ""),
+	SCORE(CSAT, "⭐★🌟", 3, ""),                    /* any mix of filled stars */
+	SCORE(CSAT, "⭐" VS16 "⭐" VS16 "⭐" VS16 "⭐" VS16, 4, ""),
+	SCORE(CSAT, "★" VS15 "★" VS15, 2, ""),          /* the text look */
+	SCORE(CSAT, "⭐ ⭐ ⭐", 3, ""),
+	SCORE(CSAT, "⭐⭐\n⭐⭐", 4, ""),
+	SCORE(CSAT, "⭐", 1, ""),                       /* one star as the whole reply */
+	SCORE(CSAT, "⭐!", 1, ""),
+	SCORE(CSAT, "*⭐⭐⭐*", 3, ""),
+	SCORE(CSAT, "le doy ⭐⭐⭐⭐", 4, ""),
+	SCORE(CSAT, "Le doy ⭐", 1, ""),
+	INVALID(CSAT, "⭐⭐⭐⭐⭐⭐", OUT_OF_RANGE),      /* more stars than the scale */
+	INVALID(CSAT, "⭐⭐⭐½", NOT_INTEGER),
+	/* ... with a number, which it must agree with: one star is a unit, more count */
+	SCORE(CSAT, "4⭐", 4, ""),
+	SCORE(CSAT, "⭐ 4", 4, ""),
+	SCORE(CSAT, "⭐4", 4, ""),
+	SCORE(CSAT, "⭐⭐⭐⭐ 4", 4, ""),
+	SCORE(CSAT, "4 ⭐⭐⭐⭐", 4, ""),
+	SCORE(CSAT, "cuatro ⭐⭐⭐⭐", 4, ""),
+	SCORE(CSAT, "4/5 ⭐⭐⭐⭐", 4, ""),
+	SCORE(CSAT, "⭐⭐⭐⭐ 4/5", 4, ""),
+	SCORE(CSAT, "4, ⭐⭐⭐⭐", 4, ""),                /* a repeat */
+	SCORE(CSAT, "5, ⭐", 5, "⭐"),                  /* one star after it: a decoration */
+	SCORE(CSAT, "1, ⭐", 1, "⭐"),                  /* ... and no repeat */
+	SCORE(CSAT, "⭐ 4 muy bien", 4, "muy bien"),
+	INVALID(CSAT, "5 ⭐⭐", AMBIGUOUS),
+	INVALID(CSAT, "⭐⭐ 5", AMBIGUOUS),
+	INVALID(CSAT, "4, ⭐⭐", AMBIGUOUS),
+	INVALID(CSAT, "⭐ 6", OUT_OF_RANGE),
+	INVALID(CSAT, "6 ⭐⭐⭐⭐⭐⭐", OUT_OF_RANGE),
+	/* ... empty stars show the scale, which must be the kind's */
+	SCORE(CSAT, "★★★☆☆", 3, ""),
+	SCORE(CSAT, "★★★★☆ bien", 4, "bien"),
+	SCORE(CSAT, "3 ★★★☆☆", 3, ""),
+	INVALID(CSAT, "★★★☆", AMBIGUOUS),
+	INVALID(CSAT, "3 ★★★☆", AMBIGUOUS),
+	INVALID(CSAT, "☆", AMBIGUOUS),
+	INVALID(CSAT, "☆☆☆☆☆", OUT_OF_RANGE),
+	/* ... with a comment, where a number would be: at the start or the end */
+	SCORE(CSAT, "⭐⭐⭐⭐ muy bien", 4, "muy bien"),
+	SCORE(CSAT, "Muy bien ⭐⭐⭐⭐", 4, "Muy bien"),
+	SCORE(CSAT, "Excelente⭐⭐⭐⭐⭐", 5, "Excelente"),
+	SCORE(CSAT, "⭐⭐⭐ excelente, 5", 3, "excelente, 5"),   /* like "5 10 minutos" */
+	INVALID(CSAT, "Muy bien ⭐⭐⭐⭐⭐⭐", OUT_OF_RANGE),
+	INVALID(CSAT, "tardaron 3 días ⭐⭐⭐⭐⭐", AMBIGUOUS),
+	INVALID(CSAT, "Muy bien ⭐⭐⭐⭐ gracias", NO_NUMBER),   /* inside the text */
+	INVALID(CSAT, "Gracias ⭐", NO_NUMBER),          /* one star beside words: a decoration */
+	INVALID(CSAT, "⭐ Excelente", NO_NUMBER),
+	/* ... on a scale of 0-10 or 1-7 a row of stars alone is no score; a number is */
+	INVALID(NPS, "⭐⭐⭐⭐⭐", AMBIGUOUS),
+	INVALID(NPS, "⭐", AMBIGUOUS),
+	INVALID(NPS, "★★★☆☆", AMBIGUOUS),
+	INVALID(NPS, "Excelente ⭐⭐⭐⭐⭐", AMBIGUOUS),
+	INVALID(CES, "⭐⭐⭐⭐⭐⭐⭐", AMBIGUOUS),
+	INVALID(NPS, "Gracias ⭐", NO_NUMBER),
+	SCORE(NPS, "⭐⭐⭐⭐⭐ excelente, 10", 10, "⭐⭐⭐⭐⭐ excelente"),
+	SCORE(NPS, "9 ⭐", 9, ""),
+	SCORE(NPS, "⭐ 9", 9, ""),
+	SCORE(NPS, "10 ⭐⭐⭐⭐⭐⭐⭐⭐⭐⭐", 10, ""),
+	SCORE(NPS, "5 ⭐⭐⭐⭐⭐", 5, ""),                /* like "5 estrellas" */
+	SCORE(CES, "7 ⭐⭐⭐⭐⭐⭐⭐", 7, ""),
+	INVALID(NPS, "10 ⭐⭐⭐⭐⭐", AMBIGUOUS),
+	INVALID(NPS, "3 ★★★☆☆", AMBIGUOUS),
 
 	/* more keywords and near misses */
 	OPT_OUT(NPS, "Pare!"),
@@ -802,7 +924,13 @@ static const struct big_row {
 	{ "", "9 ", "", MB, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
 	{ "", "7 u 8 ", "", MB - 4, KIND_NPS, REPLY_INVALID, REASON_AMBIGUOUS, 0, 0 },
 	{ "", "*", "9", MB, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
-	{ "", "\xe2\xad\x90", "", MB - 1, KIND_CSAT, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "\xe2\xad\x90", "", MB - 1, KIND_CSAT, REPLY_INVALID, REASON_OUT_OF_RANGE, 0, 0 },
+	{ "", "\xe2\xad\x90 ", "", MB, KIND_NPS, REPLY_INVALID, REASON_AMBIGUOUS, 0, 0 },
+	{ "x ", "\xe2\xad\x90 x ", "", MB, KIND_CSAT, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "\xe2\xad\x90 9x ", "", MB - 2, KIND_CSAT, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
+	{ "", "4 \xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90, ", "", MB, KIND_CSAT,
+	  REPLY_SCORE, REASON_NONE, 4, 0 },
+	{ "", "le \xe2\xad\x90 ", "", MB - 4, KIND_CSAT, REPLY_INVALID, REASON_NO_NUMBER, 0, 0 },
 	{ "9", "\nSent from my iPhone", "", MB - 16, KIND_NPS, REPLY_SCORE, REASON_NONE, 9, 0 },
 };
 
