@@ -37,24 +37,6 @@ static void post_trigger(struct e2e *e, const char *interaction, long want)
 	harness_http_release(&r);
 }
 
-/* Scrapes until the sample `series` reads `want` (the dispatcher records a send just after the
- * provider answered); returns that scrape.  Fails after E2E_POLL_MS. */
-static char *scrape_until(struct e2e *e, const char *series, double want)
-{
-	long long deadline = harness_now_ms() + E2E_POLL_MS;
-
-	for (;;) {
-		char *m = metrics_scrape(e);
-
-		if (metrics_sample(m, series) == want)
-			return m;
-		if (harness_now_ms() > deadline)
-			fail_msg("%s stays at %g, want %g", series, metrics_sample(m, series), want);
-		free(m);
-		usleep(E2E_POLL_STEP_MS * 1000);
-	}
-}
-
 /* A trigger that is sent, a repeat of it, a reply, an unsigned webhook: each counted where it
  * belongs, the send's duration observed once, and no phone number or name in the text. */
 static void test_metrics_count_what_happened(void **state)
@@ -74,7 +56,7 @@ static void test_metrics_count_what_happened(void **state)
 	assert_int_equal(r.status, 403);
 	harness_http_release(&r);
 
-	m = scrape_until(e, "gateway_messages_sent_total{provider=\"twilio\",result=\"accepted\"}",
+	m = metrics_scrape_until(e, "gateway_messages_sent_total{provider=\"twilio\",result=\"accepted\"}",
 			 2);
 	assert_true(metrics_sample(m, "gateway_surveys_triggered_total{kind=\"nps\",channel=\"sms\","
 			       "outcome=\"queued\"}") == 1);

@@ -129,48 +129,6 @@ static void test_encoding_unicode(void **state)
 	e->passed = 1;
 }
 
-/* The value of the sample whose name and labels are exactly `series` in the metrics text; fails
- * when absent. */
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *line = text; *line;) {
-		const char *eol = strchr(line, '\n');
-
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-		if (!eol)
-			break;
-		line = eol + 1;
-	}
-	fail_msg("no sample %s in:\n%.3000s", series, text);
-	return -1;
-}
-
-/* Scrapes /metrics until `series` reads `want`; returns that scrape (caller frees). */
-static char *scrape_until(struct e2e *e, const char *series, double want)
-{
-	long long deadline = harness_now_ms() + E2E_POLL_MS;
-
-	for (;;) {
-		struct harness_http_resp r;
-		char *m;
-
-		api(e, "GET", "/metrics", NULL, NULL, NULL, 0, &r);
-		assert_int_equal(r.status, 200);
-		m = strdup(r.body);
-		assert_non_null(m);
-		harness_http_release(&r);
-		if (sample(m, series) == want)
-			return m;
-		if (harness_now_ms() > deadline)
-			fail_msg("%s stays at %g, want %g", series, sample(m, series), want);
-		free(m);
-		usleep(E2E_POLL_STEP_MS * 1000);
-	}
-}
-
 /*
  * Ana's question is one GSM-7 segment; María's, whose í GSM-7 lacks, goes as UCS-2: 131
  * characters, two segments.  Each send's log line says so, /metrics adds them up by encoding,
@@ -195,10 +153,10 @@ static void test_segments_in_log_and_metrics(void **state)
 	wait_log_line(e, maria);
 	wait_log_line(e, whatsapp_sent);
 	assert_int_equal(harness_gw_log_has_line(&e->gw, whatsapp_segments), 0);
-	m = scrape_until(e, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"ucs2\"}", 2);
-	assert_true(sample(m, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"gsm7\"}")
+	m = metrics_scrape_until(e, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"ucs2\"}", 2);
+	assert_true(metrics_sample(m, "gateway_sms_segments_total{provider=\"twilio\",encoding=\"gsm7\"}")
 		    == 1);
-	assert_true(sample(m, "gateway_sms_segments_total{provider=\"console\",encoding=\"gsm7\"}")
+	assert_true(metrics_sample(m, "gateway_sms_segments_total{provider=\"console\",encoding=\"gsm7\"}")
 		    == 0);
 	free(m);
 	e->passed = 1;

@@ -313,3 +313,19 @@ double metrics_sample(const char *text, const char *series)
 	fail_msg("no sample %s in:\n%.3000s", series, text);
 	return -1;
 }
+
+char *metrics_scrape_until(struct e2e *e, const char *series, double want)
+{
+	long long deadline = harness_now_ms() + E2E_POLL_MS;
+
+	for (;;) {
+		char *m = metrics_scrape(e);
+
+		if (metrics_sample(m, series) == want)
+			return m;
+		if (harness_now_ms() > deadline)
+			fail_msg("%s stays at %g, want %g", series, metrics_sample(m, series), want);
+		free(m);
+		harness_sleep_ms(E2E_POLL_STEP_MS);
+	}
+}

@@ -106,6 +106,10 @@ char *metrics_scrape(struct e2e *e);
  * fails the test when there is none. */
 double metrics_sample(const char *text, const char *series);
 
+/* Scrapes until the sample `series` reads `want` (the gateway counts some things just after it
+ * answered); returns that scrape (caller frees).  Fails after E2E_POLL_MS. */
+char *metrics_scrape_until(struct e2e *e, const char *series, double want);
+
 /* ---- what the fake Twilio received ---- */
 
 /* Watches the fake for E2E_QUIET_MS: it must still have exactly `n` requests. */
