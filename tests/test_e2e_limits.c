@@ -1,8 +1,9 @@
 /*
  * test_e2e_limits.c - build/gateway's connection handling, from the outside: many keep-alive
- * connections open at once are all served (no stall at 127, 128, 129 or 1000 of them), and the
+ * connections open at once are all served (no stall at 127, 128, 129 or 1000 of them), the
  * [server] keys connection_limit, per_ip_connection_limit, connection_timeout and request_timeout
- * hold.
+ * hold, and a body over the cap gets its 413 even from a client that writes its whole request
+ * before reading (the lingering close), within 16 MiB and those timeouts.
  *
  * Each test starts its own gateway (tests/support/harness.h) with a generated config, the [server]
  * key under test set through its GATEWAY_SERVER_* override, and talks to it with plain
