@@ -706,6 +706,10 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	}
 	if (any_queued)
 		dispatcher_wake(gw->dispatcher);
+	if (reply.skipped)
+		log_warn("webhook_skipped", "%s: %zu entries of a notification left out, the rest "
+			 "stored; the first: %s (%s)", provider_name(p), reply.skipped, reply.err.msg,
+			 reply.err.field);
 	resp->status = reply.status;
 	if (reply.content_type) {
 		resp->content_type = reply.content_type;

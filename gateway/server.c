@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "lingering.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -30,6 +32,7 @@ struct tracked {
 				 * or the previous answer was sent */
 	int busy;               /* a whole request is being handled or answered */
 	int cut;                /* already shut down by the reaper */
+	int linger;             /* answered before its body was read: linger when closed */
 };
 
 struct request_state;
@@ -60,6 +63,7 @@ struct server {
 					 * handled on libmicrohttpd's thread */
 	pthread_t handlers[HANDLER_THREADS];
 	size_t n_handlers;
+	struct lingering *linger;       /* lingering close of answered, unread connections */
 };
 
 static int64_t mono_ms(void)
@@ -168,6 +172,15 @@ static void connection_notify(void *cls, struct MHD_Connection *conn, void **soc
 		if (!(t = *socket_ctx))
 			return;
 		pthread_mutex_lock(&s->lock);
+		/* libmicrohttpd closes its descriptor after this notice; a copy keeps the socket
+		 * open for the lingering close (its answer sent, its writing side shut down). */
+		if (t->linger && !t->cut && s->linger) {
+			int fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+
+			if (fd >= 0)
+				lingering_add(s->linger, fd, s->gw->cfg.connection_timeout_ms,
+					      s->gw->cfg.request_timeout_ms);
+		}
 		if (t->prev)
 			t->prev->next = t->next;
 		else
@@ -183,9 +196,23 @@ static void connection_notify(void *cls, struct MHD_Connection *conn, void **soc
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
 #define MAX_TRIMMED 8
 
+/*
+ * A body over the route's cap is never kept, but it is read and dropped, up to this many bytes:
+ * a client that writes its whole request before it reads (Python's http.client, most libraries
+ * without Expect: 100-continue) would otherwise find the connection reset under it while still
+ * writing, and see a broken pipe instead of the 413.  A declared body over the cap is answered
+ * at once and the rest read by the lingering close (lingering.h); a chunked one is read to its
+ * end here, then answered.  Past this many bytes the connection is closed without more ado (a
+ * declared body that large is not lingered for at all).  The time it may take is bounded by
+ * [server] request_timeout and connection_timeout, as for any request.
+ */
+#define DISCARD_LIMIT ((size_t)16 << 20)
+#define LINGER_SOCKETS 64       /* lingering at once; more are closed at once */
+
 struct request_state {
 	struct buf body;
-	int too_large;
+	int too_large;                  /* over the cap: the rest is dropped, then 413 */
+	size_t received;                /* body bytes seen so far, kept or dropped */
 	char *trimmed[MAX_TRIMMED];     /* header values copied without trailing white space */
 	size_t n_trimmed;
 	/* while a handler thread has it (the connection suspended) */
@@ -358,6 +385,32 @@ static struct response *response_new(void)
 	return r;
 }
 
+/* 413 body_too_large, and the connection closed after it: what is left of an unread body must
+ * never be taken for the next request. */
+static enum MHD_Result send_too_large(struct server *s, struct MHD_Connection *conn, size_t limit)
+{
+	struct response *r = response_new();
+
+	if (!r)
+		return MHD_NO;
+	api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes", limit);
+	r->extra_header = "Connection: close";
+	return send_response(s, conn, r);
+}
+
+/* The connection is being answered before its body is read: once libmicrohttpd is done with
+ * it, it lingers (connection_notify()). */
+static void linger_when_closed(struct server *s, struct MHD_Connection *conn)
+{
+	struct tracked *t = tracked_of(conn);
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->lock);
+	t->linger = 1;
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Suspends the request's connection and queues it for a handler thread: 1, or 0 when the pool is
  * stopping (the caller then handles it itself). */
 static int hand_over(struct server *s, struct request_state *rs)
@@ -430,27 +483,34 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_lengths, lengths);
 		if (lengths[1]) {
 			rs->too_large = 1;      /* read nothing more of it */
+			linger_when_closed(s, conn);
 			if (!(r = response_new()))
 				return MHD_NO;
 			api_error(r, 400, "invalid_header", "Content-Length",
 				  "the request has two different Content-Length headers");
 			return send_response(s, conn, r);
 		}
-		/* Refuse a declared oversize body before reading any of it. */
+		/* A declared oversize body: answered before any of it is read (a client that
+		 * waits for an answer, or sent Expect: 100-continue, gets it at once), then read
+		 * and dropped by the lingering close. */
 		if (cl && strtoull(cl, NULL, 10) > limit) {
 			rs->too_large = 1;
-			if (!(r = response_new()))
-				return MHD_NO;
-			api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes",
-				  limit);
-			return send_response(s, conn, r);
+			if (strtoull(cl, NULL, 10) <= DISCARD_LIMIT)
+				linger_when_closed(s, conn);
+			return send_too_large(s, conn, limit);
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		rs->received += *upload_data_size;
 		if (!rs->too_large && buf_append(&rs->body, upload_data, *upload_data_size) < 0)
 			rs->too_large = 1;
 		*upload_data_size = 0;
+		if (rs->too_large && rs->received > DISCARD_LIMIT) {
+			log_warn("body_too_large", "closed a connection whose body went past %zu bytes "
+				 "(the cap is %zu): not read to its end", DISCARD_LIMIT, limit);
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (rs->answered) {             /* resumed: the handler thread's answer */
@@ -460,12 +520,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		return send_response(s, conn, r);
 	}
 	tracked_mark(s, conn, 1);
+	if (rs->too_large)
+		return send_too_large(s, conn, limit);
 	if (!(r = response_new()))
 		return MHD_NO;
-	if (rs->too_large) {
-		api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes", limit);
-		return send_response(s, conn, r);
-	}
 	req.body = buf_cstr(&rs->body);
 	req.body_len = rs->body.len;
 	rs->req = req;
@@ -522,6 +580,10 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 	if (!s->n_handlers) {
 		server_stop(s);
 		gw_errf(err, "cannot start a thread");
+		return NULL;
+	}
+	if (!(s->linger = lingering_start(LINGER_SOCKETS, DISCARD_LIMIT, err))) {
+		server_stop(s);
 		return NULL;
 	}
 	memset(&a4, 0, sizeof(a4));
@@ -592,6 +654,7 @@ void server_stop(struct server *s)
 	}
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
+	lingering_stop(s->linger);      /* after the daemon, whose last closes may linger */
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->qcond);

@@ -2,8 +2,12 @@
  * server.h - the HTTP server (libmicrohttpd) and the request/response types handlers see.
  *
  * The server collects each request body into a buffer capped per route (api_body_limit()), so a
- * handler only ever sees a complete body within its cap; a larger body is answered 413 without
- * being read into memory.  Handlers fill a `struct response` and never touch libmicrohttpd.
+ * handler only ever sees a complete body within its cap.  A larger body is never kept, but it is
+ * read and dropped (up to 16 MiB, within [server] request_timeout) so that a client that writes
+ * its whole request before reading gets its 413 rather than a reset: a declared one is answered
+ * 413 at once and read by the lingering close (lingering.h), a chunked one is read to its end and
+ * then answered.  Every 413 closes the connection.  Handlers fill a `struct response` and never
+ * touch libmicrohttpd.
  *
  * Threads: libmicrohttpd's internal thread pool (one thread per core, poll(2) based); handlers run
  * on those threads concurrently.

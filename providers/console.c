@@ -58,9 +58,10 @@ static int console_parse_webhook(struct provider *p, const struct http_req_view 
 		webhook_fail(reply, 422, "invalid_text", "text", "text must be a string");
 		goto out;
 	}
-	if (id && (!json_is_string(id) || json_string_length(id) == 0 ||
+	if (id && (!json_is_string(id) || !provider_id_usable(json_string_value(id)) ||
 		   json_string_length(id) >= PROVIDER_ID_LEN - 12)) {
-		webhook_fail(reply, 422, "invalid_id", "id", "id must be a short non-empty string");
+		webhook_fail(reply, 422, "invalid_id", "id",
+			     "id must be a short string, not empty or blank");
 		goto out;
 	}
 	if (!(ev = event_list_add(out)))

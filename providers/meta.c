@@ -493,9 +493,10 @@ static int read_message(json_t *msg, struct event_list *out, struct webhook_repl
 	size_t len = 0;
 	struct event *ev;
 
-	if (!id || !*id || strlen(id) >= PROVIDER_ID_LEN)
+	if (!provider_id_usable(id))
 		return webhook_fail(reply, 400, "missing_field", "messages[].id",
-				    "every message needs an id (up to 127 characters)");
+				    "every message needs an id: not empty or blank, up to 127 "
+				    "characters");
 	if (!from || strlen(from) >= sizeof(phone) - 1 ||
 	    (snprintf(phone, sizeof(phone), "+%s", from), !phone_is_e164(phone)))
 		return webhook_fail(reply, 400, "missing_field", "messages[].from",
@@ -547,9 +548,10 @@ static int read_status(json_t *st, struct event_list *out, struct webhook_reply 
 	enum delivery_status status;
 	struct event *ev;
 
-	if (!id || !*id || strlen(id) >= PROVIDER_ID_LEN)
+	if (!provider_id_usable(id))
 		return webhook_fail(reply, 400, "missing_field", "statuses[].id",
-				    "every status needs an id (up to 127 characters)");
+				    "every status needs an id: not empty or blank, up to 127 "
+				    "characters");
 	if (status_word(json_string_value(json_object_get(st, "status")), &status) < 0)
 		return 0;
 	if (!(ev = event_list_add(out)))
@@ -577,11 +579,46 @@ static int other_number(const struct meta *m, json_t *value)
 	return json_is_string(id) && strcmp(json_string_value(id), m->phone_number_id) != 0;
 }
 
-/* Walks every entry[].changes[].value: its messages[], then its statuses[]. */
+/* How the entries of one notification fared. */
+struct tally {
+	size_t read;            /* messages and statuses read (an event, or nothing to record) */
+	size_t refused;         /* refused for what they lack (no id, no sender) */
+	struct gw_err first;    /* why the first of those was refused */
+};
+
+/*
+ * Counts one entry's outcome (`rc` of read_message() or read_status()).  An entry refused for
+ * what it lacks is left out and the walk goes on; anything else that failed (out of memory)
+ * fails the whole notification: -1 with reply set.
+ */
+static int count_entry(int rc, struct webhook_reply *reply, struct tally *t)
+{
+	if (rc == 0) {
+		t->read++;
+		return 0;
+	}
+	if (reply->status != 400)
+		return -1;
+	if (!t->refused++)
+		t->first = reply->err;
+	reply->status = 0;
+	gw_err_clear(&reply->err);
+	return 0;
+}
+
+/*
+ * Walks every entry[].changes[].value: its messages[], then its statuses[].  An entry that lacks
+ * its id (or its sender) is left out and the others are kept: Meta answers a non-2xx by sending
+ * the whole notification again, for days, and a redelivery could never supply what the entry
+ * lacks, while the good entries, stored now, would only be recognised as duplicates.  Only a
+ * notification whose every entry is refused is refused (400, the first entry's field), as any
+ * other provider's message without an id is.  reply->skipped counts the entries left out.
+ */
 static int read_notification(const struct meta *m, json_t *root, struct event_list *out,
 			     struct webhook_reply *reply)
 {
 	json_t *entries = json_object_get(root, "entry"), *entry, *change, *item, *value;
+	struct tally t = { 0 };
 	size_t i, j, k;
 
 	if (!json_is_array(entries))
@@ -593,13 +630,19 @@ static int read_notification(const struct meta *m, json_t *root, struct event_li
 			if (other_number(m, value))
 				continue;
 			json_array_foreach(json_object_get(value, "messages"), k, item)
-				if (read_message(item, out, reply) < 0)
+				if (count_entry(read_message(item, out, reply), reply, &t) < 0)
 					return -1;
 			json_array_foreach(json_object_get(value, "statuses"), k, item)
-				if (read_status(item, out, reply) < 0)
+				if (count_entry(read_status(item, out, reply), reply, &t) < 0)
 					return -1;
 		}
 	}
+	reply->err = t.first;
+	if (t.refused && !t.read) {
+		reply->status = t.first.http_status;
+		return -1;
+	}
+	reply->skipped = t.refused;
 	return 0;
 }
 

@@ -247,6 +247,13 @@ int phone_is_e164(const char *s)
 	return digits >= 8 && digits <= 15;
 }
 
+int provider_id_usable(const char *id)
+{
+	size_t len = id ? strlen(id) : 0;
+
+	return len && len < PROVIDER_ID_LEN && strspn(id, " \t\r\n\v\f") < len;
+}
+
 int webhook_fail(struct webhook_reply *reply, int status, const char *code, const char *field,
 		 const char *msg)
 {

@@ -142,12 +142,15 @@ struct event *event_list_add(struct event_list *l);
 
 /* What to answer the provider.  On success the provider sets status (200) and may fill body and
  * content_type (Twilio wants TwiML).  On failure it sets a 4xx status and the error members; the
- * gateway answers them as its JSON error. */
+ * gateway answers them as its JSON error.  A notification that carries several entries (Meta)
+ * may succeed with some of them left out: `skipped` counts them and `err` then says what was
+ * wrong with the first, for the gateway's log. */
 struct webhook_reply {
 	int status;
 	const char *content_type;   /* static string */
 	struct buf body;
 	struct gw_err err;
+	size_t skipped;
 };
 
 struct provider;
@@ -243,6 +246,13 @@ static inline const char *provider_name(const struct provider *p)
 
 /* "+" and 8 to 15 digits, the first not 0 (E.164).  1 when valid. */
 int phone_is_e164(const char *s);
+
+/*
+ * 1 when `id` (NULL: absent) can name an inbound message or a status: it holds something besides
+ * white space and is shorter than PROVIDER_ID_LEN.  Missing, empty and blank ids are all absent:
+ * a message without an id could never be told from its own redelivery.
+ */
+int provider_id_usable(const char *id);
 
 /* Fills a webhook_reply's error in one call: status, code, field, message.  Returns -1. */
 int webhook_fail(struct webhook_reply *reply, int status, const char *code, const char *field,

@@ -242,18 +242,33 @@ static int read_status(const char *s, enum delivery_status *out)
 	return -1;
 }
 
+/* The message's id: MessageSid, else SmsSid (its older name, which Twilio still sends); NULL
+ * when neither is usable. */
+static const char *message_sid(const struct form *f)
+{
+	const char *sid = form_get(f, "MessageSid");
+
+	if (!provider_id_usable(sid))
+		sid = form_get(f, "SmsSid");
+	return provider_id_usable(sid) ? sid : NULL;
+}
+
+/* Without an id a message cannot be told from its redelivery: refused, nothing stored. */
+static int missing_sid(struct webhook_reply *reply)
+{
+	return webhook_fail(reply, 400, "missing_field", "MessageSid",
+			    "MessageSid is required: not empty or blank, up to 127 characters");
+}
+
 static int parse_inbound(const struct form *f, struct event_list *out, struct webhook_reply *reply)
 {
-	const char *sid = form_get(f, "MessageSid"), *from = form_get(f, "From");
+	const char *sid = message_sid(f), *from = form_get(f, "From");
 	const struct form_field *body = form_find(f, "Body");
 	struct event *ev;
 	size_t len = body ? body->value_len : 0;
 
 	if (!sid)
-		sid = form_get(f, "SmsSid");
-	if (!sid || !*sid || strlen(sid) >= PROVIDER_ID_LEN)
-		return webhook_fail(reply, 400, "missing_field", "MessageSid",
-				    "MessageSid is required (up to 127 characters)");
+		return missing_sid(reply);
 	if (!(ev = event_list_add(out)))
 		return webhook_fail(reply, 503, "unavailable", "", "out of memory");
 	ev->type = EVENT_INBOUND;
@@ -273,18 +288,15 @@ static int parse_inbound(const struct form *f, struct event_list *out, struct we
 
 static int parse_status(const struct form *f, struct event_list *out, struct webhook_reply *reply)
 {
-	const char *sid = form_get(f, "MessageSid"), *st = form_get(f, "MessageStatus");
+	const char *sid = message_sid(f), *st = form_get(f, "MessageStatus");
 	const char *code = form_get(f, "ErrorCode"), *msg = form_get(f, "ErrorMessage");
 	enum delivery_status status;
 	struct event *ev;
 
-	if (!sid)
-		sid = form_get(f, "SmsSid");
 	if (!st)
 		st = form_get(f, "SmsStatus");
-	if (!sid || !*sid || strlen(sid) >= PROVIDER_ID_LEN)
-		return webhook_fail(reply, 400, "missing_field", "MessageSid",
-				    "MessageSid is required (up to 127 characters)");
+	if (!sid)
+		return missing_sid(reply);
 	if (!st)
 		return webhook_fail(reply, 400, "missing_field", "MessageStatus",
 				    "MessageStatus is required");

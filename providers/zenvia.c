@@ -300,13 +300,17 @@ static int read_text(const json_t *contents, struct event *ev)
 	return 0;
 }
 
-/* A MESSAGE event: the customer's message (direction IN) as one EVENT_INBOUND. */
-static int parse_message(const json_t *root, const char *id, struct event_list *out,
-			 struct webhook_reply *reply)
+/*
+ * A MESSAGE event: the customer's message (direction IN) as one EVENT_INBOUND, known by its own
+ * id, message.id (Zenvia's "Message Object"; the event's id names one delivery of the event).  A
+ * message without one could never be told from its redelivery: refused, nothing kept.
+ */
+static int parse_message(const json_t *root, struct event_list *out, struct webhook_reply *reply)
 {
 	const json_t *message = json_object_get(root, "message");
 	const char *direction = string_member(root, "direction");
 	const char *channel = string_member(root, "channel");
+	const char *id;
 	struct event *ev;
 
 	if (!direction)
@@ -318,6 +322,10 @@ static int parse_message(const json_t *root, const char *id, struct event_list *
 	if (!json_is_object(message))
 		return webhook_fail(reply, 400, "missing_field", "message",
 				    "message is required in a MESSAGE event");
+	if (!provider_id_usable(id = string_member(message, "id")))
+		return webhook_fail(reply, 400, "missing_field", "message.id",
+				    "message.id is required: not empty or blank, up to 127 "
+				    "characters");
 	if (!channel)
 		channel = string_member(message, "channel");
 	if (!(ev = event_list_add(out)))
@@ -359,9 +367,9 @@ static int parse_message_status(const json_t *root, struct event_list *out,
 	enum delivery_status status;
 	struct event *ev;
 
-	if (!mid || !*mid || strlen(mid) >= PROVIDER_ID_LEN)
+	if (!provider_id_usable(mid))
 		return webhook_fail(reply, 400, "missing_field", "messageId",
-				    "messageId is required (up to 127 characters)");
+				    "messageId is required: not empty or blank, up to 127 characters");
 	if (!code)
 		return webhook_fail(reply, 400, "missing_field", "messageStatus.code",
 				    "messageStatus.code is required");
@@ -411,11 +419,12 @@ static int zenvia_parse_webhook(struct provider *p, const struct http_req_view *
 		webhook_fail(reply, 400, "missing_field", "type", "type is required");
 		goto out;
 	}
-	if (!id || !*id || strlen(id) >= PROVIDER_ID_LEN) {
-		webhook_fail(reply, 400, "missing_field", "id", "id is required (up to 127 characters)");
+	if (!provider_id_usable(id)) {
+		webhook_fail(reply, 400, "missing_field", "id",
+			     "id is required: not empty or blank, up to 127 characters");
 		goto out;
 	}
-	if (strcmp(type, "MESSAGE") == 0 && parse_message(root, id, out, reply) < 0)
+	if (strcmp(type, "MESSAGE") == 0 && parse_message(root, out, reply) < 0)
 		goto out;
 	if (strcmp(type, "MESSAGE_STATUS") == 0 && parse_message_status(root, out, reply) < 0)
 		goto out;

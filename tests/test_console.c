@@ -338,6 +338,8 @@ static const struct error_case error_cases[] = {
 	  "invalid_channel", "channel" },
 	{ "empty id", "{\"from\":\"+34600111222\",\"text\":\"9\",\"id\":\"\"}", 422, "invalid_id",
 	  "id" },
+	{ "id only white space", "{\"from\":\"+34600111222\",\"text\":\"9\",\"id\":\" \\t \"}", 422,
+	  "invalid_id", "id" },
 	{ "id is a number", "{\"from\":\"+34600111222\",\"text\":\"9\",\"id\":42}", 422,
 	  "invalid_id", "id" },
 	{ "id of 116 characters", "{\"from\":\"+34600111222\",\"text\":\"9\",\"id\":\"" ID116 "\"}",

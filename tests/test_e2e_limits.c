@@ -1,8 +1,9 @@
 /*
  * test_e2e_limits.c - build/gateway's connection handling, from the outside: many keep-alive
- * connections open at once are all served (no stall at 127, 128, 129 or 1000 of them), and the
+ * connections open at once are all served (no stall at 127, 128, 129 or 1000 of them), the
  * [server] keys connection_limit, per_ip_connection_limit, connection_timeout and request_timeout
- * hold.
+ * hold, and a body over the cap gets its 413 even from a client that writes its whole request
+ * before reading (the lingering close), within 16 MiB and those timeouts.
  *
  * Each test starts its own gateway (tests/support/harness.h) with a generated config, the [server]
  * key under test set through its GATEWAY_SERVER_* override, and talks to it with plain
@@ -26,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "support/harness.h"
@@ -1029,6 +1032,427 @@ static void test_request_timeout(void **state)
 	w->passed = 1;
 }
 
+/* ---- bodies over the cap, from a client that writes its whole request before it reads ---- */
+
+/*
+ * Such a client (Python's http.client, many libraries without Expect: 100-continue) only reads
+ * once every byte is written.  Its socket's send buffer is set to 64 KiB, so that what the
+ * kernels buffer between the two ends stays well below the bodies sent and the test depends on
+ * the gateway reading, not on loopback's generous buffers (over a real network those are no help
+ * either).  Every write and read waits at most WF_WAIT_MS.
+ */
+#define WF_SNDBUF (64 * 1024)
+#define WF_WAIT_MS 10000
+#define WF_BLOCK (64 * 1024)
+#define WF_ANSWER_CAP (64 * 1024)
+#define KIB (1024u)
+#define MIB (1024u * 1024u)
+
+/* What one such exchange came to. */
+struct wf_result {
+	size_t total;                   /* bytes of the whole request */
+	size_t written;                 /* of them, taken by the gateway */
+	int write_err;                  /* errno that stopped the writing; 0: all of it written */
+	int read_err;                   /* errno that ended the reading; 0: end of stream */
+	char answer[WF_ANSWER_CAP + 1]; /* what arrived, NUL-terminated */
+	size_t answer_len;
+	int status;                     /* the answer's status; 0 when none arrived */
+	char code[48];                  /* its {"error":{"code"}} */
+	int conn_close;                 /* it said Connection: close */
+	long long ms;                   /* from connect to the end of the stream */
+};
+
+/* Sends all of `data` unless the gateway stops taking it; 0, or -1 with out->write_err set. */
+static int wf_send(int fd, const char *data, size_t len, struct wf_result *out)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			out->write_err = n < 0 ? errno : EPIPE;
+			return -1;
+		}
+		out->written += (size_t)n;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The answer's status, Connection: close and error code, from out->answer. */
+static void wf_parse(struct wf_result *out)
+{
+	const char *end = strstr(out->answer, "\r\n\r\n"), *v;
+	json_t *root;
+	size_t vlen;
+
+	if (!end || sscanf(out->answer, "HTTP/1.%*d %d", &out->status) != 1) {
+		out->status = 0;
+		return;
+	}
+	v = header_value(out->answer, end, "Connection", &vlen);
+	out->conn_close = v && vlen == 5 && strncasecmp(v, "close", 5) == 0;
+	root = json_loads(end + 4, 0, NULL);
+	v = json_string_value(json_object_get(json_object_get(root, "error"), "code"));
+	snprintf(out->code, sizeof(out->code), "%s", v ? v : "");
+	json_decref(root);
+}
+
+/*
+ * POSTs a body of `body_len` bytes to `path` as such a client: with Content-Length, or chunked
+ * in WF_BLOCK pieces, the whole request written before anything is read, then everything read
+ * until the gateway ends the stream.  A failed write stops the writing (the client would give
+ * up there: the broken pipe or reset it reports); the reading is still tried, to see whether an
+ * answer was there.
+ */
+static void write_first(int port, const char *path, size_t body_len, int chunked,
+			struct wf_result *out)
+{
+	static char block[WF_BLOCK];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = WF_WAIT_MS / 1000 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), sndbuf = WF_SNDBUF;
+	char head[512], frame[32];
+	size_t head_len, sent = 0;
+	long long t0 = harness_now_ms();
+
+	memset(out, 0, sizeof(*out));
+	memset(block, 'a', sizeof(block));
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("connect to 127.0.0.1:%d: %s", port, strerror(errno));
+	head_len = (size_t)snprintf(head, sizeof(head),
+				    "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+				    "Accept-Encoding: identity\r\nContent-Type: application/json\r\n",
+				    path, port);
+	if (chunked)
+		head_len += (size_t)snprintf(head + head_len, sizeof(head) - head_len,
+					     "Transfer-Encoding: chunked\r\n\r\n");
+	else
+		head_len += (size_t)snprintf(head + head_len, sizeof(head) - head_len,
+					     "Content-Length: %zu\r\n\r\n", body_len);
+	out->total = head_len + body_len;
+	if (chunked)
+		out->total += (body_len / WF_BLOCK) * (sizeof("10000\r\n\r\n") - 1) +
+			      sizeof("0\r\n\r\n") - 1;
+	if (wf_send(fd, head, head_len, out) < 0)
+		goto read;
+	for (; sent < body_len; sent += WF_BLOCK) {
+		size_t n = body_len - sent < WF_BLOCK ? body_len - sent : WF_BLOCK;
+
+		assert_true(!chunked || n == WF_BLOCK);
+		if (chunked && (snprintf(frame, sizeof(frame), "%zx\r\n", n),
+				wf_send(fd, frame, strlen(frame), out) < 0))
+			goto read;
+		if (wf_send(fd, block, n, out) < 0 || (chunked && wf_send(fd, "\r\n", 2, out) < 0))
+			goto read;
+	}
+	if (chunked)
+		wf_send(fd, "0\r\n\r\n", 5, out);
+read:
+	for (;;) {
+		ssize_t n = recv(fd, out->answer + out->answer_len, WF_ANSWER_CAP - out->answer_len,
+				 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			out->read_err = n < 0 ? errno : 0;
+			break;
+		}
+		out->answer_len += (size_t)n;
+		if (out->answer_len == WF_ANSWER_CAP)
+			fail_msg("POST %s: an answer of more than %d bytes", path, WF_ANSWER_CAP);
+	}
+	out->answer[out->answer_len] = '\0';
+	out->ms = harness_now_ms() - t0;
+	close(fd);
+	wf_parse(out);
+}
+
+static const char *wf_errno(int e)
+{
+	return e == 0 ? "-" : e == EAGAIN ? "timed out" : strerror(e);
+}
+
+static void wf_print(const char *path, size_t body_len, int chunked, const struct wf_result *r)
+{
+	print_message("# %-24s %8zu KiB%s: %zu of %zu bytes written (%s), answer %d %s%s, "
+		      "then %s, %lld ms\n", path, body_len / KIB, chunked ? " chunked" : "",
+		      r->written, r->total, wf_errno(r->write_err), r->status, r->code,
+		      r->conn_close ? " Connection: close" : "", r->read_err ? wf_errno(r->read_err)
+									  : "end of stream", r->ms);
+}
+
+/* The whole request written, then 413 body_too_large with Connection: close, then the end of the
+ * stream (not a reset). */
+static void expect_413_after_write(const char *path, size_t body_len, int chunked,
+				   const struct wf_result *r)
+{
+	const char *what = chunked ? "chunked " : "";
+
+	if (r->write_err)
+		fail_msg("POST %s, %s%zu KiB over the cap, written before reading: the write failed "
+			 "after %zu of %zu bytes (%s); the 413 never reached the client", path, what,
+			 body_len / KIB, r->written, r->total, wf_errno(r->write_err));
+	if (r->status != 413 || strcmp(r->code, "body_too_large") != 0)
+		fail_msg("POST %s, %s%zu KiB: answer %d \"%s\", want 413 body_too_large (%s; "
+			 "%.200s)", path, what, body_len / KIB, r->status, r->code,
+			 wf_errno(r->read_err), r->answer);
+	if (!r->conn_close)
+		fail_msg("POST %s, %s%zu KiB: the 413 does not say Connection: close", path, what,
+			 body_len / KIB);
+	if (r->read_err)
+		fail_msg("POST %s, %s%zu KiB: after the 413 the stream ended with %s, want its end",
+			 path, what, body_len / KIB, wf_errno(r->read_err));
+}
+
+/* GET /healthz on a fresh connection answers 200 {"status":"ok"} within SERVE_MS. */
+static void expect_healthy(struct world *w, const char *after)
+{
+	struct conn *c = conns_new(w, 1);
+	char d[160];
+
+	conn_open(c, "127.0.0.1", w->gw.port);
+	conn_get(c, w->gw.port);
+	if (watch_one(c, SERVE_MS) != ANSWERED || c->ok != 1)
+		fail_msg("GET /healthz after %s: %s", after, describe(c, d, sizeof(d)));
+	conns_free(w);
+}
+
+static const char *const capped_routes[] = { "/v1/surveys", "/webhooks/twilio",
+					     "/webhooks/twilio/status", "/webhooks/meta",
+					     "/webhooks/zenvia", "/webhooks/console" };
+
+/*
+ * 100 KiB and 2 MiB with Content-Length, to the API and to every webhook (the cap is the server's,
+ * applied before routing and authentication): the gateway answers 413 and reads on, dropping the
+ * body (the lingering close), so the client, once done writing, reads the 413.
+ */
+static void test_too_large_written_first(void **state)
+{
+	static const size_t sizes[] = { 100 * KIB, 2 * MIB };
+	struct world *w = *state;
+	struct wf_result *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(capped_routes) / sizeof(capped_routes[0]); i++) {
+		for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+			write_first(w->gw.port, capped_routes[i], sizes[j], 0, r);
+			wf_print(capped_routes[i], sizes[j], 0, r);
+			expect_413_after_write(capped_routes[i], sizes[j], 0, r);
+		}
+	}
+	expect_healthy(w, "the oversize bodies");
+	free(r);
+	w->passed = 1;
+}
+
+/*
+ * 20 MiB with Content-Length, past the 16 MiB the gateway reads only to drop: the 413 is sent at
+ * once and the connection closed without lingering.  Such a client then cannot write it all (the
+ * gateway took no more than the kernels buffer) and may or may not find the 413 before the reset;
+ * either way the exchange ends at once and the gateway stays healthy.
+ */
+static void test_too_large_past_discard_limit(void **state)
+{
+	struct world *w = *state;
+	struct wf_result *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(capped_routes) / sizeof(capped_routes[0]); i++) {
+		write_first(w->gw.port, capped_routes[i], 20 * MIB, 0, r);
+		wf_print(capped_routes[i], 20 * MIB, 0, r);
+		if (r->write_err == EAGAIN || r->read_err == EAGAIN)
+			fail_msg("POST %s, 20 MiB: the gateway neither read nor closed for %d ms",
+				 capped_routes[i], WF_WAIT_MS);
+		if (!r->write_err)
+			fail_msg("POST %s, 20 MiB: all %zu bytes were taken: the gateway read a body "
+				 "past the 16 MiB it drops", capped_routes[i], r->total);
+		if (r->status && (r->status != 413 || strcmp(r->code, "body_too_large") != 0))
+			fail_msg("POST %s, 20 MiB: answer %d \"%s\", want 413 body_too_large or none",
+				 capped_routes[i], r->status, r->code);
+	}
+	expect_healthy(w, "the 20 MiB bodies");
+	free(r);
+	w->passed = 1;
+}
+
+/*
+ * Chunked bodies have no length to judge by: 2 MiB is read to its end and answered 413, while
+ * one of 20 MiB is cut once 16 MiB were read, without an answer (the gateway never reads on
+ * for ever), and says so in the log.
+ */
+static void test_too_large_chunked(void **state)
+{
+	static const char *const logged[] = { "event=body_too_large", "16777216", NULL };
+	struct world *w = *state;
+	struct wf_result *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	write_first(w->gw.port, "/v1/surveys", 2 * MIB, 1, r);
+	wf_print("/v1/surveys", 2 * MIB, 1, r);
+	expect_413_after_write("/v1/surveys", 2 * MIB, 1, r);
+
+	write_first(w->gw.port, "/webhooks/meta", 20 * MIB, 1, r);
+	wf_print("/webhooks/meta", 20 * MIB, 1, r);
+	if (r->write_err == EAGAIN || r->read_err == EAGAIN)
+		fail_msg("POST /webhooks/meta, 20 MiB chunked: the gateway neither read nor closed "
+			 "for %d ms", WF_WAIT_MS);
+	if (r->status)
+		fail_msg("POST /webhooks/meta, 20 MiB chunked: answered %d after reading it all, "
+			 "want the connection cut past 16 MiB", r->status);
+	if (harness_gw_log_has_line(&w->gw, logged) != 1)
+		fail_msg("no event=body_too_large line naming 16777216 bytes in the log");
+	expect_healthy(w, "a 20 MiB chunked body");
+	free(r);
+	w->passed = 1;
+}
+
+/*
+ * A client that sent Expect: 100-continue waits for a go-ahead before its body: it gets the 413
+ * at once (no 100 Continue first), without sending the body, and then the end of the stream.
+ */
+static void test_too_large_expect_continue(void **state)
+{
+	struct world *w = *state;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)w->gw.port) };
+	struct timeval tv = { .tv_sec = 5 };
+	struct wf_result *r = calloc(1, sizeof(*r));
+	char head[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n;
+
+	assert_non_null(r);
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(head, sizeof(head), "POST /v1/surveys HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %u\r\n"
+		     "Expect: 100-continue\r\n\r\n", w->gw.port, 2 * MIB);
+	assert_int_equal(wf_send(fd, head, (size_t)n, r), 0);
+	for (;;) {
+		ssize_t got = recv(fd, r->answer + r->answer_len, WF_ANSWER_CAP - r->answer_len, 0);
+
+		if (got <= 0)
+			break;
+		r->answer_len += (size_t)got;
+	}
+	close(fd);
+	r->answer[r->answer_len] = '\0';
+	wf_parse(r);
+	print_message("# Expect: 100-continue, 2 MiB declared: answer %d %s%s\n", r->status,
+		      r->code, r->conn_close ? " Connection: close" : "");
+	if (r->status != 413 || strcmp(r->code, "body_too_large") != 0)
+		fail_msg("Expect: 100-continue with 2 MiB declared: %.200s, want 413 at once",
+			 r->answer_len ? r->answer : "(nothing within 5 s)");
+	free(r);
+	w->passed = 1;
+}
+
+/* A blocking connection to the gateway whose reads and writes give up after `wait_ms`. */
+static int connect_blocking(int port, int wait_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("connect to 127.0.0.1:%d: %s", port, strerror(errno));
+	return fd;
+}
+
+/* Sends the head of a POST /v1/surveys declaring a 2 MiB body, and reads what the gateway says
+ * up to the end of its stream (its writing side) into r; fails unless that is the 413. */
+static void ask_2mib_read_413(int fd, int port, struct wf_result *r)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head), "POST /v1/surveys HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %u\r\n\r\n", port,
+			 2 * MIB);
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(wf_send(fd, head, (size_t)n, r), 0);
+	for (;;) {
+		ssize_t got = recv(fd, r->answer + r->answer_len, WF_ANSWER_CAP - r->answer_len, 0);
+
+		if (got <= 0) {
+			r->read_err = got < 0 ? errno : 0;
+			break;
+		}
+		r->answer_len += (size_t)got;
+	}
+	r->answer[r->answer_len] = '\0';
+	wf_parse(r);
+	if (r->status != 413 || r->read_err)
+		fail_msg("2 MiB declared, nothing of it sent: %s, then %s; want the 413 and the end "
+			 "of the stream at once", r->answer_len ? r->answer : "(no answer)",
+			 r->read_err ? wf_errno(r->read_err) : "end of stream");
+}
+
+/* Sends one body byte every `gap_ms` until a send fails or `max_ms` pass; the milliseconds from
+ * the call to the failed send, or -1 when every send went through. */
+static long long trickle_until_refused(int fd, int gap_ms, int max_ms)
+{
+	long long t0 = harness_now_ms();
+
+	while (harness_now_ms() - t0 < max_ms) {
+		if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+			return harness_now_ms() - t0;
+		harness_sleep_ms(gap_ms);
+	}
+	return -1;
+}
+
+/*
+ * The lingering close's time limits, with connection_timeout = 1s and request_timeout = 2s: after
+ * its 413 a client trickling its body every 100 ms (never idle for 1 s) is read from for about
+ * 2 s, then closed (its next bytes refused); one that says nothing for 1.5 s is closed by the
+ * idle limit before it sends more.
+ */
+static void test_too_large_lingers_within_timeouts(void **state)
+{
+	struct world *w = *state;
+	struct wf_result *r = calloc(1, sizeof(*r));
+	int fd = connect_blocking(w->gw.port, 5000);
+	long long refused;
+
+	assert_non_null(r);
+	ask_2mib_read_413(fd, w->gw.port, r);
+	refused = trickle_until_refused(fd, 100, 5000);
+	close(fd);
+	print_message("# after the 413, a body trickling every 100 ms: refused after %lld ms "
+		      "(request_timeout 2s)\n", refused);
+	if (refused < REQUEST_MIN_MS || refused > REQUEST_MAX_MS)
+		fail_msg("after its 413, a body trickling every 100 ms was refused after %lld ms, "
+			 "want %d..%d ms (read on until request_timeout = 2s)", refused,
+			 REQUEST_MIN_MS, REQUEST_MAX_MS);
+
+	fd = connect_blocking(w->gw.port, 5000);
+	ask_2mib_read_413(fd, w->gw.port, r);
+	harness_sleep_ms(1500);
+	refused = trickle_until_refused(fd, 100, 1000);
+	close(fd);
+	print_message("# after the 413 and 1.5 s of silence: the next bytes refused after %lld ms "
+		      "(connection_timeout 1s)\n", refused);
+	if (refused < 0 || refused > 500)
+		fail_msg("after its 413 and 1.5 s of silence (connection_timeout = 1s), the body's "
+			 "bytes were %s", refused < 0 ? "still read a second later" : "read for a while");
+	expect_healthy(w, "lingering connections");
+	free(r);
+	w->passed = 1;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1044,6 +1468,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_timeout, setup_timeout_1s, teardown),
 		cmocka_unit_test_setup_teardown(test_request_timeout, setup_request_timeout_2s,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_written_first, setup_defaults,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_past_discard_limit, setup_defaults,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_chunked, setup_defaults, teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_expect_continue, setup_defaults,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_lingers_within_timeouts,
+						setup_request_timeout_2s, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -21,7 +21,8 @@
  *   2  replies: a text, an interactive list row, a template quick-reply button; the thank-you
  *      goes as free-form text inside the 24-hour session
  *   3  delivery statuses: sent, read, a late delivered; failed with Meta's error code
- *   4  redelivered webhooks change nothing
+ *   4  redelivered webhooks change nothing; a message without an id is refused, and left out
+ *      of a notification whose other entries are kept
  *   5  X-Hub-Signature-256: a bad or missing signature is refused and stores nothing
  *   6  the GET verification handshake
  *   7  how each class of send error is handled
@@ -472,28 +473,64 @@ static void next_wamid(struct meta_e2e *m, char *out)
 	snprintf(out, 48, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRE2E%08X", ++m->seq);
 }
 
+/* POSTs `len` bytes of `body` to /webhooks/meta, signed per `mode`. */
+static void meta_post(struct meta_e2e *m, const char *body, size_t len, enum msig mode,
+		      struct harness_http_resp *r)
+{
+	char url[256], sig[FAKE_META_SIG_LEN], hdr[128];
+	const char *headers[3] = { "Content-Type: application/json", NULL, NULL };
+
+	if (mode == MSIG_TAMPERED)
+		fake_meta_sign(META_SECRET, body, len - 1, sig);
+	else
+		fake_meta_sign(mode == MSIG_WRONG ? "not-the-app-secret" : META_SECRET, body, len,
+			       sig);
+	snprintf(hdr, sizeof(hdr), "X-Hub-Signature-256: %s", sig);
+	if (mode != MSIG_NONE)
+		headers[1] = hdr;
+	snprintf(url, sizeof(url), "%s/webhooks/meta", m->e.gw.base_url);
+	if (harness_http("POST", url, headers, body, len, r) < 0)
+		fail_msg("POST /webhooks/meta: no answer");
+}
+
+/* The fixture `fixture` with `set` rewritten, as fake_meta_webhook_body() builds it, parsed. */
+static json_t *meta_json(const char *fixture, const struct fake_meta_set *set)
+{
+	char file[HARNESS_PATH_LEN];
+	struct buf body;
+	json_t *root;
+
+	buf_init(&body, 64u << 10);
+	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
+	assert_int_equal(fake_meta_webhook_body(file, set, &body), 0);
+	root = json_loads(buf_cstr(&body), 0, NULL);
+	assert_non_null(root);
+	buf_release(&body);
+	return root;
+}
+
+/* Signs and POSTs `root` as compact JSON (its members in order); frees `root`. */
+static void meta_post_json(struct meta_e2e *m, json_t *root, struct harness_http_resp *r)
+{
+	char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	assert_non_null(text);
+	meta_post(m, text, strlen(text), MSIG_OK, r);
+	free(text);
+	json_decref(root);
+}
+
 /* POSTs to /webhooks/meta the fixture `fixture` with `set` rewritten, signed per `mode`. */
 static void meta_webhook(struct meta_e2e *m, const char *fixture, const struct fake_meta_set *set,
 			 enum msig mode, struct harness_http_resp *r)
 {
-	char file[HARNESS_PATH_LEN], url[256], sig[FAKE_META_SIG_LEN], hdr[128];
-	const char *headers[3] = { "Content-Type: application/json", NULL, NULL };
+	char file[HARNESS_PATH_LEN];
 	struct buf body;
 
 	buf_init(&body, 64u << 10);
 	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
 	assert_int_equal(fake_meta_webhook_body(file, set, &body), 0);
-	if (mode == MSIG_TAMPERED)
-		fake_meta_sign(META_SECRET, buf_cstr(&body), body.len - 1, sig);
-	else
-		fake_meta_sign(mode == MSIG_WRONG ? "not-the-app-secret" : META_SECRET,
-			       buf_cstr(&body), body.len, sig);
-	snprintf(hdr, sizeof(hdr), "X-Hub-Signature-256: %s", sig);
-	if (mode != MSIG_NONE)
-		headers[1] = hdr;
-	snprintf(url, sizeof(url), "%s/webhooks/meta", m->e.gw.base_url);
-	if (harness_http("POST", url, headers, buf_cstr(&body), body.len, r) < 0)
-		fail_msg("POST /webhooks/meta (%s): no answer", fixture);
+	meta_post(m, buf_cstr(&body), body.len, mode, r);
 	buf_release(&body);
 }
 
@@ -1046,6 +1083,123 @@ static void test_status_redelivered(void **state)
 	m->e.passed = 1;
 }
 
+/* ======== 4b. messages without an id ======== */
+
+/* entry[0].changes[0].value.messages of a notification (borrowed). */
+static json_t *messages_of(json_t *root)
+{
+	json_t *entry = json_array_get(json_object_get(root, "entry"), 0);
+	json_t *change = json_array_get(json_object_get(entry, "changes"), 0);
+	json_t *messages = json_object_get(json_object_get(change, "value"), "messages");
+
+	assert_true(json_is_array(messages));
+	return messages;
+}
+
+/* The customer's "9" (meta-inbound-text.json) with messages[0].id set to `id`, or removed when
+ * id is NULL. */
+static json_t *text_with_id(const char *id)
+{
+	struct fake_meta_set set = { .from = CUSTOMER_WA, .text = "9" };
+	json_t *root = meta_json("meta-inbound-text.json", &set);
+	json_t *msg = json_array_get(messages_of(root), 0);
+
+	if (id)
+		assert_int_equal(json_object_set_new(msg, "id", json_string(id)), 0);
+	else
+		assert_int_equal(json_object_del(msg, "id"), 0);
+	return root;
+}
+
+/* A signed notification whose one message has no id, an empty one or a blank one: 400 naming
+ * messages[].id, the database unchanged, nothing sent. */
+static void test_message_without_id_refused(void **state)
+{
+	static const char *const ids[] = { NULL, "", " ", "\t\r\n " };
+	struct meta_e2e *m = *state;
+	char *id = survey_sent(m, "chat-1", 0, NULL), *before, *after;
+	struct harness_http_resp r;
+	json_t *j;
+
+	assert_no_more_requests_meta(m, 1);     /* the send's bookkeeping settles first */
+	before = db_snapshot(m->e.db);
+	assert_non_null(before);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		meta_post_json(m, text_with_id(ids[i]), &r);
+		assert_json_error(&r, 400);
+		j = parse_json(&r);
+		assert_jstr(json_object_get(j, "error"), "code", "missing_field");
+		assert_jstr(json_object_get(j, "error"), "field", "messages[].id");
+		json_decref(j);
+		harness_http_release(&r);
+		after = db_snapshot(m->e.db);
+		assert_non_null(after);
+		if (strcmp(before, after) != 0)
+			fail_msg("a message whose id is %s changed the database",
+				 ids[i] ? "empty or blank" : "missing");
+		free(after);
+	}
+	j = survey_get(&m->e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+	assert_no_more_requests_meta(m, 1);
+	free(before);
+	free(id);
+	m->e.passed = 1;
+}
+
+/*
+ * One notification, two messages: the customer's "9" and a copy without a usable id.  The good
+ * one is stored and answered, the other left out and logged, and the answer is 200: a non-2xx
+ * would have Meta send the whole notification again for days, and no redelivery could supply the
+ * missing id.  Sent again anyway, it changes nothing.
+ */
+static void test_notification_keeps_good_messages(void **state)
+{
+	static const char *const logged[] = { "event=webhook_skipped", "messages[].id", NULL };
+	static const char *const bad_ids[] = { NULL, " " };
+	struct meta_e2e *m = *state;
+	char *id = survey_sent(m, "chat-1", 0, NULL), wamid[48];
+	struct harness_http_resp r;
+	long stored = 0;
+	json_t *j;
+
+	next_wamid(m, wamid);
+	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+		json_t *root = text_with_id(wamid), *messages = messages_of(root);
+		json_t *copy = json_deep_copy(json_array_get(messages, 0));
+
+		if (bad_ids[i])
+			assert_int_equal(json_object_set_new(copy, "id", json_string(bad_ids[i])), 0);
+		else
+			assert_int_equal(json_object_del(copy, "id"), 0);
+		assert_int_equal(json_array_append_new(messages, copy), 0);
+		meta_post_json(m, root, &r);
+		if (r.status != 200)
+			fail_msg("two messages, the second's id %s: %ld %.300s, want 200",
+				 bad_ids[i] ? "blank" : "missing", r.status, r.body);
+		harness_http_release(&r);
+		if (i > 0)
+			continue;
+		j = wait_status(&m->e, id, "answered");
+		assert_int_equal(score_of(j), 9);
+		json_decref(j);
+		assert_text(expect_request(m, 1));
+		stored = harness_db_count_mentions(m->e.db, "message", wamid);
+		if (stored < 1)
+			fail_msg("the good message %s is not stored", wamid);
+		wait_log_line(m, logged);
+	}
+	assert_no_more_requests_meta(m, 2);
+	assert_int_equal(harness_db_count_mentions(m->e.db, "message", wamid), stored);
+	j = survey_get(&m->e, id);
+	assert_jstr(j, "status", "answered");
+	assert_int_equal(score_of(j), 9);
+	json_decref(j);
+	free(id);
+	m->e.passed = 1;
+}
+
 /* ======== 5. X-Hub-Signature-256 ======== */
 
 /* Bad, tampered or missing signatures, on a reply and on a status: 403 with a JSON error, and the
@@ -1399,6 +1553,9 @@ int main(void)
 		/* 4 */
 		META_TEST(test_inbound_redelivered),
 		META_TEST(test_status_redelivered),
+		/* 4b */
+		META_TEST(test_message_without_id_refused),
+		META_TEST(test_notification_keeps_good_messages),
 		/* 5 */
 		META_TEST(test_bad_signature_refused),
 		/* 6 */

@@ -501,6 +501,106 @@ static void test_message_redelivered(void **state)
 	z->e.passed = 1;
 }
 
+/* The MESSAGE event of customer_says() (event `event_id`, the customer's "9" by SMS) with its
+ * message.id set to `msg_id`, or removed when msg_id is NULL.  Caller frees with free(). */
+static char *message_with_id(const char *event_id, const char *msg_id)
+{
+	char *built = fake_zenvia_message_event(fixtures_dir(), event_id, "sms", PHONE_DIGITS,
+						ZV_FROM, "9");
+	json_t *j = json_loads(built ? built : "", 0, NULL), *msg = json_object_get(j, "message");
+	char *out;
+
+	assert_true(json_is_object(msg));
+	if (msg_id)
+		assert_int_equal(json_object_set_new(msg, "id", json_string(msg_id)), 0);
+	else
+		assert_int_equal(json_object_del(msg, "id"), 0);
+	out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_non_null(out);
+	json_decref(j);
+	free(built);
+	return out;
+}
+
+/* 4: a MESSAGE whose message.id is missing, empty or only white space is refused 400, naming
+ * message.id, and changes nothing (it could never be told from its redelivery); the same message
+ * with an id is then taken as the reply. */
+static void test_message_without_id_refused(void **state)
+{
+	static const char *const ids[] = { NULL, "", " ", " \t\r\n" };
+	struct zen *z = *state;
+	char event_id[FAKE_ZENVIA_ID_LEN], msg_id[FAKE_ZENVIA_ID_LEN];
+	const char *id = survey_sent(z, "sms", "chat-noid-1", msg_id);
+	char *before, *after;
+	struct harness_http_resp r;
+	json_t *j;
+
+	assert_quiet(z, 1);             /* the send's bookkeeping settles before the snapshot */
+	before = db_snapshot(z->e.db);
+	assert_non_null(before);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		next_event_id(z, event_id);
+		post_event(z, message_with_id(event_id, ids[i]), ZV_WEBHOOK_TOKEN, &r);
+		assert_json_error(&r, 400);
+		j = parse_json(&r);
+		assert_jstr(json_object_get(j, "error"), "code", "missing_field");
+		assert_jstr(json_object_get(j, "error"), "field", "message.id");
+		json_decref(j);
+		harness_http_release(&r);
+		after = db_snapshot(z->e.db);
+		assert_non_null(after);
+		if (strcmp(before, after) != 0)
+			fail_msg("a MESSAGE with message.id %s%s%s changed the database",
+				 ids[i] ? "\"" : "", ids[i] ? ids[i] : "absent", ids[i] ? "\"" : "");
+		free(after);
+	}
+	j = survey_get(&z->e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+	assert_quiet(z, 1);
+
+	next_event_id(z, event_id);
+	post_event(z, message_with_id(event_id, "zmsg-noid-1"), ZV_WEBHOOK_TOKEN, &r);
+	if (r.status != 200)
+		fail_msg("the same MESSAGE with an id: %ld %.300s, want 200", r.status, r.body);
+	harness_http_release(&r);
+	j = wait_status(&z->e, id, "answered");
+	assert_int_equal(score_of(j), 9);
+	json_decref(j);
+	free(before);
+	z->e.passed = 1;
+}
+
+/* 4: one message in two events (two event ids, one message.id): it is known by its own id, so
+ * the second changes nothing and is not thanked again. */
+static void test_message_known_by_its_own_id(void **state)
+{
+	struct zen *z = *state;
+	char event_id[FAKE_ZENVIA_ID_LEN], msg_id[FAKE_ZENVIA_ID_LEN];
+	const char *id = survey_sent(z, "sms", "chat-twice-1", msg_id);
+	struct harness_http_resp r;
+	long stored;
+
+	for (int i = 0; i < 2; i++) {
+		next_event_id(z, event_id);
+		post_event(z, message_with_id(event_id, "zmsg-twice-1"), ZV_WEBHOOK_TOKEN, &r);
+		if (r.status != 200)
+			fail_msg("MESSAGE event %d: %ld %.300s, want 200", i + 1, r.status, r.body);
+		harness_http_release(&r);
+		if (i == 0) {
+			json_decref(wait_status(&z->e, id, "answered"));
+			wait_request(z, 1);
+		}
+	}
+	stored = harness_db_count_value(z->e.db, "zmsg-twice-1");
+	if (stored < 1)
+		fail_msg("message zmsg-twice-1 was not stored by its message.id");
+	assert_quiet(z, 2);
+	assert_int_equal(harness_db_count_value(z->e.db, "zmsg-twice-1"), stored);
+	assert_int_equal(harness_db_count_value(z->e.db, event_id), 0);
+	z->e.passed = 1;
+}
+
 /* 5: a webhook without X-Gateway-Token or with a wrong one: 403 JSON error, database unchanged,
  * nothing sent -- for a customer's text and for a status alike. */
 static void test_webhook_bad_token(void **state)
@@ -875,6 +975,7 @@ static void edit_message(json_t *j)
 
 	json_object_set_new(j, "id", json_string("ev-1"));
 	json_object_set_new(j, "channel", json_string("sms"));
+	json_object_set_new(msg, "id", json_string("ev-1"));
 	json_object_set_new(msg, "from", json_string(PHONE_DIGITS));
 	json_object_set_new(msg, "to", json_string(ZV_FROM));
 	json_object_set_new(msg, "channel", json_string("sms"));
@@ -934,6 +1035,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_events, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_not_delivered, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_message_redelivered, zen_setup, zen_teardown),
+		cmocka_unit_test_setup_teardown(test_message_without_id_refused, zen_setup,
+						zen_teardown),
+		cmocka_unit_test_setup_teardown(test_message_known_by_its_own_id, zen_setup,
+						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_bad_token, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_400_validation, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup, zen_teardown),

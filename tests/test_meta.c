@@ -1131,8 +1131,14 @@ static const struct hook_case hook_cases[] = {
 				      "\"from\": \"+16505551234\"", "messages[].from") },
 	{ "message without id", BAD(FI_TEXT, "\"id\": \"wamid", "\"xid\": \"wamid",
 				    "messages[].id") },
+	{ "message with an empty id", BAD(FI_TEXT, "\"id\": \"wamid", "\"id\": \"\", \"xid\": \"wamid",
+					  "messages[].id") },
+	{ "message with a blank id", BAD(FI_TEXT, "\"id\": \"wamid",
+					 "\"id\": \" \\t \", \"xid\": \"wamid", "messages[].id") },
 	{ "status without id", BAD(FS_V24, "\"id\": \"wamid", "\"xid\": \"wamid",
 				   "statuses[].id") },
+	{ "status with a blank id", BAD(FS_V24, "\"id\": \"wamid", "\"id\": \"\\n\", \"xid\": \"wamid",
+					"statuses[].id") },
 	{ "no entry array", BAD(FI_DASH, "\"entry\":[", "\"entries\":[", "entry") },
 };
 
@@ -1255,16 +1261,29 @@ static void test_webhook_walks_every_entry_and_change(void **state)
 	provider_free(p);
 }
 
-/* Several messages in one change, then a bad one: refused, and none of the good ones kept. */
-static void test_webhook_all_or_nothing(void **state)
+/* The messages[] of the first change of `root` (borrowed). */
+static json_t *messages_of(json_t *root)
 {
-	struct provider *p = meta_default();
-	json_t *root = fixture_json(FI_TEXT);
 	json_t *messages = json_object_get(json_object_get(json_array_get(json_object_get(
 		json_array_get(json_object_get(root, "entry"), 0), "changes"), 0), "value"),
 		"messages");
+
+	assert_true(json_is_array(messages));
+	return messages;
+}
+
+/*
+ * Several messages in one change, some refused for what they lack (a sender, an id): the others
+ * are kept and the notification is accepted, reply.skipped counting the refused ones and
+ * reply.err saying what the first lacked.  Meta would answer a refusal by sending the whole
+ * notification again, which could never mend the bad entries.
+ */
+static void test_webhook_keeps_the_good_entries(void **state)
+{
+	struct provider *p = meta_default();
+	json_t *root = fixture_json(FI_TEXT), *messages = messages_of(root);
 	json_t *second = json_deep_copy(json_array_get(messages, 0));
-	json_t *third = json_deep_copy(second);
+	json_t *third = json_deep_copy(second), *fourth = json_deep_copy(second);
 	char *body;
 	struct hook h;
 
@@ -1275,17 +1294,66 @@ static void test_webhook_all_or_nothing(void **state)
 	post_signed(p, body, strlen(body), &h);
 	expect_ok("two messages in one change", &h);
 	assert_int_equal(h.ev.n, 2);
+	assert_int_equal(h.reply.skipped, 0);
 	assert_string_equal(h.ev.items[1].provider_message_id, "wamid.second");
 	hook_release(&h);
 	free(body);
 
 	assert_int_equal(json_object_del(third, "from"), 0);
 	assert_int_equal(json_array_append_new(messages, third), 0);
+	assert_int_equal(json_object_set_new(fourth, "id", json_string(" ")), 0);
+	assert_int_equal(json_array_append_new(messages, fourth), 0);
 	body = json_dumps(root, JSON_COMPACT);
 	post_signed(p, body, strlen(body), &h);
-	expect_refused("third message without from", &h, 400, "missing_field", "messages[].from");
+	expect_ok("a third message without from, a fourth with a blank id", &h);
+	assert_int_equal(h.ev.n, 2);
+	assert_string_equal(h.ev.items[0].provider_message_id, WAMID_TEXT);
+	assert_string_equal(h.ev.items[1].provider_message_id, "wamid.second");
+	assert_int_equal(h.reply.skipped, 2);
+	assert_string_equal(h.reply.err.field, "messages[].from");
 	hook_release(&h);
 	free(body);
+	json_decref(root);
+	provider_free(p);
+}
+
+/* A message without an id beside a status in another entry: the status is kept.  Only when
+ * every entry is refused is the notification refused, naming the first entry's field. */
+static void test_webhook_refused_only_when_nothing_is_kept(void **state)
+{
+	struct provider *p = meta_default();
+	json_t *root = json_pack("{s:s, s:[]}", "object", "whatsapp_business_account", "entry");
+	json_t *bad = first_change(FI_TEXT), *entry, *extra;
+	json_t *bad_msg = json_array_get(json_object_get(json_object_get(bad, "value"), "messages"),
+					 0);
+	char *body;
+	struct hook h;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(json_object_set_new(bad_msg, "id", json_string("")), 0);
+	entry = json_pack("{s:s, s:[O]}", "id", "102290129340398", "changes", bad);
+	assert_int_equal(json_array_append_new(json_object_get(root, "entry"), entry), 0);
+	body = json_dumps(root, JSON_COMPACT);
+	post_signed(p, body, strlen(body), &h);
+	expect_refused("one message, its id empty", &h, 400, "missing_field", "messages[].id");
+	hook_release(&h);
+	free(body);
+
+	extra = json_pack("{s:s, s:[o]}", "id", "102290129340399", "changes",
+			  first_change(FS_SENT));
+	assert_int_equal(json_array_append_new(json_object_get(root, "entry"), extra), 0);
+	body = json_dumps(root, JSON_COMPACT);
+	post_signed(p, body, strlen(body), &h);
+	expect_ok("that message and a status in another entry", &h);
+	assert_int_equal(h.ev.n, 1);
+	assert_int_equal(h.ev.items[0].type, EVENT_STATUS);
+	assert_string_equal(h.ev.items[0].provider_message_id, WAMID_SENT);
+	assert_int_equal(h.reply.skipped, 1);
+	assert_string_equal(h.reply.err.field, "messages[].id");
+	hook_release(&h);
+	free(body);
+	json_decref(bad);
 	json_decref(root);
 	provider_free(p);
 }
@@ -1648,7 +1716,8 @@ int main(void)
 		cmocka_unit_test(test_parse_send_response_table),
 		cmocka_unit_test(test_webhook_table),
 		cmocka_unit_test(test_webhook_walks_every_entry_and_change),
-		cmocka_unit_test(test_webhook_all_or_nothing),
+		cmocka_unit_test(test_webhook_keeps_the_good_entries),
+		cmocka_unit_test(test_webhook_refused_only_when_nothing_is_kept),
 		cmocka_unit_test(test_signature_vectors),
 		cmocka_unit_test(test_auth_and_routing_table),
 		cmocka_unit_test(test_signature_header_any_case),

@@ -902,6 +902,52 @@ static void test_inbound_message_sid_fallback(void **state)
 	provider_free(p);
 }
 
+/* Missing, empty and blank ids are all absent: MessageSid falls back to SmsSid, and with neither
+ * usable the message is refused (it could never be told from its redelivery). */
+static const struct {
+	const char *name;
+	const char *message_sid, *sms_sid;      /* urlencoded values; NULL: dropped */
+	const char *want_id;                    /* NULL: refused 400 MessageSid */
+} blank_sid_cases[] = {
+	{ "both empty", "", "", NULL },
+	{ "both a space", "+", "+", NULL },
+	{ "both white space", "%20%09", "%0D%0A", NULL },
+	{ "MessageSid blank, no SmsSid", "+++", NULL, NULL },
+	{ "MessageSid empty, SmsSid as captured", "", SID_INBOUND, SID_INBOUND },
+	{ "MessageSid blank, SmsSid as captured", "%09", SID_INBOUND, SID_INBOUND },
+};
+
+static void test_inbound_blank_sids(void **state)
+{
+	struct provider *p = twilio_default();
+	size_t flen;
+	char *fixture = fixture_read("twilio-inbound-sms.form", &flen);
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(blank_sid_cases); i++) {
+		size_t len;
+		char *one = form_rewrite(fixture, "MessageSid", blank_sid_cases[i].message_sid, &len);
+		char *body = form_rewrite(one, "SmsSid", blank_sid_cases[i].sms_sid, &len);
+		const char *name = blank_sid_cases[i].name;
+		struct hook h;
+
+		post_signed(p, "/webhooks/twilio", body, len, &h);
+		if (!blank_sid_cases[i].want_id) {
+			expect_refused(name, &h, 400, "missing_field", "MessageSid");
+		} else {
+			expect_twiml_ok(name, &h);
+			EXPECT_INT(name, "events", h.ev.n, 1);
+			EXPECT_STR(name, "provider_message_id", h.ev.items[0].provider_message_id,
+				   blank_sid_cases[i].want_id);
+		}
+		hook_release(&h);
+		free(body);
+		free(one);
+	}
+	free(fixture);
+	provider_free(p);
+}
+
 /*
  * Body's length must be the length of the Body member that form_get() returns.  A key that
  * decodes to "Body" followed by a NUL ("Body%00") is another key, yet twilio.c's length lookup
@@ -986,6 +1032,14 @@ static const struct status_case status_cases[] = {
 	  "MessageSid" },
 	{ "neither MessageSid nor SmsSid", S_DOCS, "MessageSid", NULL, "SmsSid", NULL, 0, 0, NULL,
 	  NULL, 400, "MessageSid" },
+	{ "MessageSid and SmsSid empty", S_DOCS, "MessageSid", "", "SmsSid", "", 0, 0, NULL, NULL,
+	  400, "MessageSid" },
+	{ "MessageSid and SmsSid blank", S_DOCS, "MessageSid", "+", "SmsSid", "%09", 0, 0, NULL,
+	  NULL, 400, "MessageSid" },
+	{ "MessageSid blank, no SmsSid", S_FAILED, "MessageSid", "%20%0A", NULL, NULL, 0, 0, NULL,
+	  NULL, 400, "MessageSid" },
+	{ "MessageSid blank, SmsSid as in the docs", S_DOCS, "MessageSid", "++", NULL, NULL, 1,
+	  DELIVERY_SENT, SID_STATUS_DOCS, "", 0, NULL },
 	{ "neither MessageStatus nor SmsStatus", S_DOCS, "MessageStatus", NULL, "SmsStatus", NULL, 0,
 	  0, NULL, NULL, 400, "MessageStatus" },
 };
@@ -1175,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_parse_send_response_table),
 		cmocka_unit_test(test_inbound_table),
 		cmocka_unit_test(test_inbound_message_sid_fallback),
+		cmocka_unit_test(test_inbound_blank_sids),
 		cmocka_unit_test(test_inbound_body_length_ignores_body_nul_key),
 		cmocka_unit_test(test_status_table),
 		cmocka_unit_test(test_auth_and_routing_table),

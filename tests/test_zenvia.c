@@ -43,7 +43,11 @@
 #define TO         "+34600111222"
 
 /* The ids the fixtures carry. */
-#define ID_IN     "3fcdb9f9-a44d-4bb2-944c-84cc104e2e9d"
+#define ID_IN     "3fcdb9f9-a44d-4bb2-944c-84cc104e2e9d"   /* the MESSAGE event's own id */
+/* The message's id, message.id: Zenvia's message object carries one (zenvia-openapi-spec
+ * spec/components/schemas/message/base.ts, "Message ID"; courier's Zenvia handler requires it),
+ * but the SDK's test literal in the fixture leaves it out, so the inbound rows add it. */
+#define ID_MSG    "6b4c1d2e-8f3a-4e5b-9c7d-0a1b2c3d4e5f"
 #define ID_STATUS "7391518c-e719-468c-812a-ab00a8b442e4"   /* messageId: what our send got */
 
 #define F_SEND   "zenvia-send-sms-request.json"
@@ -77,6 +81,8 @@ struct edit {
 	const char *value;
 };
 
+#define NO_EDIT { NULL, NULL }
+
 static void json_edit(json_t *root, const struct edit *e)
 {
 	char path[128], *seg, *next;
@@ -108,12 +114,16 @@ static void json_edit(json_t *root, const struct edit *e)
 	}
 }
 
-/* The fixture with up to two edits applied in order (path NULL: none), as malloc'd JSON text. */
-static char *fixture_variant(const char *name, const struct edit edits[2], size_t *len)
+/* The fixture with `base` (NULL: none) and then up to two edits applied in order (path NULL:
+ * none), as malloc'd JSON text. */
+static char *fixture_variant(const char *name, const struct edit *base, const struct edit edits[2],
+			     size_t *len)
 {
 	json_t *root = fixture_json(name);
 	char *text;
 
+	if (base)
+		json_edit(root, base);
 	for (size_t i = 0; i < 2; i++)
 		if (edits[i].path)
 			json_edit(root, &edits[i]);
@@ -751,9 +761,15 @@ static void expect_refused(const char *row, const struct hook *h, int status, co
 	EXPECT_INT(row, "events", h->ev.n, 0);
 }
 
-/* The SDK's MESSAGE event, as captured: one inbound text on WhatsApp. */
+/* message.id added to the SDK's MESSAGE event, the edit every inbound row starts from. */
+static const struct edit with_message_id = { "message.id", "\"" ID_MSG "\"" };
+
+/* The SDK's MESSAGE event, as captured, lacks message.id: refused, as a message without an id
+ * could never be told from its redelivery.  With message.id it is one inbound text on WhatsApp,
+ * known by that id (not by the event's). */
 static void test_webhook_message_in_fixture(void **state)
 {
+	static const struct edit none[2] = { NO_EDIT, NO_EDIT };
 	struct inst in;
 	size_t len;
 	char *body = fixture_read(F_IN, &len);
@@ -763,12 +779,18 @@ static void test_webhook_message_in_fixture(void **state)
 	(void)state;
 	inst_open(&in, INI);
 	post(in.p, body, len, &h);
-	expect_ok("message-in fixture", &h);
+	expect_refused("message-in fixture as captured", &h, 400, "missing_field", "message.id");
+	hook_release(&h);
+	free(body);
+
+	body = fixture_variant(F_IN, &with_message_id, none, &len);
+	post(in.p, body, len, &h);
+	expect_ok("message-in fixture with message.id", &h);
 	assert_int_equal(h.ev.n, 1);
 	e = &h.ev.items[0];
 	assert_int_equal(e->type, EVENT_INBOUND);
 	assert_int_equal(e->channel, CHANNEL_WHATSAPP);
-	assert_string_equal(e->provider_message_id, ID_IN);
+	assert_string_equal(e->provider_message_id, ID_MSG);
 	assert_string_equal(e->from, "FROM");       /* not digits: as given */
 	assert_int_equal(e->not_text, 0);
 	assert_int_equal(e->text_len, strlen("Some message"));
@@ -820,7 +842,6 @@ struct inbound_case {
 	const char *want_field;
 };
 
-#define NO_EDIT { NULL, NULL }
 #define TXT(s) s, sizeof(s) - 1
 #define DIGITS_22 "1234567890123456789012"
 #define ID_OTHER "0f8e2c1d-9b7a-4c3e-8d2f-1a2b3c4d5e6f"
@@ -831,15 +852,15 @@ struct inbound_case {
 static const struct inbound_case inbound_cases[] = {
 	{ "a score from a Brazilian number", { { "message.from", "\"5511999999999\"" },
 					       { "message.contents.0.text", "\"9\"" } },
-	  1, "+5511999999999", CHANNEL_WHATSAPP, ID_IN, 0, TXT("9"), 0, NULL, NULL },
+	  1, "+5511999999999", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("9"), 0, NULL, NULL },
 	{ "from already with +", { { "message.from", "\"+5511999999999\"" }, NO_EDIT }, 1,
-	  "+5511999999999", CHANNEL_WHATSAPP, ID_IN, 0, TXT("Some message"), 0, NULL, NULL },
+	  "+5511999999999", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("Some message"), 0, NULL, NULL },
 	{ "22 digits fit with the +", { { "message.from", "\"" DIGITS_22 "\"" }, NO_EDIT }, 1,
-	  "+" DIGITS_22, CHANNEL_WHATSAPP, ID_IN, 0, TXT("Some message"), 0, NULL, NULL },
+	  "+" DIGITS_22, CHANNEL_WHATSAPP, ID_MSG, 0, TXT("Some message"), 0, NULL, NULL },
 	{ "23 digits do not", { { "message.from", "\"" DIGITS_22 "3\"" }, NO_EDIT }, 0, NULL, 0,
 	  NULL, 0, NULL, 0, 400, "missing_field", "message.from" },
 	{ "23 other characters fit", { { "message.from", "\"abcdefghijklmnopqrstuvw\"" }, NO_EDIT },
-	  1, "abcdefghijklmnopqrstuvw", CHANNEL_WHATSAPP, ID_IN, 0, TXT("Some message"), 0, NULL,
+	  1, "abcdefghijklmnopqrstuvw", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("Some message"), 0, NULL,
 	  NULL },
 	{ "24 other characters do not", { { "message.from", "\"abcdefghijklmnopqrstuvwx\"" },
 					  NO_EDIT },
@@ -854,31 +875,52 @@ static const struct inbound_case inbound_cases[] = {
 					     { "message.direction", "\"OUT\"" } },
 	  0, NULL, 0, NULL, 0, NULL, 0, 0, NULL, NULL },
 	{ "direction only inside message", { { "direction", NULL }, NO_EDIT }, 1, "FROM",
-	  CHANNEL_WHATSAPP, ID_IN, 0, TXT("Some message"), 0, NULL, NULL },
+	  CHANNEL_WHATSAPP, ID_MSG, 0, TXT("Some message"), 0, NULL, NULL },
 	{ "no direction at all", { { "direction", NULL }, { "message.direction", NULL } }, 0, NULL, 0,
 	  NULL, 0, NULL, 0, 0, NULL, NULL },
-	{ "sms", { { "channel", "\"sms\"" }, NO_EDIT }, 1, "FROM", CHANNEL_SMS, ID_IN, 0,
+	{ "sms", { { "channel", "\"sms\"" }, NO_EDIT }, 1, "FROM", CHANNEL_SMS, ID_MSG, 0,
 	  TXT("Some message"), 0, NULL, NULL },
 	{ "a channel we do not speak", { { "channel", "\"rcs\"" }, { "message.channel", "\"rcs\"" } },
-	  1, "FROM", CHANNEL_ANY, ID_IN, 0, TXT("Some message"), 0, NULL, NULL },
-	{ "another id", { { "id", "\"" ID_OTHER "\"" }, NO_EDIT }, 1, "FROM", CHANNEL_WHATSAPP,
-	  ID_OTHER, 0, TXT("Some message"), 0, NULL, NULL },
+	  1, "FROM", CHANNEL_ANY, ID_MSG, 0, TXT("Some message"), 0, NULL, NULL },
+	{ "another event id: the message keeps its own", { { "id", "\"" ID_OTHER "\"" }, NO_EDIT },
+	  1, "FROM", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("Some message"), 0, NULL, NULL },
+	{ "another message.id", { { "message.id", "\"" ID_OTHER "\"" }, NO_EDIT }, 1, "FROM",
+	  CHANNEL_WHATSAPP, ID_OTHER, 0, TXT("Some message"), 0, NULL, NULL },
+	/* Without an id of its own a message is refused, whatever the event's id. */
+	{ "no message.id", { { "message.id", NULL }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0, 400,
+	  "missing_field", "message.id" },
+	{ "empty message.id", { { "message.id", "\"\"" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0,
+	  400, "missing_field", "message.id" },
+	{ "message.id a space", { { "message.id", "\" \"" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL,
+	  0, 400, "missing_field", "message.id" },
+	{ "message.id only white space", { { "message.id", "\"\\t\\r\\n \"" }, NO_EDIT }, 0, NULL,
+	  0, NULL, 0, NULL, 0, 400, "missing_field", "message.id" },
+	{ "message.id of 128 characters", { { "message.id", ID_128 }, NO_EDIT }, 0, NULL, 0, NULL,
+	  0, NULL, 0, 400, "missing_field", "message.id" },
+	{ "message.id not a string", { { "message.id", "42" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL,
+	  0, 400, "missing_field", "message.id" },
+	{ "message.id null", { { "message.id", "null" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0,
+	  400, "missing_field", "message.id" },
+	{ "an OUT echo needs no message.id", { { "direction", "\"OUT\"" }, { "message.id", NULL } },
+	  0, NULL, 0, NULL, 0, NULL, 0, 0, NULL, NULL },
+	{ "blank event id", { { "id", "\"  \"" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0, 400,
+	  "missing_field", "id" },
 	{ "a picture and no text", { { "message.contents.0", NULL }, NO_EDIT }, 1, "FROM",
-	  CHANNEL_WHATSAPP, ID_IN, 1, TXT("[file]"), 0, NULL, NULL },
+	  CHANNEL_WHATSAPP, ID_MSG, 1, TXT("[file]"), 0, NULL, NULL },
 	{ "text after a picture", { { "message.contents.0", NULL },
 				    { "message.contents.1", "{\"type\":\"text\",\"text\":\"10\"}" } },
-	  1, "FROM", CHANNEL_WHATSAPP, ID_IN, 0, TXT("10"), 0, NULL, NULL },
+	  1, "FROM", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("10"), 0, NULL, NULL },
 	{ "no contents", { { "message.contents", "[]" }, NO_EDIT }, 1, "FROM", CHANNEL_WHATSAPP,
-	  ID_IN, 1, TXT("[unknown]"), 0, NULL, NULL },
+	  ID_MSG, 1, TXT("[unknown]"), 0, NULL, NULL },
 	{ "UTF-8 text", { { "message.contents.0.text",
 			    "\"\\u00bfQu\\u00e9? 9 \\ud83d\\udc4d\"" }, NO_EDIT },
-	  1, "FROM", CHANNEL_WHATSAPP, ID_IN, 0, TXT("\xc2\xbfQu\xc3\xa9? 9 \xf0\x9f\x91\x8d"), 0,
+	  1, "FROM", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("\xc2\xbfQu\xc3\xa9? 9 \xf0\x9f\x91\x8d"), 0,
 	  NULL, NULL },
 	{ "text with a NUL keeps its length", { { "message.contents.0.text", "\"9\\u0000bien\"" },
 						NO_EDIT },
-	  1, "FROM", CHANNEL_WHATSAPP, ID_IN, 0, TXT("9\0bien"), 0, NULL, NULL },
+	  1, "FROM", CHANNEL_WHATSAPP, ID_MSG, 0, TXT("9\0bien"), 0, NULL, NULL },
 	{ "empty text", { { "message.contents.0.text", "\"\"" }, NO_EDIT }, 1, "FROM",
-	  CHANNEL_WHATSAPP, ID_IN, 0, TXT(""), 0, NULL, NULL },
+	  CHANNEL_WHATSAPP, ID_MSG, 0, TXT(""), 0, NULL, NULL },
 	{ "no id", { { "id", NULL }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0, 400, "missing_field",
 	  "id" },
 	{ "empty id", { { "id", "\"\"" }, NO_EDIT }, 0, NULL, 0, NULL, 0, NULL, 0, 400,
@@ -906,7 +948,7 @@ static void test_inbound_table(void **state)
 		const struct event *e;
 		struct hook h;
 		size_t len;
-		char *body = fixture_variant(F_IN, t->edits, &len);
+		char *body = fixture_variant(F_IN, &with_message_id, t->edits, &len);
 
 		post(in.p, body, len, &h);
 		if (t->want_status) {
@@ -969,6 +1011,10 @@ static const struct status_case status_cases[] = {
 	  ID_OTHER, "", "", 0, NULL },
 	{ "no messageId", { { "messageId", NULL }, NO_EDIT }, 0, 0, NULL, NULL, NULL, 400,
 	  "messageId" },
+	{ "empty messageId", { { "messageId", "\"\"" }, NO_EDIT }, 0, 0, NULL, NULL, NULL, 400,
+	  "messageId" },
+	{ "blank messageId", { { "messageId", "\" \\t\"" }, NO_EDIT }, 0, 0, NULL, NULL, NULL, 400,
+	  "messageId" },
 	{ "messageId of 128 characters", { { "messageId", ID_128 }, NO_EDIT }, 0, 0, NULL, NULL, NULL,
 	  400, "messageId" },
 	{ "no messageStatus.code", { { "messageStatus.code", NULL }, NO_EDIT }, 0, 0, NULL, NULL,
@@ -989,7 +1035,7 @@ static void test_status_table(void **state)
 		const struct event *e;
 		struct hook h;
 		size_t len;
-		char *body = fixture_variant(F_STATUS, t->edits, &len);
+		char *body = fixture_variant(F_STATUS, NULL, t->edits, &len);
 
 		post(in.p, body, len, &h);
 		if (t->want_http) {

@@ -473,7 +473,8 @@ char *fake_zenvia_message_event(const char *fixtures_dir, const char *id, const 
 	msg = json_object_get(j, "message");
 	if (rewrite(j, "id", id) < 0 || rewrite(j, "channel", channel) < 0 ||
 	    rewrite(msg, "from", from) < 0 || rewrite(msg, "to", to) < 0 ||
-	    rewrite(msg, "channel", channel) < 0)
+	    rewrite(msg, "channel", channel) < 0 ||
+	    json_object_set_new(msg, "id", json_string(id)) < 0)
 		goto out;
 	json_array_foreach(json_object_get(msg, "contents"), i, c) {
 		const char *type = json_string_value(json_object_get(c, "type"));

@@ -99,9 +99,11 @@ const char *fake_zenvia_text(const struct fake_zenvia_request *req, size_t i);
 /*
  * A MESSAGE event (the customer wrote): tests/fixtures/zenvia-webhook-message-in.json from
  * `fixtures_dir` with only the top `id`, `channel`, `message.from` (the customer's digits, no '+'),
- * `message.to`, `message.channel` (= `channel`) and the first text content's `text` rewritten;
- * every other member as captured.  The JSON text, caller frees with free(); NULL after a message on
- * stderr.
+ * `message.to`, `message.channel` (= `channel`) and the first text content's `text` rewritten,
+ * and `message.id` (= `id`) added: Zenvia's message object carries it and the gateway knows an
+ * inbound message by it, but the SDK's test literal the fixture was copied from leaves it out.
+ * Every other member as captured.  The JSON text, caller frees with free(); NULL after a message
+ * on stderr.
  */
 char *fake_zenvia_message_event(const char *fixtures_dir, const char *id, const char *channel,
 				const char *from, const char *to, const char *text);
