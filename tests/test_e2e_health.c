@@ -4,7 +4,8 @@
  *  - The write-ahead log beside the database stays near [store] wal_limit_mb while tens of
  *    thousands of surveys are triggered and sent, and what it held reaches the database file
  *    itself: a copy of gateway.db alone, taken after a kill -9, holds every survey and send.
- *  - GET /metrics reports the log and its checkpoints; /healthz shows the log's state.
+ *  - GET /metrics reports the log and its checkpoints; /healthz shows the log's state, and
+ *    degrades while a reader's old snapshot keeps the log far past its limit.
  *  - GET /healthz runs its write probe at most once per [server] health_check_interval, however
  *    many callers ask; with 0s every call probes.
  */
@@ -222,6 +223,88 @@ static void test_log_stays_bounded_under_load(void **state)
 
 /* ---- /healthz ---- */
 
+/* GET /healthz's "log" object's "state", and the answer's "status" (caller frees both). */
+static void log_state(struct e2e *e, char **status, char **state)
+{
+	struct harness_http_resp r;
+	json_t *j;
+
+	api(e, "GET", "/healthz", NULL, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	j = parse_json(&r);
+	*status = strdup(jstr(j, "status"));
+	*state = strdup(jstr(json_object_get(j, "log"), "state"));
+	json_decref(j);
+	harness_http_release(&r);
+}
+
+/*
+ * A reader that keeps an old snapshot keeps the log from being emptied: past 4 times its limit
+ * /healthz says so ("degraded", the log's state too), and once the reader is gone the log is
+ * emptied and /healthz is "ok" again.  (The snapshot is taken right after a write of its own,
+ * while the log holds pages not yet copied back, so that it holds a read mark.)
+ */
+static void test_healthz_degrades_while_the_log_is_held(void **state)
+{
+	struct harness_config hc = { .extra = "[store]\nwal_limit_mb = 1\n" };
+	struct e2e *e = e2e_start(&hc, 0);
+	sqlite3 *reader = NULL;
+	char *status, *log, wal[HARNESS_PATH_LEN + 8];
+	int i;
+
+	assert_non_null(e);
+	*state = e;
+	snprintf(wal, sizeof(wal), "%s-wal", e->db);
+	assert_int_equal(sqlite3_open_v2(e->db, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(reader, 5000);
+	assert_int_equal(sqlite3_exec(reader, "UPDATE heartbeat SET at = at;"
+				      "BEGIN; SELECT count(*) FROM surveys;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (i = 0; i < 2000 && file_size(wal) <= 5 * LOG_LIMIT; i++) {
+		struct harness_http_resp r;
+		char body[256];
+		int n = snprintf(body, sizeof(body),
+				 "{\"customer\": {\"id\": \"held-%d\", \"phone\": \"+3464%07d\"},"
+				 " \"kind\": \"nps\", \"channel\": \"sms\","
+				 " \"interaction\": {\"id\": \"held-i%d\"}}", i, i, i);
+
+		api(e, "POST", "/v1/surveys", HARNESS_API_KEY, "application/json", body, (size_t)n,
+		    &r);
+		assert_int_equal(r.status, 202);
+		harness_http_release(&r);
+	}
+	if (file_size(wal) <= 5 * LOG_LIMIT)
+		fail_msg("the log stayed at %lld bytes after %d surveys while a reader held it",
+			 (long long)file_size(wal), i);
+	/* the checkpointer reads the log's size every 200 ms */
+	for (long long deadline = harness_now_ms() + E2E_POLL_MS;; harness_sleep_ms(50)) {
+		log_state(e, &status, &log);
+		if (strcmp(log, "degraded") == 0 || harness_now_ms() > deadline)
+			break;
+		free(status);
+		free(log);
+	}
+	assert_string_equal(log, "degraded");
+	assert_string_equal(status, "degraded");
+	free(status);
+	free(log);
+
+	sqlite3_close(reader);
+	for (long long deadline = harness_now_ms() + 20000;; harness_sleep_ms(50)) {
+		log_state(e, &status, &log);
+		if (strcmp(log, "ok") == 0 || harness_now_ms() > deadline)
+			break;
+		free(status);
+		free(log);
+	}
+	assert_string_equal(log, "ok");
+	assert_string_equal(status, "ok");
+	free(status);
+	free(log);
+	assert_true(file_size(wal) <= LOG_LIMIT);
+	e->passed = 1;
+}
+
 /* GET /healthz, which must answer 200; the answer (caller json_decref()s). */
 static json_t *healthz(struct e2e *e)
 {
@@ -333,6 +416,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_log_stays_bounded_under_load, clear, teardown),
+		cmocka_unit_test_setup_teardown(test_healthz_degrades_while_the_log_is_held, clear,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_burst_shares_one_probe, clear,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_interval_zero_probes_every_call, clear,
