@@ -47,7 +47,7 @@ static const struct core_key core_keys[] = {
 	   "comma-separated keys accepted in Authorization: Bearer <key> on /v1", api_keys),
 	CK("store", "path", CFG_STRING, "var/gateway.db", "SQLite database file", store_path),
 	CK("store", "wal_limit_mb", CFG_INT, "64",
-	   "the write-ahead log beside the database is emptied once it passes this many MiB "
+	   "the write-ahead log beside the database starts over once it passes this many MiB "
 	   "(at least 1)", wal_limit_mb),
 	CK("store", "retain_days", CFG_INT, "0",
 	   "message texts, comments and raw replies older than this many days are blanked "
@@ -811,7 +811,7 @@ static int check_events(const struct config *cfg, struct gw_err *err)
 	return gw_errf(err, "%s: %s: %s", e ? e->origin : "[events]", key, why);
 }
 
-/* [store] wal_limit_mb: a log that may never hold a page would be emptied after every write. */
+/* [store] wal_limit_mb: a log that may never hold a page would be reset after every write. */
 static int check_store(const struct config *cfg, struct gw_err *err)
 {
 	const struct config_entry *e =

@@ -143,10 +143,9 @@ static void render_store_log(struct gateway *gw, struct buf *out)
 	     "Checkpoints run (every 200 ms, and when the log passes its limit).");
 	buf_printf(out, "gateway_store_checkpoints_total %llu\n",
 		   (unsigned long long)ls.checkpoints);
-	head(out, "gateway_store_wal_truncations_total", "counter",
-	     "Checkpoints that copied the whole log back and emptied its file.");
-	buf_printf(out, "gateway_store_wal_truncations_total %llu\n",
-		   (unsigned long long)ls.truncations);
+	head(out, "gateway_store_wal_resets_total", "counter",
+	     "Checkpoints that copied the whole log back and had it start over.");
+	buf_printf(out, "gateway_store_wal_resets_total %llu\n", (unsigned long long)ls.resets);
 	head(out, "gateway_store_checkpoint_age_seconds", "gauge",
 	     "Seconds since a checkpoint last copied the whole log (-1: none yet).");
 	buf_printf(out, "gateway_store_checkpoint_age_seconds %.3f\n", ls.since_complete_s);

@@ -55,12 +55,12 @@ struct store {
 	pthread_cond_t ckpt_cond;       /* wakes the checkpointer early at close */
 	/* The write-ahead log, kept near log_stats.limit bytes (store_set_log_limit()): the
 	 * checkpointer copies it back every CHECKPOINT_MS; once it has passed the limit, the writer
-	 * empties it between two groups (truncate_wanted, under qlock).  The rest under log_lock. */
-	int truncate_wanted;
+	 * resets it between two groups (reset_wanted, under qlock).  The rest under log_lock. */
+	int reset_wanted;
 	pthread_mutex_t log_lock;
 	struct store_log_stats log_stats;
 	int64_t log_complete_ms;        /* monotonic ms of the last complete checkpoint; 0: none */
-	int64_t truncate_backoff_ms;    /* after truncations that readers held back; 0: none */
+	int64_t reset_backoff_ms;       /* after resets that readers held back; 0: none */
 	int64_t pair_interval_s;        /* WhatsApp: seconds between two messages to one person */
 	int64_t send_lease_s;           /* a claim's lease: past it, the send is uncertain */
 	event_format_fn event_format;   /* outbound events: NULL writes none */

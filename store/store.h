@@ -608,9 +608,10 @@ int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
 /*
  * Commits go to a log beside the database file; a checkpointer thread copies them back into the
  * database every 200 ms without holding up writes or readers.  When the log file passes the
- * limit (default 64 MiB), the writer empties it between two groups of writes (waiting at most
- * 100 ms for readers of older snapshots), and the file is cut back to the limit whenever the log
- * starts over.  The limit is a target, not a cap: a burst may overshoot it until the next round.
+ * limit (default 64 MiB), the writer resets it between two groups of writes (waiting at most
+ * 100 ms for readers of older snapshots): the log starts over and the file is cut back to the
+ * limit at the next commit, or emptied when no write is waiting.  The limit is a target, not a
+ * cap: a burst may overshoot it until the next round.
  * store_set_log_limit(): 0, or -1 with err.
  */
 #define STORE_LOG_LIMIT_DEFAULT (64 * 1024 * 1024)
@@ -624,7 +625,7 @@ struct store_log_stats {
 	int64_t frames_pending;         /* of those, not yet copied into the database */
 	uint64_t frames_copied;         /* pages copied back since open */
 	uint64_t checkpoints;           /* checkpoints run since open */
-	uint64_t truncations;           /* of those, the ones that emptied the log */
+	uint64_t resets;                /* of those, the ones that had the log start over */
 	double since_complete_s;        /* since a checkpoint last copied the whole log; -1: never */
 	char error[GW_ERR_LEN];         /* why the last checkpoint failed or was held back; "" */
 };

@@ -392,14 +392,18 @@ static void run_group(struct store *st, struct write_job *group)
  * from its beginning at its next commit (and cuts the file to journal_size_limit).  Under
  * sustained writes a passive checkpoint seldom catches up (pages keep arriving while it copies),
  * and readers that keep an old snapshot hold the log too; past the limit the checkpointer then
- * asks the writer for a TRUNCATE checkpoint, which it runs between two groups (truncate_log()):
- * by then most pages are copied, so writes wait only for the last ones.
+ * asks the writer to reset the log, which it does between two groups (reset_log()): a RESTART
+ * checkpoint while writes are waiting (the next commit starts the log over and cuts the file to
+ * the limit), a TRUNCATE one, which empties the file, when none is.  Truncating a large file
+ * under load held writes up for tens of milliseconds; a restart reuses the file's pages.
  * (The writer's own automatic checkpoint is off: it would run inside a commit.)
  */
 #define CHECKPOINT_MS 200
-#define TRUNCATE_WAIT_MS 100    /* longest a truncation waits for readers, holding up writes */
-#define TRUNCATE_BACKOFF_MS 1000        /* after a truncation readers held back: then doubling */
-#define TRUNCATE_BACKOFF_MAX_MS 16000
+#define RESET_WAIT_MS 100       /* longest a reset waits for readers, holding up writes */
+#define RESET_BACKOFF_MS 1000   /* after a reset readers held back: then doubling */
+#define RESET_BACKOFF_MAX_MS 16000
+#define CATCH_UP_ROUNDS 4       /* passive checkpoints before a reset, to leave it little */
+#define CATCH_UP_PAGES 256
 #define BUSY_TIMEOUT_MS 5000
 
 static int64_t monotonic_ms(void)
@@ -426,7 +430,7 @@ static int64_t file_size(const char *path)
  * pages in the log (nlog) and copied back so far (nckpt), against what the previous checkpoint
  * saw, so that frames_copied counts each page once. */
 static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int nckpt,
-			    int truncating)
+			    int resetting)
 {
 	struct store_log_stats *ls = &st->log_stats;
 
@@ -447,17 +451,17 @@ static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int
 		if (nckpt == nlog && rc == SQLITE_OK) {
 			st->log_complete_ms = monotonic_ms();
 			ls->error[0] = '\0';
-			if (truncating) {
-				ls->truncations++;
-				st->truncate_backoff_ms = 0;
+			if (resetting) {
+				ls->resets++;
+				st->reset_backoff_ms = 0;
 			}
 		} else {
 			/* Readers kept the log busy: holding writes up again at once would only
 			 * slow intake down while they read. */
-			if (truncating)
-				st->truncate_backoff_ms = st->truncate_backoff_ms ?
-					min_i64(2 * st->truncate_backoff_ms, TRUNCATE_BACKOFF_MAX_MS) :
-					TRUNCATE_BACKOFF_MS;
+			if (resetting)
+				st->reset_backoff_ms = st->reset_backoff_ms ?
+					min_i64(2 * st->reset_backoff_ms, RESET_BACKOFF_MAX_MS) :
+					RESET_BACKOFF_MS;
 			snprintf(ls->error, sizeof(ls->error), "%d of %d log pages could not be copied "
 				 "yet: a reader still uses an older snapshot", nlog - nckpt, nlog);
 		}
@@ -465,26 +469,24 @@ static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int
 	pthread_mutex_unlock(&st->log_lock);
 }
 
-/* On the writer thread, between two groups: copies the whole log back and empties the file,
- * waiting at most TRUNCATE_WAIT_MS for readers of older snapshots (writes wait meanwhile). */
-static void truncate_log(struct store *st)
+/* On the writer thread, between two groups: copies the whole log back and has it start over,
+ * waiting at most RESET_WAIT_MS for readers of older snapshots (writes wait meanwhile).  `idle`
+ * (no write waiting): the file is emptied too. */
+static void reset_log(struct store *st, int idle)
 {
 	int nlog = -1, nckpt = -1, rc;
 
-	sqlite3_busy_timeout(st->db, TRUNCATE_WAIT_MS);
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+	sqlite3_busy_timeout(st->db, RESET_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, idle ? SQLITE_CHECKPOINT_TRUNCATE :
+				       SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	note_checkpoint(st, st->db, rc, nlog, nckpt, 1);
 }
 
-/* One passive checkpoint on `db`, then the log's size; past the limit, a truncation is asked of
- * the writer, after a truncation that readers held back only once its backoff has passed.
- * *last_ask_ms: when the last one was asked. */
-static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms)
+/* One passive checkpoint on `db`: 0 and the pages still to copy in *pending, or -1. */
+static int checkpoint_passive(struct store *st, sqlite3 *db, int *pending)
 {
-	char wal[4200];
 	int nlog = -1, nckpt = -1, rc;
-	int64_t bytes, backoff_ms, limit;
 
 	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
 	if (rc == SQLITE_OK && nlog < 0) {
@@ -494,17 +496,34 @@ static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms
 		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
 	}
 	note_checkpoint(st, db, rc, nlog, nckpt, 0);
+	*pending = nlog - nckpt;
+	return rc == SQLITE_OK && nlog >= 0 ? 0 : -1;
+}
+
+static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms)
+{
+	char wal[4200];
+	int pending;
+	int64_t bytes, backoff_ms, limit;
+
+	if (checkpoint_passive(st, db, &pending) < 0)
+		return;         /* left for the next round: the log keeps every commit */
 	snprintf(wal, sizeof(wal), "%s-wal", st->path);
 	bytes = file_size(wal);
 	pthread_mutex_lock(&st->log_lock);
 	st->log_stats.bytes = bytes;
-	backoff_ms = st->truncate_backoff_ms;
+	backoff_ms = st->reset_backoff_ms;
 	limit = st->log_stats.limit;
 	pthread_mutex_unlock(&st->log_lock);
 	if (bytes > limit && monotonic_ms() - *last_ask_ms >= backoff_ms) {
+		/* The writer waits while a reset copies what is left: copy the pages that came
+		 * during this round first, a few times, so that little is. */
+		for (int i = 0; i < CATCH_UP_ROUNDS && pending > CATCH_UP_PAGES; i++)
+			if (checkpoint_passive(st, db, &pending) < 0)
+				break;
 		*last_ask_ms = monotonic_ms();
 		pthread_mutex_lock(&st->qlock);
-		st->truncate_wanted = 1;
+		st->reset_wanted = 1;
 		pthread_cond_signal(&st->qcond);
 		pthread_mutex_unlock(&st->qlock);
 	}
@@ -590,12 +609,14 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct write_job *group;
 
-		while (!st->head && !st->stopping && !st->truncate_wanted)
+		while (!st->head && !st->stopping && !st->reset_wanted)
 			pthread_cond_wait(&st->qcond, &st->qlock);
-		if (st->truncate_wanted) {
-			st->truncate_wanted = 0;
+		if (st->reset_wanted) {
+			int idle = !st->head;
+
+			st->reset_wanted = 0;
 			pthread_mutex_unlock(&st->qlock);
-			truncate_log(st);
+			reset_log(st, idle);
 			pthread_mutex_lock(&st->qlock);
 			continue;
 		}
