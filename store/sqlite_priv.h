@@ -61,6 +61,9 @@ struct store {
 	struct store_log_stats log_stats;
 	int64_t log_complete_ms;        /* monotonic ms of the last complete checkpoint; 0: none */
 	int64_t reset_backoff_ms;       /* after resets that readers held back; 0: none */
+	/* Held by whoever checkpoints (the checkpointer's round, a reset, store_wipe_freed()):
+	 * SQLite answers a second checkpoint at once with SQLITE_BUSY instead of waiting. */
+	pthread_mutex_t ckpt_lock;
 	int64_t pair_interval_s;        /* WhatsApp: seconds between two messages to one person */
 	int64_t send_lease_s;           /* a claim's lease: past it, the send is uncertain */
 	event_format_fn event_format;   /* outbound events: NULL writes none */

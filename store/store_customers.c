@@ -363,10 +363,12 @@ int store_wipe_freed(struct store *st, int wait_ms, struct gw_err *err)
 
 	if (open_conn(st->path, SQLITE_OPEN_READWRITE, &db, err) < 0)
 		return -1;
+	pthread_mutex_lock(&st->ckpt_lock);     /* not while the checkpointer runs one */
 	sqlite3_busy_timeout(db, WIPE_ATTEMPT_MS);
 	/* A connection finds the log at its first read; before that a checkpoint does nothing. */
 	if ((rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL)) !=
 	    SQLITE_OK) {
+		pthread_mutex_unlock(&st->ckpt_lock);
 		db_fail(db, rc, "checkpoint", err);
 		sqlite3_close(db);
 		return -1;
@@ -378,6 +380,7 @@ int store_wipe_freed(struct store *st, int wait_ms, struct gw_err *err)
 		nanosleep(&pause, NULL);
 		waited += WIPE_ATTEMPT_MS + WIPE_PAUSE_MS;
 	}
+	pthread_mutex_unlock(&st->ckpt_lock);
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_BUSY)
 			gw_err_set(err, 503, "store_busy", "",

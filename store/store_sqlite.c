@@ -476,10 +476,14 @@ static void reset_log(struct store *st, int idle)
 {
 	int nlog = -1, nckpt = -1, rc;
 
+	/* Never wait for the checkpointer's round (writes would wait with it): it asks again. */
+	if (pthread_mutex_trylock(&st->ckpt_lock) != 0)
+		return;
 	sqlite3_busy_timeout(st->db, RESET_WAIT_MS);
 	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, idle ? SQLITE_CHECKPOINT_TRUNCATE :
 				       SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	pthread_mutex_unlock(&st->ckpt_lock);
 	note_checkpoint(st, st->db, rc, nlog, nckpt, 1);
 }
 
@@ -503,10 +507,13 @@ static int checkpoint_passive(struct store *st, sqlite3 *db, int *pending)
 static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms)
 {
 	char wal[4200];
-	int pending;
+	int pending, rc;
 	int64_t bytes, backoff_ms, limit;
 
-	if (checkpoint_passive(st, db, &pending) < 0)
+	pthread_mutex_lock(&st->ckpt_lock);
+	rc = checkpoint_passive(st, db, &pending);
+	pthread_mutex_unlock(&st->ckpt_lock);
+	if (rc < 0)
 		return;         /* left for the next round: the log keeps every commit */
 	snprintf(wal, sizeof(wal), "%s-wal", st->path);
 	bytes = file_size(wal);
@@ -518,9 +525,11 @@ static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms
 	if (bytes > limit && monotonic_ms() - *last_ask_ms >= backoff_ms) {
 		/* The writer waits while a reset copies what is left: copy the pages that came
 		 * during this round first, a few times, so that little is. */
+		pthread_mutex_lock(&st->ckpt_lock);
 		for (int i = 0; i < CATCH_UP_ROUNDS && pending > CATCH_UP_PAGES; i++)
 			if (checkpoint_passive(st, db, &pending) < 0)
 				break;
+		pthread_mutex_unlock(&st->ckpt_lock);
 		*last_ask_ms = monotonic_ms();
 		pthread_mutex_lock(&st->qlock);
 		st->reset_wanted = 1;
@@ -796,6 +805,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 	pthread_cond_init(&st->qcond, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
 	pthread_mutex_init(&st->log_lock, NULL);
+	pthread_mutex_init(&st->ckpt_lock, NULL);
 	st->log_stats.limit = STORE_LOG_LIMIT_DEFAULT;
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
@@ -861,6 +871,7 @@ void store_close(struct store *st)
 	pthread_cond_destroy(&st->qcond);
 	pthread_cond_destroy(&st->ckpt_cond);
 	pthread_mutex_destroy(&st->log_lock);
+	pthread_mutex_destroy(&st->ckpt_lock);
 	free(st->path);
 	free(st);
 }
