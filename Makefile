@@ -15,7 +15,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmi
             libsqlite3-dev libcmocka-dev curl tzdata
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE
-INCS     := -Igateway -Iproviders -Istore
+# One -I per layer (docs/architecture.md), lowest first; tools/check-layers.sh keeps them apart.
+INCS     := -Ilib -Iproviders -Istore -Isurvey -Igateway
 OPT      ?= -O2 -g
 SAN      ?=
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -23,10 +24,8 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
 
-SRC_GATEWAY   := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
-SRC_PROVIDERS := $(wildcard providers/*.c)
-SRC_STORE     := $(wildcard store/*.c)
-LIB_SRC  := $(SRC_GATEWAY) $(SRC_PROVIDERS) $(SRC_STORE)
+LAYERS   := lib providers store survey gateway
+LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
@@ -36,7 +35,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 .PHONY: all run test asan check valgrind deps clean bench bench-build soak
 all: $(B)/gateway
 
-$(B)/obj/%.o: %.c $(wildcard gateway/*.h providers/*.h store/*.h tests/support/*.h)
+$(B)/obj/%.o: %.c $(foreach d,$(LAYERS),$(wildcard $(d)/*.h)) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

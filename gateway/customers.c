@@ -9,7 +9,7 @@
 #include "api.h"
 #include "export.h"
 #include "log.h"
-#include "survey.h"
+#include "vocab.h"
 
 #define ID_MAX 128              /* customer.id is at most 128 bytes (POST /v1/surveys) */
 #define HISTORY_DEFAULT 100

@@ -13,7 +13,7 @@
 
 #include "dispatcher.h"
 #include "log.h"
-#include "survey.h"
+#include "vocab.h"
 
 #define BATCH_MAX 16
 #define IDLE_WAIT_MS 250

@@ -10,7 +10,7 @@
 
 #include "buf.h"
 #include "csv.h"
-#include "survey.h"
+#include "vocab.h"
 
 #define ROW_CAP (1 << 20)
 #define WRITE_CHUNK (256 * 1024)

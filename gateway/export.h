@@ -5,7 +5,7 @@
  * Columns (EXPORT_HEADER): the contract's twelve, survey_id .. answered_at, then
  *   name         the customer's name as given to POST /v1/surveys ("" when none);
  *   locale       the language the survey was asked in;
- *   category     the score's category for its kind (score_category() in survey.h): NPS
+ *   category     the score's category for its kind (score_category() in vocab.h): NPS
  *                promoter/passive/detractor, CSAT satisfied/neutral/dissatisfied, CES
  *                easy/neutral/difficult;
  *   ttr_seconds  whole seconds from interaction.opened_at to interaction.closed_at, empty when

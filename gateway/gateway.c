@@ -106,14 +106,3 @@ int64_t gateway_monotonic_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-void mask_phone(const char *phone, char *out, size_t n)
-{
-	size_t len = strlen(phone);
-
-	if (len <= 7) {
-		snprintf(out, n, "%.*s***", (int)(len > 3 ? 3 : len), phone);
-		return;
-	}
-	snprintf(out, n, "%.3s%.*s%s", phone, (int)(len - 7), "***************", phone + len - 4);
-}

@@ -9,9 +9,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "phone.h"
 #include "provider.h"
 #include "store.h"
-#include "survey.h"
+#include "vocab.h"
 
 #define GATEWAY_MAX_PROVIDERS 8
 
@@ -60,7 +61,5 @@ int64_t gateway_now(const struct gateway *gw);
 /* Milliseconds on the monotonic clock (never moved by GATEWAY_FAKE_CLOCK): for intervals. */
 int64_t gateway_monotonic_ms(void);
 
-/* Masks a phone number for logs: "+34*****1222". */
-void mask_phone(const char *phone, char *out, size_t n);
 
 #endif

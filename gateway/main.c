@@ -105,7 +105,7 @@ static int cmd_serve(int argc, char **argv)
 		}
 	}
 	memset(&gw, 0, sizeof(gw));
-	if (config_load(&gw.cfg, conf, &err) < 0) {
+	if (provider_config_load(&gw.cfg, conf, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -199,7 +199,7 @@ static int cmd_export(int argc, char **argv)
 		fprintf(stderr, "gateway export: --%s: %s\n", err.field, err.msg);
 		return 2;
 	}
-	if (config_load(&cfg, conf, &err) < 0) {
+	if (provider_config_load(&cfg, conf, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -279,7 +279,7 @@ static int cmd_report(int argc, char **argv)
 			strcmp(err.field, "group_by") == 0 ? "group-by" : err.field, err.msg);
 		return 2;
 	}
-	if (config_load(&cfg, conf, &err) < 0) {
+	if (provider_config_load(&cfg, conf, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -323,7 +323,7 @@ static int cmd_texts(int argc, char **argv)
 		if (!(*dst = opt_value(argc, argv, &i)))
 			return 2;
 	}
-	if (config_load(&cfg, conf, &err) < 0) {
+	if (provider_config_load(&cfg, conf, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "survey.h"
+#include "vocab.h"
 
 struct gateway;
 

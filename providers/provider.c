@@ -3,6 +3,7 @@
  */
 #include "provider.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,20 +234,6 @@ struct event *event_list_add(struct event_list *l)
 	return &l->items[l->n++];
 }
 
-int phone_is_e164(const char *s)
-{
-	size_t digits = 0;
-
-	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return 0;
-	for (const char *p = s + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return 0;
-		digits++;
-	}
-	return digits >= 8 && digits <= 15;
-}
-
 int provider_id_usable(const char *id)
 {
 	size_t len = id ? strlen(id) : 0;
@@ -259,4 +246,23 @@ int webhook_fail(struct webhook_reply *reply, int status, const char *code, cons
 {
 	reply->status = status;
 	return gw_err_set(&reply->err, status, code, field, "%s", msg);
+}
+
+/* config_load()'s view of the registry: one plug-in per provider, built once. */
+#define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]) - 1)
+static struct config_plugin plugins[N_PROVIDERS + 1];
+static pthread_once_t plugins_once = PTHREAD_ONCE_INIT;
+
+static void fill_plugins(void)
+{
+	for (size_t i = 0; i < N_PROVIDERS; i++)
+		plugins[i] = (struct config_plugin){ .name = providers[i]->name,
+						     .keys = providers[i]->keys,
+						     .default_rate = providers[i]->default_rate };
+}
+
+int provider_config_load(struct config *cfg, const char *path, struct gw_err *err)
+{
+	pthread_once(&plugins_once, fill_plugins);
+	return config_load(cfg, path, plugins, err);
 }

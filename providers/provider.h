@@ -24,7 +24,8 @@
 #include "buf.h"
 #include "config.h"
 #include "gwerr.h"
-#include "survey.h"
+#include "phone.h"
+#include "vocab.h"
 
 #define PROVIDER_ID_LEN 128
 #define PHONE_LEN 24
@@ -190,6 +191,10 @@ struct provider {
 /* The registry: NULL-terminated. */
 extern const struct provider_ops *const providers[];
 
+/* config_load() with every registered provider's [provider.NAME] and [templates.NAME]
+ * sections: how the gateway reads its configuration. */
+int provider_config_load(struct config *cfg, const char *path, struct gw_err *err);
+
 /* The ops called `name`, or NULL. */
 const struct provider_ops *provider_find(const char *name);
 
@@ -244,8 +249,6 @@ static inline const char *provider_name(const struct provider *p)
 	return p->ops->name;
 }
 
-/* "+" and 8 to 15 digits, the first not 0 (E.164).  1 when valid. */
-int phone_is_e164(const char *s);
 
 /*
  * 1 when `id` (NULL: absent) can name an inbound message or a status: it holds something besides

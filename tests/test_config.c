@@ -26,7 +26,8 @@
 
 #include "config.h"
 #include "gwerr.h"
-#include "survey.h"
+#include "provider.h"
+#include "vocab.h"
 
 static char conf_path[64];      /* the current test's file, "" when none */
 
@@ -56,7 +57,7 @@ static int load_text(struct config *cfg, const char *text, struct gw_err *err)
 {
 	write_conf(text);
 	gw_err_clear(err);
-	return config_load(cfg, conf_path, err);
+	return provider_config_load(cfg, conf_path, err);
 }
 
 /* Loads `text`, failing the test with the error message when it does not load. */
@@ -124,7 +125,7 @@ static int load_in_dir(struct config *cfg, const char *const *files, const char 
 		fclose(f);
 	}
 	gw_err_clear(err);
-	rc = config_load(cfg, NULL, err);
+	rc = provider_config_load(cfg, NULL, err);
 	for (size_t i = 0; i < n; i++)
 		unlink(files[i]);
 	assert_int_equal(chdir(cwd), 0);
@@ -211,7 +212,7 @@ static void test_missing_named_file_is_an_error(void **state)
 	struct gw_err err;
 
 	gw_err_clear(&err);
-	assert_int_equal(config_load(&cfg, "/tmp/test_config_no_such_file.conf", &err), -1);
+	assert_int_equal(provider_config_load(&cfg, "/tmp/test_config_no_such_file.conf", &err), -1);
 	assert_non_null(strstr(err.msg, "/tmp/test_config_no_such_file.conf"));
 }
 
@@ -224,7 +225,7 @@ static void test_shipped_example_loads(void **state)
 	if (access("gateway.conf.example", R_OK) != 0)
 		skip();
 	gw_err_clear(&err);
-	if (config_load(&cfg, "gateway.conf.example", &err) != 0)
+	if (provider_config_load(&cfg, "gateway.conf.example", &err) != 0)
 		fail_msg("gateway.conf.example: %s", err.msg);
 	config_release(&cfg);
 }
@@ -668,7 +669,7 @@ static void test_overlong_line(void **state)
 	text[len++] = '\n';
 	write_conf_len(text, len);
 	gw_err_clear(&err);
-	assert_int_equal(config_load(&cfg, conf_path, &err), -1);
+	assert_int_equal(provider_config_load(&cfg, conf_path, &err), -1);
 	snprintf(prefix, sizeof(prefix), "%s:2: ", conf_path);
 	assert_int_equal(strncmp(err.msg, prefix, strlen(prefix)), 0);
 }

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "events.h"
+#include "provider.h"
 #include "store.h"
 #include "support/unit.h"
 
@@ -475,7 +476,7 @@ static void test_events_config(void **state)
 		assert_int_equal(write(fd, conf_rows[i].text, strlen(conf_rows[i].text)),
 				 (ssize_t)strlen(conf_rows[i].text));
 		close(fd);
-		rc = config_load(&cfg, path, &err);
+		rc = provider_config_load(&cfg, path, &err);
 		unlink(path);
 		strcpy(path + strlen(path) - 6, "XXXXXX");
 		if (conf_rows[i].want_err) {

@@ -220,7 +220,7 @@ static void load_ini(const char *ini, struct config *cfg)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
 	close(fd);
-	if (config_load(cfg, path, &err) < 0)
+	if (provider_config_load(cfg, path, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
 	unlink(path);
 }

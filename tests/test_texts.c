@@ -33,9 +33,10 @@
 
 #include "buf.h"
 #include "config.h"
+#include "provider.h"
 #include "reply.h"
 #include "sms.h"
-#include "survey.h"
+#include "vocab.h"
 #include "texts.h"
 #include "utf8.h"
 
@@ -99,7 +100,7 @@ static struct texts *texts_from_ini(const char *ini)
 	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
 	assert_int_equal(close(fd), 0);
 	memset(&cfg, 0, sizeof(cfg));
-	if (config_load(&cfg, path, &err) != 0) {
+	if (provider_config_load(&cfg, path, &err) != 0) {
 		unlink(path);
 		fail_msg("config_load: %s", err.msg);
 	}

@@ -198,7 +198,7 @@ static struct provider *twilio_from_ini(const char *ini, const char *public_url)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
 	close(fd);
-	if (config_load(&cfg, path, &err) < 0)
+	if (provider_config_load(&cfg, path, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
 	unlink(path);
 	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"), NULL,
@@ -311,7 +311,7 @@ static void test_init_from_config_file(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
 	close(fd);
-	assert_int_equal(config_load(&cfg, path, &err), 0);
+	assert_int_equal(provider_config_load(&cfg, path, &err), 0);
 	unlink(path);
 	assert_null(provider_create(provider_find("twilio"),
 				    config_section_find(&cfg, "provider.twilio"), NULL, PUBLIC_URL, &err));
@@ -574,7 +574,7 @@ static void test_whatsapp_templates_outside_session(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
 	close(fd);
-	if (config_load(&cfg, path, &err) < 0)
+	if (provider_config_load(&cfg, path, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
 	unlink(path);
 	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"),

@@ -178,7 +178,7 @@ static int config_from_text(struct config *cfg, const char *ini, struct gw_err *
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
 	close(fd);
-	rc = config_load(cfg, path, err);
+	rc = provider_config_load(cfg, path, err);
 	unlink(path);
 	return rc;
 }

@@ -37,13 +37,12 @@ FUZZ_DICT_config       := tests/fuzz/config.dict
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The Makefile's warnings; -Werror only for the targets (see the object rule below).
 FUZZ_WARN   := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-FUZZ_CFLAGS  = $(FUZZ_WARN) -D_GNU_SOURCE -Igateway -Iproviders -Istore \
+FUZZ_CFLAGS  = $(FUZZ_WARN) -D_GNU_SOURCE $(INCS) \
                -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS    = $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -lpthread -lm
 
-FUZZ_LIB_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c)) $(wildcard providers/*.c) \
-                $(wildcard store/*.c)
+FUZZ_LIB_SRC := $(LIB_SRC)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS     = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
@@ -79,7 +78,7 @@ fuzz-build: $(FUZZ_BINS)
 # The library is instrumented for coverage but has no main; each target adds libFuzzer's.
 # Library objects do not get -Werror: a warning only clang gives must not stop fuzzing (and
 # store/schema.c joins the statements of one migration on purpose).
-$(FUZZ_B)/obj/%.o: %.c $(wildcard gateway/*.h providers/*.h store/*.h)
+$(FUZZ_B)/obj/%.o: %.c $(foreach d,$(LAYERS),$(wildcard $(d)/*.h))
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-string-concatenation -fsanitize=fuzzer-no-link -c $< -o $@
 

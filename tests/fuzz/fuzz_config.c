@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		perror("fuzz_config: temp file");
 		abort();
 	}
-	if (config_load(&cfg, path, &err) == 0) {
+	if (provider_config_load(&cfg, path, &err) == 0) {
 		check_loaded(&cfg);
 		config_release(&cfg);
 		memset(&zero, 0, sizeof(zero));

@@ -43,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	close(fd);
-	if (config_load(&gw.cfg, path, &err) < 0) {
+	if (provider_config_load(&gw.cfg, path, &err) < 0) {
 		fprintf(stderr, "fuzz_trigger: config_load: %s\n", err.msg);
 		abort();
 	}

@@ -11,7 +11,7 @@
  *    it left, e.g. an `uncertain` send);  answered: the survey has a response;
  *  - response rate = answered / sent;  skipped: status skipped (any reason);
  *  - opted out: skipped because the number had opted out, or answered with a stop word;
- *  - categories come from score_category() (survey.h); percentages are of the answered;
+ *  - categories come from score_category() (vocab.h); percentages are of the answered;
  *    NPS = % promoters - % detractors, from the unrounded shares;
  *  - time to answer = response's answered_at - sent_at, over answered surveys with sent_at;
  *  - TTR = interaction_ttr_seconds(opened_at, closed_at), over the group's surveys that have both;
@@ -35,7 +35,7 @@
 
 #include "gwerr.h"
 #include "store.h"
-#include "survey.h"
+#include "vocab.h"
 
 enum report_group_by {
 	REPORT_GROUP_NONE,      /* the total only */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "gwerr.h"
-#include "survey.h"
+#include "vocab.h"
 
 enum config_type {
 	CFG_STRING,     /* any text */
@@ -108,14 +108,29 @@ struct config {
 	int64_t events_max_age_ms;              /* 0: retry for ever */
 	int64_t events_timeout_ms;
 
+	const struct config_plugin *plugins;    /* config_load()'s, NULL-name-terminated */
 	struct config_section *sections;        /* every section, defaults included */
 	size_t n_sections;
 };
 
+/*
+ * A plug-in's sections (a provider's, given by the provider registry: config knows no provider):
+ * [provider.NAME] with `keys` ({NULL}-terminated) plus `rate` (default `default_rate`), and
+ * [templates.NAME] with KIND.LOCALE and params.  Arrays of them end with a NULL name.
+ */
+struct config_plugin {
+	const char *name;
+	const struct config_key *keys;
+	const char *default_rate;
+};
+
 /* Reads `path` (NULL: gateway.conf, else gateway.conf.example, else embedded defaults), applies
- * environment overrides and validates every value.  0, or -1 with "FILE:LINE: key: reason" in
- * err->msg.  On success the caller releases `cfg` with config_release(). */
-int config_load(struct config *cfg, const char *path, struct gw_err *err);
+ * environment overrides and validates every value; `plugins` (may be NULL) adds their sections
+ * and the names a CFG_PROVIDER value may take, and must outlive `cfg`.  0, or -1 with
+ * "FILE:LINE: key: reason" in err->msg.  On success the caller releases `cfg` with
+ * config_release().  (provider_config_load() calls it with every registered provider.) */
+int config_load(struct config *cfg, const char *path, const struct config_plugin *plugins,
+		struct gw_err *err);
 
 /* Frees everything config_load() allocated. */
 void config_release(struct config *cfg);

@@ -48,7 +48,7 @@
 
 #include <stddef.h>
 
-#include "survey.h"
+#include "vocab.h"
 
 enum reply_outcome { REPLY_SCORE, REPLY_INVALID, REPLY_OPT_OUT, REPLY_OPT_IN };
 

@@ -1,5 +1,5 @@
-/* survey.c - see survey.h. */
-#include "survey.h"
+/* vocab.c - see vocab.h. */
+#include "vocab.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * test_survey.c - the shared vocabulary: kinds and their scales, channels; and the small helpers
+ * test_vocab.c - the shared vocabulary: kinds and their scales, channels; and the small helpers
  * of gateway.c and gwerr.c every module leans on.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include "gateway.h"
 #include "gwerr.h"
-#include "survey.h"
+#include "vocab.h"
 
 static void kinds_have_their_scales(void **state)
 {

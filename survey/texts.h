@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "survey.h"
+#include "vocab.h"
 
 /* In the order of config_template_keys. */
 enum text_id {

@@ -1,6 +1,6 @@
 /*
- * config.c - see config.h.  The core keys are the `core_keys` table below; a provider's keys come
- * from its ops.  Parsing is two passes: collect every (section, key, value, line) from the file,
+ * config.c - see config.h.  The core keys are the `core_keys` table below; a plug-in's keys (a
+ * provider's) come from the table config_load() is given.  Parsing is two passes: collect every (section, key, value, line) from the file,
  * the environment and the defaults, then validate each value by its type and fill struct config.
  */
 #include "config.h"
@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provider.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -304,7 +303,17 @@ int config_check_timezone(const char *name, struct gw_err *err)
 }
 
 /* Validates `value` as `type` without storing it. */
-static int check_value(enum config_type type, const char *value, struct gw_err *err)
+/* The plug-in called `name`, or NULL. */
+static const struct config_plugin *plugin_find(const struct config *cfg, const char *name)
+{
+	for (const struct config_plugin *p = cfg->plugins; p && p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static int check_value(const struct config *cfg, enum config_type type, const char *value,
+		       struct gw_err *err)
 {
 	char host[64];
 	int i;
@@ -341,12 +350,12 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 			return gw_errf(err, "'%s' is not a supported locale: es, pt or en", value);
 		return 0;
 	case CFG_PROVIDER:
-		if (!provider_find(value)) {
+		if (!plugin_find(cfg, value)) {
 			char names[128] = "";
 
-			for (size_t j = 0; providers[j]; j++)
+			for (size_t j = 0; cfg->plugins && cfg->plugins[j].name; j++)
 				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-					 j ? ", " : "", providers[j]->name);
+					 j ? ", " : "", cfg->plugins[j].name);
 			return gw_errf(err, "'%s' is not a provider (%s)", value, names);
 		}
 		return 0;
@@ -357,14 +366,15 @@ static int check_value(enum config_type type, const char *value, struct gw_err *
 /* ---- the key table, core and providers ------------------------------------------------ */
 
 /* The key table of section "provider.NAME", or NULL. */
-static const struct config_key *provider_keys(const char *section)
+static const struct config_key *provider_keys(const struct config *cfg, const char *section)
 {
-	const struct provider_ops *ops;
+	const struct config_plugin *p;
+	static const struct config_key none[] = { { NULL, 0, NULL, NULL } };
 
 	if (strncmp(section, "provider.", 9) != 0)
 		return NULL;
-	if ((ops = provider_find(section + 9)))
-		return ops->keys;
+	if ((p = plugin_find(cfg, section + 9)))
+		return p->keys ? p->keys : none;
 	return NULL;
 }
 
@@ -375,14 +385,14 @@ static const struct config_key provider_template_key = {
 };
 
 /* 1 for "templates.NAME" of a registered provider. */
-static int is_provider_template_section(const char *name)
+static int is_provider_template_section(const struct config *cfg, const char *name)
 {
 	char section[64];
 
 	if (strncmp(name, "templates.", 10) != 0)
 		return 0;
 	snprintf(section, sizeof(section), "provider.%s", name + 10);
-	return provider_keys(section) != NULL;
+	return provider_keys(cfg, section) != NULL;
 }
 
 /* 1 for "nps.es" ... "csat.en" and "params". */
@@ -415,14 +425,15 @@ static int is_template_section(const char *name)
 }
 
 /* The table row for section.key, or NULL when the gateway has no such key. */
-static const struct config_key *key_lookup(const char *section, const char *key)
+static const struct config_key *key_lookup(const struct config *cfg, const char *section,
+					   const char *key)
 {
 	const struct config_key *keys;
 
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, section) == 0 && strcmp(core_keys[i].k.key, key) == 0)
 			return &core_keys[i].k;
-	if (is_provider_template_section(section))
+	if (is_provider_template_section(cfg, section))
 		return is_provider_template_key(key) ? &provider_template_key : NULL;
 	if (is_template_section(section)) {
 		for (const struct config_key *k = template_keys; k->key; k++)
@@ -430,7 +441,7 @@ static const struct config_key *key_lookup(const char *section, const char *key)
 				return k;
 		return NULL;
 	}
-	if (!(keys = provider_keys(section)))
+	if (!(keys = provider_keys(cfg, section)))
 		return NULL;
 	if (strcmp(key, "rate") == 0)
 		return &rate_key;
@@ -440,13 +451,13 @@ static const struct config_key *key_lookup(const char *section, const char *key)
 	return NULL;
 }
 
-static int section_known(const char *name)
+static int section_known(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < N_CORE; i++)
 		if (strcmp(core_keys[i].section, name) == 0)
 			return 1;
-	return provider_keys(name) != NULL || is_template_section(name) ||
-	       is_provider_template_section(name);
+	return provider_keys(cfg, name) != NULL || is_template_section(name) ||
+	       is_provider_template_section(cfg, name);
 }
 
 /* ---- sections and entries ------------------------------------------------------------- */
@@ -592,7 +603,7 @@ static int read_file(struct config *cfg, const char *path, struct gw_err *err)
 			}
 			*close = '\0';
 			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			if (!section_known(section)) {
+			if (!section_known(cfg, section)) {
 				gw_errf(err, "%s:%d: [%s]: unknown section", path, lineno, section);
 				goto out;
 			}
@@ -611,7 +622,7 @@ static int read_file(struct config *cfg, const char *path, struct gw_err *err)
 			gw_errf(err, "%s:%d: %s: key outside any [section]", path, lineno, key);
 			goto out;
 		}
-		if (!key_lookup(section, key)) {
+		if (!key_lookup(cfg, section, key)) {
 			gw_errf(err, "%s:%d: %s: unknown key in [%s]", path, lineno, key, section);
 			goto out;
 		}
@@ -670,9 +681,8 @@ static int apply_all_env_and_defaults(struct config *cfg)
 	for (size_t i = 0; i < N_CORE; i++)
 		if (apply_env_and_default(cfg, core_keys[i].section, &core_keys[i].k, NULL) < 0)
 			return -1;
-	for (size_t i = 0; providers[i]; i++)
-		if (apply_provider_section(cfg, providers[i]->name, providers[i]->keys,
-					   providers[i]->default_rate) < 0)
+	for (const struct config_plugin *p = cfg->plugins; p && p->name; p++)
+		if (apply_provider_section(cfg, p->name, p->keys, p->default_rate) < 0)
 			return -1;
 	for (size_t i = 0; template_locales[i]; i++) {
 		char section[32];
@@ -695,14 +705,14 @@ static int validate_all(struct config *cfg, struct gw_err *err)
 
 		for (size_t j = 0; j < sec->n; j++) {
 			struct config_entry *e = &sec->entries[j];
-			const struct config_key *k = key_lookup(sec->name, e->key);
+			const struct config_key *k = key_lookup(cfg, sec->name, e->key);
 
 			gw_err_clear(&why);
 			/* "https://api.twilio.com/" means the same as without the slash. */
 			if (k && k->type == CFG_URL)
 				while (strlen(e->value) > 8 && e->value[strlen(e->value) - 1] == '/')
 					e->value[strlen(e->value) - 1] = '\0';
-			if (k && check_value(k->type, e->value, &why) == 0)
+			if (k && check_value(cfg, k->type, e->value, &why) == 0)
 				continue;
 			if (e->line)
 				return gw_errf(err, "%s:%d: %s: %s", e->origin, e->line, e->key, why.msg);
@@ -824,11 +834,13 @@ static int check_store(const struct config *cfg, struct gw_err *err)
 	return gw_errf(err, "%s: wal_limit_mb: must be at least 1", e ? e->origin : "[store]");
 }
 
-int config_load(struct config *cfg, const char *path, struct gw_err *err)
+int config_load(struct config *cfg, const char *path, const struct config_plugin *plugins,
+		struct gw_err *err)
 {
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->plugins = plugins;
 	if (!path) {
 		if (access("gateway.conf", F_OK) == 0)
 			path = "gateway.conf";

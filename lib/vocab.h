@@ -1,8 +1,8 @@
 /*
- * survey.h - the vocabulary every module shares: survey kinds and their scales, channels.
+ * vocab.h - the vocabulary every module shares: survey kinds and their scales, channels.
  */
-#ifndef GW_SURVEY_H
-#define GW_SURVEY_H
+#ifndef GW_VOCAB_H
+#define GW_VOCAB_H
 
 enum survey_kind { KIND_NPS, KIND_CES, KIND_CSAT, KIND__COUNT };
 enum channel { CHANNEL_SMS, CHANNEL_WHATSAPP, CHANNEL__COUNT };
