@@ -17,57 +17,13 @@
 #include "localtime.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 #include "report_api.h"
 #include "texts.h"
 
 #define BODY_LIMIT (64 * 1024)
 #define MAX_ID_LEN 128
 #define MAX_DELAY_S (30 * 86400)
-
-void api_error(struct response *resp, int status, const char *code, const char *field,
-	       const char *fmt, ...)
-{
-	char msg[GW_ERR_LEN];
-	json_t *e;
-	char *text;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", msg, "field",
-		      field ? field : "");
-	text = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	resp->status = status;
-	resp->content_type = "application/json";
-	buf_reset(&resp->body);
-	buf_puts(&resp->body, text ? text : "{\"error\":{\"code\":\"internal\"}}");
-	free(text);
-	json_decref(e);
-}
-
-void api_error_from(struct response *resp, const struct gw_err *err)
-{
-	api_error(resp, err->http_status ? err->http_status : 500,
-		  err->code[0] ? err->code : "internal", err->field, "%s", err->msg);
-}
-
-void api_json_reply(struct response *resp, int status, json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	json_decref(j);
-	if (!text) {
-		api_error(resp, 503, "unavailable", "", "out of memory");
-		return;
-	}
-	resp->status = status;
-	resp->content_type = "application/json";
-	buf_reset(&resp->body);
-	if (buf_puts(&resp->body, text) < 0)
-		api_error(resp, 503, "unavailable", "", "response too large");
-	free(text);
-}
 
 /* Every route's bodies are capped alike, so that a body sent to the wrong route or with the
  * wrong method is answered 404/405 by the router, not 413. */
@@ -88,15 +44,15 @@ static int authorize(struct gateway *gw, const struct request *req, struct respo
 	const char *key;
 
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(key = h + 7 + strspn(h + 7, " \t"))) {
-		api_error(resp, 401, "unauthorized", "Authorization",
-			  "send the API key as Authorization: Bearer <key>");
+		http_error(resp, 401, "unauthorized", "Authorization",
+			   "send the API key as Authorization: Bearer <key>");
 		resp->extra_header = "WWW-Authenticate: Bearer";
 		return -1;
 	}
 	for (size_t i = 0; i < gw->cfg.n_api_keys; i++)
 		ok |= ct_streq(key, gw->cfg.api_keys[i]);
 	if (!ok) {
-		api_error(resp, 403, "forbidden", "Authorization", "the API key is not valid");
+		http_error(resp, 403, "forbidden", "Authorization", "the API key is not valid");
 		return -1;
 	}
 	return 0;
@@ -200,14 +156,14 @@ static void reply_survey(struct gateway *gw, const char *id, int status, struct 
 	int rc = store_get_survey(gw->store, id, &s, &err);
 
 	if (rc < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
 	if (rc == 1) {
-		api_error(resp, 404, "not_found", "id", "no survey with id '%s'", id);
+		http_error(resp, 404, "not_found", "id", "no survey with id '%s'", id);
 		return;
 	}
-	api_json_reply(resp, status, survey_json(&s));
+	http_json_reply(resp, status, survey_json(&s));
 	survey_release(&s);
 }
 
@@ -381,24 +337,24 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 
 	buf_init(&question, 4096);
 	if (!is_json(req)) {
-		api_error(resp, 415, "unsupported_media_type", "Content-Type",
-			  "Content-Type must be application/json");
+		http_error(resp, 415, "unsupported_media_type", "Content-Type",
+			   "Content-Type must be application/json");
 		goto out;
 	}
 	if (!(root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
-		api_error(resp, 400, "invalid_json", "", "body is not valid JSON: %s (line %d, column %d)",
-			  jerr.text, jerr.line, jerr.column);
+		http_error(resp, 400, "invalid_json", "", "body is not valid JSON: %s (line %d, column %d)",
+			   jerr.text, jerr.line, jerr.column);
 		goto out;
 	}
 	if (api_parse_trigger(gw, root, &t, &err) < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		goto out;
 	}
 	/* The id: 4 bytes of the time (seconds, big-endian) then 8 random ones, so that ids sort by
 	 * creation and a new survey's key goes at the end of the index instead of into a random
 	 * page of it (one page written per commit rather than one per survey). */
 	if (random_bytes(rnd + 4, sizeof(rnd) - 4) < 0) {
-		api_error(resp, 503, "unavailable", "", "no random source");
+		http_error(resp, 503, "unavailable", "", "no random source");
 		goto out;
 	}
 	{
@@ -413,7 +369,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	if (texts_compose(gw->texts, &question, t.locale, text_question(t.kind),
 			  &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
 					       .kind = t.kind }, t.channel) < 0) {
-		api_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
+		http_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
 		goto out;
 	}
 	memset(&sn, 0, sizeof(sn));
@@ -440,7 +396,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	sn.fatigue_days = gw->cfg.min_days_between;
 	sn.question = buf_cstr(&question);
 	if (store_create_survey(gw->store, &sn, id, &outcome, &err) < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		goto out;
 	}
 	metrics_trigger(gw->metrics, t.kind, t.channel,
@@ -452,17 +408,17 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		reply_survey(gw, id, 200, resp);
 		break;
 	case SURVEY_OPTED_OUT:
-		api_error(resp, 409, "customer_opted_out", "customer.phone",
-			  "this phone number opted out of surveys; it is surveyed again only after it "
-			  "texts START");
+		http_error(resp, 409, "customer_opted_out", "customer.phone",
+			   "this phone number opted out of surveys; it is surveyed again only after it "
+			   "texts START");
 		break;
 	case SURVEY_SKIPPED:
-		api_json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
+		http_json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
 		break;
 	default:
 		/* The answer describes the survey as committed: the dispatcher may pick it up the
 		 * moment it is woken, and the caller must still read "queued". */
-		api_json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
+		http_json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
 		dispatcher_wake(gw->dispatcher);
 		break;
 	}
@@ -507,15 +463,15 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		return;
 	}
 	if (!idem_key_valid(key)) {
-		api_error(resp, 400, "invalid_idempotency_key", "Idempotency-Key",
-			  "Idempotency-Key must be 1 to %d printable ASCII characters", IDEM_KEY_MAX);
+		http_error(resp, 400, "invalid_idempotency_key", "Idempotency-Key",
+			   "Idempotency-Key must be 1 to %d printable ASCII characters", IDEM_KEY_MAX);
 		return;
 	}
 	sha256(req->body, req->body_len, digest);
 	hex_encode(digest, sizeof(digest), hash);
 	if (store_idem_begin(gw->store, key, hash, gateway_now(gw), IDEM_STALE_S, &state, &status,
 			     &stored, &err) < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
 	switch (state) {
@@ -527,12 +483,12 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 		buf_puts(&resp->body, stored ? stored : "");
 		break;
 	case IDEM_MISMATCH:
-		api_error(resp, 422, "idempotency_key_reused", "Idempotency-Key",
-			  "this Idempotency-Key was used with a different body");
+		http_error(resp, 422, "idempotency_key_reused", "Idempotency-Key",
+			   "this Idempotency-Key was used with a different body");
 		break;
 	case IDEM_IN_FLIGHT:
-		api_error(resp, 409, "idempotency_key_in_flight", "Idempotency-Key",
-			  "a request with this Idempotency-Key is still being answered; retry later");
+		http_error(resp, 409, "idempotency_key_in_flight", "Idempotency-Key",
+			   "a request with this Idempotency-Key is still being answered; retry later");
 		break;
 	case IDEM_NEW:
 		create_survey(gw, req, resp);
@@ -566,17 +522,17 @@ static void list_surveys(struct gateway *gw, const struct request *req, struct r
 	for (k = 0; status && statuses[k] && strcmp(status, statuses[k]) != 0; k++)
 		;
 	if (!status || !statuses[k]) {
-		api_error(resp, 422, "invalid_status", "status",
-			  "status is required: one of queued, sending, sent, delivered, read, "
-			  "answered, skipped, expired, failed, uncertain");
+		http_error(resp, 422, "invalid_status", "status",
+			   "status is required: one of queued, sending, sent, delivered, read, "
+			   "answered, skipped, expired, failed, uncertain");
 		return;
 	}
 	if (limit_s) {
 		unsigned long v = strtoul(limit_s, &end, 10);
 
 		if (end == limit_s || *end || v < 1 || v > LIST_MAX) {
-			api_error(resp, 422, "invalid_limit", "limit",
-				  "limit must be a whole number from 1 to %d", LIST_MAX);
+			http_error(resp, 422, "invalid_limit", "limit",
+				   "limit must be a whole number from 1 to %d", LIST_MAX);
 			return;
 		}
 		limit = v;
@@ -586,7 +542,7 @@ static void list_surveys(struct gateway *gw, const struct request *req, struct r
 	    !(list = json_array())) {
 		if (!err.msg[0])
 			gw_err_set(&err, 503, "unavailable", "", "out of memory");
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		free(ids);
 		return;
 	}
@@ -599,7 +555,7 @@ static void list_surveys(struct gateway *gw, const struct request *req, struct r
 		}
 	}
 	free(ids);
-	api_json_reply(resp, 200, json_pack("{s:o}", "surveys", list));
+	http_json_reply(resp, 200, json_pack("{s:o}", "surveys", list));
 }
 
 /* ---- GET /v1/responses.csv ----------------------------------------------------------- */
@@ -628,7 +584,7 @@ static void get_responses_csv(struct gateway *gw, const struct request *req, str
 
 	/* The filter's strings are bound by csv_export_open(), before the request is answered. */
 	if (export_args_parse(&a, &f, &err) < 0 || !(x = csv_export_open(gw->store, &f, &err))) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
 	resp->status = 200;
@@ -670,13 +626,13 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 
 	snprintf(pname, sizeof(pname), "%.*s", (int)(name_len < 31 ? name_len : 31), name);
 	if (!(p = gateway_provider(gw, pname))) {
-		api_error(resp, 404, "not_found", "", "no channel uses provider '%s'", pname);
+		http_error(resp, 404, "not_found", "", "no channel uses provider '%s'", pname);
 		return;
 	}
 	if (strcmp(req->method, "POST") != 0 &&
 	    !(strcmp(req->method, "GET") == 0 && provider_has(p, PROVIDER_CAP_WEBHOOK_GET))) {
-		api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use POST)",
-			  req->method);
+		http_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use POST)",
+			   req->method);
 		resp->extra_header = provider_has(p, PROVIDER_CAP_WEBHOOK_GET) ? "Allow: GET, POST"
 									      : "Allow: POST";
 		return;
@@ -691,7 +647,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	memset(&reply, 0, sizeof(reply));
 	buf_init(&reply.body, 64 * 1024);
 	if (provider_parse_webhook(p, &view, &events, &reply) < 0) {
-		api_error_from(resp, &reply.err);
+		http_error_from(resp, &reply.err);
 		goto out;
 	}
 	/* Everything is durable before the provider hears 2xx; a failure makes it retry. */
@@ -699,7 +655,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		int queued;
 
 		if (conversation_handle_event(gw, p, &events.items[i], &queued, &err) < 0) {
-			api_error_from(resp, &err);
+			http_error_from(resp, &err);
 			goto out;
 		}
 		any_queued |= queued;
@@ -715,7 +671,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		resp->content_type = reply.content_type;
 		buf_append(&resp->body, buf_cstr(&reply.body), reply.body.len);
 	} else {
-		api_json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
+		http_json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
 	}
 out:
 	buf_release(&reply.body);
@@ -724,113 +680,18 @@ out:
 
 /* ---- routing ------------------------------------------------------------------------- */
 
-/* The store's write probe, run at most once per [server] health_check_interval: callers within
- * it, and those that arrive while a probe runs, share its result.  *age_ms: how old it is. */
-static int probe_store(struct gateway *gw, struct gw_err *err, int64_t *age_ms)
-{
-	struct health_probe *h = &gw->health;
-	int64_t now;
-	int rc;
-
-	pthread_mutex_lock(&h->lock);
-	now = gateway_monotonic_ms();
-	if (!h->at_ms || now - h->at_ms >= gw->cfg.health_check_interval_ms) {
-		gw_err_clear(&h->err);
-		h->rc = store_check_writable(gw->store, &h->err);
-		h->at_ms = now = gateway_monotonic_ms();
-		metrics_health_probe(gw->metrics);
-	}
-	rc = h->rc;
-	*err = h->err;
-	*age_ms = now - h->at_ms;
-	pthread_mutex_unlock(&h->lock);
-	return rc;
-}
-
-/* Past this many times its limit, the write-ahead log is not being emptied: /healthz says so. */
-#define LOG_DEGRADED_FACTOR 4
-
-/* The log's state for /healthz; *why is set when it has grown far past its limit. */
-static json_t *log_health(struct gateway *gw, const char **why)
-{
-	struct store_log_stats ls;
-	json_t *j;
-
-	store_log_stats(gw->store, &ls);
-	*why = NULL;
-	if (ls.bytes > LOG_DEGRADED_FACTOR * ls.limit)
-		*why = "the write-ahead log is more than 4 times its limit: checkpoints cannot keep up";
-	j = json_pack("{s:s,s:I,s:I}", "state", *why ? "degraded" : "ok", "bytes",
-		      (json_int_t)ls.bytes, "limit", (json_int_t)ls.limit);
-	if (*why || ls.error[0])
-		json_object_set_new(j, "reason", json_string(*why ? *why : ls.error));
-	return j;
-}
-
-/* 200 while the store takes writes: {"status":"ok"}, or "degraded" with the reason when a
- * provider is paused or the log is far past its limit; 503 when the store cannot be written.
- * "checked_ms_ago" tells how old the shared write probe's result is. */
-static void healthz(struct gateway *gw, struct response *resp)
-{
-	struct gw_err err = { 0 };
-	json_t *provs = json_object(), *log;
-	const char *log_why;
-	int64_t age_ms;
-	int degraded = 0;
-
-	for (size_t i = 0; i < gw->n_providers; i++) {
-		const char *why = dispatcher_paused(gw->dispatcher, gw->providers[i]);
-
-		degraded |= why != NULL;
-		json_object_set_new(provs, provider_name(gw->providers[i]),
-				    why ? json_pack("{s:s,s:s}", "state", "paused", "reason", why)
-					: json_pack("{s:s}", "state", "ok"));
-	}
-	log = log_health(gw, &log_why);
-	degraded |= log_why != NULL;
-	if (probe_store(gw, &err, &age_ms) < 0) {
-		api_json_reply(resp, 503, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status", "unavailable",
-						"store", err.msg, "checked_ms_ago",
-						(json_int_t)age_ms, "log", log,
-						"providers", provs));
-		return;
-	}
-	api_json_reply(resp, 200, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status",
-					degraded ? "degraded" : "ok", "store", "ok",
-					"checked_ms_ago", (json_int_t)age_ms, "log", log,
-					"providers", provs));
-}
-
-int api_method_is(const struct request *req, const char *m, struct response *resp)
-{
-	if (strcmp(req->method, m) == 0)
-		return 1;
-	api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use %s)", req->method, m);
-	resp->extra_header = strcmp(m, "GET") == 0 ? "Allow: GET" : "Allow: POST";
-	return 0;
-}
-
-/* GET /metrics: Prometheus text, open like /healthz (counts only: no ids, numbers or texts). */
-static void get_metrics(struct gateway *gw, struct response *resp)
-{
-	if (metrics_render(gw, &resp->body) < 0)
-		log_error("metrics", "the outbox gauges could not be read");
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-}
-
 void api_handle(struct gateway *gw, const struct request *req, struct response *resp)
 {
 	const char *path = req->path;
 
 	if (strcmp(path, "/healthz") == 0) {
-		if (api_method_is(req, "GET", resp))
-			healthz(gw, resp);
+		if (http_method_is(req, "GET", resp))
+			status_healthz(gw, resp);
 		return;
 	}
 	if (strcmp(path, "/metrics") == 0) {
-		if (api_method_is(req, "GET", resp))
-			get_metrics(gw, resp);
+		if (http_method_is(req, "GET", resp))
+			status_metrics(gw, resp);
 		return;
 	}
 	if (strncmp(path, "/webhooks/", 10) == 0) {
@@ -838,7 +699,7 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 		return;
 	}
 	if (strncmp(path, "/v1/", 4) != 0) {
-		api_error(resp, 404, "not_found", "", "no route %s", path);
+		http_error(resp, 404, "not_found", "", "no route %s", path);
 		return;
 	}
 	if (authorize(gw, req, resp) < 0)
@@ -846,15 +707,15 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 	if (strcmp(path, "/v1/surveys") == 0) {
 		if (strcmp(req->method, "GET") == 0)
 			list_surveys(gw, req, resp);
-		else if (api_method_is(req, "POST", resp))
+		else if (http_method_is(req, "POST", resp))
 			post_survey(gw, req, resp);
 		else
 			resp->extra_header = "Allow: GET, POST";
 	} else if (strncmp(path, "/v1/surveys/", 12) == 0 && path[12] && !strchr(path + 12, '/')) {
-		if (api_method_is(req, "GET", resp))
+		if (http_method_is(req, "GET", resp))
 			reply_survey(gw, path + 12, 200, resp);
 	} else if (strcmp(path, "/v1/responses.csv") == 0) {
-		if (api_method_is(req, "GET", resp))
+		if (http_method_is(req, "GET", resp))
 			get_responses_csv(gw, req, resp);
 	} else if (strcmp(path, "/v1/reports") == 0) {
 		report_api_get(gw, req, resp);
@@ -862,6 +723,6 @@ void api_handle(struct gateway *gw, const struct request *req, struct response *
 		   !strchr(path + 14, '/')) {
 		customers_route(gw, req, path + 14, resp);
 	} else {
-		api_error(resp, 404, "not_found", "", "no route %s", path);
+		http_error(resp, 404, "not_found", "", "no route %s", path);
 	}
 }

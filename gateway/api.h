@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "gateway.h"
-#include "server.h"
+#include "http.h"
 
 /* The largest body accepted for this route (0: no body expected). */
 size_t api_body_limit(const char *method, const char *path);
@@ -33,18 +33,5 @@ struct trigger {
  * -1 with err naming the field (status 400 or 422).  Pure: no store, no I/O but the time zone
  * lookup. */
 int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err);
-
-/* Fills `resp` with a JSON error. */
-void api_error(struct response *resp, int status, const char *code, const char *field,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Fills `resp` with the JSON error `err` describes (its status, code and field). */
-void api_error_from(struct response *resp, const struct gw_err *err);
-
-/* Sends `j` (stolen) as the JSON body with `status`; 503 when it cannot be formatted. */
-void api_json_reply(struct response *resp, int status, json_t *j);
-
-/* 1 when the request's method is `m`; otherwise fills `resp` with 405 and an Allow header. */
-int api_method_is(const struct request *req, const char *m, struct response *resp);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "http.h"
 #include "export.h"
 #include "log.h"
 #include "vocab.h"
@@ -112,22 +112,22 @@ static void get_customer(struct gateway *gw, const struct request *req, const ch
 
 		if (end == limit_s || *end || limit_s[0] < '0' || limit_s[0] > '9' || v < 1 ||
 		    v > HISTORY_MAX) {
-			api_error(resp, 422, "invalid_limit", "limit",
-				  "limit must be a whole number from 1 to %d", HISTORY_MAX);
+			http_error(resp, 422, "invalid_limit", "limit",
+				   "limit must be a whole number from 1 to %d", HISTORY_MAX);
 			return;
 		}
 		limit = v;
 	}
 	rc = strlen(id) > ID_MAX ? 1 : store_customer_history(gw->store, id, limit, &h, &err);
 	if (rc < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
 	if (rc == 1) {
-		api_error(resp, 404, "customer_not_found", "id", "no customer has this id");
+		http_error(resp, 404, "customer_not_found", "id", "no customer has this id");
 		return;
 	}
-	api_json_reply(resp, 200, history_json(&h));
+	http_json_reply(resp, 200, history_json(&h));
 	customer_history_release(&h);
 }
 
@@ -141,25 +141,25 @@ static void erase_customer(struct gateway *gw, const char *id, struct response *
 							    &err);
 
 	if (rc < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
 	if (rc == 1) {
-		api_error(resp, 404, "customer_not_found", "id", "no customer has this id");
+		http_error(resp, 404, "customer_not_found", "id", "no customer has this id");
 		return;
 	}
 	/* The erasure is committed; until the log is emptied, copies from before it remain in the
 	 * log file.  A retry of the DELETE (idempotent) tries again. */
 	if (store_wipe_freed(gw->store, ERASE_WIPE_WAIT_MS, &err) < 0) {
-		api_error(resp, 503, err.code[0] ? err.code : "store_unavailable", "",
-			  "the customer is erased, but %s", err.msg);
+		http_error(resp, 503, err.code[0] ? err.code : "store_unavailable", "",
+			   "the customer is erased, but %s", err.msg);
 		return;
 	}
 	printf("event=erase surveys=%zu responses=%zu messages=%zu cancelled=%zu\n", sum.surveys,
 	       sum.responses, sum.messages, sum.cancelled);
 	fflush(stdout);
-	api_json_reply(resp, 200,
-		       json_pack("{s:s,s:b,s:o,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+	http_json_reply(resp, 200,
+			json_pack("{s:s,s:b,s:o,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 				 "customer_id", id, "erased", 1, "erased_at",
 				 time_or_null(sum.erased_at), "opted_out", sum.opted_out,
 				 "cancelled_surveys", (json_int_t)sum.cancelled,
@@ -178,8 +178,8 @@ void customers_route(struct gateway *gw, const struct request *req, const char *
 	} else if (strcmp(req->method, "DELETE") == 0) {
 		erase_customer(gw, id, resp);
 	} else {
-		api_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use GET or "
-			  "DELETE)", req->method);
+		http_error(resp, 405, "method_not_allowed", "", "%s is not allowed here (use GET or "
+			   "DELETE)", req->method);
 		resp->extra_header = "Allow: GET, DELETE";
 	}
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "gateway.h"
-#include "server.h"
+#include "http.h"
 
 /* GET or DELETE /v1/customers/{id}: fills `resp` (405 with Allow: GET, DELETE for any other
  * method).  `id` is the path segment after /v1/customers/, never "" and without '/'. */

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "dispatcher.h"
-#include "events.h"
 #include "metrics.h"
 #include "texts.h"
 
@@ -54,9 +52,6 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	if (store_set_log_limit(gw->store, (int64_t)gw->cfg.wal_limit_mb << 20, err) < 0)
 		return -1;
 	store_set_pair_interval(gw->store, (gw->cfg.whatsapp_pair_interval_ms + 999) / 1000);
-	/* Without a receiver no event is written: the queue cannot grow while nobody reads it. */
-	if (gw->cfg.events_url)
-		store_set_event_format(gw->store, events_format, NULL);
 	return 0;
 }
 

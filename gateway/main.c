@@ -128,6 +128,9 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
+	/* Without a receiver no event is written: the queue cannot grow while nobody reads it. */
+	if (gw.cfg.events_url)
+		store_set_event_format(gw.store, events_format, NULL);
 	if (uncertain && !gw.cfg.resend_uncertain)
 		fprintf(stderr, "warning: %zu message(s) were being sent when the gateway last stopped; "
 			"they are marked uncertain and not resent (GET /v1/surveys?status=uncertain; "

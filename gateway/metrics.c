@@ -6,9 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dispatcher.h"
-#include "gateway.h"
-#include "store.h"
 
 typedef _Atomic unsigned long long counter;
 
@@ -111,57 +108,19 @@ void metrics_health_probe(struct metrics *m)
 		bump(&m->health_probes, 1);
 }
 
-static void head(struct buf *out, const char *name, const char *type, const char *help)
+void metrics_head(struct buf *out, const char *name, const char *type, const char *help)
 {
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The write-ahead log and its checkpoints (store_log_stats()). */
-static void render_store_log(struct gateway *gw, struct buf *out)
+void metrics_render_counters(struct metrics *m, const char *const *providers, size_t np,
+			     struct buf *out)
 {
-	struct store_log_stats ls;
+	if (np > METRICS_MAX_PROVIDERS)
+		np = METRICS_MAX_PROVIDERS;
 
-	store_log_stats(gw->store, &ls);
-	head(out, "gateway_store_wal_bytes", "gauge",
-	     "Size of the database's write-ahead log file.");
-	buf_printf(out, "gateway_store_wal_bytes %lld\n", (long long)ls.bytes);
-	head(out, "gateway_store_wal_limit_bytes", "gauge",
-	     "[store] wal_limit_mb: past it the log is emptied.");
-	buf_printf(out, "gateway_store_wal_limit_bytes %lld\n", (long long)ls.limit);
-	head(out, "gateway_store_wal_frames", "gauge",
-	     "Pages in the write-ahead log at the last checkpoint, by whether they were copied "
-	     "into the database yet.");
-	buf_printf(out, "gateway_store_wal_frames{state=\"copied\"} %lld\n",
-		   (long long)(ls.frames - ls.frames_pending));
-	buf_printf(out, "gateway_store_wal_frames{state=\"pending\"} %lld\n",
-		   (long long)ls.frames_pending);
-	head(out, "gateway_store_wal_frames_checkpointed_total", "counter",
-	     "Pages copied from the write-ahead log into the database.");
-	buf_printf(out, "gateway_store_wal_frames_checkpointed_total %llu\n",
-		   (unsigned long long)ls.frames_copied);
-	head(out, "gateway_store_checkpoints_total", "counter",
-	     "Checkpoints run (every 200 ms, and when the log passes its limit).");
-	buf_printf(out, "gateway_store_checkpoints_total %llu\n",
-		   (unsigned long long)ls.checkpoints);
-	head(out, "gateway_store_wal_resets_total", "counter",
-	     "Checkpoints that copied the whole log back and had it start over.");
-	buf_printf(out, "gateway_store_wal_resets_total %llu\n", (unsigned long long)ls.resets);
-	head(out, "gateway_store_checkpoint_age_seconds", "gauge",
-	     "Seconds since a checkpoint last copied the whole log (-1: none yet).");
-	buf_printf(out, "gateway_store_checkpoint_age_seconds %.3f\n", ls.since_complete_s);
-}
-
-int metrics_render(struct gateway *gw, struct buf *out)
-{
-	struct metrics *m = gw->metrics;
-	struct store_outbox_depth depth;
-	struct gw_err err = { 0 };
-	size_t np = gw->n_providers < METRICS_MAX_PROVIDERS ? gw->n_providers
-							     : METRICS_MAX_PROVIDERS;
-	int rc = 0;
-
-	head(out, "gateway_surveys_triggered_total", "counter",
-	     "Surveys asked for with POST /v1/surveys, by what became of the request.");
+	metrics_head(out, "gateway_surveys_triggered_total", "counter",
+		     "Surveys asked for with POST /v1/surveys, by what became of the request.");
 	for (int k = 0; k < KIND__COUNT; k++)
 		for (int c = 0; c < CHANNEL__COUNT; c++)
 			for (int t = 0; t < MT__COUNT; t++)
@@ -171,18 +130,18 @@ int metrics_render(struct gateway *gw, struct buf *out)
 					   channel_name((enum channel)c), trigger_names[t],
 					   get(&m->triggers[k][c][t]));
 
-	head(out, "gateway_messages_sent_total", "counter",
-	     "Send attempts handed to a provider, by the provider's answer.");
+	metrics_head(out, "gateway_messages_sent_total", "counter",
+		     "Send attempts handed to a provider, by the provider's answer.");
 	for (size_t p = 0; p < np; p++)
 		for (int r = 0; r < MS__COUNT; r++)
 			buf_printf(out, "gateway_messages_sent_total{provider=\"%s\",result=\"%s\"} "
-				   "%llu\n", provider_name(gw->providers[p]), send_names[r],
+				   "%llu\n", providers[p], send_names[r],
 				   get(&m->sends[p][r]));
 
-	head(out, "gateway_send_duration_seconds", "histogram",
-	     "Time from a send request to the provider's answer (HTTP providers).");
+	metrics_head(out, "gateway_send_duration_seconds", "histogram",
+		     "Time from a send request to the provider's answer (HTTP providers).");
 	for (size_t p = 0; p < np; p++) {
-		const char *name = provider_name(gw->providers[p]);
+		const char *name = providers[p];
 		unsigned long long cum = 0;
 
 		for (size_t b = 0; b <= N_BUCKETS; b++) {
@@ -202,51 +161,28 @@ int metrics_render(struct gateway *gw, struct buf *out)
 			   cum);
 	}
 
-	head(out, "gateway_replies_total", "counter",
-	     "Inbound texts from customers, by what the conversation rules did with them.");
+	metrics_head(out, "gateway_replies_total", "counter",
+		     "Inbound texts from customers, by what the conversation rules did with them.");
 	for (size_t p = 0; p < np; p++)
 		for (int r = 0; r < MR__COUNT; r++)
 			buf_printf(out, "gateway_replies_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
-				   provider_name(gw->providers[p]), reply_names[r],
+				   providers[p], reply_names[r],
 				   get(&m->replies[p][r]));
 
-	head(out, "gateway_sms_segments_total", "counter",
-	     "Segments of the SMS providers accepted (what they bill), by encoding.");
+	metrics_head(out, "gateway_sms_segments_total", "counter",
+		     "Segments of the SMS providers accepted (what they bill), by encoding.");
 	for (size_t p = 0; p < np; p++)
 		for (int u = 0; u < 2; u++)
 			buf_printf(out, "gateway_sms_segments_total{provider=\"%s\",encoding=\"%s\"} "
-				   "%llu\n", provider_name(gw->providers[p]), u ? "ucs2" : "gsm7",
+				   "%llu\n", providers[p], u ? "ucs2" : "gsm7",
 				   get(&m->sms_segments[p][u]));
 
-	head(out, "gateway_provider_paused", "gauge",
-	     "1 while sending through the provider is paused (credentials refused).");
-	for (size_t p = 0; p < np; p++)
-		buf_printf(out, "gateway_provider_paused{provider=\"%s\"} %d\n",
-			   provider_name(gw->providers[p]),
-			   dispatcher_paused(gw->dispatcher, gw->providers[p]) != NULL);
-
-	head(out, "gateway_http_responses_total", "counter", "HTTP answers, by status class.");
+	metrics_head(out, "gateway_http_responses_total", "counter", "HTTP answers, by status class.");
 	for (int c = 1; c <= 5; c++)
 		buf_printf(out, "gateway_http_responses_total{class=\"%dxx\"} %llu\n", c,
 			   get(&m->http[c]));
 
-	head(out, "gateway_health_probes_total", "counter",
-	     "Write probes GET /healthz ran (at most one per [server] health_check_interval).");
+	metrics_head(out, "gateway_health_probes_total", "counter",
+		     "Write probes GET /healthz ran (at most one per [server] health_check_interval).");
 	buf_printf(out, "gateway_health_probes_total %llu\n", get(&m->health_probes));
-
-	render_store_log(gw, out);
-
-	if (store_outbox_depth(gw->store, &depth, &err) == 0) {
-		head(out, "gateway_outbox_messages", "gauge",
-		     "Outbound messages waiting (queued), being sent, or uncertain.");
-		buf_printf(out, "gateway_outbox_messages{state=\"queued\"} %lld\n",
-			   (long long)depth.queued);
-		buf_printf(out, "gateway_outbox_messages{state=\"sending\"} %lld\n",
-			   (long long)depth.sending);
-		buf_printf(out, "gateway_outbox_messages{state=\"uncertain\"} %lld\n",
-			   (long long)depth.uncertain);
-	} else {
-		rc = -1;
-	}
-	return rc;
 }

@@ -2,9 +2,10 @@
  * metrics.h - the gateway's counters, served by GET /metrics in Prometheus' text format (0.0.4).
  *
  * Counters are lock-free (relaxed atomics) and bumped where things happen: the trigger route,
- * the dispatcher, the conversation rules, the HTTP server.  Gauges (the outbox's depth, whether a
- * provider is paused) are read when /metrics is asked for.  Labels take a small fixed set of
- * values each, so a scrape is a few hundred lines at most.
+ * the dispatcher, the conversation rules, the HTTP server.  The gauges (the outbox's depth,
+ * whether a provider is paused, the store's log) are read by status.c when /metrics is asked
+ * for.  Labels take a small fixed set of values each, so a scrape is a few hundred lines at
+ * most.
  */
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
@@ -13,8 +14,6 @@
 
 #include "buf.h"
 #include "vocab.h"
-
-struct gateway;
 
 /* What became of a trigger. */
 enum metric_trigger { MT_QUEUED, MT_EXISTING, MT_SKIPPED, MT_OPTED_OUT, MT__COUNT };
@@ -47,8 +46,12 @@ void metrics_http(struct metrics *m, int status);
 /* GET /healthz ran its write probe. */
 void metrics_health_probe(struct metrics *m);
 
-/* Writes every metric of `gw` as Prometheus text.  0, or -1 when the store could not be read
- * (the counters are written all the same; the outbox gauges are left out). */
-int metrics_render(struct gateway *gw, struct buf *out);
+/* Writes every counter of `m` as Prometheus text; providers[0..np) name the provider indexes
+ * the counters were bumped with (the gauges are status.c's). */
+void metrics_render_counters(struct metrics *m, const char *const *providers, size_t np,
+			     struct buf *out);
+
+/* The "# HELP" and "# TYPE" lines of one metric. */
+void metrics_head(struct buf *out, const char *name, const char *type, const char *help);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "http.h"
 #include "report.h"
 
 /* The JSON text handed out by the server's reader: a report by agent may pass the 1 MiB body
@@ -42,7 +42,7 @@ void report_api_get(struct gateway *gw, const struct request *req, struct respon
 	char name[64];
 	struct json_text *t;
 
-	if (!api_method_is(req, "GET", resp))
+	if (!http_method_is(req, "GET", resp))
 		return;
 	if ((unknown = request_query_unknown(req, known))) {
 		/* Named back as printable ASCII: the name came off the network. */
@@ -51,25 +51,25 @@ void report_api_get(struct gateway *gw, const struct request *req, struct respon
 		for (i = 0; unknown[i] && i < sizeof(name) - 1; i++)
 			name[i] = unknown[i] > 0x20 && unknown[i] < 0x7f ? unknown[i] : '?';
 		name[i] = '\0';
-		api_error(resp, 422, "unknown_parameter", name,
-			  "unknown query parameter '%s': use kind, since, until, group_by", name);
+		http_error(resp, 422, "unknown_parameter", name,
+			   "unknown query parameter '%s': use kind, since, until, group_by", name);
 		return;
 	}
 	if (report_options_parse(request_query(req, "kind"), request_query(req, "since"),
 				 request_query(req, "until"), request_query(req, "group_by"), &o,
 				 &err) < 0 ||
 	    report_build(gw->store, &o, &r, &err) < 0) {
-		api_error_from(resp, &err);
+		http_error_from(resp, &err);
 		return;
 	}
-	/* Not api_json_reply(): one-decimal figures need report_json_dumps()'s precision. */
+	/* Not http_json_reply(): one-decimal figures need report_json_dumps()'s precision. */
 	t = calloc(1, sizeof(*t));
 	if (t)
 		t->text = report_json_dumps(&r, JSON_COMPACT);
 	report_release(&r);
 	if (!t || !t->text) {
 		free(t);
-		api_error(resp, 503, "unavailable", "", "out of memory");
+		http_error(resp, 503, "unavailable", "", "out of memory");
 		return;
 	}
 	t->len = strlen(t->text);

@@ -6,7 +6,7 @@
 #define GW_REPORT_API_H
 
 #include "gateway.h"
-#include "server.h"
+#include "http.h"
 
 /* Answers one request to /v1/reports (already authorised): 405 for a method other than GET,
  * 422 naming the field for a bad or unknown query argument, 503 when the store cannot be read,

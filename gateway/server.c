@@ -393,7 +393,7 @@ static enum MHD_Result send_too_large(struct server *s, struct MHD_Connection *c
 
 	if (!r)
 		return MHD_NO;
-	api_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes", limit);
+	http_error(r, 413, "body_too_large", "", "request body is larger than %zu bytes", limit);
 	r->extra_header = "Connection: close";
 	return send_response(s, conn, r);
 }
@@ -486,8 +486,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			linger_when_closed(s, conn);
 			if (!(r = response_new()))
 				return MHD_NO;
-			api_error(r, 400, "invalid_header", "Content-Length",
-				  "the request has two different Content-Length headers");
+			http_error(r, 400, "invalid_header", "Content-Length",
+				   "the request has two different Content-Length headers");
 			return send_response(s, conn, r);
 		}
 		/* A declared oversize body: answered before any of it is read (a client that

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "export.h"
+#include "filter.h"
 
 const char report_definitions[] =
 	"Definitions:\n"
