@@ -87,7 +87,7 @@ clean:
 	rm -rf build
 
 # Load tests (not part of `make test`): an optimised build of its own in build/bench, wrk and
-# GNU time installed like `make deps` does, then bench/run.sh (see README "Performance").
+# GNU time installed like `make deps` does, then bench/run.sh (see docs/performance.md).
 BENCH_DEB_PKGS := wrk time
 BENCH_B        := build/bench
 BENCH_TOOLS    := fake_provider sign_webhooks gen_responses
@@ -101,7 +101,7 @@ bench: bench-build
 	@bash bench/run.sh $(BENCH_B)
 
 # Minutes of mixed load on one gateway process of that build, and what it leaves behind
-# (bench/soak.sh; SOAK_DURATION, SOAK_CONNECTIONS, SOAK_REPLY_CONNECTIONS in README "Performance").
+# (bench/soak.sh; SOAK_DURATION, SOAK_CONNECTIONS, SOAK_REPLY_CONNECTIONS in docs/performance.md, "Soak").
 soak: bench-build
 	@bash bench/soak.sh $(BENCH_B)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR - the load tests behind `make bench` (README "Performance").
+# bench/run.sh BUILD_DIR - the load tests behind `make bench` (docs/performance.md).
 #
 # Runs the gateway BUILD_DIR/gateway on loopback against bench/fake_provider (a fast fake of
 # Twilio's Messages API) and drives it with wrk, one phase at a time, each in a gateway process

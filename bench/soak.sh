@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/soak.sh BUILD_DIR - the sustained mixed load behind `make soak` (README "Performance").
+# bench/soak.sh BUILD_DIR - the sustained mixed load behind `make soak` (docs/performance.md, "Soak").
 #
 # One gateway process, BUILD_DIR/gateway, on loopback against bench/fake_provider, under two
 # loads at once for SOAK_DURATION seconds (default 180):

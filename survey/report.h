@@ -2,7 +2,7 @@
  * report.h - survey reports: NPS, CSAT and CES figures per day, week, month, channel, touchpoint
  * or agent, with response rates, time to answer and time to resolution, as JSON, CSV or a table.
  *
- * Definitions (also in README "Reports" and `gateway report --help`):
+ * Definitions (also in docs/reports.md and `gateway report --help`):
  *  - a survey belongs to the UTC day it was triggered (created); since/until are days, both
  *    included;
  *  - triggered: surveys written for the kind in the period (a trigger refused 409 for an

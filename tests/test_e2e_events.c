@@ -1,7 +1,7 @@
 /*
  * test_e2e_events.c - outbound events through build/gateway and a receiver on loopback
- * (tests/support/fake_receiver.c) that checks every X-Gateway-Signature as the README tells
- * receivers to.
+ * (tests/support/fake_receiver.c) that checks every X-Gateway-Signature as docs/guarantees.md
+ * ("Outbound events") tells receivers to.
  *
  * The gateway sends surveys through the console provider (GATEWAY_CHANNELS_SMS=console) and
  * customers answer through POST /webhooks/console, so only the events leave the process.  Retries

@@ -1,7 +1,7 @@
 /*
  * test_fuzz_regressions.c - inputs the libFuzzer targets in tests/fuzz/ found to break a contract,
  * one row each: the input exactly as the fuzzer saved it (or its smallest spelling), and what the
- * module's header or the README says must happen.  Each row failed before its bug was fixed.
+ * module's header or docs/ say must happen.  Each row failed before its bug was fixed.
  *
  * The crash files themselves are kept under tests/fuzz/regressions/<target>/ and replay with
  *   build/fuzz/fuzz_<target> tests/fuzz/regressions/<target>/<file>
@@ -21,11 +21,11 @@
 /* ---- POST /v1/surveys: interaction.opened_at / closed_at ------------------------------------ */
 
 /*
- * The README: "opened_at, closed_at (ISO 8601 UTC)", e.g. 2026-11-22T10:12:30Z.  check_timestamp()
- * in gateway/api.c reads them with sscanf("%4d-%2d-%2dT%2d:%2d:%2d%n") and checks n == 19, but %d
- * skips leading white space and takes a sign, and the hour, minute and second are not checked
- * against 0, so times that are not ISO 8601 pass: "T1: 12:15Z" (fuzz_trigger,
- * crash-0088a80fab072e84214aba4cd26f1caf1ea1cfc0), a negative hour, signed fields.
+ * docs/http-api.md: "opened_at, closed_at (ISO 8601 UTC)", e.g. 2026-11-22T10:12:30Z.
+ * check_timestamp() in gateway/api.c reads them with sscanf("%4d-%2d-%2dT%2d:%2d:%2d%n") and
+ * checks n == 19, but %d skips leading white space and takes a sign, and the hour, minute and
+ * second are not checked against 0, so times that are not ISO 8601 pass: "T1: 12:15Z"
+ * (fuzz_trigger, crash-0088a80fab072e84214aba4cd26f1caf1ea1cfc0), a negative hour, signed fields.
  */
 struct time_row {
 	const char *body;

@@ -7,8 +7,9 @@
  *
  * sms_smart_encode(): one row per text and setting ([sms] encoding, fold_accents) with the text
  * that must go out and how many characters were replaced; one row per look-alike of the
- * documented list (README "SMS encoding") with its replacement; letters GSM-7 has are never
- * changed; a replacement that would cost more segments, or not fit the buffer, is not made.
+ * documented list (docs/providers.md, "SMS encoding") with its replacement; letters GSM-7 has
+ * are never changed; a replacement that would cost more segments, or not fit the buffer, is not
+ * made.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -306,7 +307,8 @@ static void test_smart_encode_table(void **state)
 	}
 }
 
-/* The look-alikes README lists, each between two letters: the replacement, and a GSM-7 text. */
+/* The look-alikes docs/providers.md lists, each between two letters: the replacement, and a
+ * GSM-7 text. */
 static const struct {
 	unsigned cp;
 	const char *to;

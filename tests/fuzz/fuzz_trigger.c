@@ -7,10 +7,10 @@
  * JSON, validated.  Checked:
  *   - a rejected body answers 400 or 422 with a code, a message, and (but for invalid_json) the
  *     field it is about;
- *   - an accepted one holds what the README promises: customer.id and interaction.id non-empty
- *     and at most 128 bytes, customer.phone E.164, a known kind, channel and locale (the default
- *     when none was given), a known time zone, ISO 8601 UTC times, delay 0 to 30 days, and its
- *     strings are the JSON document's own.
+ *   - an accepted one holds what docs/http-api.md promises: customer.id and interaction.id
+ *     non-empty and at most 128 bytes, customer.phone E.164, a known kind, channel and locale
+ *     (the default when none was given), a known time zone, ISO 8601 UTC times, delay 0 to 30
+ *     days, and its strings are the JSON document's own.
  */
 #include <jansson.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@
 #include "api.h"
 #include "fuzz.h"
 
-#define MAX_DELAY_S (30 * 86400)   /* README: delay_seconds 0 to 30 days */
+#define MAX_DELAY_S (30 * 86400)   /* docs/http-api.md: delay_seconds 0 to 30 days */
 
 /* The default locale is not the built-in "es", so that a missing locale is seen to use it. */
 static const char fuzz_config[] =
@@ -58,7 +58,7 @@ static const char *member(json_t *obj, const char *key)
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" with digits only, then optional ".digits", then "Z" or "+00:00": what
- * the README calls ISO 8601 UTC ("2026-11-22T10:12:30Z"). */
+ * docs/http-api.md calls ISO 8601 UTC ("2026-11-22T10:12:30Z"). */
 static void check_time(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
