@@ -15,7 +15,6 @@
 #define HISTORY_DEFAULT 100
 #define HISTORY_MAX 200         /* surveys per answer: comments can be long, answers are capped */
 #define ERASE_WIPE_WAIT_MS 10000        /* how long an erasure waits for readers to leave the log */
-#define RETAIN_EVERY_S 3600
 
 static json_t *time_or_null(int64_t t)
 {
@@ -182,30 +181,4 @@ void customers_route(struct gateway *gw, const struct request *req, const char *
 			   "DELETE)", req->method);
 		resp->extra_header = "Allow: GET, DELETE";
 	}
-}
-
-void customers_retain_tick(struct gateway *gw, int64_t now, int64_t *last_run)
-{
-	struct gw_err err = { 0 };
-	size_t n = 0;
-
-	if (gw->cfg.retain_days <= 0)
-		return;
-	/* A clock moved back (a test's fake clock) counts as a new hour. */
-	if (*last_run && now >= *last_run && now - *last_run < RETAIN_EVERY_S)
-		return;
-	*last_run = now;
-	if (store_purge_texts(gw->store, now - (int64_t)gw->cfg.retain_days * 86400, &n,
-			      &err) < 0) {
-		log_error("retain_purge", "purging texts older than %d days failed: %s",
-			  gw->cfg.retain_days, err.msg);
-		return;
-	}
-	if (!n)
-		return;
-	printf("event=retain_purge rows=%zu\n", n);
-	fflush(stdout);
-	/* Best effort, one short attempt: the log is emptied by later checkpoints anyway. */
-	if (store_wipe_freed(gw->store, 0, &err) < 0)
-		log_error("retain_purge", "emptying the log after the purge: %s", err.msg);
 }

@@ -24,6 +24,5 @@ void customers_route(struct gateway *gw, const struct request *req, const char *
 /* Once an hour of gateway time (the first call at once): with [store] retain_days set, blanks
  * the texts older than that.  *last_run is the caller's memory of the last purge (start at 0).
  * Failures are logged; the next hour tries again. */
-void customers_retain_tick(struct gateway *gw, int64_t now, int64_t *last_run);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "customers.h"
 #include "metrics.h"
 #include "sms.h"
 
@@ -35,9 +34,6 @@ struct dispatcher {
 	int stop, woken;
 	CURLM *multi;
 	struct bucket buckets[GATEWAY_MAX_PROVIDERS];
-	int64_t last_expiry_sweep;
-	int64_t last_retain_purge;      /* [store] retain_days: the last purge of old texts */
-	int64_t last_log_warning;       /* monotonic ms: the last "checkpoints held back" line */
 	/* The provider's last claim found fewer due messages than it asked for. */
 	int drained[GATEWAY_MAX_PROVIDERS];
 	/* Written by the dispatcher's thread (pause_on_auth_failure()), the reason before the
@@ -563,60 +559,6 @@ static size_t claim_batch(struct dispatcher *d, size_t pi)
 	return n;
 }
 
-/* A log that no checkpoint has copied back whole for LOG_STALL_S (a reader holding an old
- * snapshot, a failing disk) is said in the log, with the reason, once every LOG_STALL_S. */
-#define LOG_STALL_S 30
-
-static void watch_store_log(struct dispatcher *d)
-{
-	struct store_log_stats ls;
-	int64_t now = gateway_monotonic_ms();
-
-	if (d->last_log_warning && now - d->last_log_warning < LOG_STALL_S * 1000)
-		return;
-	store_log_stats(d->gw->store, &ls);
-	if (ls.since_complete_s < LOG_STALL_S && ls.since_complete_s >= 0)
-		return;
-	if (ls.since_complete_s < 0 && ls.checkpoints < LOG_STALL_S * 5)
-		return;         /* none has completed yet, but the gateway has only just started */
-	d->last_log_warning = now;
-	log_warn("checkpoint_stalled", "no checkpoint has copied the whole write-ahead log for %s%.0f s "
-		 "(log %lld bytes, limit %lld, %lld pages pending): %s",
-		 ls.since_complete_s < 0 ? "over " : "",
-		 ls.since_complete_s < 0 ? (double)LOG_STALL_S : ls.since_complete_s,
-		 (long long)ls.bytes, (long long)ls.limit, (long long)ls.frames_pending,
-		 ls.error[0] ? ls.error : "no reason given");
-}
-
-/* Once a second (of the gateway's clock), surveys past their expiry become expired. */
-static void sweep_expired(struct dispatcher *d)
-{
-	struct gw_err err = { 0 };
-	int64_t now = gateway_now(d->gw);
-	size_t n;
-
-	if (now == d->last_expiry_sweep)
-		return;
-	d->last_expiry_sweep = now;
-	/* Idempotency keys are kept for 48 hours (the contract promises 24). */
-	if (now % 60 == 0 && store_idem_purge(d->gw->store, now - 48 * 3600, &n, &err) < 0)
-		log_error("idempotency_purge", "purging idempotency keys failed: %s", err.msg);
-	/* A claim whose lease ran out (a send hung far past curl's own timeout) is uncertain. */
-	if (store_expire_leases(d->gw->store, now, &n, &err) < 0)
-		log_error("lease_expiry", "expiring send leases failed: %s", err.msg);
-	else if (n)
-		log_warn("lease_expired", "%zu message(s) still sending after their lease: now "
-			 "uncertain", n);
-	if (store_expire_due(d->gw->store, now, &n, &err) < 0)
-		log_error("survey_expiry", "expiring surveys failed: %s", err.msg);
-	else if (n) {
-		printf("event=expire surveys=%zu\n", n);
-		fflush(stdout);
-	}
-	customers_retain_tick(d->gw, now, &d->last_retain_purge);
-	watch_store_log(d);
-}
-
 /* Waits until IDLE_WAIT_MS pass, dispatcher_wake() is called or the dispatcher is stopped. */
 static void idle_wait(struct dispatcher *d)
 {
@@ -656,7 +598,6 @@ static void *dispatcher_main(void *arg)
 
 		reap_recorded(d);
 		if (!stop) {
-			sweep_expired(d);
 			for (size_t i = 0; i < d->gw->n_providers; i++)
 				claimed += claim_batch(d, i);
 		}

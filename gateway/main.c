@@ -17,6 +17,7 @@
 #include "events.h"
 #include "export.h"
 #include "gateway.h"
+#include "housekeeping.h"
 #include "reply.h"
 #include "report.h"
 #include "server.h"
@@ -91,6 +92,7 @@ static int cmd_serve(int argc, char **argv)
 {
 	struct gateway gw;
 	struct gw_err err = { 0 };
+	struct housekeeping *housekeeping = NULL;
 	const char *conf = NULL;
 	sigset_t sigs;
 	size_t uncertain = 0;
@@ -149,6 +151,7 @@ static int cmd_serve(int argc, char **argv)
 	if (!gw.cfg.n_api_keys)
 		fprintf(stderr, "warning: [server] api_keys is empty: every /v1 call will be refused\n");
 	if (!(gw.dispatcher = dispatcher_start(&gw, &err)) ||
+	    !(housekeeping = housekeeping_start(&gw, &err)) ||
 	    (gw.cfg.events_url && !(gw.events = events_start(&gw, &err))) ||
 	    !(gw.server = server_start(&gw, &err))) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -165,6 +168,7 @@ static int cmd_serve(int argc, char **argv)
 out:
 	server_stop(gw.server);
 	events_stop(gw.events);
+	housekeeping_stop(housekeeping);
 	dispatcher_stop(gw.dispatcher);
 	gateway_release(&gw);
 	config_release(&gw.cfg);

@@ -1,7 +1,7 @@
 /*
  * reply_lex.h - the lexer and word lexicon of the reply parser.
  *
- * Private to the reply parser: only gateway/reply.c (the grammar) and gateway/reply_lex.c include
+ * Private to the reply parser: only survey/reply.c (the grammar) and survey/reply_lex.c include
  * it.  Everyone else goes through reply.h.
  *
  *   lexer    cuts the reply into tokens: runs of white space, numbers (the decimal digits of

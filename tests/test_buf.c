@@ -1,5 +1,5 @@
 /*
- * test_buf.c - the capped byte buffer (gateway/buf.h).
+ * test_buf.c - the capped byte buffer (lib/buf.h).
  *
  * The contract under test: `len < cap_limit` always (the cap counts the terminating NUL), the
  * content is always NUL-terminated, an append that would pass the cap returns -1 and leaves the

@@ -1,5 +1,5 @@
 /*
- * test_config.c - gateway.conf (gateway/config.h), against DESIGN.md §2 "Config".
+ * test_config.c - gateway.conf (lib/config.h), against DESIGN.md §2 "Config".
  *
  * Each test writes its INI text to a temp file (mkstemp under /tmp, removed in teardown) and calls
  * config_load().  Covered: the embedded defaults when there is no file; every documented key

@@ -1,5 +1,5 @@
 /*
- * test_localtime.c - quiet hours in the customer's time zone (gateway/localtime.h).
+ * test_localtime.c - quiet hours in the customer's time zone (lib/localtime.h).
  *
  * Expected instants are Unix seconds computed outside the code under test, with
  * `TZ=<zone> date -d '<local time>' +%s` (tzdata 2024+), and written here with the local times they

@@ -1,5 +1,5 @@
 /*
- * test_sms.c - SMS segment counting (gateway/sms.h, 3GPP TS 23.038 / 23.040).
+ * test_sms.c - SMS segment counting (survey/sms.h, 3GPP TS 23.038 / 23.040).
  *
  * Each row builds a text from pieces repeated a number of times, so that the boundaries (160 / 153
  * septets, 70 / 67 UTF-16 units) are met exactly, and says which encoding it must need, how many

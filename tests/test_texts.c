@@ -1,5 +1,5 @@
 /*
- * test_texts.c - what customers read (gateway/texts.h).
+ * test_texts.c - what customers read (survey/texts.h).
  *
  * Built-ins (t == NULL, or a `struct texts` from a config without [templates.*]): every locale x
  * kind question names the brand, the customer and both ends of the scale; an empty or missing

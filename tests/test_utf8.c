@@ -1,5 +1,5 @@
 /*
- * test_utf8.c - UTF-8 checks for text from the network (gateway/utf8.h).
+ * test_utf8.c - UTF-8 checks for text from the network (lib/utf8.h).
  *
  * One row per byte sequence: whether utf8_valid() accepts it (RFC 3629: shortest form only, no
  * surrogates, nothing past U+10FFFF, and no NUL bytes) and what utf8_sanitize() turns it into:
@@ -267,7 +267,7 @@ static void test_decode_every_code_point(void **state)
 /*
  * The general category Nd ranges of Unicode 17.0, as DerivedGeneralCategory.txt lists them (a
  * range may hold several sets of ten: U+116D0..U+116E3, U+1D7CE..U+1D7FF), written out apart
- * from the table in gateway/utf8.c so that each checks the other.
+ * from the table in lib/utf8.c so that each checks the other.
  */
 static const struct { uint32_t first, last; } nd_ranges[] = {
 	{ 0x0030, 0x0039 }, { 0x0660, 0x0669 }, { 0x06F0, 0x06F9 }, { 0x07C0, 0x07C9 },

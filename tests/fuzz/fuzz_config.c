@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - config_load() (gateway/config.h) on any gateway.conf.
+ * fuzz_config.c - config_load() (lib/config.h) on any gateway.conf.
  *
  * Each input is written to one temp file (made at start, removed at exit) and loaded; the
  * environment's GATEWAY_* overrides are cleared at start so that the file alone decides.

@@ -1,5 +1,5 @@
 /*
- * fuzz_csv.c - csv_cell() and csv_row_end() (gateway/csv.h) on any cells, into a capped buffer.
+ * fuzz_csv.c - csv_cell() and csv_row_end() (lib/csv.h) on any cells, into a capped buffer.
  *
  * Input: one byte choosing the buffer's cap (0: 1 MiB, else 8 times the byte), then cells, each a
  * header byte and its bytes.  Header: bit 0 the formula guard, bit 1 a NULL cell, bits 2-7 the

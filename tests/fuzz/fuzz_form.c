@@ -1,6 +1,6 @@
 /*
  * fuzz_form.c - form_parse(), form_add(), form_find() and form_decode_component()
- * (providers/form.h) on any bytes.
+ * (lib/form.h) on any bytes.
  *
  * The input is an application/x-www-form-urlencoded body.  Checked:
  *   - form_parse() agrees with the WHATWG parser written out plainly below (split on '&', skip

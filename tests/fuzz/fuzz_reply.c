@@ -1,5 +1,5 @@
 /*
- * fuzz_reply.c - reply_parse() and reply_format_json() (gateway/reply.h) on any bytes.
+ * fuzz_reply.c - reply_parse() and reply_format_json() (survey/reply.h) on any bytes.
  *
  * The input is the customer's text, read as a reply to each kind in turn.  Checked for each:
  *   - the outcome and reason agree (a reason only for REPLY_INVALID), a score is inside the kind's
