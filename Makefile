@@ -1,7 +1,9 @@
 # Survey gateway: build, test and run.
 #   make          build build/gateway
 #   make run      install missing packages, build, start on gateway.conf (else the example)
-#   make test     install missing packages, build, run every test (unit, end-to-end, ASan+UBSan)
+#   make test     install missing packages, check the layers, build, run every test (unit,
+#                 end-to-end, ASan+UBSan)
+#   make layers   tools/check-layers.sh: no include from a layer above, no include rings
 #   make asan     the tests only, under AddressSanitizer + UBSan
 #   make valgrind the unit tests under valgrind
 #   make bench    optimised build, load tests on loopback: a table and bench/results.json
@@ -32,7 +34,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
-.PHONY: all run test asan check valgrind deps clean bench bench-build soak
+.PHONY: all run test asan check valgrind deps clean bench layers bench-build soak
 all: $(B)/gateway
 
 $(B)/obj/%.o: %.c $(foreach d,$(LAYERS),$(wildcard $(d)/*.h)) $(wildcard tests/support/*.h)
@@ -71,7 +73,11 @@ run: deps
 	@conf=gateway.conf; [ -f $$conf ] || conf=gateway.conf.example; \
 	  echo "starting build/gateway serve -c $$conf"; exec $(B)/gateway serve -c $$conf
 
-test: deps
+# The shape of the code: no #include from a layer above, no modules that include each other.
+layers:
+	@bash tools/check-layers.sh && echo "layers: every include runs one way"
+
+test: deps layers
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
 
