@@ -519,11 +519,78 @@ static void test_webhook_authenticated_any_header_case(void **state)
 	}
 }
 
+/* ---- send answers -------------------------------------------------------------------------- */
+
+struct send_case {
+	const char *name;
+	long status;                /* 0: no answer; -1: the provider's success status */
+	const char *body;           /* NULL: no body at all */
+	enum send_result want;
+	const char *want_code;
+	int want_401_flags;         /* 1: the provider's bare_401_flags; 0: no flags */
+};
+
+static const struct send_case send_cases[] = {
+	{ "success with an empty body", -1, "", SEND_ACCEPTED, "", 0 },
+	{ "success with no body at all", -1, NULL, SEND_ACCEPTED, "", 0 },
+	{ "no answer (status 0)", 0, NULL, SEND_TRANSIENT, "network", 0 },
+	{ "429 without a body", 429, "", SEND_TRANSIENT, "http_429", 0 },
+	{ "500 without a body", 500, "", SEND_TRANSIENT, "http_500", 0 },
+	{ "502 HTML from a proxy", 502, "<html><body>Bad Gateway</body></html>", SEND_TRANSIENT,
+	  "http_502", 0 },
+	{ "503 without a body", 503, NULL, SEND_TRANSIENT, "http_503", 0 },
+	{ "400 not JSON", 400, "Bad Request", SEND_PERMANENT, "http_400", 0 },
+	{ "401 without a body", 401, "", SEND_PERMANENT, "http_401", 1 },
+	{ "409 without a body", 409, NULL, SEND_PERMANENT, "http_409", 0 },
+};
+
+/* Answers that carry nothing of the provider's own are classed by their status alone: no id, no
+ * provider status, no pause beyond the backoff; an error code "network" or "http_<status>" with a
+ * human message, and none on success. */
+static void test_send_answers_by_status(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(contracts); i++) {
+		const struct contract *c = &contracts[i];
+		struct provider *p = open_provider(c);
+
+		for (size_t j = 0; j < ARRAY_SIZE(send_cases); j++) {
+			const struct send_case *t = &send_cases[j];
+			size_t len = t->body ? strlen(t->body) : 0;
+			char *copy = NULL, row[160];
+			struct send_outcome out;
+
+			row_name(row, c, t->name);
+			if (t->body) {
+				/* Exactly `len` bytes, no NUL after them. */
+				copy = malloc(len ? len : 1);
+				assert_non_null(copy);
+				memcpy(copy, t->body, len);
+			}
+			memset(&out, 'x', sizeof(out));     /* the wrapper clears what is left */
+			EXPECT_INT(row, "result", provider_parse_send_response(p, t->status < 0 ?
+					c->ok_status : t->status, copy, len, &out), t->want);
+			EXPECT_STR(row, "provider_message_id", out.provider_message_id, "");
+			EXPECT_STR(row, "status", out.status, "");
+			EXPECT_STR(row, "error_code", out.error_code, t->want_code);
+			if (t->want == SEND_ACCEPTED)
+				EXPECT_STR(row, "error_message", out.error_message, "");
+			else if (!out.error_message[0])
+				fail_msg("%s: error_message is empty, want a human message", row);
+			EXPECT_INT(row, "flags", out.flags, t->want_401_flags ? c->bare_401_flags : 0);
+			EXPECT_INT(row, "retry_after_s", out.retry_after_s, 0);
+			free(copy);
+		}
+		provider_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_webhook_auth_and_routing),
 		cmocka_unit_test(test_webhook_authenticated_any_header_case),
+		cmocka_unit_test(test_send_answers_by_status),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
