@@ -274,30 +274,6 @@ static void test_ops_table(void **state)
 	assert_int_equal(n, ARRAY_SIZE(want));
 }
 
-/* Through config_load(), as the gateway makes it: the pace defaults to 80/s, `rate` overrides. */
-static void test_rate_from_config(void **state)
-{
-	static const char *const inis[] = { INI_META, INI_META "rate = 20/s\n" };
-	static const double want[] = { 80.0, 20.0 };
-
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(inis); i++) {
-		struct config cfg;
-		struct gw_err err = { 0 };
-		struct provider *p;
-
-		load_ini(inis[i], &cfg);
-		p = provider_create(provider_find("meta"), config_section_find(&cfg, "provider.meta"),
-				    NULL, PUBLIC_URL, &err);
-		config_release(&cfg);
-		if (!p)
-			fail_msg("provider_create: %s", err.msg);
-		assert_false(p->rate.off);
-		assert_true(p->rate.per_second > want[i] - 0.001 && p->rate.per_second < want[i] + 0.001);
-		provider_free(p);
-	}
-}
-
 struct init_case {
 	const char *name;
 	const char *pnid, *token, *secret, *verify, *version, *base_url;
@@ -353,20 +329,6 @@ static void test_init_table(void **state)
 		if (!strstr(err.msg, "provider.meta"))
 			fail_msg("%s: error \"%s\" does not name the section", t->name, err.msg);
 	}
-}
-
-/* The same rule through a real config file: the error names the missing key. */
-static void test_init_from_config_file(void **state)
-{
-	struct config cfg;
-	struct gw_err err = { 0 };
-
-	(void)state;
-	load_ini("[provider.meta]\nphone_number_id = " PNID "\naccess_token = " TOKEN "\n", &cfg);
-	assert_null(provider_create(provider_find("meta"), config_section_find(&cfg, "provider.meta"),
-				    NULL, PUBLIC_URL, &err));
-	assert_non_null(strstr(err.msg, "app_secret"));
-	config_release(&cfg);
 }
 
 /* ---- build_send --------------------------------------------------------------------------- */
@@ -1642,9 +1604,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ops_table),
-		cmocka_unit_test(test_rate_from_config),
 		cmocka_unit_test(test_init_table),
-		cmocka_unit_test(test_init_from_config_file),
 		cmocka_unit_test(test_build_send_table),
 		cmocka_unit_test(test_build_send_request_line_and_headers),
 		cmocka_unit_test(test_build_send_url_from_config),

@@ -585,12 +585,104 @@ static void test_send_answers_by_status(void **state)
 	}
 }
 
+/* ---- configuration ------------------------------------------------------------------------- */
+
+/* init() through config_load(), as the gateway makes it, names the required key that is missing
+ * and the section it belongs in. */
+static void test_init_names_missing_key(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(contracts); i++) {
+		const struct contract *c = &contracts[i];
+		struct gw_err err = { 0 };
+		char row[160], section[64];
+
+		row_name(row, c, "config file without a required key");
+		snprintf(section, sizeof(section), "provider.%s", c->name);
+		if (from_ini(c, c->ini_missing, &err))
+			fail_msg("%s: init succeeded, want an error naming %s", row, c->missing_key);
+		if (!strstr(err.msg, c->missing_key))
+			fail_msg("%s: error \"%s\" does not name %s", row, err.msg, c->missing_key);
+		if (!strstr(err.msg, section))
+			fail_msg("%s: error \"%s\" does not name %s", row, err.msg, section);
+	}
+}
+
+/* The pace is the provider's default until `rate` says otherwise. */
+static void test_rate_default_and_override(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(contracts); i++) {
+		const struct contract *c = &contracts[i];
+		char ini[512], row[160];
+		const double want[] = { c->default_rate, 5.0 };
+
+		snprintf(ini, sizeof(ini), "%srate = 5/s\n", c->ini);
+		for (size_t j = 0; j < ARRAY_SIZE(want); j++) {
+			struct gw_err err = { 0 };
+			struct provider *p = from_ini(c, j ? ini : c->ini, &err);
+
+			row_name(row, c, j ? "rate = 5/s" : "no rate key");
+			if (!p)
+				fail_msg("%s: provider_create: %s", row, err.msg);
+			EXPECT_INT(row, "rate.off", p->rate.off, 0);
+			if (p->rate.per_second < want[j] - 0.001 || p->rate.per_second > want[j] + 0.001)
+				fail_msg("%s: %g per second, want %g", row, p->rate.per_second, want[j]);
+			provider_free(p);
+		}
+	}
+}
+
+/*
+ * provider_create() documents that a section may leave keys out ("NULL: all defaults"): a
+ * hand-built section without base_url, not through config_load() and its key table's defaults,
+ * still sends to the provider's documented API, never to a relative URL.
+ */
+static void test_default_base_url_without_config_load(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(contracts); i++) {
+		const struct contract *c = &contracts[i];
+		struct config_entry e[8];
+		struct config_section sec = { .name = NULL, .entries = e, .n = 0 };
+		char section[64], row[160];
+		struct gw_err err = { 0 };
+		struct outbound msg = { .id = 42, .channel = c->channel, .purpose = PURPOSE_SURVEY,
+					.to = "+34600111222", .body = "9", .kind = KIND_NPS,
+					.locale = "es", .name = "Ana", .brand = "Acme",
+					.in_session = 1 };
+		struct http_request req;
+		struct provider *p;
+
+		row_name(row, c, "hand-built section without base_url");
+		snprintf(section, sizeof(section), "provider.%s", c->name);
+		sec.name = section;
+		for (const char *const *kv = c->hand; *kv; kv += 2, sec.n++) {
+			assert_true(sec.n < ARRAY_SIZE(e));
+			e[sec.n] = (struct config_entry){ .key = (char *)kv[0], .value = (char *)kv[1],
+							  .origin = (char *)"test" };
+		}
+		p = provider_create(provider_find(c->name), &sec, NULL, PUBLIC_URL, &err);
+		if (!p)
+			fail_msg("%s: provider_create: %s", row, err.msg);
+		provider_request_init(&req);
+		if (provider_build_send(p, &msg, &req, &err) < 0)
+			fail_msg("%s: build_send: %s", row, err.msg);
+		EXPECT_STR(row, "url", buf_cstr(&req.url), c->default_url);
+		provider_request_release(&req);
+		provider_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_webhook_auth_and_routing),
 		cmocka_unit_test(test_webhook_authenticated_any_header_case),
 		cmocka_unit_test(test_send_answers_by_status),
+		cmocka_unit_test(test_init_names_missing_key),
+		cmocka_unit_test(test_rate_default_and_override),
+		cmocka_unit_test(test_default_base_url_without_config_load),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

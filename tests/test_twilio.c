@@ -298,27 +298,6 @@ static void test_init_no_sender_names_both_keys(void **state)
 	assert_non_null(strstr(err.msg, "messaging_service_sid"));
 }
 
-/* The same rule through a real config file: the error names the missing key. */
-static void test_init_from_config_file(void **state)
-{
-	static const char ini[] = "[provider.twilio]\naccount_sid = " SID "\nfrom = " FROM "\n";
-	char path[] = "/tmp/test_twilio-XXXXXX";
-	struct config cfg;
-	struct gw_err err = { 0 };
-	int fd = mkstemp(path);
-
-	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ini, sizeof(ini) - 1), (ssize_t)(sizeof(ini) - 1));
-	close(fd);
-	assert_int_equal(config_load(&cfg, path, &err), 0);
-	unlink(path);
-	assert_null(provider_create(provider_find("twilio"),
-				    config_section_find(&cfg, "provider.twilio"), NULL, PUBLIC_URL, &err));
-	assert_non_null(strstr(err.msg, "auth_token"));
-	config_release(&cfg);
-}
-
 /* ---- build_send --------------------------------------------------------------------------- */
 
 /* The value of header `name` in `r` (which must hold it exactly once). */
@@ -387,32 +366,6 @@ static void test_build_send_uses_base_url(void **state)
 	form_release(&f);
 	provider_request_release(&req);
 	provider_free(p);
-}
-
-/*
- * provider_create() documents that a section may leave keys out ("NULL: all defaults"): a
- * hand-built section without base_url must still send to Twilio's documented default, not to a
- * relative URL.
- */
-static void test_build_send_default_base_url_without_config_load(void **state)
-{
-	struct hand_section h;
-	struct gw_err err = { 0 };
-	struct provider *p = provider_create(provider_find("twilio"),
-					     hand_section(&h, SID, TOKEN, FROM, NULL, NULL), NULL,
-					     PUBLIC_URL, &err);
-	struct http_request req;
-	struct form f;
-	char url[512];
-
-	(void)state;
-	assert_non_null(p);
-	build(p, CHANNEL_SMS, "+34600111222", "9", &req, &f);
-	snprintf(url, sizeof(url), "%s", buf_cstr(&req.url));
-	form_release(&f);
-	provider_request_release(&req);
-	provider_free(p);
-	assert_string_equal(url, "https://api.twilio.com/2010-04-01/Accounts/" SID "/Messages.json");
 }
 
 struct send_form_case {
@@ -1119,10 +1072,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_table),
 		cmocka_unit_test(test_init_no_sender_names_both_keys),
-		cmocka_unit_test(test_init_from_config_file),
 		cmocka_unit_test(test_build_send_request_line_and_headers),
 		cmocka_unit_test(test_build_send_uses_base_url),
-		cmocka_unit_test(test_build_send_default_base_url_without_config_load),
 		cmocka_unit_test(test_build_send_form_table),
 		cmocka_unit_test(test_build_send_wire_encoding),
 		cmocka_unit_test(test_whatsapp_templates_outside_session),

@@ -276,25 +276,10 @@ static void test_init_table(void **state)
 	}
 }
 
-/* The same rule through a real config file: the error names the missing key. */
-static void test_init_from_config_file(void **state)
+/* Registered as "zenvia", sends templates (its pace is in test_provider_contract.c). */
+static void test_ops(void **state)
 {
-	static const char ini[] = "[provider.zenvia]\napi_token = " TOKEN "\nfrom = " FROM "\n";
-	struct config cfg;
-	struct gw_err err = { 0 };
-
-	(void)state;
-	assert_int_equal(config_from_text(&cfg, ini, &err), 0);
-	assert_null(provider_create(provider_find("zenvia"),
-				    config_section_find(&cfg, "provider.zenvia"), NULL, PUBLIC_URL, &err));
-	assert_non_null(strstr(err.msg, "webhook_token"));
-	config_release(&cfg);
-}
-
-/* Registered as "zenvia", sends templates, paced at 10/s unless `rate` says otherwise. */
-static void test_ops_and_default_rate(void **state)
-{
-	struct inst in, in5;
+	struct inst in;
 
 	(void)state;
 	inst_open(&in, INI);
@@ -302,11 +287,6 @@ static void test_ops_and_default_rate(void **state)
 	assert_true(provider_has(in.p, PROVIDER_CAP_TEMPLATES));
 	assert_false(provider_has(in.p, PROVIDER_CAP_LOCAL | PROVIDER_CAP_WEBHOOK_API_KEY |
 					PROVIDER_CAP_WEBHOOK_GET));
-	assert_false(in.p->rate.off);
-	assert_true(in.p->rate.per_second > 9.999 && in.p->rate.per_second < 10.001);
-	inst_open(&in5, INI "rate = 5/s\n");
-	assert_true(in5.p->rate.per_second > 4.999 && in5.p->rate.per_second < 5.001);
-	inst_close(&in5);
 	inst_close(&in);
 }
 
@@ -496,34 +476,6 @@ static void test_build_send_table(void **state)
 		provider_request_release(&req);
 		inst_close(&in);
 	}
-}
-
-/*
- * provider_create() documents that a section may leave keys out ("NULL: all defaults"): a
- * hand-built section without base_url must still send to Zenvia's documented default.
- */
-static void test_build_send_default_base_url_without_config_load(void **state)
-{
-	struct hand_section h;
-	struct gw_err err = { 0 };
-	struct provider *p = provider_create(provider_find("zenvia"),
-					     hand_section(&h, TOKEN, FROM, HOOK), NULL, PUBLIC_URL,
-					     &err);
-	struct send_msg m = { .channel = CHANNEL_WHATSAPP, .purpose = PURPOSE_SURVEY };
-	struct http_request req;
-	json_t *got;
-
-	(void)state;
-	assert_non_null(p);
-	got = build(p, &m, &req);
-	assert_string_equal(buf_cstr(&req.url), URL_WA);
-	/* No [templates.zenvia] at all: text. */
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(got, "contents"), 0), "type")),
-			    "text");
-	json_decref(got);
-	provider_request_release(&req);
-	provider_free(p);
 }
 
 struct build_error_case {
@@ -1130,11 +1082,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_table),
-		cmocka_unit_test(test_init_from_config_file),
-		cmocka_unit_test(test_ops_and_default_rate),
+		cmocka_unit_test(test_ops),
 		cmocka_unit_test(test_build_send_sms_matches_fixture),
 		cmocka_unit_test(test_build_send_table),
-		cmocka_unit_test(test_build_send_default_base_url_without_config_load),
 		cmocka_unit_test(test_build_send_errors),
 		cmocka_unit_test(test_parse_send_response_table),
 		cmocka_unit_test(test_webhook_message_in_fixture),
