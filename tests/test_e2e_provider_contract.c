@@ -1,0 +1,612 @@
+/*
+ * test_e2e_provider_contract.c - what build/gateway must do with every provider's webhooks, said
+ * once and run end to end against each fake provider (tests/support/fake_twilio.h, fake_meta.h,
+ * fake_zenvia.h):
+ *
+ *  - authentication: a reply or a status webhook without the provider's authentication header,
+ *    with one made with another secret, or with one altered (made over other bytes; for Zenvia's
+ *    token, the token with one more character) is refused 403 with a JSON error, stores nothing
+ *    and sends nothing;
+ *  - redelivery: the same reply delivered twice is answered the second time as the first, stores
+ *    nothing new, sends no second thank-you and leaves the answer as it was; the same status twice
+ *    leaves the survey where the first put it.
+ *
+ * Each test gets a fresh temp dir, database, fake provider and gateway process: the config of
+ * harness_write_config_opts() with the provider's section appended and its channel chosen by an
+ * environment override.  The tests talk to the gateway only through its external contract
+ * (DESIGN.md §2): POST /v1/surveys and GET /v1/surveys/{id} as the helpdesk, the provider's
+ * webhooks built from its captured fixtures, and what the fake received.  The SQLite file is read
+ * (read-only) only to prove it unchanged or to count what it holds about one message id.
+ *
+ * What one provider does differently stays in tests/test_e2e_<provider>.c.  A failing test names
+ * its provider in cmocka's test name ("twilio: ...") and prints the gateway's log.
+ *
+ * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
+ * E2E_KEEP_TMP=1 keeps the temp dirs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "support/e2e.h"
+#include "support/fake_meta.h"
+#include "support/fake_zenvia.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* How long "nothing more is sent" is watched: longer than the 1 s retry_base of Zenvia's own
+ * tests, so a wrong retry would land inside it. */
+#define QUIET_MS 1500
+
+#define META_GRAPH   "v23.0"
+#define META_PNID    "106540352242922"          /* the fixtures' metadata.phone_number_id */
+#define META_TOKEN   "EAAGe2eTestAccessToken0123456789"
+#define META_SECRET  "e2e-meta-app-secret-0123456789abcdef"
+#define META_WA      "16505551234"              /* the fixtures' customer */
+
+#define ZV_TOKEN     "zv-e2e-api-token-5e1f0c"
+#define ZV_HOOK      "zv-e2e-webhook-secret-a41b9d"
+#define ZV_FROM      "acme"
+
+/* How a webhook is authenticated. */
+enum auth {
+	AUTH_OK,
+	AUTH_WRONG,         /* made with another secret */
+	AUTH_NONE,          /* no header at all */
+	AUTH_ALTERED,       /* the right secret over other bytes; Zenvia: the token and one more */
+};
+
+struct world;
+
+/* One provider as the gateway meets it. */
+struct e2e_contract {
+	const char *name;
+	const char *channel;            /* the channel its surveys go on */
+	const char *phone;              /* the customer, E.164 */
+	const char *extra;              /* appended to the harness config */
+	const char *env_channel;        /* the override that puts `channel` on this provider */
+	const char *inbound_path, *status_path;
+	const char *id_format;          /* a fresh inbound message id from one unsigned */
+	const char *stored_table;       /* NULL: count the id's rows anywhere; else in this table */
+	int twiml;                      /* a taken reply is answered with TwiML */
+	int (*start_fake)(struct world *w);     /* 0, or -1 after a message */
+	size_t (*wait)(struct world *w, size_t n, int ms);  /* the fake's requests, waiting for n */
+	/* The body of the customer's reply `text` known by `id`, and of a "delivered" status for our
+	 * message `msg_id` (malloc'd, length in *len). */
+	char *(*inbound)(struct world *w, const char *text, const char *id, size_t *len);
+	char *(*delivered)(struct world *w, const char *msg_id, size_t *len);
+	/* The authentication header line for `body` posted to `path` ("" for none). */
+	void (*auth)(struct world *w, const char *path, enum auth mode, const char *body,
+		     size_t len, char hdr[256]);
+	const char *ctype;
+};
+
+/* One test's world.  `e` comes first (with no fake Twilio unless the provider is Twilio), so
+ * e2e.h's helpers take &w->e. */
+struct world {
+	struct e2e e;
+	const struct e2e_contract *c;
+	struct fake_meta *fm;
+	struct fake_zenvia *zv;
+	unsigned seq;
+};
+
+/* ---- Twilio ---- */
+
+static int tw_start(struct world *w)
+{
+	w->e.tw = fake_twilio_start(HARNESS_TWILIO_SID, HARNESS_TWILIO_TOKEN, fixtures_dir());
+	return w->e.tw ? fake_twilio_port(w->e.tw) : -1;
+}
+
+static size_t tw_wait(struct world *w, size_t n, int ms)
+{
+	return fake_twilio_wait(w->e.tw, n, ms);
+}
+
+/* The form fixture `fixture` with `set` rewritten (fake_twilio_form()). */
+static char *tw_form(const char *fixture, const char *const *set, size_t *len)
+{
+	char file[HARNESS_PATH_LEN];
+	struct buf b;
+
+	buf_init(&b, 64u << 10);
+	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
+	assert_int_equal(fake_twilio_form(file, set, &b), 0);
+	return buf_detach(&b, len);
+}
+
+static char *tw_inbound(struct world *w, const char *text, const char *id, size_t *len)
+{
+	const char *set[] = {
+		"From", w->c->phone, "To", HARNESS_TWILIO_FROM, "Body", text,
+		"MessageSid", id, "SmsSid", id, "SmsMessageSid", id,
+		"AccountSid", HARNESS_TWILIO_SID, NULL
+	};
+
+	return tw_form("twilio-inbound-sms.form", set, len);
+}
+
+static char *tw_delivered(struct world *w, const char *msg_id, size_t *len)
+{
+	const char *set[] = {
+		"AccountSid", HARNESS_TWILIO_SID, "From", HARNESS_TWILIO_FROM,
+		"MessageSid", msg_id, "SmsSid", msg_id, "MessageStatus", "delivered",
+		"SmsStatus", "delivered", NULL
+	};
+
+	(void)w;
+	return tw_form("twilio-status-sent-docs.form", set, len);
+}
+
+/* X-Twilio-Signature over the public URL (the gateway's own base URL in the config) and form. */
+static void tw_auth(struct world *w, const char *path, enum auth mode, const char *body,
+		    size_t len, char hdr[256])
+{
+	char url[512], sig[FAKE_TWILIO_SIG_LEN];
+
+	snprintf(url, sizeof(url), "%s%s", w->e.gw.base_url, path);
+	assert_int_equal(fake_twilio_sign(mode == AUTH_WRONG ? "0123456789abcdef0123456789abcdef" :
+					  HARNESS_TWILIO_TOKEN, url, body,
+					  mode == AUTH_ALTERED ? len - 1 : len, sig), 0);
+	snprintf(hdr, 256, "X-Twilio-Signature: %s", sig);
+}
+
+/* ---- Meta ---- */
+
+static int meta_start(struct world *w)
+{
+	w->fm = fake_meta_start(META_GRAPH, META_PNID, META_TOKEN, fixtures_dir());
+	return w->fm ? fake_meta_port(w->fm) : -1;
+}
+
+static size_t meta_wait(struct world *w, size_t n, int ms)
+{
+	return fake_meta_wait(w->fm, n, ms);
+}
+
+static char *meta_body(const char *fixture, const struct fake_meta_set *set, size_t *len)
+{
+	char file[HARNESS_PATH_LEN];
+	struct buf b;
+
+	buf_init(&b, 64u << 10);
+	snprintf(file, sizeof(file), "%s/%s", fixtures_dir(), fixture);
+	assert_int_equal(fake_meta_webhook_body(file, set, &b), 0);
+	return buf_detach(&b, len);
+}
+
+static char *meta_inbound(struct world *w, const char *text, const char *id, size_t *len)
+{
+	struct fake_meta_set set = { .from = META_WA, .message_id = id, .text = text };
+
+	(void)w;
+	return meta_body("meta-inbound-text.json", &set, len);
+}
+
+static char *meta_delivered(struct world *w, const char *msg_id, size_t *len)
+{
+	struct fake_meta_set set = { .status_id = msg_id, .status = "delivered" };
+
+	(void)w;
+	return meta_body("meta-status-sent.json", &set, len);
+}
+
+static void meta_auth(struct world *w, const char *path, enum auth mode, const char *body,
+		      size_t len, char hdr[256])
+{
+	char sig[FAKE_META_SIG_LEN];
+
+	(void)w;
+	(void)path;
+	fake_meta_sign(mode == AUTH_WRONG ? "not-the-app-secret" : META_SECRET, body,
+		       mode == AUTH_ALTERED ? len - 1 : len, sig);
+	snprintf(hdr, 256, "X-Hub-Signature-256: %s", sig);
+}
+
+/* ---- Zenvia ---- */
+
+static int zv_start(struct world *w)
+{
+	w->zv = fake_zenvia_start(ZV_TOKEN);
+	return w->zv ? fake_zenvia_port(w->zv) : -1;
+}
+
+static size_t zv_wait(struct world *w, size_t n, int ms)
+{
+	return fake_zenvia_wait(w->zv, n, ms);
+}
+
+/* The customer's digits: Zenvia's addresses carry no '+'. */
+static const char *zv_digits(struct world *w)
+{
+	return w->c->phone + 1;
+}
+
+static char *zv_inbound(struct world *w, const char *text, const char *id, size_t *len)
+{
+	char *s = fake_zenvia_message_event(fixtures_dir(), id, w->c->channel, zv_digits(w),
+					    ZV_FROM, text);
+
+	assert_non_null(s);
+	*len = strlen(s);
+	return s;
+}
+
+static char *zv_delivered(struct world *w, const char *msg_id, size_t *len)
+{
+	char event_id[FAKE_ZENVIA_ID_LEN], *s;
+
+	snprintf(event_id, sizeof(event_id), "e2e0e2e0-0000-4000-9000-%012x", ++w->seq);
+	s = fake_zenvia_status_event(fixtures_dir(), event_id, msg_id, w->c->channel, "DELIVERED");
+	assert_non_null(s);
+	*len = strlen(s);
+	return s;
+}
+
+static void zv_auth(struct world *w, const char *path, enum auth mode, const char *body,
+		    size_t len, char hdr[256])
+{
+	(void)w;
+	(void)path;
+	(void)body;
+	(void)len;
+	snprintf(hdr, 256, "X-Gateway-Token: %s", mode == AUTH_WRONG ? "wrong-token" :
+		 mode == AUTH_ALTERED ? ZV_HOOK "x" : ZV_HOOK);
+}
+
+/* ---- the table of providers ---- */
+
+static const struct e2e_contract contracts[] = {
+	{ .name = "twilio", .channel = "sms", .phone = "+34600111222", .extra = NULL,
+	  .env_channel = NULL, .inbound_path = "/webhooks/twilio",
+	  .status_path = "/webhooks/twilio/status", .id_format = "SMe2e%027x",
+	  .stored_table = NULL, .twiml = 1, .start_fake = tw_start, .wait = tw_wait,
+	  .inbound = tw_inbound, .delivered = tw_delivered, .auth = tw_auth,
+	  .ctype = "application/x-www-form-urlencoded" },
+	{ .name = "meta", .channel = "whatsapp", .phone = "+" META_WA,
+	  .extra = "whatsapp_pair_interval = 0s\n"
+		   "[provider.meta]\n"
+		   "phone_number_id = " META_PNID "\n"
+		   "access_token = " META_TOKEN "\n"
+		   "app_secret = " META_SECRET "\n"
+		   "graph_version = " META_GRAPH "\n"
+		   "base_url = http://127.0.0.1:%d\n"
+		   "rate = off\n"
+		   "[templates.meta]\n"
+		   "nps.es = encuesta_nps, es\n"
+		   "params = name, brand\n",
+	  .env_channel = "GATEWAY_CHANNELS_WHATSAPP=meta", .inbound_path = "/webhooks/meta",
+	  .status_path = "/webhooks/meta", .id_format = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRE2E%08X",
+	  .stored_table = "message", .twiml = 0, .start_fake = meta_start, .wait = meta_wait,
+	  .inbound = meta_inbound, .delivered = meta_delivered, .auth = meta_auth,
+	  .ctype = "application/json" },
+	{ .name = "zenvia", .channel = "sms", .phone = "+34600111222",
+	  .extra = "[provider.zenvia]\n"
+		   "api_token = " ZV_TOKEN "\n"
+		   "from = " ZV_FROM "\n"
+		   "base_url = http://127.0.0.1:%d\n"
+		   "webhook_token = " ZV_HOOK "\n"
+		   "rate = off\n",
+	  .env_channel = "GATEWAY_CHANNELS_SMS=zenvia", .inbound_path = "/webhooks/zenvia",
+	  .status_path = "/webhooks/zenvia", .id_format = "e2e0e2e0-0000-4000-8000-%012x",
+	  .stored_table = NULL, .twiml = 0, .start_fake = zv_start, .wait = zv_wait,
+	  .inbound = zv_inbound, .delivered = zv_delivered, .auth = zv_auth,
+	  .ctype = "application/json" },
+};
+
+/* ---- one fake provider + one gateway per test ---- */
+
+static void world_free(struct world *w)
+{
+	fake_twilio_stop(w->e.tw);
+	fake_meta_stop(w->fm);
+	fake_zenvia_stop(w->zv);
+	if (w->e.dir[0])
+		harness_tmpdir_remove(w->e.dir);
+	free(w);
+}
+
+/* cmocka setup: *state is the provider's row; it becomes the world. */
+static int world_setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct harness_config hc = { 0 };
+	const char *env[] = { NULL, NULL };
+	char extra[1024];
+	int fake_port, port;
+
+	if (!w)
+		return -1;
+	w->c = *state;
+	if (harness_tmpdir_create(w->e.dir, sizeof(w->e.dir)) < 0)
+		goto fail;
+	if ((fake_port = w->c->start_fake(w)) < 0 || (port = harness_free_port()) < 0)
+		goto fail;
+	if (w->c->extra) {
+		snprintf(extra, sizeof(extra), w->c->extra, fake_port);
+		hc.extra = extra;
+	}
+	env[0] = w->c->env_channel;
+	if (harness_write_config_opts(w->e.dir, port, w->e.tw ? fake_port : 1, &hc, w->e.conf,
+				      w->e.db) < 0 ||
+	    harness_gw_start(&w->e.gw, w->e.dir, w->e.conf, port, env) < 0)
+		goto fail;
+	*state = w;
+	return 0;
+fail:
+	world_free(w);
+	return -1;
+}
+
+/* cmocka teardown: the gateway must exit 0 on SIGTERM; its log is shown when it did not or the
+ * test did not get to its end. */
+static int world_teardown(void **state)
+{
+	struct world *w = *state;
+	int code = harness_gw_stop(&w->e.gw);
+
+	if (code != 0)
+		fprintf(stderr, "gateway exit status on SIGTERM: %d (want 0)\n", code);
+	if (code != 0 || !w->e.passed)
+		harness_gw_print_log(&w->e.gw, 6000);
+	world_free(w);
+	return code == 0 ? 0 : -1;
+}
+
+/* ---- speaking to the gateway ---- */
+
+/* Triggers an NPS survey to the customer on the provider's channel and waits until the gateway
+ * shows it sent as the fake's first request.  Returns its id (caller frees); the provider's
+ * message id into `msg_id` (64 bytes). */
+static char *survey_sent(struct world *w, char msg_id[64])
+{
+	struct harness_http_resp r;
+	json_t *body, *j;
+	char *text, *id;
+
+	body = json_pack("{s:{s:s,s:s,s:s,s:s},s:s,s:s,s:{s:s,s:s}}",
+			 "customer", "id", "cust-42", "phone", w->c->phone, "name", "Ana",
+			 "locale", "es", "kind", "nps", "channel", w->c->channel,
+			 "interaction", "id", "chat-1", "touchpoint", "support_chat");
+	assert_non_null(body);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_non_null(text);
+	api(&w->e, "POST", "/v1/surveys", HARNESS_API_KEY, "application/json", text, strlen(text),
+	    &r);
+	free(text);
+	if (r.status != 202)
+		fail_msg("POST /v1/surveys: %ld %.300s, want 202", r.status, r.body);
+	j = parse_json(&r);
+	harness_http_release(&r);
+	id = strdup(jstr(j, "id"));
+	assert_non_null(id);
+	json_decref(j);
+	if (w->c->wait(w, 1, E2E_POLL_MS) < 1)
+		fail_msg("the fake %s got no send within %d ms", w->c->name, E2E_POLL_MS);
+	j = wait_status(&w->e, id, "sent");
+	assert_jstr(j, "provider", w->c->name);
+	snprintf(msg_id, 64, "%s", jstr(j, "provider_message_id"));
+	json_decref(j);
+	return id;
+}
+
+/* Watches the fake for QUIET_MS: it must still have exactly `n` requests. */
+static void assert_quiet(struct world *w, size_t n)
+{
+	size_t got = w->c->wait(w, n + 1, QUIET_MS);
+
+	if (got != n)
+		fail_msg("the fake %s got %zu requests, want %zu", w->c->name, got, n);
+}
+
+/* POSTs `body` (freed here) to `path`, authenticated per `mode`. */
+static void post(struct world *w, const char *path, char *body, size_t len, enum auth mode,
+		 struct harness_http_resp *r)
+{
+	char url[512], ctype[96], auth[256];
+	const char *headers[3] = { ctype, NULL, NULL };
+
+	snprintf(ctype, sizeof(ctype), "Content-Type: %s", w->c->ctype);
+	if (mode != AUTH_NONE) {
+		w->c->auth(w, path, mode, body, len, auth);
+		headers[1] = auth;
+	}
+	snprintf(url, sizeof(url), "%s%s", w->e.gw.base_url, path);
+	if (harness_http("POST", url, headers, body, len, r) < 0)
+		fail_msg("POST %s: no answer", path);
+	free(body);
+}
+
+/* The customer's reply `text` known by `id`, authenticated per `mode`. */
+static void reply(struct world *w, const char *text, const char *id, enum auth mode,
+		  struct harness_http_resp *r)
+{
+	size_t len;
+	char *body = w->c->inbound(w, text, id, &len);
+
+	post(w, w->c->inbound_path, body, len, mode, r);
+}
+
+/* A "delivered" status for our message `msg_id`, authenticated per `mode`. */
+static void delivered(struct world *w, const char *msg_id, enum auth mode,
+		      struct harness_http_resp *r)
+{
+	size_t len;
+	char *body = w->c->delivered(w, msg_id, &len);
+
+	post(w, w->c->status_path, body, len, mode, r);
+}
+
+/* A webhook taken: 200 and, for Twilio's replies, an empty TwiML <Response>. */
+static void assert_taken(struct world *w, const struct harness_http_resp *r, int is_reply,
+			 const char *what)
+{
+	if (r->status != 200)
+		fail_msg("%s: %s: %ld %.300s, want 200", w->c->name, what, r->status, r->body);
+	if (is_reply && w->c->twiml)
+		assert_twiml_ok(r);
+}
+
+/* A JSON error answer with `status`: {"error":{"code":"...","message":"...",...}}. */
+static void assert_json_error(const struct harness_http_resp *r, long status)
+{
+	json_t *j, *err;
+
+	if (r->status != status)
+		fail_msg("status %ld, want %ld: %.300s", r->status, status, r->body);
+	assert_content_type(r, "application/json");
+	j = parse_json(r);
+	err = json_object_get(j, "error");
+	if (!json_is_object(err))
+		fail_msg("no \"error\" object in %.300s", r->body);
+	jstr(err, "code");
+	jstr(err, "message");
+	json_decref(j);
+}
+
+/* The rows that hold message id `id` (in the provider's column of the table, when it names one). */
+static long stored(struct world *w, const char *id)
+{
+	return w->c->stored_table ? harness_db_count_mentions(w->e.db, w->c->stored_table, id)
+				  : harness_db_count_value(w->e.db, id);
+}
+
+static void next_id(struct world *w, char out[64])
+{
+	snprintf(out, 64, w->c->id_format, ++w->seq);
+}
+
+/* ---- the contract ---- */
+
+/* A reply and a status webhook without authentication, made with another secret or altered: 403
+ * with a JSON error each, the database unchanged, the survey still sent with no response, nothing
+ * more sent. */
+static void test_unauthenticated_webhooks_refused(void **state)
+{
+	static const enum auth modes[] = { AUTH_WRONG, AUTH_NONE, AUTH_ALTERED };
+	static const char *const mode_names[] = { "wrong-secret", "unauthenticated", "altered" };
+	struct world *w = *state;
+	char msg_id[64], in_id[64], *id = survey_sent(w, msg_id), *before, *after;
+	struct harness_http_resp r;
+	json_t *j;
+
+	assert_quiet(w, 1);     /* the send's bookkeeping settles before the snapshot */
+	before = db_snapshot(w->e.db);
+	assert_non_null(before);
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		next_id(w, in_id);
+		reply(w, "9", in_id, modes[i], &r);
+		assert_json_error(&r, 403);
+		harness_http_release(&r);
+		delivered(w, msg_id, modes[i], &r);
+		assert_json_error(&r, 403);
+		harness_http_release(&r);
+		after = db_snapshot(w->e.db);
+		assert_non_null(after);
+		if (strcmp(before, after) != 0)
+			fail_msg("%s: a %s webhook changed the database", w->c->name, mode_names[i]);
+		free(after);
+	}
+	j = survey_get(&w->e, id);
+	assert_jstr(j, "status", "sent");
+	assert_true(json_is_null(json_object_get(j, "response")));
+	json_decref(j);
+	assert_quiet(w, 1);
+	free(before);
+	free(id);
+	w->e.passed = 1;
+}
+
+/* The customer's "9" answers the survey and is thanked; the same reply again (same message id) is
+ * taken as the first was, stores nothing new, is not thanked again and leaves the score 9. */
+static void test_reply_redelivered(void **state)
+{
+	struct world *w = *state;
+	char msg_id[64], in_id[64], *id = survey_sent(w, msg_id);
+	struct harness_http_resp r;
+	long rows;
+	json_t *j;
+
+	next_id(w, in_id);
+	reply(w, "9", in_id, AUTH_OK, &r);
+	assert_taken(w, &r, 1, "the reply");
+	harness_http_release(&r);
+	json_decref(wait_status(&w->e, id, "answered"));
+	if (w->c->wait(w, 2, E2E_POLL_MS) < 2)
+		fail_msg("%s: no thank-you within %d ms", w->c->name, E2E_POLL_MS);
+	rows = stored(w, in_id);
+	if (rows < 1)
+		fail_msg("%s: inbound message %s is not stored", w->c->name, in_id);
+
+	reply(w, "9", in_id, AUTH_OK, &r);
+	assert_taken(w, &r, 1, "the same reply again");
+	harness_http_release(&r);
+	assert_quiet(w, 2);
+	assert_int_equal(stored(w, in_id), rows);
+	j = survey_get(&w->e, id);
+	assert_jstr(j, "status", "answered");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "response"),
+							    "score")), 9);
+	json_decref(j);
+	free(id);
+	w->e.passed = 1;
+}
+
+/* The same "delivered" twice: taken both times, the survey delivered and staying so. */
+static void test_status_redelivered(void **state)
+{
+	struct world *w = *state;
+	char msg_id[64], *id = survey_sent(w, msg_id);
+	struct harness_http_resp r;
+	long long deadline;
+
+	delivered(w, msg_id, AUTH_OK, &r);
+	assert_taken(w, &r, 0, "delivered");
+	harness_http_release(&r);
+	json_decref(wait_status(&w->e, id, "delivered"));
+	delivered(w, msg_id, AUTH_OK, &r);
+	assert_taken(w, &r, 0, "delivered again");
+	harness_http_release(&r);
+	deadline = harness_now_ms() + E2E_QUIET_MS;
+	do {
+		json_t *s = survey_get(&w->e, id);
+		const char *st = json_string_value(json_object_get(s, "status"));
+
+		if (!st || strcmp(st, "delivered") != 0)
+			fail_msg("%s: status %s, want it to stay delivered", w->c->name,
+				 st ? st : "(none)");
+		json_decref(s);
+		harness_sleep_ms(E2E_POLL_STEP_MS * 4);
+	} while (harness_now_ms() < deadline);
+	free(id);
+	w->e.passed = 1;
+}
+
+#define CONTRACT_TESTS(row, p)                                                               \
+	{ row ": unauthenticated webhooks refused", test_unauthenticated_webhooks_refused, \
+	  world_setup, world_teardown, (void *)(p) },                                       \
+	{ row ": reply redelivered", test_reply_redelivered, world_setup, world_teardown,   \
+	  (void *)(p) },                                                                    \
+	{ row ": status redelivered", test_status_redelivered, world_setup, world_teardown, \
+	  (void *)(p) }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CONTRACT_TESTS("twilio", &contracts[0]),
+		CONTRACT_TESTS("meta", &contracts[1]),
+		CONTRACT_TESTS("zenvia", &contracts[2]),
+	};
+
+	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
+}
