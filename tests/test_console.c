@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "provider.h"
+#include "support/provider_call.h"
 #include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -124,51 +125,16 @@ static void test_deliver_table(void **state)
 
 /* ---- parse_webhook ------------------------------------------------------------------------ */
 
-static const char *no_header(const struct http_req_view *req, const char *name)
-{
-	(void)req;
-	(void)name;
-	return NULL;
-}
-
-struct hook {
-	int rc;
-	struct event_list ev;
-	struct webhook_reply reply;
-};
-
 /* POSTs `len` bytes of `body` (NULL: a request without a body) to /webhooks/console.  Release
  * with hook_release(). */
 static void post(struct provider *p, const char *body, size_t len, struct hook *h)
 {
-	char *copy = NULL;
-	struct http_req_view view;
-
-	if (body) {
-		copy = malloc(len ? len : 1);
-		assert_non_null(copy);
-		memcpy(copy, body, len);
-	}
-	view = (struct http_req_view){ .method = "POST", .path = "/webhooks/console",
-				       .url = "http://127.0.0.1:8080/webhooks/console",
-				       .body = copy, .body_len = len, .header = no_header,
-				       .query = no_header, .ctx = NULL };
-	event_list_init(&h->ev);
-	memset(&h->reply, 0, sizeof(h->reply));
-	buf_init(&h->reply.body, 4096);
-	h->rc = provider_parse_webhook(p, &view, &h->ev, &h->reply);
-	free(copy);
+	webhook_call(p, "POST", "http://127.0.0.1:8080", "/webhooks/console", NULL, body, len, h);
 }
 
 static void post_str(struct provider *p, const char *body, struct hook *h)
 {
 	post(p, body, strlen(body), h);
-}
-
-static void hook_release(struct hook *h)
-{
-	event_list_release(&h->ev);
-	buf_release(&h->reply.body);
 }
 
 /* A generated id: "console-in-" and 24 lower-case hex digits. */

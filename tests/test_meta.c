@@ -34,8 +34,8 @@
 
 #include "buf.h"
 #include "config.h"
-#include "crypto.h"
 #include "provider.h"
+#include "support/provider_call.h"
 #include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -65,116 +65,7 @@
 /* ---- fixtures and their variants --------------------------------------------------------- */
 
 
-/* A fixture parsed with jansson (the caller json_decref()s it). */
-static json_t *fixture_json(const char *name)
-{
-	size_t len;
-	char *text = fixture_read(name, &len);
-	json_error_t jerr;
-	json_t *root = json_loadb(text, len, 0, &jerr);
-
-	if (!root)
-		fail_msg("%s: not JSON: %s", name, jerr.text);
-	free(text);
-	return root;
-}
-
-/* `s` with the one occurrence of `old` replaced by `new` (malloc'd); fails the test unless `old`
- * occurs exactly once. */
-static char *text_replace(const char *s, const char *old, const char *new)
-{
-	const char *hit = strstr(s, old);
-	size_t n;
-	char *out;
-
-	if (!hit)
-		fail_msg("'%s' is not in the fixture", old);
-	if (strstr(hit + 1, old))
-		fail_msg("'%s' occurs more than once in the fixture", old);
-	n = strlen(s) - strlen(old) + strlen(new);
-	out = malloc(n + 1);
-	assert_non_null(out);
-	snprintf(out, n + 1, "%.*s%s%s", (int)(hit - s), s, new, hit + strlen(old));
-	return out;
-}
-
-/* Rewrites the scalar value of member `member` (which must occur once) to the JSON literal
- * `value`, keeping every other byte.  Returns a malloc'd string. */
-static char *json_rewrite(const char *s, const char *member, const char *value)
-{
-	char key[64];
-	const char *p, *hit = NULL, *v, *end;
-	size_t n;
-	char *out;
-
-	snprintf(key, sizeof(key), "\"%s\"", member);
-	for (p = s; (p = strstr(p, key)); p += strlen(key)) {
-		const char *q = p + strlen(key);
-
-		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-			q++;
-		if (*q != ':')
-			continue;
-		if (hit)
-			fail_msg("member %s occurs twice in the fixture", member);
-		hit = p;
-	}
-	if (!hit)
-		fail_msg("member %s is not in the fixture", member);
-	v = strchr(hit + strlen(key), ':') + 1;
-	while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
-		v++;
-	if (*v == '"') {
-		for (end = v + 1; *end && *end != '"'; end++)
-			if (*end == '\\' && end[1])
-				end++;
-		assert_int_equal(*end, '"');
-		end++;
-	} else {
-		end = v + strcspn(v, ",}] \t\r\n");
-	}
-	n = (size_t)(v - s) + strlen(value) + strlen(end);
-	out = malloc(n + 1);
-	assert_non_null(out);
-	snprintf(out, n + 1, "%.*s%s%s", (int)(v - s), s, value, end);
-	return out;
-}
-
-/* "sha256=" + lower-hex HMAC-SHA256(secret, body). */
-static void sign(const char *secret, const char *body, size_t len, char out[80])
-{
-	uint8_t mac[SHA256_LEN];
-
-	hmac_sha256(secret, strlen(secret), body, len, mac);
-	memcpy(out, "sha256=", 7);
-	hex_encode(mac, SHA256_LEN, out + 7);
-}
-
 /* ---- provider instances ------------------------------------------------------------------- */
-
-/* A config section built by hand: NULL values are left out. */
-struct hand_section {
-	struct config_section sec;
-	struct config_entry e[8];
-};
-
-static const struct config_section *hand_section(struct hand_section *h, const char *name,
-						  const char *const keys[],
-						  const char *const values[], size_t n)
-{
-	memset(h, 0, sizeof(*h));
-	h->sec.name = (char *)name;
-	h->sec.entries = h->e;
-	for (size_t i = 0; i < n && h->sec.n < ARRAY_SIZE(h->e); i++) {
-		if (!values[i])
-			continue;
-		h->e[h->sec.n].key = (char *)keys[i];
-		h->e[h->sec.n].value = (char *)values[i];
-		h->e[h->sec.n].origin = (char *)"test";
-		h->sec.n++;
-	}
-	return &h->sec;
-}
 
 static const char *const meta_key_names[] = { "phone_number_id", "access_token", "app_secret",
 					      "verify_token", "graph_version", "base_url" };
@@ -208,21 +99,6 @@ static struct provider *meta_new(const char *secret, const char *verify,
 static struct provider *meta_default(void)
 {
 	return meta_new(SECRET, VERIFY, NULL);
-}
-
-/* Loads `ini` (a gateway.conf body) with config_load() into *cfg, the way the gateway does. */
-static void load_ini(const char *ini, struct config *cfg)
-{
-	char path[] = "/tmp/test_meta-XXXXXX";
-	struct gw_err err = { 0 };
-	int fd = mkstemp(path);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
-	close(fd);
-	if (provider_config_load(cfg, path, &err) < 0)
-		fail_msg("config_load: %s", err.msg);
-	unlink(path);
 }
 
 #define INI_META "[provider.meta]\nphone_number_id = " PNID "\naccess_token = " TOKEN \
@@ -309,49 +185,15 @@ static void test_init_table(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(init_cases); i++) {
 		const struct init_case *t = &init_cases[i];
 		struct hand_section h;
-		struct gw_err err = { 0 };
-		struct provider *p;
 
-		p = provider_create(provider_find("meta"),
-				    meta_section(&h, t->pnid, t->token, t->secret, t->verify,
-						 t->version, t->base_url),
-				    NULL, PUBLIC_URL, &err);
-		if (!t->want_key) {
-			if (!p)
-				fail_msg("%s: init failed: %s", t->name, err.msg);
-			provider_free(p);
-			continue;
-		}
-		if (p)
-			fail_msg("%s: init succeeded, want an error naming %s", t->name, t->want_key);
-		if (!strstr(err.msg, t->want_key))
-			fail_msg("%s: error \"%s\" does not name %s", t->name, err.msg, t->want_key);
-		if (!strstr(err.msg, "provider.meta"))
-			fail_msg("%s: error \"%s\" does not name the section", t->name, err.msg);
+		expect_init(t->name, "meta",
+			    meta_section(&h, t->pnid, t->token, t->secret, t->verify, t->version,
+					 t->base_url),
+			    t->want_key);
 	}
 }
 
 /* ---- build_send --------------------------------------------------------------------------- */
-
-/* The value of header `name` in `r` (which must hold it exactly once). */
-static const char *header_value(const struct http_request *r, const char *name)
-{
-	const char *found = NULL;
-	size_t n = strlen(name);
-
-	for (size_t i = 0; i < r->n_headers; i++) {
-		if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
-			if (found)
-				fail_msg("header %s appears twice", name);
-			found = r->headers[i] + n + 1;
-			while (*found == ' ')
-				found++;
-		}
-	}
-	if (!found)
-		fail_msg("header %s is missing", name);
-	return found;
-}
 
 static struct outbound survey_msg(const char *body)
 {
@@ -630,7 +472,8 @@ static void test_build_send_url_from_config(void **state)
 
 		if (rows[i].ini_extra) {
 			snprintf(ini, sizeof(ini), "%s%s", INI_META, rows[i].ini_extra);
-			load_ini(ini, &cfg);
+			if (config_load_text(&cfg, ini, &err) < 0)
+				fail_msg("config_load: %s", err.msg);
 			p = provider_create(provider_find("meta"),
 					    config_section_find(&cfg, "provider.meta"), NULL,
 					    PUBLIC_URL, &err);
@@ -780,12 +623,7 @@ static void test_parse_send_response_table(void **state)
 			assert_non_null(text);
 			len = strlen(text);
 		}
-		if (text) {
-			/* Exactly `len` bytes, no NUL after them. */
-			copy = malloc(len ? len : 1);
-			assert_non_null(copy);
-			memcpy(copy, text, len);
-		}
+		copy = exact_copy(text, len);
 		memset(&out, 'x', sizeof(out));     /* the wrapper clears what the provider leaves */
 		got = provider_parse_send_response(p, t->status, copy, len, &out);
 		EXPECT_INT(t->name, "result", got, t->want);
@@ -811,120 +649,20 @@ static void test_parse_send_response_table(void **state)
 
 /* ---- parse_webhook: the request view ------------------------------------------------------ */
 
-#define VIEW_MAX 6
-
-/* Headers and query parameters a test sends: small tables searched by name (headers
- * case-insensitively, as the server does). */
-struct view_ctx {
-	const char *h_names[VIEW_MAX], *h_values[VIEW_MAX];
-	size_t n_h;
-	const char *q_names[VIEW_MAX], *q_values[VIEW_MAX];
-	size_t n_q;
-};
-
-static const char *view_header(const struct http_req_view *req, const char *name)
-{
-	const struct view_ctx *c = req->ctx;
-
-	for (size_t i = 0; i < c->n_h; i++)
-		if (strcasecmp(c->h_names[i], name) == 0)
-			return c->h_values[i];
-	return NULL;
-}
-
-static const char *view_query(const struct http_req_view *req, const char *name)
-{
-	const struct view_ctx *c = req->ctx;
-
-	for (size_t i = 0; i < c->n_q; i++)
-		if (strcmp(c->q_names[i], name) == 0)
-			return c->q_values[i];
-	return NULL;
-}
-
-struct hook {
-	int rc;
-	struct event_list ev;
-	struct webhook_reply reply;
-};
-
-/* Hands one request to the provider as the gateway would (body as a malloc'd copy of exactly
- * `len` bytes).  Release with hook_release(). */
-static void call(struct provider *p, const char *method, const char *path, struct view_ctx *ctx,
-		 const char *body, size_t len, struct hook *h)
-{
-	char url[256];
-	char *copy = malloc(len ? len : 1);
-	struct http_req_view view;
-
-	assert_non_null(copy);
-	if (len)
-		memcpy(copy, body, len);
-	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
-	view = (struct http_req_view){ .method = method, .path = path, .url = url, .body = copy,
-				       .body_len = len, .header = view_header, .query = view_query,
-				       .ctx = ctx };
-	event_list_init(&h->ev);
-	memset(&h->reply, 0, sizeof(h->reply));
-	buf_init(&h->reply.body, 64 * 1024);
-	h->rc = provider_parse_webhook(p, &view, &h->ev, &h->reply);
-	free(copy);
-}
-
 /* A POST with X-Hub-Signature-256 `signature` (NULL: absent). */
 static void post(struct provider *p, const char *path, const char *signature, const char *body,
 		 size_t len, struct hook *h)
 {
-	struct view_ctx ctx = { .n_h = 0 };
-
-	ctx.h_names[ctx.n_h] = "Content-Type";
-	ctx.h_values[ctx.n_h++] = "application/json";
-	if (signature) {
-		ctx.h_names[ctx.n_h] = "X-Hub-Signature-256";
-		ctx.h_values[ctx.n_h++] = signature;
-	}
-	call(p, "POST", path, &ctx, body, len, h);
+	webhook_post(p, path, "application/json", "X-Hub-Signature-256", signature, body, len, h);
 }
 
 /* A POST to /webhooks/meta signed with the test's app secret. */
 static void post_signed(struct provider *p, const char *body, size_t len, struct hook *h)
 {
-	char sig[80];
+	char sig[WEBHOOK_SIG_MAX];
 
-	sign(SECRET, body, len, sig);
+	webhook_sign_meta(SECRET, NULL, body, len, sig);
 	post(p, PATH, sig, body, len, h);
-}
-
-static void hook_release(struct hook *h)
-{
-	event_list_release(&h->ev);
-	buf_release(&h->reply.body);
-}
-
-/* A successful POST: rc 0, 200, and no body or content type (the core answers its JSON). */
-static void expect_ok(const char *row, const struct hook *h)
-{
-	if (h->rc != 0)
-		fail_msg("%s: rc %d, status %d, %s (%s): want success", row, h->rc, h->reply.status,
-			 h->reply.err.code, h->reply.err.msg);
-	EXPECT_INT(row, "reply status", h->reply.status, 200);
-	if (h->reply.content_type)
-		fail_msg("%s: content type \"%s\", want none", row, h->reply.content_type);
-	EXPECT_INT(row, "reply body", h->reply.body.len, 0);
-}
-
-static void expect_refused(const char *row, const struct hook *h, int status, const char *code,
-			   const char *field)
-{
-	EXPECT_INT(row, "rc", h->rc, -1);
-	EXPECT_INT(row, "reply status", h->reply.status, status);
-	EXPECT_INT(row, "err.http_status", h->reply.err.http_status, status);
-	EXPECT_STR(row, "err.code", h->reply.err.code, code);
-	if (field)
-		EXPECT_STR(row, "err.field", h->reply.err.field, field);
-	if (!h->reply.err.msg[0])
-		fail_msg("%s: no human message", row);
-	EXPECT_INT(row, "events", h->ev.n, 0);
 }
 
 /* ---- parse_webhook: messages and statuses -------------------------------------------------- */
@@ -1136,7 +874,7 @@ static void test_webhook_table(void **state)
 		if (t->want_http) {
 			expect_refused(t->name, &h, t->want_http, "missing_field", t->want_field);
 		} else {
-			expect_ok(t->name, &h);
+			expect_webhook_ok(t->name, &h, 0);
 			EXPECT_INT(t->name, "events", h.ev.n, t->want_n);
 			if (t->want_n)
 				check_event(t, &h.ev.items[0]);
@@ -1187,7 +925,7 @@ static void test_webhook_walks_every_entry_and_change(void **state)
 	body = json_dumps(root, JSON_INDENT(2));
 	assert_non_null(body);
 	post_signed(p, body, strlen(body), &h);
-	expect_ok("two entries, two changes each", &h);
+	expect_webhook_ok("two entries, two changes each", &h, 0);
 	assert_int_equal(h.ev.n, 4);
 	assert_int_equal(h.ev.items[0].type, EVENT_INBOUND);
 	assert_string_equal(h.ev.items[0].provider_message_id, WAMID_TEXT);
@@ -1238,7 +976,7 @@ static void test_webhook_keeps_the_good_entries(void **state)
 	assert_int_equal(json_array_append_new(messages, second), 0);
 	body = json_dumps(root, JSON_COMPACT);
 	post_signed(p, body, strlen(body), &h);
-	expect_ok("two messages in one change", &h);
+	expect_webhook_ok("two messages in one change", &h, 0);
 	assert_int_equal(h.ev.n, 2);
 	assert_int_equal(h.reply.skipped, 0);
 	assert_string_equal(h.ev.items[1].provider_message_id, "wamid.second");
@@ -1251,7 +989,7 @@ static void test_webhook_keeps_the_good_entries(void **state)
 	assert_int_equal(json_array_append_new(messages, fourth), 0);
 	body = json_dumps(root, JSON_COMPACT);
 	post_signed(p, body, strlen(body), &h);
-	expect_ok("a third message without from, a fourth with a blank id", &h);
+	expect_webhook_ok("a third message without from, a fourth with a blank id", &h, 0);
 	assert_int_equal(h.ev.n, 2);
 	assert_string_equal(h.ev.items[0].provider_message_id, WAMID_TEXT);
 	assert_string_equal(h.ev.items[1].provider_message_id, "wamid.second");
@@ -1291,7 +1029,7 @@ static void test_webhook_refused_only_when_nothing_is_kept(void **state)
 	assert_int_equal(json_array_append_new(json_object_get(root, "entry"), extra), 0);
 	body = json_dumps(root, JSON_COMPACT);
 	post_signed(p, body, strlen(body), &h);
-	expect_ok("that message and a status in another entry", &h);
+	expect_webhook_ok("that message and a status in another entry", &h, 0);
 	assert_int_equal(h.ev.n, 1);
 	assert_int_equal(h.ev.items[0].type, EVENT_STATUS);
 	assert_string_equal(h.ev.items[0].provider_message_id, WAMID_SENT);
@@ -1321,7 +1059,7 @@ static void test_signature_vectors(void **state)
 		const char *hex = json_string_value(json_object_get(v, "expected_hex"));
 		const char *file = json_string_value(json_object_get(v, "body_file"));
 		struct provider *p = meta_new(secret, NULL, NULL);
-		char header[80], computed[80], *body;
+		char header[80], computed[WEBHOOK_SIG_MAX], *body;
 		size_t len;
 		struct hook h;
 
@@ -1337,13 +1075,13 @@ static void test_signature_vectors(void **state)
 		snprintf(header, sizeof(header), "sha256=%s", hex);
 		if (json_is_string(json_object_get(v, "header")))
 			assert_string_equal(json_string_value(json_object_get(v, "header")), header);
-		sign(secret, body, len, computed);
+		webhook_sign_meta(secret, NULL, body, len, computed);
 		assert_string_equal(computed, header);
 
 		post(p, PATH, header, body, len, &h);
 		if (file) {
 			/* Signed right; its made-up phone_number_id is not this number's. */
-			expect_ok("vector over the dashboard payload", &h);
+			expect_webhook_ok("vector over the dashboard payload", &h, 0);
 			assert_int_equal(h.ev.n, 0);
 		} else {
 			/* "test" is signed right and is not JSON: past the signature, refused. */
@@ -1418,8 +1156,8 @@ static void test_auth_and_routing_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(auth_cases); i++) {
 		const struct auth_case *t = &auth_cases[i];
-		struct view_ctx ctx = { .n_h = 0 };
-		char sig[96], good[80];
+		struct fake_req ctx = { .n_h = 0 };
+		char sig[WEBHOOK_SIG_MAX + 8], good[WEBHOOK_SIG_MAX];
 		const char *header = sig;
 		struct hook h;
 		size_t len;
@@ -1432,7 +1170,7 @@ static void test_auth_and_routing_table(void **state)
 		} else {
 			body = fixture_read(FI_TEXT, &len);
 		}
-		sign(SECRET, body, len, good);
+		webhook_sign_meta(SECRET, NULL, body, len, good);
 		switch (t->sig) {
 		case SIG_NO_PREFIX:
 			snprintf(sig, sizeof(sig), "%s", good + 7);
@@ -1459,11 +1197,8 @@ static void test_auth_and_routing_table(void **state)
 			snprintf(sig, sizeof(sig), "%s", good);
 			break;
 		}
-		if (header) {
-			ctx.h_names[ctx.n_h] = "X-Hub-Signature-256";
-			ctx.h_values[ctx.n_h++] = header;
-		}
-		call(p, t->method, t->path, &ctx, body, len, &h);
+		fake_req_header(&ctx, "X-Hub-Signature-256", header);
+		webhook_call(p, t->method, PUBLIC_URL, t->path, &ctx, body, len, &h);
 		expect_refused(t->name, &h, t->want_http, t->want_code, t->want_field);
 		hook_release(&h);
 		free(body);
@@ -1475,7 +1210,7 @@ static void test_auth_and_routing_table(void **state)
 
 /* The query of meta-webhook-verify.http's request line, split into ctx's query table; the
  * strings point into *line (malloc'd, the caller frees it). */
-static void verify_query(struct view_ctx *ctx, char **line)
+static void verify_query(struct fake_req *ctx, char **line)
 {
 	size_t len;
 	char *text = fixture_read("meta-webhook-verify.http", &len), *q, *end, *pair, *next;
@@ -1494,32 +1229,11 @@ static void verify_query(struct view_ctx *ctx, char **line)
 			*next++ = '\0';
 		assert_non_null(eq);
 		*eq = '\0';
-		assert_true(ctx->n_q < VIEW_MAX);
+		assert_true(ctx->n_q < FAKE_REQ_MAX);
 		ctx->q_names[ctx->n_q] = pair;
 		ctx->q_values[ctx->n_q++] = eq + 1;
 	}
 	*line = text;
-}
-
-/* Sets query parameter `name` to `value` (NULL: drops it). */
-static void query_set(struct view_ctx *ctx, const char *name, const char *value)
-{
-	for (size_t i = 0; i < ctx->n_q; i++) {
-		if (strcmp(ctx->q_names[i], name) != 0)
-			continue;
-		if (value) {
-			ctx->q_values[i] = value;
-		} else {
-			ctx->q_names[i] = ctx->q_names[ctx->n_q - 1];
-			ctx->q_values[i] = ctx->q_values[ctx->n_q - 1];
-			ctx->n_q--;
-		}
-		return;
-	}
-	if (value) {
-		ctx->q_names[ctx->n_q] = name;
-		ctx->q_values[ctx->n_q++] = value;
-	}
 }
 
 struct verify_case {
@@ -1554,16 +1268,16 @@ static void test_verify_table(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(verify_cases); i++) {
 		const struct verify_case *t = &verify_cases[i];
 		struct provider *p = meta_new(SECRET, t->configured, NULL);
-		struct view_ctx ctx = { .n_h = 0 };
+		struct fake_req ctx = { .n_h = 0 };
 		const char *challenge;
 		struct hook h;
 		char *line;
 
 		verify_query(&ctx, &line);
 		if (t->key)
-			query_set(&ctx, t->key, t->value);
-		challenge = view_query(&(struct http_req_view){ .ctx = &ctx }, "hub.challenge");
-		call(p, "GET", PATH, &ctx, "", 0, &h);
+			fake_req_query(&ctx, t->key, t->value);
+		challenge = fake_req_query_get(&ctx, "hub.challenge");
+		webhook_call(p, "GET", PUBLIC_URL, PATH, &ctx, "", 0, &h);
 		if (t->want_http == 200) {
 			if (h.rc != 0)
 				fail_msg("%s: refused %d %s: %s", t->name, h.reply.status,
@@ -1586,13 +1300,13 @@ static void test_verify_table(void **state)
 static void test_verify_answers_sample_challenge(void **state)
 {
 	struct provider *p = meta_default();
-	struct view_ctx ctx = { .n_h = 0 };
+	struct fake_req ctx = { .n_h = 0 };
 	struct hook h;
 	char *line;
 
 	(void)state;
 	verify_query(&ctx, &line);
-	call(p, "GET", PATH, &ctx, "", 0, &h);
+	webhook_call(p, "GET", PUBLIC_URL, PATH, &ctx, "", 0, &h);
 	assert_int_equal(h.rc, 0);
 	assert_string_equal(buf_cstr(&h.reply.body), "1158201444");
 	hook_release(&h);

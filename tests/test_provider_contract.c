@@ -34,51 +34,13 @@
 
 #include "buf.h"
 #include "config.h"
-#include "crypto.h"
-#include "form.h"
 #include "provider.h"
-#include "twilio_sign.h"
+#include "support/provider_call.h"
 #include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define PUBLIC_URL "https://surveys.example.com"
-#define SIG_MAX    128
-
-/* ---- how each provider authenticates a webhook -------------------------------------------- */
-
-/* X-Twilio-Signature of a form POST of `body` to `url` under auth token `secret`. */
-static void sign_twilio(const char *secret, const char *url, const char *body, size_t len,
-			char out[SIG_MAX])
-{
-	struct form f;
-
-	assert_int_equal(form_parse(&f, body, len), 0);
-	twilio_signature_compute(secret, url, &f, out);
-	form_release(&f);
-}
-
-/* X-Hub-Signature-256: "sha256=" + lower-hex HMAC-SHA256(app secret, body). */
-static void sign_meta(const char *secret, const char *url, const char *body, size_t len,
-		      char out[SIG_MAX])
-{
-	uint8_t mac[SHA256_LEN];
-
-	(void)url;
-	hmac_sha256(secret, strlen(secret), body, len, mac);
-	memcpy(out, "sha256=", 7);
-	hex_encode(mac, SHA256_LEN, out + 7);
-}
-
-/* X-Gateway-Token: the shared token itself, whatever the body. */
-static void sign_zenvia(const char *secret, const char *url, const char *body, size_t len,
-			char out[SIG_MAX])
-{
-	(void)url;
-	(void)body;
-	(void)len;
-	snprintf(out, SIG_MAX, "%s", secret);
-}
 
 /* ---- the table of providers --------------------------------------------------------------- */
 
@@ -94,8 +56,7 @@ struct contract {
 	/* webhooks */
 	const char *ctype;              /* the Content-Type its webhooks carry */
 	const char *header;             /* the header that authenticates them */
-	void (*sign)(const char *secret, const char *url, const char *body, size_t len,
-		     char out[SIG_MAX]);
+	webhook_sign_fn *sign;
 	const char *secret, *wrong_secret;
 	const char *tamper_old;         /* NULL: the header does not cover the body */
 	const char *tamper_new;
@@ -138,7 +99,7 @@ static const struct contract contracts[] = {
 	  .hand = tw_hand, .channel = CHANNEL_SMS,
 	  .default_url = "https://api.twilio.com/2010-04-01/Accounts/" TW_SID "/Messages.json",
 	  .ctype = "application/x-www-form-urlencoded", .header = "X-Twilio-Signature",
-	  .sign = sign_twilio, .secret = TW_TOKEN, .wrong_secret = "0123456789abcdef0123456789abcdef",
+	  .sign = webhook_sign_twilio, .secret = TW_TOKEN, .wrong_secret = "0123456789abcdef0123456789abcdef",
 	  .tamper_old = "Body=Msg", .tamper_new = "Body=10",
 	  .missing_code = "missing_signature", .invalid_code = "invalid_signature",
 	  .inbound_path = "/webhooks/twilio", .inbound_fixture = "twilio-inbound-sms.form",
@@ -149,7 +110,7 @@ static const struct contract contracts[] = {
 	  .ini_missing = META_INI_NO_SECRET, .missing_key = "app_secret", .default_rate = 80.0,
 	  .hand = meta_hand, .channel = CHANNEL_WHATSAPP,
 	  .default_url = "https://graph.facebook.com/v23.0/" META_PNID "/messages",
-	  .ctype = "application/json", .header = "X-Hub-Signature-256", .sign = sign_meta,
+	  .ctype = "application/json", .header = "X-Hub-Signature-256", .sign = webhook_sign_meta,
 	  .secret = META_SECRET, .wrong_secret = "ANOTHER_APP_SECRET",
 	  .tamper_old = "Does it come in another color?", .tamper_new = "10",
 	  .missing_code = "missing_signature", .invalid_code = "invalid_signature",
@@ -161,7 +122,7 @@ static const struct contract contracts[] = {
 	  .ini_missing = ZV_INI_NO_HOOK, .missing_key = "webhook_token", .default_rate = 10.0,
 	  .hand = zv_hand, .channel = CHANNEL_WHATSAPP,
 	  .default_url = "https://api.zenvia.com/v2/channels/whatsapp/messages",
-	  .ctype = "application/json", .header = "X-Gateway-Token", .sign = sign_zenvia,
+	  .ctype = "application/json", .header = "X-Gateway-Token", .sign = webhook_sign_token,
 	  .secret = ZV_HOOK, .wrong_secret = "not-the-token", .tamper_old = NULL,
 	  .missing_code = "missing_token", .invalid_code = "invalid_token",
 	  .inbound_path = "/webhooks/zenvia", .inbound_fixture = "zenvia-webhook-message-in.json",
@@ -180,21 +141,6 @@ static const char *row_name(char out[160], const struct contract *c, const char 
 
 /* ---- provider instances ------------------------------------------------------------------- */
 
-/* Loads `ini` with config_load() into *cfg, the way the gateway does; -1 with err set when it
- * refuses the file. */
-static int load_ini(const char *ini, struct config *cfg, struct gw_err *err)
-{
-	char path[] = "/tmp/test_provider_contract-XXXXXX";
-	int fd = mkstemp(path), rc;
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
-	close(fd);
-	rc = provider_config_load(cfg, path, err);
-	unlink(path);
-	return rc;
-}
-
 /* An instance of c's provider from `ini` through config_load(); NULL with err set when init()
  * refuses it. */
 static struct provider *from_ini(const struct contract *c, const char *ini, struct gw_err *err)
@@ -203,7 +149,7 @@ static struct provider *from_ini(const struct contract *c, const char *ini, stru
 	struct config cfg;
 	struct provider *p;
 
-	if (load_ini(ini, &cfg, err) < 0)
+	if (config_load_text(&cfg, ini, err) < 0)
 		fail_msg("%s: config_load: %s", c->name, err->msg);
 	snprintf(section, sizeof(section), "provider.%s", c->name);
 	p = provider_create(provider_find(c->name), config_section_find(&cfg, section), NULL,
@@ -242,110 +188,6 @@ static int group_setup(void **state)
 		}
 	}
 	return 0;
-}
-
-/* ---- webhooks: the request view ----------------------------------------------------------- */
-
-/* The request headers a test sends: a small table header() searches case-insensitively, as the
- * server does. */
-struct view_ctx {
-	const char *names[4];
-	const char *values[4];
-	size_t n;
-};
-
-static const char *view_header(const struct http_req_view *req, const char *name)
-{
-	const struct view_ctx *v = req->ctx;
-
-	for (size_t i = 0; i < v->n; i++)
-		if (strcasecmp(v->names[i], name) == 0)
-			return v->values[i];
-	return NULL;
-}
-
-static const char *view_query(const struct http_req_view *req, const char *name)
-{
-	(void)req;
-	(void)name;
-	return NULL;
-}
-
-struct hook {
-	int rc;
-	struct event_list ev;
-	struct webhook_reply reply;
-};
-
-/* POSTs `body` (`len` bytes, handed over as a malloc'd copy of exactly that length) to `path`
- * with c's Content-Type and, unless `auth` is NULL, `auth` under the header name `header`.
- * Release with hook_release(). */
-static void post(struct provider *p, const struct contract *c, const char *path,
-		 const char *header, const char *auth, const char *body, size_t len, struct hook *h)
-{
-	struct view_ctx v = { .n = 0 };
-	char url[256];
-	char *copy = malloc(len ? len : 1);
-	struct http_req_view view;
-
-	assert_non_null(copy);
-	memcpy(copy, body, len);
-	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
-	v.names[v.n] = "Content-Type";
-	v.values[v.n++] = c->ctype;
-	if (auth) {
-		v.names[v.n] = header;
-		v.values[v.n++] = auth;
-	}
-	view = (struct http_req_view){ .method = "POST", .path = path, .url = url, .body = copy,
-				       .body_len = len, .header = view_header, .query = view_query,
-				       .ctx = &v };
-	event_list_init(&h->ev);
-	memset(&h->reply, 0, sizeof(h->reply));
-	buf_init(&h->reply.body, 64 * 1024);
-	h->rc = provider_parse_webhook(p, &view, &h->ev, &h->reply);
-	free(copy);
-}
-
-static void hook_release(struct hook *h)
-{
-	event_list_release(&h->ev);
-	buf_release(&h->reply.body);
-}
-
-/* A webhook taken: rc 0, 200 and either Twilio's empty TwiML or nothing (the core answers). */
-static void expect_ok(const struct contract *c, const char *row, const struct hook *h)
-{
-	if (h->rc != 0)
-		fail_msg("%s: rc %d, status %d, %s (%s): want success", row, h->rc, h->reply.status,
-			 h->reply.err.code, h->reply.err.msg);
-	EXPECT_INT(row, "reply status", h->reply.status, 200);
-	if (c->twiml) {
-		EXPECT_STR(row, "content type", h->reply.content_type, "text/xml");
-		if (!strstr(buf_cstr(&h->reply.body), "<Response/>"))
-			fail_msg("%s: reply body \"%s\" has no <Response/>", row,
-				 buf_cstr(&h->reply.body));
-		return;
-	}
-	if (h->reply.content_type)
-		fail_msg("%s: content type \"%s\", want none", row, h->reply.content_type);
-	EXPECT_INT(row, "reply body length", h->reply.body.len, 0);
-}
-
-/* A webhook refused: rc -1, `status` with `code` (and `field`, unless NULL), a human message and
- * no events. */
-static void expect_refused(const char *row, const struct hook *h, int status, const char *code,
-			   const char *field)
-{
-	EXPECT_INT(row, "rc", h->rc, -1);
-	EXPECT_INT(row, "reply status", h->reply.status, status);
-	EXPECT_INT(row, "err.http_status", h->reply.err.http_status, status);
-	EXPECT_STR(row, "err.code", h->reply.err.code, code);
-	if (field)
-		EXPECT_STR(row, "err.field", h->reply.err.field, field);
-	if (!h->reply.err.msg[0])
-		fail_msg("%s: no human message", row);
-	EXPECT_INT(row, "events", h->ev.n, 0);
 }
 
 /* ---- webhooks: authentication and routing -------------------------------------------------- */
@@ -387,28 +229,9 @@ static const struct auth_case auth_cases[] = {
 	{ "trailing slash", PATH_SLASH, BODY_INBOUND, AUTH_GOOD, 404 },
 };
 
-/* `s` with the one occurrence of `old` replaced by `new` (malloc'd); fails the test unless `old`
- * occurs exactly once. */
-static char *text_replace(const char *s, const char *old, const char *new)
-{
-	const char *hit = strstr(s, old);
-	size_t n;
-	char *out;
-
-	if (!hit)
-		fail_msg("'%s' is not in the fixture", old);
-	if (strstr(hit + 1, old))
-		fail_msg("'%s' occurs more than once in the fixture", old);
-	n = strlen(s) - strlen(old) + strlen(new);
-	out = malloc(n + 1);
-	assert_non_null(out);
-	snprintf(out, n + 1, "%.*s%s%s", (int)(hit - s), s, new, hit + strlen(old));
-	return out;
-}
-
 static void run_auth_case(const struct contract *c, struct provider *p, const struct auth_case *t)
 {
-	char row[160], path[96], url[256], auth[SIG_MAX] = "";
+	char row[160], path[96], url[256], auth[WEBHOOK_SIG_MAX] = "";
 	const char *header = auth;
 	struct hook h;
 	size_t len;
@@ -460,7 +283,7 @@ static void run_auth_case(const struct contract *c, struct provider *p, const st
 		c->sign(c->secret, url, body, len, auth);
 		break;
 	}
-	post(p, c, path, c->header, header, body, len, &h);
+	webhook_post(p, path, c->ctype, c->header, header, body, len, &h);
 	if (t->want_http == 404)
 		expect_refused(row, &h, 404, "not_found", NULL);
 	else
@@ -492,7 +315,7 @@ static void test_webhook_authenticated_any_header_case(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(contracts); i++) {
 		const struct contract *c = &contracts[i];
 		struct provider *p = open_provider(c);
-		char url[256], auth[SIG_MAX], lower[64], row[160];
+		char url[256], auth[WEBHOOK_SIG_MAX], lower[64], row[160];
 		const char *headers[] = { c->header, lower };
 		size_t len;
 		char *body = fixture_read(c->status_fixture, &len);
@@ -508,8 +331,8 @@ static void test_webhook_authenticated_any_header_case(void **state)
 
 			snprintf(row, sizeof(row), "%s: status fixture, header %s", c->name,
 				 headers[j]);
-			post(p, c, c->status_path, headers[j], auth, body, len, &h);
-			expect_ok(c, row, &h);
+			webhook_post(p, c->status_path, c->ctype, headers[j], auth, body, len, &h);
+			expect_webhook_ok(row, &h, c->twiml);
 			EXPECT_INT(row, "events", h.ev.n, 1);
 			EXPECT_INT(row, "type", h.ev.items[0].type, EVENT_STATUS);
 			hook_release(&h);
@@ -557,16 +380,10 @@ static void test_send_answers_by_status(void **state)
 		for (size_t j = 0; j < ARRAY_SIZE(send_cases); j++) {
 			const struct send_case *t = &send_cases[j];
 			size_t len = t->body ? strlen(t->body) : 0;
-			char *copy = NULL, row[160];
+			char *copy = exact_copy(t->body, len), row[160];
 			struct send_outcome out;
 
 			row_name(row, c, t->name);
-			if (t->body) {
-				/* Exactly `len` bytes, no NUL after them. */
-				copy = malloc(len ? len : 1);
-				assert_non_null(copy);
-				memcpy(copy, t->body, len);
-			}
 			memset(&out, 'x', sizeof(out));     /* the wrapper clears what is left */
 			EXPECT_INT(row, "result", provider_parse_send_response(p, t->status < 0 ?
 					c->ok_status : t->status, copy, len, &out), t->want);

@@ -29,7 +29,7 @@
 #include "config.h"
 #include "form.h"
 #include "provider.h"
-#include "twilio_sign.h"
+#include "support/provider_call.h"
 #include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -58,51 +58,6 @@
 
 /* ---- fixtures and their variants --------------------------------------------------------- */
 
-
-/*
- * Rewrites the value of the top-level scalar member `member` in JSON text `s` (in place, into a
- * new malloc'd string) to the JSON literal `value`, keeping every other byte.  The member must
- * occur exactly once.
- */
-static char *json_rewrite(const char *s, const char *member, const char *value)
-{
-	char key[64];
-	const char *p, *hit = NULL, *v, *end;
-	size_t n;
-	char *out;
-
-	snprintf(key, sizeof(key), "\"%s\"", member);
-	for (p = s; (p = strstr(p, key)); p += strlen(key)) {
-		const char *q = p + strlen(key);
-
-		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-			q++;
-		if (*q != ':')
-			continue;
-		if (hit)
-			fail_msg("member %s occurs twice in the fixture", member);
-		hit = p;
-	}
-	if (!hit)
-		fail_msg("member %s is not in the fixture", member);
-	v = strchr(hit + strlen(key), ':') + 1;
-	while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
-		v++;
-	if (*v == '"') {
-		for (end = v + 1; *end && *end != '"'; end++)
-			if (*end == '\\' && end[1])
-				end++;
-		assert_int_equal(*end, '"');
-		end++;
-	} else {
-		end = v + strcspn(v, ",}] \t\r\n");
-	}
-	n = (size_t)(v - s) + strlen(value) + strlen(end);
-	out = malloc(n + 1);
-	assert_non_null(out);
-	snprintf(out, n + 1, "%.*s%s%s", (int)(v - s), s, value, end);
-	return out;
-}
 
 /*
  * Rewrites every `key=...` member of the urlencoded form `in` to `key=enc` (enc already
@@ -141,46 +96,18 @@ static char *form_rewrite(const char *in, const char *key, const char *enc, size
 	return buf_detach(&b, len);
 }
 
-/* X-Twilio-Signature of a form POST of `body` to `url` under `token`. */
-static void sign(const char *token, const char *url, const char *body, size_t len,
-		 char out[TWILIO_SIGNATURE_LEN])
-{
-	struct form f;
-
-	assert_int_equal(form_parse(&f, body, len), 0);
-	twilio_signature_compute(token, url, &f, out);
-	form_release(&f);
-	assert_int_equal(strlen(out), TWILIO_SIGNATURE_LEN - 1);
-}
-
 /* ---- provider instances ------------------------------------------------------------------- */
 
 /* A [provider.twilio] section built by hand: the NULL-valued keys are left out. */
-struct hand_section {
-	struct config_section sec;
-	struct config_entry e[6];
-};
-
-static const struct config_section *hand_section(struct hand_section *h, const char *sid,
-						  const char *token, const char *from,
-						  const char *mss, const char *base_url)
+static const struct config_section *twilio_section(struct hand_section *h, const char *sid,
+						    const char *token, const char *from,
+						    const char *mss, const char *base_url)
 {
-	const char *keys[] = { "account_sid", "auth_token", "from", "messaging_service_sid",
-			       "base_url" };
-	const char *values[] = { sid, token, from, mss, base_url };
+	static const char *const keys[] = { "account_sid", "auth_token", "from",
+					    "messaging_service_sid", "base_url" };
+	const char *const values[] = { sid, token, from, mss, base_url };
 
-	memset(h, 0, sizeof(*h));
-	h->sec.name = (char *)"provider.twilio";
-	h->sec.entries = h->e;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (!values[i])
-			continue;
-		h->e[h->sec.n].key = (char *)keys[i];
-		h->e[h->sec.n].value = (char *)values[i];
-		h->e[h->sec.n].origin = (char *)"test";
-		h->sec.n++;
-	}
-	return &h->sec;
+	return hand_section(h, "provider.twilio", keys, values, ARRAY_SIZE(keys));
 }
 
 /*
@@ -189,18 +116,12 @@ static const struct config_section *hand_section(struct hand_section *h, const c
  */
 static struct provider *twilio_from_ini(const char *ini, const char *public_url)
 {
-	char path[] = "/tmp/test_twilio-XXXXXX";
 	struct config cfg;
 	struct gw_err err = { 0 };
 	struct provider *p;
-	int fd = mkstemp(path);
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
-	close(fd);
-	if (provider_config_load(&cfg, path, &err) < 0)
+	if (config_load_text(&cfg, ini, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
-	unlink(path);
 	p = provider_create(provider_find("twilio"), config_section_find(&cfg, "provider.twilio"), NULL,
 			    public_url, &err);
 	config_release(&cfg);       /* init() copied what it keeps */
@@ -264,24 +185,9 @@ static void test_init_table(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(init_cases); i++) {
 		const struct init_case *t = &init_cases[i];
 		struct hand_section h;
-		struct gw_err err = { 0 };
-		struct provider *p;
 
-		p = provider_create(provider_find("twilio"),
-				    hand_section(&h, t->sid, t->token, t->from, t->mss, NULL), NULL,
-				    PUBLIC_URL, &err);
-		if (!t->want_key) {
-			if (!p)
-				fail_msg("%s: init failed: %s", t->name, err.msg);
-			provider_free(p);
-			continue;
-		}
-		if (p)
-			fail_msg("%s: init succeeded, want an error naming %s", t->name, t->want_key);
-		if (!strstr(err.msg, t->want_key))
-			fail_msg("%s: error \"%s\" does not name %s", t->name, err.msg, t->want_key);
-		if (!strstr(err.msg, "provider.twilio"))
-			fail_msg("%s: error \"%s\" does not name the section", t->name, err.msg);
+		expect_init(t->name, "twilio",
+			    twilio_section(&h, t->sid, t->token, t->from, t->mss, NULL), t->want_key);
 	}
 }
 
@@ -293,32 +199,12 @@ static void test_init_no_sender_names_both_keys(void **state)
 
 	(void)state;
 	assert_null(provider_create(provider_find("twilio"),
-				    hand_section(&h, SID, TOKEN, NULL, NULL, NULL), NULL, PUBLIC_URL, &err));
+				    twilio_section(&h, SID, TOKEN, NULL, NULL, NULL), NULL, PUBLIC_URL, &err));
 	assert_non_null(strstr(err.msg, "from"));
 	assert_non_null(strstr(err.msg, "messaging_service_sid"));
 }
 
 /* ---- build_send --------------------------------------------------------------------------- */
-
-/* The value of header `name` in `r` (which must hold it exactly once). */
-static const char *header_value(const struct http_request *r, const char *name)
-{
-	const char *found = NULL;
-	size_t n = strlen(name);
-
-	for (size_t i = 0; i < r->n_headers; i++) {
-		if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
-			if (found)
-				fail_msg("header %s appears twice", name);
-			found = r->headers[i] + n + 1;
-			while (*found == ' ')
-				found++;
-		}
-	}
-	if (!found)
-		fail_msg("header %s is missing", name);
-	return found;
-}
 
 /* Runs build_send for one message; the request is left in *req and its decoded body in *f. */
 static void build(struct provider *p, enum channel ch, const char *to, const char *text,
@@ -604,10 +490,7 @@ static void test_parse_send_response_table(void **state)
 			text = v;
 			len = strlen(v);
 		}
-		/* Exactly `len` bytes, no NUL after them. */
-		copy = malloc(len);
-		assert_non_null(copy);
-		memcpy(copy, text, len);
+		copy = exact_copy(text, len);
 		memset(&out, 'x', sizeof(out));     /* the wrapper clears what the provider leaves */
 		EXPECT_INT(t->name, "result",
 			   provider_parse_send_response(p, t->status, copy, len, &out), t->want);
@@ -623,110 +506,24 @@ static void test_parse_send_response_table(void **state)
 
 /* ---- parse_webhook ------------------------------------------------------------------------ */
 
-/* The request headers a test sends: a small table that header() searches, case-insensitively. */
-struct view_ctx {
-	const char *names[4];
-	const char *values[4];
-	size_t n;
-};
-
-static const char *view_header(const struct http_req_view *req, const char *name)
-{
-	const struct view_ctx *c = req->ctx;
-
-	for (size_t i = 0; i < c->n; i++)
-		if (strcasecmp(c->names[i], name) == 0)
-			return c->values[i];
-	return NULL;
-}
-
-/* Twilio's webhooks carry no query string here. */
-static const char *view_query(const struct http_req_view *req, const char *name)
-{
-	(void)req;
-	(void)name;
-	return NULL;
-}
-
-struct hook {
-	int rc;
-	struct event_list ev;
-	struct webhook_reply reply;
-};
-
-/*
- * POSTs `body` (`len` bytes) to `path` as the gateway would hand it over: url is the public URL
- * plus the path, `signature` the X-Twilio-Signature header (NULL: absent).  Release with
- * hook_release().
- */
+/* A POST of `body` (`len` bytes) to `path` with X-Twilio-Signature `signature` (NULL:
+ * absent). */
 static void post(struct provider *p, const char *path, const char *signature, const char *body,
 		 size_t len, struct hook *h)
 {
-	struct view_ctx ctx = { .n = 0 };
-	char url[256];
-	char *copy = malloc(len ? len : 1);
-	struct http_req_view view;
-
-	assert_non_null(copy);
-	memcpy(copy, body, len);
-	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
-	ctx.names[ctx.n] = "Content-Type";
-	ctx.values[ctx.n++] = "application/x-www-form-urlencoded";
-	if (signature) {
-		ctx.names[ctx.n] = "X-Twilio-Signature";
-		ctx.values[ctx.n++] = signature;
-	}
-	view = (struct http_req_view){ .method = "POST", .path = path, .url = url, .body = copy,
-				       .body_len = len, .header = view_header, .query = view_query,
-				       .ctx = &ctx };
-	event_list_init(&h->ev);
-	memset(&h->reply, 0, sizeof(h->reply));
-	buf_init(&h->reply.body, 64 * 1024);
-	h->rc = provider_parse_webhook(p, &view, &h->ev, &h->reply);
-	free(copy);
-}
-
-static void hook_release(struct hook *h)
-{
-	event_list_release(&h->ev);
-	buf_release(&h->reply.body);
+	webhook_post(p, path, "application/x-www-form-urlencoded", "X-Twilio-Signature", signature,
+		     body, len, h);
 }
 
 /* A signed POST of `body` to `path`, signed for exactly that URL. */
 static void post_signed(struct provider *p, const char *path, const char *body, size_t len,
 			struct hook *h)
 {
-	char url[256], sig[TWILIO_SIGNATURE_LEN];
+	char url[256], sig[WEBHOOK_SIG_MAX];
 
 	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
-	sign(TOKEN, url, body, len, sig);
+	webhook_sign_twilio(TOKEN, url, body, len, sig);
 	post(p, path, sig, body, len, h);
-}
-
-/* Checks a successful webhook: rc 0, 200 and Twilio's empty TwiML answer. */
-static void expect_twiml_ok(const char *row, const struct hook *h)
-{
-	if (h->rc != 0)
-		fail_msg("%s: rc %d, status %d, %s (%s): want success", row, h->rc, h->reply.status,
-			 h->reply.err.code, h->reply.err.msg);
-	EXPECT_INT(row, "reply status", h->reply.status, 200);
-	EXPECT_STR(row, "content type", h->reply.content_type, "text/xml");
-	if (!strstr(buf_cstr(&h->reply.body), "<Response/>"))
-		fail_msg("%s: reply body \"%s\" has no <Response/>", row, buf_cstr(&h->reply.body));
-}
-
-static void expect_refused(const char *row, const struct hook *h, int status, const char *code,
-			   const char *field)
-{
-	EXPECT_INT(row, "rc", h->rc, -1);
-	EXPECT_INT(row, "reply status", h->reply.status, status);
-	EXPECT_INT(row, "err.http_status", h->reply.err.http_status, status);
-	EXPECT_STR(row, "err.code", h->reply.err.code, code);
-	if (field)
-		EXPECT_STR(row, "err.field", h->reply.err.field, field);
-	if (!h->reply.err.msg[0])
-		fail_msg("%s: no human message", row);
-	EXPECT_INT(row, "events", h->ev.n, 0);
 }
 
 struct inbound_case {
@@ -783,7 +580,7 @@ static void test_inbound_table(void **state)
 		if (t->want_status) {
 			expect_refused(t->name, &h, t->want_status, "missing_field", t->want_field);
 		} else {
-			expect_twiml_ok(t->name, &h);
+			expect_webhook_ok(t->name, &h, 1);
 			EXPECT_INT(t->name, "events", h.ev.n, 1);
 			e = &h.ev.items[0];
 			EXPECT_INT(t->name, "type", e->type, EVENT_INBOUND);
@@ -814,7 +611,7 @@ static void test_inbound_message_sid_fallback(void **state)
 
 	(void)state;
 	post_signed(p, "/webhooks/twilio", body, len, &h);
-	expect_twiml_ok("SmsSid only", &h);
+	expect_webhook_ok("SmsSid only", &h, 1);
 	assert_int_equal(h.ev.n, 1);
 	assert_string_equal(h.ev.items[0].provider_message_id, SID_INBOUND);
 	hook_release(&h);
@@ -862,7 +659,7 @@ static void test_inbound_blank_sids(void **state)
 		if (!blank_sid_cases[i].want_id) {
 			expect_refused(name, &h, 400, "missing_field", "MessageSid");
 		} else {
-			expect_twiml_ok(name, &h);
+			expect_webhook_ok(name, &h, 1);
 			EXPECT_INT(name, "events", h.ev.n, 1);
 			EXPECT_STR(name, "provider_message_id", h.ev.items[0].provider_message_id,
 				   blank_sid_cases[i].want_id);
@@ -899,7 +696,7 @@ static void test_inbound_body_length_ignores_body_nul_key(void **state)
 	assert_int_equal(buf_append(&b, fixture, flen), 0);
 	body = buf_detach(&b, &len);
 	post_signed(p, "/webhooks/twilio", body, len, &h);
-	expect_twiml_ok("Body%00 before Body", &h);
+	expect_webhook_ok("Body%00 before Body", &h, 1);
 	assert_int_equal(h.ev.n, 1);
 	text_len = h.ev.items[0].text_len;
 	if (text_len < sizeof(text))
@@ -997,7 +794,7 @@ static void test_status_table(void **state)
 		if (t->want_http) {
 			expect_refused(t->name, &h, t->want_http, "missing_field", t->want_field);
 		} else {
-			expect_twiml_ok(t->name, &h);
+			expect_webhook_ok(t->name, &h, 1);
 			EXPECT_INT(t->name, "events", h.ev.n, t->want_event);
 		}
 		if (t->want_event) {
@@ -1052,13 +849,13 @@ static void test_auth_and_routing_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(auth_cases); i++) {
 		const struct auth_case *t = &auth_cases[i];
-		char url[256], sig[TWILIO_SIGNATURE_LEN];
+		char url[256], sig[WEBHOOK_SIG_MAX];
 		struct hook h;
 		size_t len;
 		char *body = fixture_read(t->fixture, &len);
 
 		snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, t->path);
-		sign(TOKEN, t->sign_url ? t->sign_url : url, body, len, sig);
+		webhook_sign_twilio(TOKEN, t->sign_url ? t->sign_url : url, body, len, sig);
 		post(p, t->path, sig, body, len, &h);
 		expect_refused(t->name, &h, t->want_http, t->want_code, t->want_field);
 		hook_release(&h);

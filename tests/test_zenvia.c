@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "config.h"
 #include "provider.h"
+#include "support/provider_call.h"
 #include "support/unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,19 +61,6 @@
 
 /* ---- fixtures and their variants --------------------------------------------------------- */
 
-
-static json_t *fixture_json(const char *name)
-{
-	size_t len;
-	char *text = fixture_read(name, &len);
-	json_error_t e;
-	json_t *j = json_loadb(text, len, 0, &e);
-
-	if (!j)
-		fail_msg("%s: %s", name, e.text);
-	free(text);
-	return j;
-}
 
 /* One change to a JSON document: at `path` ("message.contents.0.text"; numbers index arrays)
  * put the JSON literal `value`, or remove the member when value is NULL. */
@@ -137,29 +125,13 @@ static char *fixture_variant(const char *name, const struct edit *base, const st
 /* ---- provider instances ------------------------------------------------------------------- */
 
 /* A [provider.zenvia] section built by hand: the NULL-valued keys are left out. */
-struct hand_section {
-	struct config_section sec;
-	struct config_entry e[4];
-};
-
-static const struct config_section *hand_section(struct hand_section *h, const char *token,
-						  const char *from, const char *hook)
+static const struct config_section *zenvia_section(struct hand_section *h, const char *token,
+						    const char *from, const char *hook)
 {
-	const char *keys[] = { "api_token", "from", "webhook_token" };
-	const char *values[] = { token, from, hook };
+	static const char *const keys[] = { "api_token", "from", "webhook_token" };
+	const char *const values[] = { token, from, hook };
 
-	memset(h, 0, sizeof(*h));
-	h->sec.name = (char *)"provider.zenvia";
-	h->sec.entries = h->e;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (!values[i])
-			continue;
-		h->e[h->sec.n].key = (char *)keys[i];
-		h->e[h->sec.n].value = (char *)values[i];
-		h->e[h->sec.n].origin = (char *)"test";
-		h->sec.n++;
-	}
-	return &h->sec;
+	return hand_section(h, "provider.zenvia", keys, values, ARRAY_SIZE(keys));
 }
 
 /* A Zenvia instance made the way the gateway makes one: from a gateway.conf loaded with
@@ -170,24 +142,11 @@ struct inst {
 	struct provider *p;
 };
 
-static int config_from_text(struct config *cfg, const char *ini, struct gw_err *err)
-{
-	char path[] = "/tmp/test_zenvia-XXXXXX";
-	int fd = mkstemp(path), rc;
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
-	close(fd);
-	rc = provider_config_load(cfg, path, err);
-	unlink(path);
-	return rc;
-}
-
 static struct provider *inst_open(struct inst *in, const char *ini)
 {
 	struct gw_err err = { 0 };
 
-	if (config_from_text(&in->cfg, ini, &err) < 0)
+	if (config_load_text(&in->cfg, ini, &err) < 0)
 		fail_msg("config_load: %s", err.msg);
 	in->p = provider_create(provider_find("zenvia"),
 				config_section_find(&in->cfg, "provider.zenvia"),
@@ -256,23 +215,9 @@ static void test_init_table(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(init_cases); i++) {
 		const struct init_case *t = &init_cases[i];
 		struct hand_section h;
-		struct gw_err err = { 0 };
-		struct provider *p;
 
-		p = provider_create(provider_find("zenvia"), hand_section(&h, t->token, t->from, t->hook),
-				    NULL, PUBLIC_URL, &err);
-		if (!t->want_key) {
-			if (!p)
-				fail_msg("%s: init failed: %s", t->name, err.msg);
-			provider_free(p);
-			continue;
-		}
-		if (p)
-			fail_msg("%s: init succeeded, want an error naming %s", t->name, t->want_key);
-		if (!strstr(err.msg, t->want_key))
-			fail_msg("%s: error \"%s\" does not name %s", t->name, err.msg, t->want_key);
-		if (!strstr(err.msg, "provider.zenvia"))
-			fail_msg("%s: error \"%s\" does not name the section", t->name, err.msg);
+		expect_init(t->name, "zenvia", zenvia_section(&h, t->token, t->from, t->hook),
+			    t->want_key);
 	}
 }
 
@@ -291,26 +236,6 @@ static void test_ops(void **state)
 }
 
 /* ---- build_send --------------------------------------------------------------------------- */
-
-/* The value of header `name` in `r` (which must hold it exactly once). */
-static const char *header_value(const struct http_request *r, const char *name)
-{
-	const char *found = NULL;
-	size_t n = strlen(name);
-
-	for (size_t i = 0; i < r->n_headers; i++) {
-		if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
-			if (found)
-				fail_msg("header %s appears twice", name);
-			found = r->headers[i] + n + 1;
-			while (*found == ' ')
-				found++;
-		}
-	}
-	if (!found)
-		fail_msg("header %s is missing", name);
-	return found;
-}
 
 struct send_msg {
 	enum channel channel;
@@ -583,13 +508,8 @@ static void test_parse_send_response_table(void **state)
 
 		if (t->body)
 			text = strcmp(t->body, SEND_200) == 0 ? send_200_body() : strdup(t->body);
-		if (text) {
-			/* Exactly `len` bytes, no NUL after them. */
-			len = strlen(text);
-			copy = malloc(len ? len : 1);
-			assert_non_null(copy);
-			memcpy(copy, text, len);
-		}
+		len = text ? strlen(text) : 0;
+		copy = exact_copy(text, len);
 		memset(&out, 'x', sizeof(out));     /* the wrapper clears what the provider leaves */
 		got = provider_parse_send_response(in.p, t->status, copy, len, &out);
 		EXPECT_INT(t->name, "result", got, t->want);
@@ -608,100 +528,18 @@ static void test_parse_send_response_table(void **state)
 
 /* ---- parse_webhook ------------------------------------------------------------------------ */
 
-/* The request headers a test sends: a small table that header() searches, case-insensitively. */
-struct view_ctx {
-	const char *names[4];
-	const char *values[4];
-	size_t n;
-};
-
-static const char *view_header(const struct http_req_view *req, const char *name)
-{
-	const struct view_ctx *c = req->ctx;
-
-	for (size_t i = 0; i < c->n; i++)
-		if (strcasecmp(c->names[i], name) == 0)
-			return c->values[i];
-	return NULL;
-}
-
-static const char *view_query(const struct http_req_view *req, const char *name)
-{
-	(void)req;
-	(void)name;
-	return NULL;
-}
-
-struct hook {
-	int rc;
-	struct event_list ev;
-	struct webhook_reply reply;
-};
-
 /* POSTs `body` (`len` bytes) to `path` with `token` as X-Gateway-Token (NULL: absent), sent
  * under the header name `header` (NULL: "X-Gateway-Token").  Release with hook_release(). */
 static void post_as(struct provider *p, const char *path, const char *header, const char *token,
 		    const char *body, size_t len, struct hook *h)
 {
-	struct view_ctx ctx = { .n = 0 };
-	char url[256];
-	char *copy = malloc(len ? len : 1);
-	struct http_req_view view;
-
-	assert_non_null(copy);
-	memcpy(copy, body, len);
-	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
-	ctx.names[ctx.n] = "Content-Type";
-	ctx.values[ctx.n++] = "application/json";
-	if (token) {
-		ctx.names[ctx.n] = header ? header : "X-Gateway-Token";
-		ctx.values[ctx.n++] = token;
-	}
-	view = (struct http_req_view){ .method = "POST", .path = path, .url = url, .body = copy,
-				       .body_len = len, .header = view_header, .query = view_query,
-				       .ctx = &ctx };
-	event_list_init(&h->ev);
-	memset(&h->reply, 0, sizeof(h->reply));
-	buf_init(&h->reply.body, 64 * 1024);
-	h->rc = provider_parse_webhook(p, &view, &h->ev, &h->reply);
-	free(copy);
+	webhook_post(p, path, "application/json", header ? header : "X-Gateway-Token", token, body,
+		     len, h);
 }
 
 static void post(struct provider *p, const char *body, size_t len, struct hook *h)
 {
 	post_as(p, "/webhooks/zenvia", NULL, HOOK, body, len, h);
-}
-
-static void hook_release(struct hook *h)
-{
-	event_list_release(&h->ev);
-	buf_release(&h->reply.body);
-}
-
-/* A successful webhook: rc 0, 200, and nothing in the body for the core's JSON answer. */
-static void expect_ok(const char *row, const struct hook *h)
-{
-	if (h->rc != 0)
-		fail_msg("%s: rc %d, status %d, %s (%s): want success", row, h->rc, h->reply.status,
-			 h->reply.err.code, h->reply.err.msg);
-	EXPECT_INT(row, "reply status", h->reply.status, 200);
-	if (h->reply.content_type)
-		fail_msg("%s: content type \"%s\", want NULL", row, h->reply.content_type);
-	EXPECT_INT(row, "reply body length", h->reply.body.len, 0);
-}
-
-static void expect_refused(const char *row, const struct hook *h, int status, const char *code,
-			   const char *field)
-{
-	EXPECT_INT(row, "rc", h->rc, -1);
-	EXPECT_INT(row, "reply status", h->reply.status, status);
-	EXPECT_INT(row, "err.http_status", h->reply.err.http_status, status);
-	EXPECT_STR(row, "err.code", h->reply.err.code, code);
-	if (field)
-		EXPECT_STR(row, "err.field", h->reply.err.field, field);
-	if (!h->reply.err.msg[0])
-		fail_msg("%s: no human message", row);
-	EXPECT_INT(row, "events", h->ev.n, 0);
 }
 
 /* message.id added to the SDK's MESSAGE event, the edit every inbound row starts from. */
@@ -728,7 +566,7 @@ static void test_webhook_message_in_fixture(void **state)
 
 	body = fixture_variant(F_IN, &with_message_id, none, &len);
 	post(in.p, body, len, &h);
-	expect_ok("message-in fixture with message.id", &h);
+	expect_webhook_ok("message-in fixture with message.id", &h, 0);
 	assert_int_equal(h.ev.n, 1);
 	e = &h.ev.items[0];
 	assert_int_equal(e->type, EVENT_INBOUND);
@@ -755,7 +593,7 @@ static void test_webhook_message_status_fixture(void **state)
 	(void)state;
 	inst_open(&in, INI);
 	post(in.p, body, len, &h);
-	expect_ok("message-status fixture", &h);
+	expect_webhook_ok("message-status fixture", &h, 0);
 	assert_int_equal(h.ev.n, 1);
 	e = &h.ev.items[0];
 	assert_int_equal(e->type, EVENT_STATUS);
@@ -897,7 +735,7 @@ static void test_inbound_table(void **state)
 		if (t->want_status) {
 			expect_refused(t->name, &h, t->want_status, t->want_code, t->want_field);
 		} else {
-			expect_ok(t->name, &h);
+			expect_webhook_ok(t->name, &h, 0);
 			EXPECT_INT(t->name, "events", h.ev.n, t->want_events);
 		}
 		if (t->want_events) {
@@ -984,7 +822,7 @@ static void test_status_table(void **state)
 		if (t->want_http) {
 			expect_refused(t->name, &h, t->want_http, "missing_field", t->want_field);
 		} else {
-			expect_ok(t->name, &h);
+			expect_webhook_ok(t->name, &h, 0);
 			EXPECT_INT(t->name, "events", h.ev.n, t->want_event);
 		}
 		if (t->want_event) {
