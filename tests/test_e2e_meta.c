@@ -21,8 +21,8 @@
  *   2  replies: a text, an interactive list row, a template quick-reply button; the thank-you
  *      goes as free-form text inside the 24-hour session
  *   3  delivery statuses: sent, read, a late delivered; failed with Meta's error code
- *   4  a message without an id is refused, and left out of a notification whose other entries
- *      are kept
+ *   4  a message without an id is left out of a notification whose other entries are kept
+ *      (one without an id on its own is refused: test_e2e_provider_contract.c)
  *   5  the GET verification handshake
  *   6  how each class of send error is handled
  *
@@ -1057,43 +1057,6 @@ static json_t *text_with_id(const char *id)
 	return root;
 }
 
-/* A signed notification whose one message has no id, an empty one or a blank one: 400 naming
- * messages[].id, the database unchanged, nothing sent. */
-static void test_message_without_id_refused(void **state)
-{
-	static const char *const ids[] = { NULL, "", " ", "\t\r\n " };
-	struct meta_e2e *m = *state;
-	char *id = survey_sent(m, "chat-1", 0, NULL), *before, *after;
-	struct harness_http_resp r;
-	json_t *j;
-
-	assert_no_more_requests_meta(m, 1);     /* the send's bookkeeping settles first */
-	before = db_snapshot(m->e.db);
-	assert_non_null(before);
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		meta_post_json(m, text_with_id(ids[i]), &r);
-		assert_json_error(&r, 400);
-		j = parse_json(&r);
-		assert_jstr(json_object_get(j, "error"), "code", "missing_field");
-		assert_jstr(json_object_get(j, "error"), "field", "messages[].id");
-		json_decref(j);
-		harness_http_release(&r);
-		after = db_snapshot(m->e.db);
-		assert_non_null(after);
-		if (strcmp(before, after) != 0)
-			fail_msg("a message whose id is %s changed the database",
-				 ids[i] ? "empty or blank" : "missing");
-		free(after);
-	}
-	j = survey_get(&m->e, id);
-	assert_jstr(j, "status", "sent");
-	json_decref(j);
-	assert_no_more_requests_meta(m, 1);
-	free(before);
-	free(id);
-	m->e.passed = 1;
-}
-
 /*
  * One notification, two messages: the customer's "9" and a copy without a usable id.  The good
  * one is stored and answered, the other left out and logged, and the answer is 200: a non-2xx
@@ -1456,7 +1419,6 @@ int main(void)
 		META_TEST(test_status_failed_keeps_code),
 		/* 4 */
 		/* 4b */
-		META_TEST(test_message_without_id_refused),
 		META_TEST(test_notification_keeps_good_messages),
 		/* 5 */
 		/* 6 */

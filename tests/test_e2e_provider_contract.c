@@ -7,6 +7,10 @@
  *    with one made with another secret, or with one altered (made over other bytes; for Zenvia's
  *    token, the token with one more character) is refused 403 with a JSON error, stores nothing
  *    and sends nothing;
+ *  - a reply whose message id is missing, empty or only white space (for Twilio also a status
+ *    callback about such an id) is refused 400 missing_field naming the provider's id field, as
+ *    it could never be told from its redelivery: nothing stored, nothing sent; the same reply
+ *    with an id is then taken;
  *  - redelivery: the same reply delivered twice is answered the second time as the first, stores
  *    nothing new, sends no second thank-you and leaves the answer as it was; the same status twice
  *    leaves the survey where the first put it.
@@ -87,6 +91,13 @@ struct e2e_contract {
 	void (*auth)(struct world *w, const char *path, enum auth mode, const char *body,
 		     size_t len, char hdr[256]);
 	const char *ctype;
+	/* The customer's "9" whose message id is `id` (NULL: left out), malloc'd, length in *len;
+	 * the ids without a use the gateway must refuse, and the field its error names. */
+	char *(*reply_id_as)(struct world *w, const char *id, size_t *len);
+	const char *blank_ids[4];
+	size_t n_blank_ids;
+	const char *id_field;
+	const char *status_id_field;    /* NULL: a status about a blank id is not tried */
 };
 
 /* One test's world.  `e` comes first (with no fake Twilio unless the provider is Twilio), so
@@ -98,6 +109,33 @@ struct world {
 	struct fake_zenvia *zv;
 	unsigned seq;
 };
+
+/* `body` (freed here) with the member at `path` (member names, or array indexes in decimal,
+ * NULL-terminated) set to the string `value`, or removed when value is NULL; compact JSON,
+ * malloc'd, length in *len. */
+static char *json_with(char *body, size_t *len, const char *const path[], const char *value)
+{
+	json_t *root = json_loadb(body, *len, 0, NULL), *at = root;
+	char *out;
+	size_t i;
+
+	assert_non_null(root);
+	for (i = 0; path[i + 1]; i++) {
+		at = json_is_array(at) ? json_array_get(at, strtoul(path[i], NULL, 10))
+				       : json_object_get(at, path[i]);
+		assert_true(json_is_object(at) || json_is_array(at));
+	}
+	if (value)
+		assert_int_equal(json_object_set_new(at, path[i], json_string(value)), 0);
+	else
+		assert_int_equal(json_object_del(at, path[i]), 0);
+	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(out);
+	json_decref(root);
+	free(body);
+	*len = strlen(out);
+	return out;
+}
 
 /* ---- Twilio ---- */
 
@@ -160,6 +198,11 @@ static void tw_auth(struct world *w, const char *path, enum auth mode, const cha
 	snprintf(hdr, 256, "X-Twilio-Signature: %s", sig);
 }
 
+static char *tw_reply_id_as(struct world *w, const char *id, size_t *len)
+{
+	return tw_inbound(w, "9", id, len);
+}
+
 /* ---- Meta ---- */
 
 static int meta_start(struct world *w)
@@ -210,6 +253,14 @@ static void meta_auth(struct world *w, const char *path, enum auth mode, const c
 	fake_meta_sign(mode == AUTH_WRONG ? "not-the-app-secret" : META_SECRET, body,
 		       mode == AUTH_ALTERED ? len - 1 : len, sig);
 	snprintf(hdr, 256, "X-Hub-Signature-256: %s", sig);
+}
+
+static char *meta_reply_id_as(struct world *w, const char *id, size_t *len)
+{
+	static const char *const path[] = { "entry", "0", "changes", "0", "value", "messages", "0",
+					    "id", NULL };
+
+	return json_with(meta_inbound(w, "9", "wamid.placeholder", len), len, path, id);
 }
 
 /* ---- Zenvia ---- */
@@ -263,6 +314,16 @@ static void zv_auth(struct world *w, const char *path, enum auth mode, const cha
 		 mode == AUTH_ALTERED ? ZV_HOOK "x" : ZV_HOOK);
 }
 
+/* A MESSAGE event of its own (a fresh event id) whose message.id is `id`. */
+static char *zv_reply_id_as(struct world *w, const char *id, size_t *len)
+{
+	static const char *const path[] = { "message", "id", NULL };
+	char event_id[FAKE_ZENVIA_ID_LEN];
+
+	snprintf(event_id, sizeof(event_id), "e2e0e2e0-0000-4000-a000-%012x", ++w->seq);
+	return json_with(zv_inbound(w, "9", event_id, len), len, path, id);
+}
+
 /* ---- the table of providers ---- */
 
 static const struct e2e_contract contracts[] = {
@@ -271,7 +332,9 @@ static const struct e2e_contract contracts[] = {
 	  .status_path = "/webhooks/twilio/status", .id_format = "SMe2e%027x",
 	  .stored_table = NULL, .twiml = 1, .start_fake = tw_start, .wait = tw_wait,
 	  .inbound = tw_inbound, .delivered = tw_delivered, .auth = tw_auth,
-	  .ctype = "application/x-www-form-urlencoded" },
+	  .ctype = "application/x-www-form-urlencoded", .reply_id_as = tw_reply_id_as,
+	  .blank_ids = { "", " ", "\t \r\n" }, .n_blank_ids = 3, .id_field = "MessageSid",
+	  .status_id_field = "MessageSid" },
 	{ .name = "meta", .channel = "whatsapp", .phone = "+" META_WA,
 	  .extra = "whatsapp_pair_interval = 0s\n"
 		   "[provider.meta]\n"
@@ -288,7 +351,9 @@ static const struct e2e_contract contracts[] = {
 	  .status_path = "/webhooks/meta", .id_format = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRE2E%08X",
 	  .stored_table = "message", .twiml = 0, .start_fake = meta_start, .wait = meta_wait,
 	  .inbound = meta_inbound, .delivered = meta_delivered, .auth = meta_auth,
-	  .ctype = "application/json" },
+	  .ctype = "application/json", .reply_id_as = meta_reply_id_as,
+	  .blank_ids = { NULL, "", " ", "\t\r\n " }, .n_blank_ids = 4, .id_field = "messages[].id",
+	  .status_id_field = NULL },
 	{ .name = "zenvia", .channel = "sms", .phone = "+34600111222",
 	  .extra = "[provider.zenvia]\n"
 		   "api_token = " ZV_TOKEN "\n"
@@ -300,7 +365,9 @@ static const struct e2e_contract contracts[] = {
 	  .status_path = "/webhooks/zenvia", .id_format = "e2e0e2e0-0000-4000-8000-%012x",
 	  .stored_table = NULL, .twiml = 0, .start_fake = zv_start, .wait = zv_wait,
 	  .inbound = zv_inbound, .delivered = zv_delivered, .auth = zv_auth,
-	  .ctype = "application/json" },
+	  .ctype = "application/json", .reply_id_as = zv_reply_id_as,
+	  .blank_ids = { NULL, "", " ", " \t\r\n" }, .n_blank_ids = 4, .id_field = "message.id",
+	  .status_id_field = NULL },
 };
 
 /* ---- one fake provider + one gateway per test ---- */
@@ -527,6 +594,70 @@ static void test_unauthenticated_webhooks_refused(void **state)
 	w->e.passed = 1;
 }
 
+/* `r` (released here) is 400 missing_field naming `field`, and the database is still `before`. */
+static void assert_missing_field(struct world *w, struct harness_http_resp *r, const char *field,
+				 const char *what, const char *id, const char *before)
+{
+	json_t *j;
+	char *after;
+
+	assert_json_error(r, 400);
+	j = parse_json(r);
+	assert_jstr(json_object_get(j, "error"), "code", "missing_field");
+	assert_jstr(json_object_get(j, "error"), "field", field);
+	json_decref(j);
+	harness_http_release(r);
+	after = db_snapshot(w->e.db);
+	assert_non_null(after);
+	if (strcmp(before, after) != 0)
+		fail_msg("%s: %s whose id is %s%s%s changed the database", w->c->name, what,
+			 id ? "\"" : "", id ? id : "absent", id ? "\"" : "");
+	free(after);
+}
+
+/* A reply whose message id is missing, empty or white space (and, where the row says so, a status
+ * about such an id) is refused 400 naming the id field and changes nothing; the survey stays
+ * sent with nothing more sent, and the same reply with an id is then taken as the answer. */
+static void test_reply_without_id_refused(void **state)
+{
+	struct world *w = *state;
+	const struct e2e_contract *c = w->c;
+	char msg_id[64], in_id[64], *id = survey_sent(w, msg_id), *before, *body;
+	struct harness_http_resp r;
+	size_t len;
+	json_t *j;
+
+	assert_quiet(w, 1);     /* the send's bookkeeping settles before the snapshot */
+	before = db_snapshot(w->e.db);
+	assert_non_null(before);
+	for (size_t i = 0; i < c->n_blank_ids; i++) {
+		body = c->reply_id_as(w, c->blank_ids[i], &len);
+		post(w, c->inbound_path, body, len, AUTH_OK, &r);
+		assert_missing_field(w, &r, c->id_field, "a reply", c->blank_ids[i], before);
+		if (c->status_id_field) {
+			delivered(w, c->blank_ids[i], AUTH_OK, &r);
+			assert_missing_field(w, &r, c->status_id_field, "a status", c->blank_ids[i],
+					     before);
+		}
+	}
+	j = survey_get(&w->e, id);
+	assert_jstr(j, "status", "sent");
+	json_decref(j);
+	assert_quiet(w, 1);
+
+	next_id(w, in_id);
+	reply(w, "9", in_id, AUTH_OK, &r);
+	assert_taken(w, &r, 1, "the same reply with an id");
+	harness_http_release(&r);
+	j = wait_status(&w->e, id, "answered");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "response"),
+							    "score")), 9);
+	json_decref(j);
+	free(before);
+	free(id);
+	w->e.passed = 1;
+}
+
 /* The customer's "9" answers the survey and is thanked; the same reply again (same message id) is
  * taken as the first was, stores nothing new, is not thanked again and leaves the score 9. */
 static void test_reply_redelivered(void **state)
@@ -595,6 +726,8 @@ static void test_status_redelivered(void **state)
 #define CONTRACT_TESTS(row, p)                                                               \
 	{ row ": unauthenticated webhooks refused", test_unauthenticated_webhooks_refused, \
 	  world_setup, world_teardown, (void *)(p) },                                       \
+	{ row ": reply without an id refused", test_reply_without_id_refused, world_setup,  \
+	  world_teardown, (void *)(p) },                                                    \
 	{ row ": reply redelivered", test_reply_redelivered, world_setup, world_teardown,   \
 	  (void *)(p) },                                                                    \
 	{ row ": status redelivered", test_status_redelivered, world_setup, world_teardown, \

@@ -12,8 +12,8 @@
  * The first tests check the fake itself (refusals, answers, webhook bodies), so that a failure
  * further down is the gateway's doing, not the fake's.
  *
- * Bad or missing webhook authentication and redelivered replies and statuses, which every
- * provider must handle alike, are in test_e2e_provider_contract.c.
+ * Bad or missing webhook authentication, replies without a message id and redelivered replies
+ * and statuses, which every provider must handle alike, are in test_e2e_provider_contract.c.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -180,23 +180,6 @@ static int has_number(const char *text, const char *num)
 			return 1;
 	}
 	return 0;
-}
-
-/* A JSON error answer with `status`: {"error":{"code":"...","message":"...",...}}. */
-static void assert_json_error(const struct harness_http_resp *r, long status)
-{
-	json_t *j, *err;
-
-	if (r->status != status)
-		fail_msg("status %ld, want %ld: %.300s", r->status, status, r->body);
-	assert_content_type(r, "application/json");
-	j = parse_json(r);
-	err = json_object_get(j, "error");
-	if (!json_is_object(err))
-		fail_msg("no \"error\" object in %.300s", r->body);
-	jstr(err, "code");
-	jstr(err, "message");
-	json_decref(j);
 }
 
 /* The survey's response score, or -1 without a response. */
@@ -495,55 +478,6 @@ static char *message_with_id(const char *event_id, const char *msg_id)
 	json_decref(j);
 	free(built);
 	return out;
-}
-
-/* 4: a MESSAGE whose message.id is missing, empty or only white space is refused 400, naming
- * message.id, and changes nothing (it could never be told from its redelivery); the same message
- * with an id is then taken as the reply. */
-static void test_message_without_id_refused(void **state)
-{
-	static const char *const ids[] = { NULL, "", " ", " \t\r\n" };
-	struct zen *z = *state;
-	char event_id[FAKE_ZENVIA_ID_LEN], msg_id[FAKE_ZENVIA_ID_LEN];
-	const char *id = survey_sent(z, "sms", "chat-noid-1", msg_id);
-	char *before, *after;
-	struct harness_http_resp r;
-	json_t *j;
-
-	assert_quiet(z, 1);             /* the send's bookkeeping settles before the snapshot */
-	before = db_snapshot(z->e.db);
-	assert_non_null(before);
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		next_event_id(z, event_id);
-		post_event(z, message_with_id(event_id, ids[i]), ZV_WEBHOOK_TOKEN, &r);
-		assert_json_error(&r, 400);
-		j = parse_json(&r);
-		assert_jstr(json_object_get(j, "error"), "code", "missing_field");
-		assert_jstr(json_object_get(j, "error"), "field", "message.id");
-		json_decref(j);
-		harness_http_release(&r);
-		after = db_snapshot(z->e.db);
-		assert_non_null(after);
-		if (strcmp(before, after) != 0)
-			fail_msg("a MESSAGE with message.id %s%s%s changed the database",
-				 ids[i] ? "\"" : "", ids[i] ? ids[i] : "absent", ids[i] ? "\"" : "");
-		free(after);
-	}
-	j = survey_get(&z->e, id);
-	assert_jstr(j, "status", "sent");
-	json_decref(j);
-	assert_quiet(z, 1);
-
-	next_event_id(z, event_id);
-	post_event(z, message_with_id(event_id, "zmsg-noid-1"), ZV_WEBHOOK_TOKEN, &r);
-	if (r.status != 200)
-		fail_msg("the same MESSAGE with an id: %ld %.300s, want 200", r.status, r.body);
-	harness_http_release(&r);
-	j = wait_status(&z->e, id, "answered");
-	assert_int_equal(score_of(j), 9);
-	json_decref(j);
-	free(before);
-	z->e.passed = 1;
 }
 
 /* 4: one message in two events (two event ids, one message.id): it is known by its own id, so
@@ -967,8 +901,6 @@ int main(void)
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_events, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_not_delivered, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_message_without_id_refused, zen_setup,
-						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_message_known_by_its_own_id, zen_setup,
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_400_validation, zen_setup, zen_teardown),
