@@ -133,7 +133,7 @@ if [ -z "$base" ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	done
 	if [ -z "$base" ] && git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null; then
 		base=HEAD~1
-		what="HEAD~1"
+		what="the commit before: no main to compare with"
 	fi
 fi
 if [ -z "$base" ]; then
