@@ -1,8 +1,11 @@
 # Survey gateway: build, test and run.
 #   make          build build/gateway
 #   make run      install missing packages, build, start on gateway.conf (else the example)
-#   make test     install missing packages, check the layers, build, run every test (unit,
-#                 end-to-end, ASan+UBSan)
+#   make test     install missing packages, lint, check the layers, build, run every test
+#                 (unit, end-to-end, ASan+UBSan)
+#   make lint     refuse banned C functions (strcpy, sprintf, atoi, strtok...) in every .c/.h;
+#                 hold the .c/.h lines changed since LINT_BASE (default: the merge base with
+#                 main, else HEAD~1) to .clang-format, older lines unchecked (tools/lint.sh)
 #   make layers   tools/check-layers.sh: no include from a layer above, no include rings
 #   make asan     the tests only, under AddressSanitizer + UBSan
 #   make valgrind the unit tests under valgrind
@@ -14,7 +17,7 @@
 CC       ?= cc
 PKGS     := libcurl jansson libmicrohttpd sqlite3
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev \
-            libsqlite3-dev libcmocka-dev curl tzdata
+            libsqlite3-dev libcmocka-dev curl tzdata clang-format
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE
 # One -I per layer (docs/architecture.md), lowest first; tools/check-layers.sh keeps them apart.
@@ -77,9 +80,17 @@ run: deps
 layers:
 	@bash tools/check-layers.sh && echo "layers: every include runs one way"
 
-test: deps layers
+test: deps
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
+
+# Banned functions in every tracked .c/.h, then the layout of the lines changed since LINT_BASE
+# (tools/lint.sh says how the base is chosen).  clang-format comes with `make deps`.
+.PHONY: lint
+lint:
+	@LINT_BASE="$(LINT_BASE)" bash tools/lint.sh
 
 asan:
 	@$(MAKE) --no-print-directory check B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -597,8 +598,16 @@ static void test_kill9_rounds(void **state)
 	c.e = *state;
 	c.seed = env_seed && *env_seed ? strtoull(env_seed, NULL, 10) :
 		 ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
-	c.rounds = env_rounds && *env_rounds ? atoi(env_rounds) : DEFAULT_ROUNDS;
-	assert_true(c.rounds > 0);
+	c.rounds = DEFAULT_ROUNDS;
+	if (env_rounds && *env_rounds) {
+		char *end;
+		long n = strtol(env_rounds, &end, 10);
+
+		if (*end || n < 1 || n > INT_MAX)
+			fail_msg("CRASH_ROUNDS=%s: want a whole number of rounds, 1 or more",
+				 env_rounds);
+		c.rounds = (int)n;
+	}
 	print_message("kill -9 rounds: %d, CRASH_SEED=%llu (set it to replay the same kill "
 		      "delays and thread counts)\n", c.rounds, (unsigned long long)c.seed);
 	rng = c.seed;

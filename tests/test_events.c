@@ -478,7 +478,7 @@ static void test_events_config(void **state)
 		close(fd);
 		rc = provider_config_load(&cfg, path, &err);
 		unlink(path);
-		strcpy(path + strlen(path) - 6, "XXXXXX");
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
 		if (conf_rows[i].want_err) {
 			if (rc == 0 || !strstr(err.msg, conf_rows[i].want_err))
 				fail_msg("row %zu: got \"%s\", want \"...%s...\"", i,
