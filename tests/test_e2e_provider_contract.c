@@ -13,7 +13,9 @@
  *    with an id is then taken;
  *  - redelivery: the same reply delivered twice is answered the second time as the first, stores
  *    nothing new, sends no second thank-you and leaves the answer as it was; the same status twice
- *    leaves the survey where the first put it.
+ *    leaves the survey where the first put it;
+ *  - a send refused for good (a row per provider error): the survey failed with the provider's
+ *    code and a message after the one request, never retried.
  *
  * Each test gets a fresh temp dir, database, fake provider and gateway process: the config of
  * harness_write_config_opts() with the provider's section appended and its channel chosen by an
@@ -70,6 +72,16 @@ enum auth {
 
 struct world;
 
+/* One send request as the fake provider received and answered it. */
+struct sent {
+	/* 1: passed the fake's checks; else `why` says which failed */
+	int ok;
+	const char *why, *path, *to, *body;
+	/* what the fake answered, with the message id of a success ("" otherwise) */
+	int status;
+	const char *id;
+};
+
 /* One provider as the gateway meets it. */
 struct e2e_contract {
 	const char *name;
@@ -100,11 +112,35 @@ struct e2e_contract {
 	const char *status_id_field;    /* NULL: a status about a blank id is not tried */
 };
 
+/* How one provider is sent to, for the send tests. */
+struct e2e_send {
+	const struct e2e_contract *c;
+	/* Scripts the fake's next answer (`code` NULL: a bare error body). */
+	int (*queue)(struct world *w, int status, const char *code, const char *message);
+	/* Request `i` as the fake received and answered it. */
+	void (*request)(struct world *w, size_t i, struct sent *out);
+	/* The status of a successful send; the customer as the request names them. */
+	int sent_status;
+	const char *send_to;
+	/* NULL, or what the provider's own file also checks of every send request `i`. */
+	void (*check_send)(struct world *w, size_t i);
+};
+
+/* A send error scripted for one provider (the state of a send test). */
+struct send_case {
+	const struct e2e_send *s;
+	int status;
+	/* The provider's error code (NULL: none), also the survey's error.code. */
+	const char *code;
+	const char *message;
+};
+
 /* One test's world.  `e` comes first (with no fake Twilio unless the provider is Twilio), so
  * e2e.h's helpers take &w->e. */
 struct world {
 	struct e2e e;
 	const struct e2e_contract *c;
+	const struct send_case *k; /* NULL outside the send tests */
 	struct fake_meta *fm;
 	struct fake_zenvia *zv;
 	unsigned seq;
@@ -203,6 +239,18 @@ static char *tw_reply_id_as(struct world *w, const char *id, size_t *len)
 	return tw_inbound(w, "9", id, len);
 }
 
+static int tw_queue(struct world *w, int status, const char *code, const char *message)
+{
+	return fake_twilio_queue(w->e.tw, status, code ? (int)strtol(code, NULL, 10) : 0, message);
+}
+
+static void tw_request(struct world *w, size_t i, struct sent *out)
+{
+	const struct fake_twilio_request *r = fake_twilio_request(w->e.tw, i);
+
+	*out = (struct sent){ r->ok, r->why, r->path, r->to, r->body, r->status, r->sid };
+}
+
 /* ---- Meta ---- */
 
 static int meta_start(struct world *w)
@@ -261,6 +309,34 @@ static char *meta_reply_id_as(struct world *w, const char *id, size_t *len)
 					    "id", NULL };
 
 	return json_with(meta_inbound(w, "9", "wamid.placeholder", len), len, path, id);
+}
+
+static int meta_queue(struct world *w, int status, const char *code, const char *message)
+{
+	return fake_meta_queue(w->fm, status, code ? (int)strtol(code, NULL, 10) : 0, message);
+}
+
+static void meta_request(struct world *w, size_t i, struct sent *out)
+{
+	const struct fake_meta_request *r = fake_meta_request(w->fm, i);
+
+	*out = (struct sent){ r->ok, r->why, r->path, r->to, r->body, r->status, r->wamid };
+}
+
+/* A survey to a customer who never wrote goes as the approved template, [Ana, Acme]. */
+static void meta_check_send(struct world *w, size_t i)
+{
+	const struct fake_meta_request *r = fake_meta_request(w->fm, i);
+
+	if (!r->type || strcmp(r->type, "template") != 0)
+		fail_msg("meta: type %s, want template: %.400s", r->type ? r->type : "-", r->body);
+	assert_string_equal(r->template_name, "encuesta_nps");
+	assert_string_equal(r->template_lang, "es");
+	if (r->n_params != 2)
+		fail_msg("meta: %zu body parameters, want 2 (name, brand): %.400s", r->n_params,
+			 r->body);
+	assert_string_equal(r->params[0], "Ana");
+	assert_string_equal(r->params[1], "Acme");
 }
 
 /* ---- Zenvia ---- */
@@ -324,6 +400,18 @@ static char *zv_reply_id_as(struct world *w, const char *id, size_t *len)
 	return json_with(zv_inbound(w, "9", event_id, len), len, path, id);
 }
 
+static int zv_queue(struct world *w, int status, const char *code, const char *message)
+{
+	return fake_zenvia_queue(w->zv, status, code, message);
+}
+
+static void zv_request(struct world *w, size_t i, struct sent *out)
+{
+	const struct fake_zenvia_request *r = fake_zenvia_request(w->zv, i);
+
+	*out = (struct sent){ r->ok, r->why, r->path, r->to, r->body, r->status, r->id };
+}
+
 /* ---- the table of providers ---- */
 
 static const struct e2e_contract contracts[] = {
@@ -370,6 +458,29 @@ static const struct e2e_contract contracts[] = {
 	  .status_id_field = NULL },
 };
 
+/* ---- how each provider is sent to ---- */
+
+static const struct e2e_send sends[] = {
+	{ .c = &contracts[0],
+	  .queue = tw_queue,
+	  .request = tw_request,
+	  .sent_status = 201,
+	  .send_to = "+34600111222",
+	  .check_send = NULL },
+	{ .c = &contracts[1],
+	  .queue = meta_queue,
+	  .request = meta_request,
+	  .sent_status = 200,
+	  .send_to = META_WA,
+	  .check_send = meta_check_send },
+	{ .c = &contracts[2],
+	  .queue = zv_queue,
+	  .request = zv_request,
+	  .sent_status = 200,
+	  .send_to = "34600111222",
+	  .check_send = NULL },
+};
+
 /* ---- one fake provider + one gateway per test ---- */
 
 static void world_free(struct world *w)
@@ -414,6 +525,18 @@ fail:
 	return -1;
 }
 
+/* cmocka setup of a send test: *state is its send_case; it becomes the world. */
+static int send_setup(void **state)
+{
+	const struct send_case *k = *state;
+
+	*state = (void *)k->s->c;
+	if (world_setup(state) < 0)
+		return -1;
+	((struct world *)*state)->k = k;
+	return 0;
+}
+
 /* cmocka teardown: the gateway must exit 0 on SIGTERM; its log is shown when it did not or the
  * test did not get to its end. */
 static int world_teardown(void **state)
@@ -431,19 +554,18 @@ static int world_teardown(void **state)
 
 /* ---- speaking to the gateway ---- */
 
-/* Triggers an NPS survey to the customer on the provider's channel and waits until the gateway
- * shows it sent as the fake's first request.  Returns its id (caller frees); the provider's
- * message id into `msg_id` (64 bytes). */
-static char *survey_sent(struct world *w, char msg_id[64])
+/* Triggers an NPS survey (interaction `interaction`) to the customer on the provider's channel:
+ * 202, queued.  Returns its id (caller frees). */
+static char *trigger(struct world *w, const char *interaction)
 {
 	struct harness_http_resp r;
 	json_t *body, *j;
 	char *text, *id;
 
-	body = json_pack("{s:{s:s,s:s,s:s,s:s},s:s,s:s,s:{s:s,s:s}}",
-			 "customer", "id", "cust-42", "phone", w->c->phone, "name", "Ana",
-			 "locale", "es", "kind", "nps", "channel", w->c->channel,
-			 "interaction", "id", "chat-1", "touchpoint", "support_chat");
+	body = json_pack("{s:{s:s,s:s,s:s,s:s},s:s,s:s,s:{s:s,s:s}}", "customer", "id", "cust-42",
+			 "phone", w->c->phone, "name", "Ana", "locale", "es", "kind", "nps",
+			 "channel", w->c->channel, "interaction", "id", interaction, "touchpoint",
+			 "support_chat");
 	assert_non_null(body);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -455,9 +577,21 @@ static char *survey_sent(struct world *w, char msg_id[64])
 		fail_msg("POST /v1/surveys: %ld %.300s, want 202", r.status, r.body);
 	j = parse_json(&r);
 	harness_http_release(&r);
+	assert_jstr(j, "status", "queued");
 	id = strdup(jstr(j, "id"));
 	assert_non_null(id);
 	json_decref(j);
+	return id;
+}
+
+/* Triggers an NPS survey to the customer on the provider's channel and waits until the gateway
+ * shows it sent as the fake's first request.  Returns its id (caller frees); the provider's
+ * message id into `msg_id` (64 bytes). */
+static char *survey_sent(struct world *w, char msg_id[64])
+{
+	char *id = trigger(w, "chat-1");
+	json_t *j;
+
 	if (w->c->wait(w, 1, E2E_POLL_MS) < 1)
 		fail_msg("the fake %s got no send within %d ms", w->c->name, E2E_POLL_MS);
 	j = wait_status(&w->e, id, "sent");
@@ -723,6 +857,69 @@ static void test_status_redelivered(void **state)
 	w->e.passed = 1;
 }
 
+/* ---- send errors ---- */
+
+/* The fake's request `i`, which must have arrived within E2E_POLL_MS, passed the provider's
+ * checks and gone to the customer. */
+static void send_request(struct world *w, size_t i, struct sent *out)
+{
+	const struct e2e_send *s = w->k->s;
+
+	if (w->c->wait(w, i + 1, E2E_POLL_MS) < i + 1)
+		fail_msg("the fake %s got no request %zu within %d ms", w->c->name, i, E2E_POLL_MS);
+	s->request(w, i, out);
+	if (!out->ok)
+		fail_msg("%s: request %zu is not one the provider accepts: %s (%s): %.400s",
+			 w->c->name, i, out->why, out->path, out->body);
+	if (!out->to || strcmp(out->to, s->send_to) != 0)
+		fail_msg("%s: request %zu went to %s, want %s", w->c->name, i,
+			 out->to ? out->to : "-", s->send_to);
+	if (s->check_send)
+		s->check_send(w, i);
+}
+
+/* A permanent refusal: the survey fails with the provider's code and a message after the one
+ * request, which is never retried. */
+static void test_send_refused(void **state)
+{
+	struct world *w = *state;
+	const struct send_case *k = w->k;
+	struct sent req;
+	json_t *j, *err;
+	char *id;
+
+	assert_int_equal(k->s->queue(w, k->status, k->code, k->message), 0);
+	id = trigger(w, "chat-err-1");
+	send_request(w, 0, &req);
+	assert_int_equal(req.status, k->status);
+	j = wait_status(&w->e, id, "failed");
+	err = json_object_get(j, "error");
+	if (!json_is_object(err))
+		fail_msg("%s: the failed survey has no error object", w->c->name);
+	assert_jstr(err, "code", k->code);
+	assert_true(jstr(err, "message")[0] != '\0');
+	json_decref(j);
+	assert_quiet(w, 1);
+	j = survey_get(&w->e, id);
+	assert_jstr(j, "status", "failed");
+	json_decref(j);
+	free(id);
+	w->e.passed = 1;
+}
+
+/* The send errors of each provider, one row each: what the fake answers first. */
+static const struct send_case refused[] = {
+	{ &sends[0], 400, "21211", "The 'To' number +34600111222 is not a valid phone number." },
+	{ &sends[1], 400, "131026", "(#131026) Message undeliverable" },
+	{ &sends[2], 400, "VALIDATION_ERROR", "Validation error: to is not a valid number" },
+	{ &sends[2], 404, "NOT_FOUND", "Channel or sender not found" },
+};
+
+#define SEND_TEST(row, f, k)                                    \
+	{                                                       \
+		row, f, send_setup, world_teardown, (void *)(k) \
+	}
+
 #define CONTRACT_TESTS(row, p)                                                               \
 	{ row ": unauthenticated webhooks refused", test_unauthenticated_webhooks_refused, \
 	  world_setup, world_teardown, (void *)(p) },                                       \
@@ -739,6 +936,11 @@ int main(void)
 		CONTRACT_TESTS("twilio", &contracts[0]),
 		CONTRACT_TESTS("meta", &contracts[1]),
 		CONTRACT_TESTS("zenvia", &contracts[2]),
+		SEND_TEST("twilio: send refused 400 21211", test_send_refused, &refused[0]),
+		SEND_TEST("meta: send refused 400 131026", test_send_refused, &refused[1]),
+		SEND_TEST("zenvia: send refused 400 VALIDATION_ERROR", test_send_refused,
+			  &refused[2]),
+		SEND_TEST("zenvia: send refused 404 NOT_FOUND", test_send_refused, &refused[3]),
 	};
 
 	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

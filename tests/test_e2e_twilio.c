@@ -8,8 +8,9 @@
  * The SQLite file is read directly only to prove it unchanged (db_snapshot) or to count what it
  * holds about one message id.
  *
- * Bad or missing webhook authentication, replies without a message id and redelivered replies
- * and statuses, which every provider must handle alike, are in test_e2e_provider_contract.c.
+ * Bad or missing webhook authentication, replies without a message id, redelivered replies and
+ * statuses and a send refused for good, which every provider must handle alike, are in
+ * test_e2e_provider_contract.c.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -413,36 +414,6 @@ static void test_idempotency_key(void **state)
 	harness_http_release(&again);
 	harness_http_release(&other);
 	harness_http_release(&bad);
-	e->passed = 1;
-}
-
-/* (d) Twilio refuses the number (400, 21211): failed, error shown, never retried. */
-static void test_send_permanent_error(void **state)
-{
-	struct e2e *e = *state;
-	json_t *j, *err;
-	char *id;
-	long status;
-
-	assert_int_equal(fake_twilio_queue(e->tw, 400, 21211,
-			 "The 'To' number " CUSTOMER_PHONE " is not a valid phone number."), 0);
-	j = trigger(e, &status);
-	assert_int_equal(status, 202);
-	id = strdup(jstr(j, "id"));
-	json_decref(j);
-	wait_request(e, 0);
-	assert_int_equal(fake_twilio_request(e->tw, 0)->status, 400);
-	j = wait_status(e, id, "failed");
-	err = json_object_get(j, "error");
-	assert_true(json_is_object(err));
-	assert_jstr(err, "code", "21211");
-	assert_true(jstr(err, "message")[0] != '\0');
-	json_decref(j);
-	assert_no_more_requests(e, 1);
-	j = survey_get(e, id);
-	assert_jstr(j, "status", "failed");
-	json_decref(j);
-	free(id);
 	e->passed = 1;
 }
 
@@ -917,10 +888,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_survey_round_trip, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_idempotent, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency_key, e2e_setup, e2e_teardown),
-		cmocka_unit_test_setup_teardown(test_uncertain_after_crash, e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_uncertain_after_crash, e2e_setup,
+						e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_config_permission_warning, e2e_setup,
 						e2e_teardown),
-		cmocka_unit_test_setup_teardown(test_send_permanent_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_waits_for_longer_retry_after,

@@ -12,8 +12,9 @@
  * The first tests check the fake itself (refusals, answers, webhook bodies), so that a failure
  * further down is the gateway's doing, not the fake's.
  *
- * Bad or missing webhook authentication, replies without a message id and redelivered replies
- * and statuses, which every provider must handle alike, are in test_e2e_provider_contract.c.
+ * Bad or missing webhook authentication, replies without a message id, redelivered replies and
+ * statuses and a send refused for good (400, 404), which every provider must handle alike, are in
+ * test_e2e_provider_contract.c; 409 DUPLICATED, refused for good too, stays here.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -534,11 +535,6 @@ static void send_refused(struct zen *z, int status, const char *code, const char
 	z->e.passed = 1;
 }
 
-static void test_send_400_validation(void **state)
-{
-	send_refused(*state, 400, "VALIDATION_ERROR", "Validation error: to is not a valid number");
-}
-
 /* 401: the credentials are wrong, not the message.  The survey waits (not failed), sending
  * through Zenvia pauses, /healthz says so, and nothing more reaches Zenvia. */
 static void test_send_401_unauthorized(void **state)
@@ -570,11 +566,6 @@ static void test_send_401_unauthorized(void **state)
 	json_decref(wait_status(&z->e, id, "queued"));
 	assert_quiet(z, 1);
 	z->e.passed = 1;
-}
-
-static void test_send_404_not_found(void **state)
-{
-	send_refused(*state, 404, "NOT_FOUND", "Channel or sender not found");
 }
 
 /* 409 DUPLICATED: the same message again cannot succeed either, so it is not retried. */
@@ -895,16 +886,16 @@ int main(void)
 		cmocka_unit_test(test_fake_zenvia_refusals),
 		cmocka_unit_test(test_fake_zenvia_answers),
 		cmocka_unit_test(test_fake_zenvia_webhook_bodies),
-		cmocka_unit_test_setup_teardown(test_sms_survey_round_trip, zen_setup, zen_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_survey_round_trip, zen_setup,
+						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_whatsapp_template_round_trip, zen_setup,
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_events, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_not_delivered, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_message_known_by_its_own_id, zen_setup,
 						zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_400_validation, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_404_not_found, zen_setup, zen_teardown),
+		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup,
+						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_409_duplicated, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_500_then_sent, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_503_then_sent, zen_setup, zen_teardown),
