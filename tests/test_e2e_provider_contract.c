@@ -15,7 +15,9 @@
  *    nothing new, sends no second thank-you and leaves the answer as it was; the same status twice
  *    leaves the survey where the first put it;
  *  - a send refused for good (a row per provider error): the survey failed with the provider's
- *    code and a message after the one request, never retried.
+ *    code and a message after the one request, never retried;
+ *  - a send error that passes (500, 503): the same request again, answered, and the survey sent
+ *    with that answer's message id after two attempts and no error; nothing more sent.
  *
  * Each test gets a fresh temp dir, database, fake provider and gateway process: the config of
  * harness_write_config_opts() with the provider's section appended and its channel chosen by an
@@ -907,12 +909,52 @@ static void test_send_refused(void **state)
 	w->e.passed = 1;
 }
 
+/* An error the send is retried after: the same request again, answered as a success, and the
+ * survey sent with that answer's message id after exactly two attempts and no error. */
+static void test_send_retried(void **state)
+{
+	struct world *w = *state;
+	const struct send_case *k = w->k;
+	struct sent first, second;
+	json_t *j;
+	char *id;
+
+	assert_int_equal(k->s->queue(w, k->status, k->code, k->message), 0);
+	id = trigger(w, "chat-retry-1");
+	send_request(w, 0, &first);
+	send_request(w, 1, &second);
+	assert_int_equal(first.status, k->status);
+	assert_int_equal(second.status, k->s->sent_status);
+	assert_string_equal(second.path, first.path);
+	assert_string_equal(second.to, first.to);
+	assert_string_equal(second.body, first.body);
+	j = wait_status(&w->e, id, "sent");
+	assert_jstr(j, "provider_message_id", second.id);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
+	assert_true(json_is_null(json_object_get(j, "error")));
+	json_decref(j);
+	assert_quiet(w, 2);
+	j = survey_get(&w->e, id);
+	assert_jstr(j, "status", "sent");
+	assert_jstr(j, "provider_message_id", second.id);
+	json_decref(j);
+	free(id);
+	w->e.passed = 1;
+}
+
 /* The send errors of each provider, one row each: what the fake answers first. */
 static const struct send_case refused[] = {
 	{ &sends[0], 400, "21211", "The 'To' number +34600111222 is not a valid phone number." },
 	{ &sends[1], 400, "131026", "(#131026) Message undeliverable" },
 	{ &sends[2], 400, "VALIDATION_ERROR", "Validation error: to is not a valid number" },
 	{ &sends[2], 404, "NOT_FOUND", "Channel or sender not found" },
+};
+
+static const struct send_case transient[] = {
+	{ &sends[0], 500, NULL, NULL },
+	{ &sends[1], 500, NULL, NULL },
+	{ &sends[2], 500, NULL, NULL },
+	{ &sends[2], 503, NULL, NULL },
 };
 
 #define SEND_TEST(row, f, k)                                    \
@@ -941,6 +983,10 @@ int main(void)
 		SEND_TEST("zenvia: send refused 400 VALIDATION_ERROR", test_send_refused,
 			  &refused[2]),
 		SEND_TEST("zenvia: send refused 404 NOT_FOUND", test_send_refused, &refused[3]),
+		SEND_TEST("twilio: send 500 retried then sent", test_send_retried, &transient[0]),
+		SEND_TEST("meta: send 500 retried then sent", test_send_retried, &transient[1]),
+		SEND_TEST("zenvia: send 500 retried then sent", test_send_retried, &transient[2]),
+		SEND_TEST("zenvia: send 503 retried then sent", test_send_retried, &transient[3]),
 	};
 
 	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

@@ -9,8 +9,8 @@
  * holds about one message id.
  *
  * Bad or missing webhook authentication, replies without a message id, redelivered replies and
- * statuses and a send refused for good, which every provider must handle alike, are in
- * test_e2e_provider_contract.c.
+ * statuses, a send refused for good and a 500 retried, which every provider must handle alike,
+ * are in test_e2e_provider_contract.c.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -414,40 +414,6 @@ static void test_idempotency_key(void **state)
 	harness_http_release(&again);
 	harness_http_release(&other);
 	harness_http_release(&bad);
-	e->passed = 1;
-}
-
-/* (e) a 500 then a 201: exactly one retry, sent once with the second answer's sid. */
-static void test_send_transient_error(void **state)
-{
-	struct e2e *e = *state;
-	const struct fake_twilio_request *first, *second;
-	json_t *j;
-	char *id;
-	long status;
-
-	assert_int_equal(fake_twilio_queue(e->tw, 500, 0, NULL), 0);
-	j = trigger(e, &status);
-	assert_int_equal(status, 202);
-	id = strdup(jstr(j, "id"));
-	json_decref(j);
-	first = wait_request(e, 0);
-	second = wait_request(e, 1);
-	assert_int_equal(first->status, 500);
-	assert_int_equal(second->status, 201);
-	assert_string_equal(second->to, first->to);
-	assert_string_equal(second->body, first->body);
-	j = wait_status(e, id, "sent");
-	assert_jstr(j, "provider_message_id", second->sid);
-	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
-	assert_true(json_is_null(json_object_get(j, "error")));
-	json_decref(j);
-	assert_no_more_requests(e, 2);
-	j = survey_get(e, id);
-	assert_jstr(j, "status", "sent");
-	assert_jstr(j, "provider_message_id", second->sid);
-	json_decref(j);
-	free(id);
 	e->passed = 1;
 }
 
@@ -892,7 +858,6 @@ int main(void)
 						e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_config_permission_warning, e2e_setup,
 						e2e_teardown),
-		cmocka_unit_test_setup_teardown(test_send_transient_error, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rate_limited, e2e_setup, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_send_waits_for_longer_retry_after,
 						retry_after_setup, e2e_teardown),

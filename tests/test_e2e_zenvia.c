@@ -13,8 +13,9 @@
  * further down is the gateway's doing, not the fake's.
  *
  * Bad or missing webhook authentication, replies without a message id, redelivered replies and
- * statuses and a send refused for good (400, 404), which every provider must handle alike, are in
- * test_e2e_provider_contract.c; 409 DUPLICATED, refused for good too, stays here.
+ * statuses, a send refused for good (400, 404) and one retried (500, 503), which every provider
+ * must handle alike, are in test_e2e_provider_contract.c; 409 DUPLICATED, refused for good too,
+ * stays here.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -599,16 +600,6 @@ static void send_transient(struct zen *z, int status)
 	z->e.passed = 1;
 }
 
-static void test_send_500_then_sent(void **state)
-{
-	send_transient(*state, 500);
-}
-
-static void test_send_503_then_sent(void **state)
-{
-	send_transient(*state, 503);
-}
-
 static void test_send_429_then_sent(void **state)
 {
 	send_transient(*state, 429);
@@ -897,8 +888,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup,
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_409_duplicated, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_500_then_sent, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_503_then_sent, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_429_then_sent, zen_setup, zen_teardown),
 	};
 
