@@ -27,8 +27,8 @@
  *   6  how each class of send error is handled
  *
  * Bad or missing signatures, redelivered replies and statuses, a send refused for good (131026,
- * also kept here for what an hour later shows) and a bare 500 retried, which every provider must
- * handle alike, are in test_e2e_provider_contract.c.
+ * also kept here for what an hour later shows) and a bare 500 or a rate limit (4, 130429, 80007)
+ * retried, which every provider must handle alike, are in test_e2e_provider_contract.c.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs, E2E_ONLY=PATTERN runs the matching tests only.  A failed
@@ -1191,12 +1191,6 @@ static const struct send_case case_100 = {
 static const struct send_case case_132001 = {
 	400, 132001, "(#132001) Template name does not exist in the translation",
 	CHECK_CONFIG_LOG };
-static const struct send_case case_4 = {
-	429, 4, "(#4) Application request limit reached", 0 };
-static const struct send_case case_130429 = {
-	429, 130429, "(#130429) Rate limit hit", 0 };
-static const struct send_case case_80007 = {
-	429, 80007, "(#80007) Rate limit issues", 0 };
 
 /* A permanent error: the survey fails with Meta's code after one request, never retried (not even
  * an hour later); an opt-out error suppresses the phone, a configuration error says so in the log,
@@ -1251,32 +1245,6 @@ static void test_send_fails_permanently(void **state)
 			 r.body);
 	}
 	harness_http_release(&r);
-	free(id);
-	m->e.passed = 1;
-}
-
-/* A rate limit: retried, then sent; exactly two requests.  (A bare 500 is in
- * test_e2e_provider_contract.c.) */
-static void test_send_transient_then_sent(void **state)
-{
-	struct meta_e2e *m = *state;
-	const struct send_case *c = m->prestate;
-	const struct fake_meta_request *req;
-	char *id;
-	json_t *j;
-
-	assert_int_equal(fake_meta_queue(m->fm, c->status, c->code, c->message), 0);
-	id = trigger(m, "chat-1", "nps");
-	req = expect_request(m, 0);
-	assert_int_equal(req->status, c->status);
-	assert_template(req, "encuesta_nps", "es");
-	req = expect_retry(m, 1);
-	assert_int_equal(req->status, 200);
-	assert_template(req, "encuesta_nps", "es");
-	j = wait_status(&m->e, id, "sent");
-	assert_jstr(j, "provider_message_id", req->wamid);
-	json_decref(j);
-	assert_no_more_requests_meta(m, 2);
 	free(id);
 	m->e.passed = 1;
 }
@@ -1432,11 +1400,6 @@ int main(void)
 		SEND_CASE("test_send_100_config_error", test_send_fails_permanently, &case_100),
 		SEND_CASE("test_send_132001_config_error", test_send_fails_permanently,
 			  &case_132001),
-		SEND_CASE("test_send_4_rate_limit_retried", test_send_transient_then_sent, &case_4),
-		SEND_CASE("test_send_130429_throughput_retried", test_send_transient_then_sent,
-			  &case_130429),
-		SEND_CASE("test_send_80007_waba_rate_retried", test_send_transient_then_sent,
-			  &case_80007),
 		META_TEST(test_send_pair_rate_limit_waits),
 		META_TEST(test_send_auth_error_pauses),
 		META_TEST(test_send_outside_window_resent_as_template),

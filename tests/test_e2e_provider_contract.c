@@ -16,8 +16,9 @@
  *    leaves the survey where the first put it;
  *  - a send refused for good (a row per provider error): the survey failed with the provider's
  *    code and a message after the one request, never retried;
- *  - a send error that passes (500, 503): the same request again, answered, and the survey sent
- *    with that answer's message id after two attempts and no error; nothing more sent.
+ *  - a send error that passes (500, 503) and a rate limit (429 with the provider's code): the same
+ *    request again, answered, and the survey sent with that answer's message id after two
+ *    attempts and no error; nothing more sent.
  *
  * Each test gets a fresh temp dir, database, fake provider and gateway process: the config of
  * harness_write_config_opts() with the provider's section appended and its channel chosen by an
@@ -957,6 +958,14 @@ static const struct send_case transient[] = {
 	{ &sends[2], 503, NULL, NULL },
 };
 
+static const struct send_case rate_limited[] = {
+	{ &sends[0], 429, "20429", "Too Many Requests" },
+	{ &sends[1], 429, "4", "(#4) Application request limit reached" },
+	{ &sends[1], 429, "130429", "(#130429) Rate limit hit" },
+	{ &sends[1], 429, "80007", "(#80007) Rate limit issues" },
+	{ &sends[2], 429, NULL, NULL },
+};
+
 #define SEND_TEST(row, f, k)                                    \
 	{                                                       \
 		row, f, send_setup, world_teardown, (void *)(k) \
@@ -987,6 +996,15 @@ int main(void)
 		SEND_TEST("meta: send 500 retried then sent", test_send_retried, &transient[1]),
 		SEND_TEST("zenvia: send 500 retried then sent", test_send_retried, &transient[2]),
 		SEND_TEST("zenvia: send 503 retried then sent", test_send_retried, &transient[3]),
+		SEND_TEST("twilio: send rate limited 20429 retried", test_send_retried,
+			  &rate_limited[0]),
+		SEND_TEST("meta: send rate limited 4 retried", test_send_retried, &rate_limited[1]),
+		SEND_TEST("meta: send rate limited 130429 retried", test_send_retried,
+			  &rate_limited[2]),
+		SEND_TEST("meta: send rate limited 80007 retried", test_send_retried,
+			  &rate_limited[3]),
+		SEND_TEST("zenvia: send rate limited 429 retried", test_send_retried,
+			  &rate_limited[4]),
 	};
 
 	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

@@ -13,9 +13,9 @@
  * further down is the gateway's doing, not the fake's.
  *
  * Bad or missing webhook authentication, replies without a message id, redelivered replies and
- * statuses, a send refused for good (400, 404) and one retried (500, 503), which every provider
- * must handle alike, are in test_e2e_provider_contract.c; 409 DUPLICATED, refused for good too,
- * stays here.
+ * statuses, a send refused for good (400, 404) and one retried (500, 503, 429), which every
+ * provider must handle alike, are in test_e2e_provider_contract.c; 409 DUPLICATED, refused for
+ * good too, stays here.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -575,36 +575,6 @@ static void test_send_409_duplicated(void **state)
 	send_refused(*state, 409, "DUPLICATED", "Duplicated message");
 }
 
-/* 6: a transient answer (`status`, bare body) then 200: retried exactly once, sent with the
- * second answer's id. */
-static void send_transient(struct zen *z, int status)
-{
-	const struct fake_zenvia_request *first, *second;
-	json_t *j;
-	const char *id;
-
-	assert_int_equal(fake_zenvia_queue(z->zv, status, NULL, NULL), 0);
-	id = trigger(z, "sms", "chat-retry-1");
-	first = wait_request(z, 0);
-	second = wait_request(z, 1);
-	assert_int_equal(first->status, status);
-	assert_int_equal(second->status, 200);
-	assert_string_equal(second->path, first->path);
-	assert_string_equal(second->body, first->body);
-	j = wait_status(&z->e, id, "sent");
-	assert_jstr(j, "provider_message_id", second->id);
-	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
-	assert_true(json_is_null(json_object_get(j, "error")));
-	json_decref(j);
-	assert_quiet(z, 2);
-	z->e.passed = 1;
-}
-
-static void test_send_429_then_sent(void **state)
-{
-	send_transient(*state, 429);
-}
-
 /* ---- the tests: the fake itself ---- */
 
 /* One request to the fake; `token`, `ctype` NULL: that header is not sent. */
@@ -888,7 +858,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup,
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_409_duplicated, zen_setup, zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_429_then_sent, zen_setup, zen_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
