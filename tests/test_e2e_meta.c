@@ -26,9 +26,10 @@
  *   5  the GET verification handshake
  *   6  how each class of send error is handled
  *
- * Bad or missing signatures, redelivered replies and statuses, a send refused for good (131026,
- * also kept here for what an hour later shows) and a bare 500 or a rate limit (4, 130429, 80007)
- * retried, which every provider must handle alike, are in test_e2e_provider_contract.c.
+ * Bad or missing signatures, redelivered replies and statuses, a send refused for good, a bare
+ * 500 or a rate limit (4, 130429, 80007) retried and the access token refused (190), which every
+ * provider must handle alike, are in test_e2e_provider_contract.c; 131026 and 190 are also here
+ * for what an hour later on the fake clock shows.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs, E2E_ONLY=PATTERN runs the matching tests only.  A failed

@@ -18,7 +18,10 @@
  *    code and a message after the one request, never retried;
  *  - a send error that passes (500, 503) and a rate limit (429 with the provider's code): the same
  *    request again, answered, and the survey sent with that answer's message id after two
- *    attempts and no error; nothing more sent.
+ *    attempts and no error; nothing more sent;
+ *  - the credentials refused (401 with the provider's code): the provider paused (/healthz
+ *    degraded, the provider paused with a reason), the message queued again and never failed, and
+ *    nothing more sent, not even a new survey.
  *
  * Each test gets a fresh temp dir, database, fake provider and gateway process: the config of
  * harness_write_config_opts() with the provider's section appended and its channel chosen by an
@@ -943,6 +946,82 @@ static void test_send_retried(void **state)
 	w->e.passed = 1;
 }
 
+/* Watches GET /v1/surveys/{id} for E2E_QUIET_MS: its status must never be `unwanted`. */
+static void assert_status_never(struct world *w, const char *id, const char *unwanted)
+{
+	long long deadline = harness_now_ms() + E2E_QUIET_MS;
+
+	do {
+		json_t *s = survey_get(&w->e, id);
+		const char *st = json_string_value(json_object_get(s, "status"));
+
+		if (!st || strcmp(st, unwanted) == 0)
+			fail_msg("%s: survey %s is %s", w->c->name, id, st ? st : "(no status)");
+		json_decref(s);
+		harness_sleep_ms(E2E_POLL_STEP_MS * 4);
+	} while (harness_now_ms() < deadline);
+}
+
+/* Polls GET /healthz until it shows the provider paused: the whole is degraded and the provider
+ * says why. */
+static void wait_paused(struct world *w)
+{
+	long long deadline = harness_now_ms() + E2E_POLL_MS;
+	struct harness_http_resp r;
+	json_t *h, *p;
+
+	for (;;) {
+		const char *st;
+
+		api(&w->e, "GET", "/healthz", NULL, NULL, NULL, 0, &r);
+		if (r.status != 200)
+			fail_msg("GET /healthz: %ld %.300s", r.status, r.body);
+		h = parse_json(&r);
+		harness_http_release(&r);
+		p = json_object_get(json_object_get(h, "providers"), w->c->name);
+		st = json_string_value(json_object_get(p, "state"));
+		if (st && strcmp(st, "paused") == 0)
+			break;
+		if (harness_now_ms() >= deadline) {
+			char *dump = json_dumps(h, JSON_COMPACT);
+
+			fail_msg("/healthz does not show %s paused: %s", w->c->name,
+				 dump ? dump : "?");
+		}
+		json_decref(h);
+		harness_sleep_ms(E2E_POLL_STEP_MS);
+	}
+	assert_jstr(h, "status", "degraded");
+	jstr(p, "reason");
+	json_decref(h);
+}
+
+/* The credentials refused: the fault is the account's, not the message's.  Sending through the
+ * provider pauses (/healthz degraded, the provider paused with a reason), the message is queued
+ * again, not failed, and nothing more reaches the provider, not even a new survey. */
+static void test_send_credentials_refused(void **state)
+{
+	struct world *w = *state;
+	const struct send_case *k = w->k;
+	struct sent req;
+	char *id, *id2;
+
+	assert_int_equal(k->s->queue(w, k->status, k->code, k->message), 0);
+	id = trigger(w, "chat-1");
+	send_request(w, 0, &req);
+	assert_int_equal(req.status, k->status);
+	wait_paused(w);
+	/* the pause is set before the recorder puts the message back in the queue */
+	json_decref(wait_status(&w->e, id, "queued"));
+	id2 = trigger(w, "chat-2");
+	assert_quiet(w, 1);
+	assert_status_never(w, id, "failed");
+	assert_status_never(w, id2, "failed");
+	free(id2);
+	free(id);
+	w->e.passed = 1;
+}
+
 /* The send errors of each provider, one row each: what the fake answers first. */
 static const struct send_case refused[] = {
 	{ &sends[0], 400, "21211", "The 'To' number +34600111222 is not a valid phone number." },
@@ -964,6 +1043,12 @@ static const struct send_case rate_limited[] = {
 	{ &sends[1], 429, "130429", "(#130429) Rate limit hit" },
 	{ &sends[1], 429, "80007", "(#80007) Rate limit issues" },
 	{ &sends[2], 429, NULL, NULL },
+};
+
+static const struct send_case credentials[] = {
+	{ &sends[0], 401, "20003", "Authenticate" },
+	{ &sends[1], 401, "190", "Invalid OAuth access token - Cannot parse access token" },
+	{ &sends[2], 401, "UNAUTHORIZED", "Invalid API token" },
 };
 
 #define SEND_TEST(row, f, k)                                    \
@@ -1005,6 +1090,12 @@ int main(void)
 			  &rate_limited[3]),
 		SEND_TEST("zenvia: send rate limited 429 retried", test_send_retried,
 			  &rate_limited[4]),
+		SEND_TEST("twilio: send credentials refused 20003", test_send_credentials_refused,
+			  &credentials[0]),
+		SEND_TEST("meta: send credentials refused 190", test_send_credentials_refused,
+			  &credentials[1]),
+		SEND_TEST("zenvia: send credentials refused 401", test_send_credentials_refused,
+			  &credentials[2]),
 	};
 
 	return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

@@ -9,8 +9,9 @@
  * holds about one message id.
  *
  * Bad or missing webhook authentication, replies without a message id, redelivered replies and
- * statuses, a send refused for good and a 500 or a rate limit retried, which every provider must
- * handle alike, are in test_e2e_provider_contract.c; Retry-After stays here.
+ * statuses, a send refused for good, a 500 or a rate limit retried and the credentials refused
+ * (20003), which every provider must handle alike, are in test_e2e_provider_contract.c;
+ * Retry-After stays here.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.

@@ -13,9 +13,9 @@
  * further down is the gateway's doing, not the fake's.
  *
  * Bad or missing webhook authentication, replies without a message id, redelivered replies and
- * statuses, a send refused for good (400, 404) and one retried (500, 503, 429), which every
- * provider must handle alike, are in test_e2e_provider_contract.c; 409 DUPLICATED, refused for
- * good too, stays here.
+ * statuses, a send refused for good (400, 404), one retried (500, 503, 429) and the credentials
+ * refused (401), which every provider must handle alike, are in test_e2e_provider_contract.c;
+ * 409 DUPLICATED, refused for good too, stays here.
  *
  * Environment: GATEWAY_BIN (default build/gateway), FIXTURES (default tests/fixtures),
  * E2E_KEEP_TMP=1 keeps the temp dirs.  A failed test prints the tail of the gateway's log.
@@ -536,39 +536,6 @@ static void send_refused(struct zen *z, int status, const char *code, const char
 	z->e.passed = 1;
 }
 
-/* 401: the credentials are wrong, not the message.  The survey waits (not failed), sending
- * through Zenvia pauses, /healthz says so, and nothing more reaches Zenvia. */
-static void test_send_401_unauthorized(void **state)
-{
-	struct zen *z = *state;
-	struct harness_http_resp r;
-	json_t *j, *prov;
-	const char *id;
-
-	assert_int_equal(fake_zenvia_queue(z->zv, 401, "UNAUTHORIZED", "Invalid API token"), 0);
-	id = trigger(z, "sms", "chat-err-1");
-	assert_int_equal(wait_request(z, 0)->status, 401);
-	for (int i = 0; i < E2E_POLL_MS / E2E_POLL_STEP_MS; i++) {
-		api(&z->e, "GET", "/healthz", NULL, NULL, NULL, 0, &r);
-		j = parse_json(&r);
-		harness_http_release(&r);
-		prov = json_object_get(json_object_get(j, "providers"), "zenvia");
-		if (json_is_object(prov) && strcmp(jstr(prov, "state"), "paused") == 0)
-			break;
-		json_decref(j);
-		j = NULL;
-		usleep(E2E_POLL_STEP_MS * 1000);
-	}
-	if (!j)
-		fail_msg("/healthz never showed zenvia paused");
-	assert_jstr(j, "status", "degraded");
-	json_decref(j);
-	/* the pause is set before the recorder puts the message back in the queue */
-	json_decref(wait_status(&z->e, id, "queued"));
-	assert_quiet(z, 1);
-	z->e.passed = 1;
-}
-
 /* 409 DUPLICATED: the same message again cannot succeed either, so it is not retried. */
 static void test_send_409_duplicated(void **state)
 {
@@ -854,8 +821,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_events, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_status_not_delivered, zen_setup, zen_teardown),
 		cmocka_unit_test_setup_teardown(test_message_known_by_its_own_id, zen_setup,
-						zen_teardown),
-		cmocka_unit_test_setup_teardown(test_send_401_unauthorized, zen_setup,
 						zen_teardown),
 		cmocka_unit_test_setup_teardown(test_send_409_duplicated, zen_setup, zen_teardown),
 	};
