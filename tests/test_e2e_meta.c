@@ -2,9 +2,9 @@
  * test_e2e_meta.c - build/gateway end to end with WhatsApp through a fake Meta Graph API
  * (tests/support/fake_meta.h), on a fake clock.
  *
- * Each gateway test gets a fresh temp dir, database, fake Meta and gateway process, started with a
- * config written here ([channels] whatsapp = meta, [provider.meta] pointing at the fake,
- * [templates.meta] nps.es = encuesta_nps, es) and with GATEWAY_FAKE_CLOCK pointing at DIR/clock,
+ * Each gateway test gets a fresh temp dir, database, fake Meta and gateway process, started with
+ * the harness's config ([channels] whatsapp = meta, [provider.meta] pointing at the fake and
+ * [templates.meta] nps.es = encuesta_nps, es from support/e2e_providers.h) and with GATEWAY_FAKE_CLOCK pointing at DIR/clock,
  * which reads T0 until a test moves it.  The tests talk to the gateway only through its external
  * contract (DESIGN.md §2): POST /v1/surveys and GET /v1/surveys/{id} as the helpdesk, GET /healthz,
  * GET and signed POST /webhooks/meta as Meta (bodies built from the captured payloads in
@@ -41,7 +41,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,17 +51,13 @@
 
 #include "buf.h"
 #include "support/e2e.h"
+#include "support/e2e_providers.h"
 #include "support/fake_meta.h"
 
-#define GRAPH_VERSION "v23.0"
-#define META_PNID "106540352242922"             /* the fixtures' metadata.phone_number_id */
-#define META_TOKEN "EAAGe2eTestAccessToken0123456789"
-#define META_SECRET "e2e-meta-app-secret-0123456789abcdef"
-#define META_VERIFY "meatyhamhock"              /* the token of meta-webhook-verify.http */
 #define CUSTOMER_PHONE "+16505551234"           /* the fixtures' customer */
 #define CUSTOMER_WA "16505551234"
 #define CUSTOMER_NAME "Ana"
-#define BRAND "Acme"
+#define BRAND "Acme" /* the harness config's [survey] brand */
 
 /* Wed 2026-11-25 12:00 CET = 11:00 UTC: a weekday noon in Europe/Madrid. */
 #define T0 1795604400LL
@@ -79,66 +74,20 @@ struct meta_e2e {
 	unsigned seq;                   /* for inbound wamids */
 };
 
-/* Writes DIR/gateway.conf (0600): WhatsApp through Meta at the fake, SMS on the console. */
+/* Writes DIR/gateway.conf: harness_write_config_opts() with WhatsApp through Meta at the fake
+ * (support/e2e_providers.h), SMS on the console and a 1 s retry_base. */
 static int write_meta_config(struct meta_e2e *m, int gw_port)
 {
-	FILE *f = NULL;
-	int fd, rc = -1;
+	char extra[1024];
+	struct harness_config hc = { .sms = "console",
+				     .whatsapp = "meta",
+				     .retry_base = "1s",
+				     .extra = extra };
 
-	if (snprintf(m->e.conf, sizeof(m->e.conf), "%s/gateway.conf", m->e.dir) >=
-		    (int)sizeof(m->e.conf) ||
-	    snprintf(m->e.db, sizeof(m->e.db), "%s/gateway.db", m->e.dir) >= (int)sizeof(m->e.db))
-		goto out;
-	/* 0600 from the start: the file holds the access token and the app secret. */
-	fd = open(m->e.conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	fprintf(f,
-		"[server]\n"
-		"listen = 127.0.0.1:%d\n"
-		"public_url = http://127.0.0.1:%d\n"
-		"api_keys = " HARNESS_API_KEY ", " HARNESS_API_KEY_2 "\n"
-		"[store]\n"
-		"path = %s\n"
-		"[survey]\n"
-		"brand = " BRAND "\n"
-		"default_locale = es\n"
-		"expire_after = 48h\n"
-		"min_days_between = 0\n"
-		"quiet_hours = off\n"
-		"timezone = Europe/Madrid\n"
-		"[channels]\n"
-		"sms = console\n"
-		"whatsapp = meta\n"
-		"[provider.console]\n"
-		"rate = off\n"
-		"[provider.meta]\n"
-		"phone_number_id = " META_PNID "\n"
-		"access_token = " META_TOKEN "\n"
-		"app_secret = " META_SECRET "\n"
-		"verify_token = " META_VERIFY "\n"
-		"graph_version = " GRAPH_VERSION "\n"
-		"base_url = http://127.0.0.1:%d\n"
-		"rate = off\n"
-		"[templates.meta]\n"
-		"nps.es = encuesta_nps, es\n"
-		"ces.es = encuesta_ces, es\n"
-		"params = name, brand\n"
-		"[dispatch]\n"
-		"retry_base = 1s\n"
-		/* replies follow the question at once here; pacing is test_store's */
-		"whatsapp_pair_interval = 0s\n",
-		gw_port, gw_port, m->e.db, fake_meta_port(m->fm));
-	rc = 0;
-out:
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "test: cannot write %s/gateway.conf\n", m->e.dir);
-	return rc;
+	/* replies follow the question at once here; pacing is test_store's */
+	snprintf(extra, sizeof(extra), "whatsapp_pair_interval = 0s\n" E2E_META_CONF,
+		 fake_meta_port(m->fm));
+	return harness_write_config_opts(m->e.dir, gw_port, 1, &hc, m->e.conf, m->e.db);
 }
 
 static void meta_free(struct meta_e2e *m)
@@ -168,7 +117,7 @@ static int meta_setup(void **state)
 	if (harness_clock_set(m->e.clock, m->e.now) < 0)
 		goto fail;
 	snprintf(env_clock, sizeof(env_clock), "GATEWAY_FAKE_CLOCK=%s", m->e.clock);
-	m->fm = fake_meta_start(GRAPH_VERSION, META_PNID, META_TOKEN, fixtures_dir());
+	m->fm = fake_meta_start(META_GRAPH, META_PNID, META_TOKEN, fixtures_dir());
 	if (!m->fm)
 		goto fail;
 	port = harness_free_port();
@@ -618,7 +567,7 @@ static void test_signer_matches_meta_vectors(void **state)
 	assert_int_equal(checked, 2);
 }
 
-#define FAKE_MESSAGES "/" GRAPH_VERSION "/" META_PNID "/messages"
+#define FAKE_MESSAGES "/" META_GRAPH "/" META_PNID "/messages"
 #define FAKE_AUTH "Bearer " META_TOKEN
 
 /* One request to the fake: `auth` NULL sends no Authorization, `ctype` NULL no Content-Type. */
@@ -701,7 +650,7 @@ static void test_fake_meta_refusals(void **state)
 		{ "POST", FAKE_MESSAGES, META_TOKEN, "application/json", good, 401, 190 },
 		{ "POST", "/v22.0/" META_PNID "/messages", FAKE_AUTH, "application/json", good, 400,
 		  100 },
-		{ "POST", "/" GRAPH_VERSION "/1/messages", FAKE_AUTH, "application/json", good, 400,
+		{ "POST", "/" META_GRAPH "/1/messages", FAKE_AUTH, "application/json", good, 400,
 		  100 },
 		{ "GET", FAKE_MESSAGES, FAKE_AUTH, NULL, NULL, 400, 100 },
 		{ "POST", FAKE_MESSAGES, FAKE_AUTH, "application/x-www-form-urlencoded", good, 400,
@@ -715,8 +664,7 @@ static void test_fake_meta_refusals(void **state)
 		{ "POST", FAKE_MESSAGES, FAKE_AUTH, "application/json", no_tpl, 400, 100 },
 	};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
-	struct fake_meta *fm = fake_meta_start(GRAPH_VERSION, META_PNID, META_TOKEN,
-					       fixtures_dir());
+	struct fake_meta *fm = fake_meta_start(META_GRAPH, META_PNID, META_TOKEN, fixtures_dir());
 	struct harness_http_resp r;
 
 	assert_non_null(fm);
@@ -760,8 +708,7 @@ static void test_fake_meta_answers(void **state)
 	char *tpl = request_fixture("meta-send-template-quick-reply-request.json", CUSTOMER_WA,
 				    NULL);
 	char path[HARNESS_PATH_LEN];
-	struct fake_meta *fm = fake_meta_start(GRAPH_VERSION, META_PNID, META_TOKEN,
-					       fixtures_dir());
+	struct fake_meta *fm = fake_meta_start(META_GRAPH, META_PNID, META_TOKEN, fixtures_dir());
 	const struct fake_meta_request *req;
 	struct harness_http_resp r;
 	json_t *j, *fixture;
@@ -1190,8 +1137,8 @@ static const struct send_case case_131050 = {
 static const struct send_case case_100 = {
 	400, 100, "(#100) Invalid parameter", CHECK_CONFIG_LOG };
 static const struct send_case case_132001 = {
-	400, 132001, "(#132001) Template name does not exist in the translation",
-	CHECK_CONFIG_LOG };
+	400, 132001, "(#132001) Template name does not exist in the translation", CHECK_CONFIG_LOG
+};
 
 /* A permanent error: the survey fails with Meta's code after one request, never retried (not even
  * an hour later); an opt-out error suppresses the phone, a configuration error says so in the log,

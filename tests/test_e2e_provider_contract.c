@@ -49,6 +49,7 @@
 
 #include "buf.h"
 #include "support/e2e.h"
+#include "support/e2e_providers.h"
 #include "support/fake_meta.h"
 #include "support/fake_zenvia.h"
 
@@ -58,15 +59,7 @@
  * tests, so a wrong retry would land inside it. */
 #define QUIET_MS 1500
 
-#define META_GRAPH   "v23.0"
-#define META_PNID    "106540352242922"          /* the fixtures' metadata.phone_number_id */
-#define META_TOKEN   "EAAGe2eTestAccessToken0123456789"
-#define META_SECRET  "e2e-meta-app-secret-0123456789abcdef"
 #define META_WA      "16505551234"              /* the fixtures' customer */
-
-#define ZV_TOKEN     "zv-e2e-api-token-5e1f0c"
-#define ZV_HOOK      "zv-e2e-webhook-secret-a41b9d"
-#define ZV_FROM      "acme"
 
 /* How a webhook is authenticated. */
 enum auth {
@@ -392,8 +385,10 @@ static void zv_auth(struct world *w, const char *path, enum auth mode, const cha
 	(void)path;
 	(void)body;
 	(void)len;
-	snprintf(hdr, 256, "X-Gateway-Token: %s", mode == AUTH_WRONG ? "wrong-token" :
-		 mode == AUTH_ALTERED ? ZV_HOOK "x" : ZV_HOOK);
+	snprintf(hdr, 256, "X-Gateway-Token: %s",
+		 mode == AUTH_WRONG   ? "wrong-token" :
+		 mode == AUTH_ALTERED ? ZV_WEBHOOK_TOKEN "x" :
+					ZV_WEBHOOK_TOKEN);
 }
 
 /* A MESSAGE event of its own (a fresh event id) whose message.id is `id`. */
@@ -421,46 +416,68 @@ static void zv_request(struct world *w, size_t i, struct sent *out)
 /* ---- the table of providers ---- */
 
 static const struct e2e_contract contracts[] = {
-	{ .name = "twilio", .channel = "sms", .phone = "+34600111222", .extra = NULL,
-	  .env_channel = NULL, .inbound_path = "/webhooks/twilio",
-	  .status_path = "/webhooks/twilio/status", .id_format = "SMe2e%027x",
-	  .stored_table = NULL, .twiml = 1, .start_fake = tw_start, .wait = tw_wait,
-	  .inbound = tw_inbound, .delivered = tw_delivered, .auth = tw_auth,
-	  .ctype = "application/x-www-form-urlencoded", .reply_id_as = tw_reply_id_as,
-	  .blank_ids = { "", " ", "\t \r\n" }, .n_blank_ids = 3, .id_field = "MessageSid",
+	{ .name = "twilio",
+	  .channel = "sms",
+	  .phone = "+34600111222",
+	  .extra = NULL,
+	  .env_channel = NULL,
+	  .inbound_path = "/webhooks/twilio",
+	  .status_path = "/webhooks/twilio/status",
+	  .id_format = "SMe2e%027x",
+	  .stored_table = NULL,
+	  .twiml = 1,
+	  .start_fake = tw_start,
+	  .wait = tw_wait,
+	  .inbound = tw_inbound,
+	  .delivered = tw_delivered,
+	  .auth = tw_auth,
+	  .ctype = "application/x-www-form-urlencoded",
+	  .reply_id_as = tw_reply_id_as,
+	  .blank_ids = { "", " ", "\t \r\n" },
+	  .n_blank_ids = 3,
+	  .id_field = "MessageSid",
 	  .status_id_field = "MessageSid" },
-	{ .name = "meta", .channel = "whatsapp", .phone = "+" META_WA,
-	  .extra = "whatsapp_pair_interval = 0s\n"
-		   "[provider.meta]\n"
-		   "phone_number_id = " META_PNID "\n"
-		   "access_token = " META_TOKEN "\n"
-		   "app_secret = " META_SECRET "\n"
-		   "graph_version = " META_GRAPH "\n"
-		   "base_url = http://127.0.0.1:%d\n"
-		   "rate = off\n"
-		   "[templates.meta]\n"
-		   "nps.es = encuesta_nps, es\n"
-		   "params = name, brand\n",
-	  .env_channel = "GATEWAY_CHANNELS_WHATSAPP=meta", .inbound_path = "/webhooks/meta",
-	  .status_path = "/webhooks/meta", .id_format = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRE2E%08X",
-	  .stored_table = "message", .twiml = 0, .start_fake = meta_start, .wait = meta_wait,
-	  .inbound = meta_inbound, .delivered = meta_delivered, .auth = meta_auth,
-	  .ctype = "application/json", .reply_id_as = meta_reply_id_as,
-	  .blank_ids = { NULL, "", " ", "\t\r\n " }, .n_blank_ids = 4, .id_field = "messages[].id",
+	{ .name = "meta",
+	  .channel = "whatsapp",
+	  .phone = "+" META_WA,
+	  .extra = "whatsapp_pair_interval = 0s\n" E2E_META_CONF,
+	  .env_channel = "GATEWAY_CHANNELS_WHATSAPP=meta",
+	  .inbound_path = "/webhooks/meta",
+	  .status_path = "/webhooks/meta",
+	  .id_format = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRE2E%08X",
+	  .stored_table = "message",
+	  .twiml = 0,
+	  .start_fake = meta_start,
+	  .wait = meta_wait,
+	  .inbound = meta_inbound,
+	  .delivered = meta_delivered,
+	  .auth = meta_auth,
+	  .ctype = "application/json",
+	  .reply_id_as = meta_reply_id_as,
+	  .blank_ids = { NULL, "", " ", "\t\r\n " },
+	  .n_blank_ids = 4,
+	  .id_field = "messages[].id",
 	  .status_id_field = NULL },
-	{ .name = "zenvia", .channel = "sms", .phone = "+34600111222",
-	  .extra = "[provider.zenvia]\n"
-		   "api_token = " ZV_TOKEN "\n"
-		   "from = " ZV_FROM "\n"
-		   "base_url = http://127.0.0.1:%d\n"
-		   "webhook_token = " ZV_HOOK "\n"
-		   "rate = off\n",
-	  .env_channel = "GATEWAY_CHANNELS_SMS=zenvia", .inbound_path = "/webhooks/zenvia",
-	  .status_path = "/webhooks/zenvia", .id_format = "e2e0e2e0-0000-4000-8000-%012x",
-	  .stored_table = NULL, .twiml = 0, .start_fake = zv_start, .wait = zv_wait,
-	  .inbound = zv_inbound, .delivered = zv_delivered, .auth = zv_auth,
-	  .ctype = "application/json", .reply_id_as = zv_reply_id_as,
-	  .blank_ids = { NULL, "", " ", " \t\r\n" }, .n_blank_ids = 4, .id_field = "message.id",
+	{ .name = "zenvia",
+	  .channel = "sms",
+	  .phone = "+34600111222",
+	  .extra = E2E_ZENVIA_CONF,
+	  .env_channel = "GATEWAY_CHANNELS_SMS=zenvia",
+	  .inbound_path = "/webhooks/zenvia",
+	  .status_path = "/webhooks/zenvia",
+	  .id_format = "e2e0e2e0-0000-4000-8000-%012x",
+	  .stored_table = NULL,
+	  .twiml = 0,
+	  .start_fake = zv_start,
+	  .wait = zv_wait,
+	  .inbound = zv_inbound,
+	  .delivered = zv_delivered,
+	  .auth = zv_auth,
+	  .ctype = "application/json",
+	  .reply_id_as = zv_reply_id_as,
+	  .blank_ids = { NULL, "", " ", " \t\r\n" },
+	  .n_blank_ids = 4,
+	  .id_field = "message.id",
 	  .status_id_field = NULL },
 };
 

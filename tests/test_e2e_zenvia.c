@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +34,12 @@
 #include <unistd.h>
 
 #include "support/e2e.h"
+#include "support/e2e_providers.h"
 #include "support/fake_zenvia.h"
 
 #define PHONE "+34600111222"
 #define PHONE_DIGITS "34600111222"
 #define PHONE_2 "+34600333444"
-#define ZV_TOKEN "zv-e2e-api-token-5e1f0c"
-#define ZV_WEBHOOK_TOKEN "zv-e2e-webhook-secret-a41b9d"
-#define ZV_FROM "acme"
-#define ZV_TEMPLATE "5b3f6c1e-8d2a-4f7b-9c0e-1a2b3c4d5e6f"
 #define SMS_PATH "/v2/channels/sms/messages"
 #define WA_PATH "/v2/channels/whatsapp/messages"
 /* How long "nothing more is sent" is watched: longer than the 1 s retry_base of the config, so a
@@ -63,60 +59,19 @@ struct zen {
 
 /* ---- fixtures: one fake Zenvia + one gateway per test ---- */
 
-/* DIR/gateway.conf (0600) for a gateway on `gw_port` with both channels on Zenvia at `zv_port`. */
+/* DIR/gateway.conf for a gateway on `gw_port`: harness_write_config_opts() with both channels on
+ * Zenvia at `zv_port` (support/e2e_providers.h) and a 1 s retry_base. */
 static int write_config(struct zen *z, int gw_port, int zv_port)
 {
-	FILE *f = NULL;
-	int fd, rc = -1;
+	char extra[1024];
+	struct harness_config hc = { .sms = "zenvia",
+				     .whatsapp = "zenvia",
+				     .retry_base = "1s",
+				     .extra = extra };
 
-	if ((size_t)snprintf(z->e.conf, sizeof(z->e.conf), "%s/gateway.conf", z->e.dir) >=
-	    sizeof(z->e.conf) ||
-	    (size_t)snprintf(z->e.db, sizeof(z->e.db), "%s/gateway.db", z->e.dir) >= sizeof(z->e.db))
-		goto out;
-	fd = open(z->e.conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	fprintf(f,
-		"[server]\n"
-		"listen = 127.0.0.1:%d\n"
-		"public_url = http://127.0.0.1:%d\n"
-		"api_keys = " HARNESS_API_KEY ", " HARNESS_API_KEY_2 "\n"
-		"[store]\n"
-		"path = %s\n"
-		"[survey]\n"
-		"brand = Acme\n"
-		"default_locale = es\n"
-		"expire_after = 48h\n"
-		"min_days_between = 0\n"
-		"quiet_hours = off\n"
-		"timezone = Europe/Madrid\n"
-		"[channels]\n"
-		"sms = zenvia\n"
-		"whatsapp = zenvia\n"
-		"[provider.zenvia]\n"
-		"api_token = " ZV_TOKEN "\n"
-		"from = " ZV_FROM "\n"
-		"base_url = http://127.0.0.1:%d\n"
-		"webhook_token = " ZV_WEBHOOK_TOKEN "\n"
-		"rate = off\n"
-		"[templates.zenvia]\n"
-		"nps.es = " ZV_TEMPLATE "\n"
-		"params = name, brand\n"
-		"[dispatch]\n"
-		"retry_base = 1s\n"
-		/* replies follow the question at once here; pacing is test_store's */
-		"whatsapp_pair_interval = 0s\n",
-		gw_port, gw_port, z->e.db, zv_port);
-	rc = 0;
-out:
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "test_e2e_zenvia: cannot write %s/gateway.conf\n", z->e.dir);
-	return rc;
+	/* replies follow the question at once here; pacing is test_store's */
+	snprintf(extra, sizeof(extra), "whatsapp_pair_interval = 0s\n" E2E_ZENVIA_CONF, zv_port);
+	return harness_write_config_opts(z->e.dir, gw_port, 1, &hc, z->e.conf, z->e.db);
 }
 
 static void zen_free(struct zen *z)

@@ -279,8 +279,8 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		"timezone = %s\n"
 		"%s"
 		"[channels]\n"
-		"sms = twilio\n"
-		"whatsapp = console\n"
+		"sms = %s\n"
+		"whatsapp = %s\n"
 		"[provider.twilio]\n"
 		"account_sid = " HARNESS_TWILIO_SID "\n"
 		"auth_token = " HARNESS_TWILIO_TOKEN "\n"
@@ -290,11 +290,12 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		"[provider.console]\n"
 		"rate = off\n"
 		"[dispatch]\n"
-		"retry_base = 100ms\n",
+		"retry_base = %s\n",
 		gw_port, gw_port, db_out, or_default(hc->expire_after, "48h"),
 		or_default(hc->min_days_between, "0"), or_default(hc->quiet_hours, "off"),
 		or_default(hc->timezone, "Europe/Madrid"), or_default(hc->survey_extra, ""),
-		twilio_port);
+		or_default(hc->sms, "twilio"), or_default(hc->whatsapp, "console"), twilio_port,
+		or_default(hc->retry_base, "100ms"));
 	if (hc->extra)
 		fputs(hc->extra, f);
 	if (fchmod(fileno(f), 0600) < 0)

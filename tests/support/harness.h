@@ -74,7 +74,9 @@ struct harness_config {
 	const char *quiet_hours;        /* [survey] quiet_hours, default off */
 	const char *timezone;           /* [survey] timezone, default Europe/Madrid */
 	const char *survey_extra;       /* more "key = value\n" lines at the end of [survey] */
-	const char *extra;              /* appended verbatim after the last section */
+	const char *sms, *whatsapp;     /* [channels], default twilio and console */
+	const char *retry_base;         /* [dispatch] retry_base, default 100ms */
+	const char *extra;              /* appended verbatim after the last section, [dispatch] */
 };
 
 /* harness_write_config() with the [survey] values of `hc` (NULL: all defaults). */
