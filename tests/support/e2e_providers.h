@@ -13,18 +13,18 @@
 #define META_VERIFY "meatyhamhock" /* the token of meta-webhook-verify.http */
 
 /* WhatsApp through Meta at the fake, with the NPS and CES templates in Spanish. */
-#define E2E_META_CONF                            \
-	"[provider.meta]\n"                      \
-	"phone_number_id = " META_PNID "\n"      \
-	"access_token = " META_TOKEN "\n"        \
-	"app_secret = " META_SECRET "\n"         \
-	"verify_token = " META_VERIFY "\n"       \
-	"graph_version = " META_GRAPH "\n"       \
-	"base_url = http://127.0.0.1:%d\n"       \
-	"rate = off\n"                           \
-	"[templates.meta]\n"                     \
-	"nps.es = encuesta_nps, es\n"            \
-	"ces.es = encuesta_ces, es\n"            \
+#define E2E_META_CONF                       \
+	"[provider.meta]\n"                 \
+	"phone_number_id = " META_PNID "\n" \
+	"access_token = " META_TOKEN "\n"   \
+	"app_secret = " META_SECRET "\n"    \
+	"verify_token = " META_VERIFY "\n"  \
+	"graph_version = " META_GRAPH "\n"  \
+	"base_url = http://127.0.0.1:%d\n"  \
+	"rate = off\n"                      \
+	"[templates.meta]\n"                \
+	"nps.es = encuesta_nps, es\n"       \
+	"ces.es = encuesta_ces, es\n"       \
 	"params = name, brand\n"
 
 #define ZV_TOKEN "zv-e2e-api-token-5e1f0c"
