@@ -107,7 +107,7 @@ clean:
 # GNU time installed like `make deps` does, then bench/run.sh (see docs/performance.md).
 BENCH_DEB_PKGS := wrk time
 BENCH_B        := build/bench
-BENCH_TOOLS    := fake_provider sign_webhooks gen_responses
+BENCH_TOOLS    := fake_provider sign_webhooks verify_webhooks gen_responses
 
 bench-build:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"

@@ -74,6 +74,14 @@ field() { sed -n "s/^bench .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -1; }
 # The sum of every sample of METRIC whose labels contain MATCH, in a /metrics dump FILE.
 metric() { awk -v m="$2" -v l="$3" '$1 ~ "^"m"[{ ]" && index($1, l) { s += $2 } END { print s + 0 }' "$1"; }
 
+# CPU time (user + system) process PID has used so far, in clock ticks (fields 14 and 15 of
+# /proc/PID/stat, counted after the ")" that ends the command name, which may hold spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_us_per TICKS COUNT: microseconds of CPU per item.
+cpu_us_per() { calc "$1 * 1000000 / $CLK_TCK / $2"; }
+
 # Peak RSS (VmHWM) of process PID in MiB.
 peak_rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 

@@ -36,7 +36,8 @@ LOG_TAG=bench
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
-require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/gen_responses"
+require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/verify_webhooks" \
+	"$TOOLS/gen_responses"
 command -v wrk >/dev/null || die "wrk is missing: run make bench (it installs it)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: run make bench (it installs it)"
 command -v curl >/dev/null || die "curl is missing: run make deps"
@@ -48,13 +49,15 @@ mkdir -p "$RUN"
 
 # run_wrk NAME CONNECTIONS SCRIPT ARGS...: wrk's output in $RUN/wrk-NAME.txt.
 run_wrk() {
-	local name=$1 conns=$2 script=$3
+	local name=$1 conns=$2 script=$3 t0
 
 	shift 3
 	log "$name: wrk -t$THREADS -c$conns -d${DUR}s -s $(basename "$script")"
+	t0=$(cpu_ticks "$GW_PID")
 	wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency -s "$script" "$GW_URL" \
 		-- "$@" > "$RUN/wrk-$name.txt" 2> "$RUN/wrk-$name.err" ||
 		die "wrk failed (see $RUN/wrk-$name.err)"
+	R[${name}_cpu_ticks]=$(( $(cpu_ticks "$GW_PID") - t0 ))
 	grep -q '^bench ' "$RUN/wrk-$name.txt" || die "wrk printed no summary (see $RUN/wrk-$name.*)"
 	local f=$RUN/wrk-$name.txt
 	R[${name}_ok]=$(field "$f" ok)
@@ -66,6 +69,9 @@ run_wrk() {
 	R[${name}_per_s]=$(calc "${R[${name}_ok]} / ${R[${name}_elapsed_s]}")
 	R[${name}_p50_ms]=$(field "$f" p50_ms)
 	R[${name}_p99_ms]=$(field "$f" p99_ms)
+	# the gateway's CPU (all threads) per answer counted; what it spent on requests wrk left
+	# unanswered at the end is charged to the others, so the figure errs high, never low
+	R[${name}_cpu_us]=$(cpu_us_per "${R[${name}_cpu_ticks]}" "${R[${name}_ok]}")
 	local bad=$(( R[${name}_other] + R[${name}_socket_errors] + R[${name}_timeouts] ))
 	[ "$bad" -eq 0 ] || NOTES+=("$name: ${R[${name}_other]} unexpected answers," \
 		"${R[${name}_socket_errors]} socket errors, ${R[${name}_timeouts]} timeouts" \
@@ -121,6 +127,7 @@ start_gateway dispatch
 wait_s=$(( DUE - $(now_s) ))
 [ "$wait_s" -le 0 ] || { log "dispatch: $TRIGGERED surveys due in ${wait_s}s"; sleep "$wait_s"; }
 log "dispatch: waiting for $TRIGGERED sends"
+t0=$(cpu_ticks "$GW_PID")
 last=-1
 still=0
 for _ in $(seq 360); do         # 0.25 s steps: at most 90 s, then the rate of what was sent
@@ -136,6 +143,7 @@ for _ in $(seq 360); do         # 0.25 s steps: at most 90 s, then the rate of w
 	sleep 0.25
 done
 stats=$(fake_stats)
+R[dispatch_cpu_ticks]=$(( $(cpu_ticks "$GW_PID") - t0 ))
 stop_gateway dispatch
 R[dispatch_sent]=$(echo "$stats" | json_num accepted)
 first_ns=$(echo "$stats" | json_num first_ns)
@@ -143,6 +151,7 @@ last_ns=$(echo "$stats" | json_num last_ns)
 R[dispatch_elapsed_s]=$(calc "($last_ns - $first_ns) / 1e9")
 if [ "${R[dispatch_sent]}" -ge 2 ] && [ "$last_ns" -gt "$first_ns" ]; then
 	R[dispatch_per_s]=$(calc "(${R[dispatch_sent]} - 1) / ${R[dispatch_elapsed_s]}")
+	R[dispatch_cpu_us]=$(cpu_us_per "${R[dispatch_cpu_ticks]}" "${R[dispatch_sent]}")
 else
 	die "dispatch: the fake provider saw ${R[dispatch_sent]} sends"
 fi
@@ -157,6 +166,12 @@ log "webhook: signing $POOL replies from ${R[webhook_numbers]} surveyed numbers"
 "$TOOLS/sign_webhooks" --url "$GW_URL/webhooks/twilio" --token "$TWILIO_TOKEN" \
 	--account-sid "$TWILIO_SID" --to "$TWILIO_FROM" --numbers "$RUN/numbers.txt" \
 	--count "$POOL" -o "$RUN/webhooks.txt" || die "sign_webhooks failed"
+# The signature checks alone, on one core: what each webhook costs before any other work.
+"$TOOLS/verify_webhooks" --url "$GW_URL/webhooks/twilio" --token "$TWILIO_TOKEN" \
+	"$RUN/webhooks.txt" > "$RUN/verify.txt" || die "verify_webhooks failed (see $RUN/verify.txt)"
+for k in twilio_us meta_us sha256_us body_bytes; do
+	R[verify_$k]=$(field "$RUN/verify.txt" "$k")
+done
 curl -sf -X POST -o /dev/null "$FAKE_URL/reset" || die "the fake provider does not answer"
 start_gateway webhook
 run_wrk webhook 64 "$HERE/webhook.lua" "$RUN/webhooks.txt" "$THREADS"
@@ -219,8 +234,12 @@ row "  latency p50 / p99 (ms)" "$(ms "${R[trigger128_p50_ms]}") / $(ms "${R[trig
 v=$(verdict "${R[webhook_per_s]}" ">=" 15000 "$(errs webhook)")
 row "webhook replies/s, 64 connections" "$(int "${R[webhook_per_s]}")" ">= 15000" "$v"
 row "  latency p50 / p99 (ms)" "$(ms "${R[webhook_p50_ms]}") / $(ms "${R[webhook_p99_ms]}")" "-" ""
+row "  signature check alone (us): Twilio / Meta" "${R[verify_twilio_us]} / ${R[verify_meta_us]}" "-" ""
 v=$(verdict "${R[dispatch_per_s]}" ">=" 10000)
 row "sends/s to the fake provider, unpaced" "$(int "${R[dispatch_per_s]}")" ">= 10000" "$v"
+for p in trigger64 trigger128 webhook dispatch; do
+	row "gateway CPU (us) per request, $p" "$(int "${R[${p}_cpu_us]}")" "-" ""
+done
 for p in trigger64 trigger128 webhook dispatch; do
 	v=$(verdict "${R[${p}_rss_mib]}" "<=" 64)
 	row "peak RSS (MiB), $p" "${R[${p}_rss_mib]}" "<= 64" "$v"
@@ -246,18 +265,22 @@ echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 	printf '  "settings": {"duration_s": %s, "wrk_threads": %s, "webhook_pool": %s, "export_rows": %s},\n' \
 		"$DUR" "$THREADS" "$POOL" "$ROWS"
 	for p in trigger64 trigger128 webhook; do
-		printf '  "%s": {"per_s": %s, "ok": %s, "elapsed_s": %s, "p50_ms": %s, "p99_ms": %s, "unexpected": %s, "socket_errors": %s, "timeouts": %s, "rss_mib": %s},\n' \
+		printf '  "%s": {"per_s": %s, "ok": %s, "elapsed_s": %s, "p50_ms": %s, "p99_ms": %s, "unexpected": %s, "socket_errors": %s, "timeouts": %s, "rss_mib": %s, "cpu_us": %s},\n' \
 			"$p" "${R[${p}_per_s]}" "${R[${p}_ok]}" "${R[${p}_elapsed_s]}" \
 			"${R[${p}_p50_ms]}" "${R[${p}_p99_ms]}" "${R[${p}_other]}" \
-			"${R[${p}_socket_errors]}" "${R[${p}_timeouts]}" "${R[${p}_rss_mib]}"
+			"${R[${p}_socket_errors]}" "${R[${p}_timeouts]}" "${R[${p}_rss_mib]}" \
+			"${R[${p}_cpu_us]}"
 	done
 	printf '  "webhook_detail": {"numbers": %s, "thanks_sent": %s, "answer": %s, "reprompt": %s, "stored": %s, "duplicate": %s},\n' \
 		"${R[webhook_numbers]}" "${R[webhook_thanks_sent]}" "${R[webhook_outcome_answer]}" \
 		"${R[webhook_outcome_reprompt]}" "${R[webhook_outcome_stored]}" \
 		"${R[webhook_outcome_duplicate]}"
-	printf '  "dispatch": {"per_s": %s, "sent": %s, "triggered": %s, "elapsed_s": %s, "rss_mib": %s},\n' \
+	printf '  "verify": {"body_bytes": %s, "twilio_us": %s, "meta_us": %s, "sha256_us": %s},\n' \
+		"${R[verify_body_bytes]}" "${R[verify_twilio_us]}" "${R[verify_meta_us]}" \
+		"${R[verify_sha256_us]}"
+	printf '  "dispatch": {"per_s": %s, "sent": %s, "triggered": %s, "elapsed_s": %s, "rss_mib": %s, "cpu_us": %s},\n' \
 		"${R[dispatch_per_s]}" "${R[dispatch_sent]}" "$TRIGGERED" "${R[dispatch_elapsed_s]}" \
-		"${R[dispatch_rss_mib]}"
+		"${R[dispatch_rss_mib]}" "${R[dispatch_cpu_us]}"
 	printf '  "export": {"rows": %s, "seconds": %s, "rss_mib": %s, "generate_s": %s},\n' \
 		"${R[export_rows]}" "${R[export_s]}" "${R[export_rss_mib]}" "${R[export_generate_s]}"
 	printf '  "targets": {"trigger64_per_s": 20000, "trigger64_p99_ms": 10, "webhook_per_s": 15000, "dispatch_per_s": 10000, "rss_mib": 64, "export_s": 3},\n'
