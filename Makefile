@@ -15,8 +15,8 @@
 # Packages come from Debian 12; `make deps` installs what is missing (as root) or says what to run.
 
 CC       ?= cc
-PKGS     := libcurl jansson libmicrohttpd sqlite3
-DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev \
+PKGS     := libcurl jansson libmicrohttpd sqlite3 libcrypto
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libssl-dev \
             libsqlite3-dev libcmocka-dev curl tzdata clang-format
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE

@@ -467,7 +467,10 @@ static void post_survey(struct gateway *gw, const struct request *req, struct re
 			   "Idempotency-Key must be 1 to %d printable ASCII characters", IDEM_KEY_MAX);
 		return;
 	}
-	sha256(req->body, req->body_len, digest);
+	if (sha256(req->body, req->body_len, digest) < 0) {
+		http_error(resp, 503, "unavailable", "", "cannot hash the request body");
+		return;
+	}
 	hex_encode(digest, sizeof(digest), hash);
 	if (store_idem_begin(gw->store, key, hash, gateway_now(gw), IDEM_STALE_S, &state, &status,
 			     &stored, &err) < 0) {

@@ -129,7 +129,10 @@ int events_sign(const char *secret, int64_t t, const char *body, size_t len,
 	memcpy(signed_text, ts, tl);
 	signed_text[tl] = '.';
 	memcpy(signed_text + tl + 1, body, len);
-	hmac_sha256(secret, strlen(secret), signed_text, tl + 1 + len, mac);
+	if (hmac_sha256(secret, strlen(secret), signed_text, tl + 1 + len, mac) < 0) {
+		free(signed_text);
+		return -1;
+	}
 	free(signed_text);
 	hex_encode(mac, sizeof(mac), hex);
 	snprintf(out, EVENTS_SIG_LEN, "t=%s,v1=%s", ts, hex);

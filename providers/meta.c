@@ -407,8 +407,9 @@ static int signature_valid(const struct meta *m, const struct http_req_view *req
 	uint8_t mac[SHA256_LEN];
 	char want[sizeof(SIGNATURE_PREFIX) + 2 * SHA256_LEN];
 
-	hmac_sha256(m->app_secret, strlen(m->app_secret), req->body ? req->body : "",
-		    req->body ? req->body_len : 0, mac);
+	if (hmac_sha256(m->app_secret, strlen(m->app_secret), req->body ? req->body : "",
+			req->body ? req->body_len : 0, mac) < 0)
+		return 0;
 	memcpy(want, SIGNATURE_PREFIX, sizeof(SIGNATURE_PREFIX) - 1);
 	hex_encode(mac, SHA256_LEN, want + sizeof(SIGNATURE_PREFIX) - 1);
 	return ct_streq(want, header);

@@ -114,7 +114,7 @@ static int url_has_escape_variant(const struct url_parts *u)
 }
 
 /* Feeds s[0, len) to the HMAC with query_escapes() bytes written as %XX (upper-case hex). */
-static void hmac_escaped(struct hmac_sha1_ctx *c, const char *s, size_t len)
+static void hmac_escaped(struct hash_ctx *c, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
@@ -125,35 +125,35 @@ static void hmac_escaped(struct hmac_sha1_ctx *c, const char *s, size_t len)
 
 		if (!query_escapes(b))
 			continue;
-		hmac_sha1_update(c, s + run, i - run);
+		hash_update(c, s + run, i - run);
 		esc[0] = '%';
 		esc[1] = hex[b >> 4];
 		esc[2] = hex[b & 15];
-		hmac_sha1_update(c, esc, sizeof(esc));
+		hash_update(c, esc, sizeof(esc));
 		run = i + 1;
 	}
-	hmac_sha1_update(c, s + run, len - run);
+	hash_update(c, s + run, len - run);
 }
 
 /* Feeds one spelling of the URL to the HMAC; see twilio_signature_valid() for the variants. */
-static void hmac_url(struct hmac_sha1_ctx *c, const struct url_parts *u, int toggle_port,
+static void hmac_url(struct hash_ctx *c, const struct url_parts *u, int toggle_port,
 		     int escape_query)
 {
 	const char *s = u->s;
 
-	hmac_sha1_update(c, s, u->host_end);
+	hash_update(c, s, u->host_end);
 	if (!toggle_port)
-		hmac_sha1_update(c, s + u->host_end, u->port_end - u->host_end);
+		hash_update(c, s + u->host_end, u->port_end - u->host_end);
 	else if (u->port_end == u->host_end && u->default_port)
-		hmac_sha1_update(c, u->default_port, strlen(u->default_port));
+		hash_update(c, u->default_port, strlen(u->default_port));
 	/* else: toggling an existing port drops it */
 	if (!escape_query) {
-		hmac_sha1_update(c, s + u->port_end, u->len - u->port_end);
+		hash_update(c, s + u->port_end, u->len - u->port_end);
 		return;
 	}
-	hmac_sha1_update(c, s + u->port_end, u->query - u->port_end);
+	hash_update(c, s + u->port_end, u->query - u->port_end);
 	hmac_escaped(c, s + u->query, u->query_end - u->query);
-	hmac_sha1_update(c, s + u->query_end, u->len - u->query_end);
+	hash_update(c, s + u->query_end, u->len - u->query_end);
 }
 
 static int bytes_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
@@ -199,20 +199,22 @@ static void sign_variant(const char *auth_token, const struct url_parts *u, int 
 			 int escape_query, const struct sorted_params *sp,
 			 char out[TWILIO_SIGNATURE_LEN])
 {
-	struct hmac_sha1_ctx c;
+	struct hash_ctx c;
 	uint8_t mac[SHA1_LEN];
 	size_t i;
 
-	hmac_sha1_init(&c, auth_token, strlen(auth_token));
+	hmac_init(&c, HASH_SHA1, auth_token, strlen(auth_token));
 	hmac_url(&c, u, toggle_port, escape_query);
 	for (i = 0; i < sp->n; i++) {
 		if (i > 0 && field_cmp(&sp->f[i], &sp->f[i - 1]) == 0)
 			continue;
-		hmac_sha1_update(&c, sp->f[i]->key, sp->f[i]->key_len);
-		hmac_sha1_update(&c, sp->f[i]->value, sp->f[i]->value_len);
+		hash_update(&c, sp->f[i]->key, sp->f[i]->key_len);
+		hash_update(&c, sp->f[i]->value, sp->f[i]->value_len);
 	}
-	hmac_sha1_final(&c, mac);
-	base64_encode(mac, SHA1_LEN, out);
+	if (hash_final(&c, mac) < 0)
+		out[0] = '\0'; /* libcrypto failed: the empty string, which no signature equals */
+	else
+		base64_encode(mac, SHA1_LEN, out);
 }
 
 void twilio_signature_compute(const char *auth_token, const char *url, const struct form *params,
@@ -243,7 +245,8 @@ static int body_hash_matches(const struct url_parts *u, const char *body, size_t
 
 	if (form_parse(&q, u->s + u->query, u->query_end - u->query) < 0)
 		return 0;
-	sha256(body, body_len, digest);
+	if (sha256(body, body_len, digest) < 0)
+		goto out;
 	hex_encode(digest, SHA256_LEN, hex);
 	for (i = 0; i < q.n; i++) {
 		if (q.fields[i].key_len == 10 && memcmp(q.fields[i].key, "bodySHA256", 10) == 0) {
@@ -252,6 +255,7 @@ static int body_hash_matches(const struct url_parts *u, const char *body, size_t
 			break;
 		}
 	}
+out:
 	form_release(&q);
 	return match;
 }

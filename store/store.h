@@ -539,8 +539,9 @@ int store_events_record(struct store *st, const struct evt_outcome *o, size_t n,
 
 #define STORE_PHONE_HASH_LEN 72         /* "sha256:" + 64 hex digits + NUL */
 
-/* "sha256:<hex>" of the E.164 number `phone`, as suppressions keep it after an erasure. */
-void store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN]);
+/* "sha256:<hex>" of the E.164 number `phone`, as suppressions keep it after an erasure.  0, or
+ * -1 when it could not be computed (out of memory). */
+int store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN]);
 
 struct customer_info {
 	char id[STORE_ID_LEN];          /* the CRM's id */

@@ -28,18 +28,20 @@
 
 /* ---- the phone hash -------------------------------------------------------------------- */
 
-static void phone_hash_n(const void *phone, size_t len, char out[STORE_PHONE_HASH_LEN])
+static int phone_hash_n(const void *phone, size_t len, char out[STORE_PHONE_HASH_LEN])
 {
 	uint8_t digest[SHA256_LEN];
 
-	sha256(phone, len, digest);
+	if (sha256(phone, len, digest) < 0)
+		return -1;
 	memcpy(out, "sha256:", 7);
 	hex_encode(digest, sizeof(digest), out + 7);
+	return 0;
 }
 
-void store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN])
+int store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN])
 {
-	phone_hash_n(phone, strlen(phone), out);
+	return phone_hash_n(phone, strlen(phone), out);
 }
 
 /* phone_hash(text) in SQL: store_phone_hash() of its argument; NULL for NULL. */
@@ -53,7 +55,10 @@ static void sql_phone_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 		return;
 	}
-	phone_hash_n(p, (size_t)sqlite3_value_bytes(argv[0]), out);
+	if (phone_hash_n(p, (size_t)sqlite3_value_bytes(argv[0]), out) < 0) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
 	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
@@ -297,7 +302,10 @@ static int erase_job(struct store *st, void *arg, struct gw_err *err)
 	/* An erased customer's opt-out can no longer be looked up by number: it stays as it was. */
 	sum->opted_out = n_phones ? 0 : opted != 0;
 	for (size_t i = 0; i < n_phones; i++) {
-		store_phone_hash(phones[i], hash);
+		if (store_phone_hash(phones[i], hash) < 0) {
+			gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+			goto out;
+		}
 		p.phone = phones[i];
 		p.hash = hash;
 		if (erase_phone(st, &p, sum, err) < 0)

@@ -193,10 +193,13 @@ static int group_setup(void **state)
 /* ---- webhooks: authentication and routing -------------------------------------------------- */
 
 enum auth_kind {
-	AUTH_NONE,          /* no header */
-	AUTH_EMPTY,         /* the header, empty */
-	AUTH_WRONG,         /* made with another secret */
-	AUTH_TAMPERED,      /* made right, then the body changed (providers whose header covers it) */
+	AUTH_NONE,     /* no header */
+	AUTH_EMPTY,    /* the header, empty */
+	AUTH_WRONG,    /* made with another secret */
+	AUTH_CHANGED,  /* the right one with its middle character changed: the same length */
+	AUTH_SHORT,    /* the right one less its last character */
+	AUTH_LONG,     /* the right one and a character more */
+	AUTH_TAMPERED, /* made right, then the body changed (providers whose header covers it) */
 	AUTH_GOOD,
 };
 
@@ -219,6 +222,9 @@ static const struct auth_case auth_cases[] = {
 	{ "status with the header empty", PATH_STATUS, BODY_STATUS, AUTH_EMPTY, 403 },
 	{ "inbound made with another secret", PATH_INBOUND, BODY_INBOUND, AUTH_WRONG, 403 },
 	{ "status made with another secret", PATH_STATUS, BODY_STATUS, AUTH_WRONG, 403 },
+	{ "right length, one character changed", PATH_INBOUND, BODY_INBOUND, AUTH_CHANGED, 403 },
+	{ "one character short", PATH_INBOUND, BODY_INBOUND, AUTH_SHORT, 403 },
+	{ "one character more", PATH_INBOUND, BODY_INBOUND, AUTH_LONG, 403 },
 	{ "body changed after signing", PATH_INBOUND, BODY_INBOUND, AUTH_TAMPERED, 403 },
 	/* The header is checked before the body is looked at. */
 	{ "no header, a body that does not parse", PATH_INBOUND, BODY_GARBAGE, AUTH_NONE, 403 },
@@ -234,7 +240,7 @@ static void run_auth_case(const struct contract *c, struct provider *p, const st
 	char row[160], path[96], url[256], auth[WEBHOOK_SIG_MAX] = "";
 	const char *header = auth;
 	struct hook h;
-	size_t len;
+	size_t len, n;
 	char *body, *v;
 
 	row_name(row, c, t->name);
@@ -278,6 +284,19 @@ static void run_auth_case(const struct contract *c, struct provider *p, const st
 		free(body);
 		body = v;
 		len = strlen(body);
+		break;
+	case AUTH_CHANGED:
+	case AUTH_SHORT:
+	case AUTH_LONG:
+		c->sign(c->secret, url, body, len, auth);
+		n = strlen(auth);
+		assert_true(n > 8 && n + 1 < sizeof(auth));
+		if (t->auth == AUTH_CHANGED) /* '0' and '1' are in every alphabet (hex, base64) */
+			auth[n / 2] = auth[n / 2] == '0' ? '1' : '0';
+		else if (t->auth == AUTH_SHORT)
+			auth[n - 1] = '\0';
+		else
+			memcpy(auth + n, "0", 2);
 		break;
 	case AUTH_GOOD:
 		c->sign(c->secret, url, body, len, auth);

@@ -4,8 +4,9 @@
 # Layers, lowest first (docs/architecture.md): lib/ uses nothing of ours; providers/ and store/
 # use lib/ only; survey/ uses lib/ and store/store.h; gateway/ uses everything below it.  A file
 # may include headers of its own folder or of the folders it may use, and no two modules (a .c
-# with its .h) may include each other, directly or in a ring.  Prints each breach and exits 1
-# when there is one.
+# with its .h) may include each other, directly or in a ring.  OpenSSL's headers belong to
+# lib/crypto.c alone (lib/crypto.h keeps its types out of every other file).  Prints each breach
+# and exits 1 when there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,10 @@ FNR == 1 {
 		bad = 1
 	}
 	where[name] = FILENAME
+}
+/^[ \t]*#[ \t]*include[ \t]*<openssl\// && FILENAME != "lib/crypto.c" {
+	print FILENAME ":" FNR ": includes an OpenSSL header; only lib/crypto.c may (lib/crypto.h)"
+	bad = 1
 }
 /^[ \t]*#[ \t]*include[ \t]*"/ {
 	inc = $0; sub(/^[^"]*"/, "", inc); sub(/".*$/, "", inc)

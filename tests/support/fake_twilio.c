@@ -478,7 +478,7 @@ int fake_twilio_sign(const char *auth_token, const char *url, const char *form, 
 {
 	struct form f = { 0 };
 	const struct form_field **sorted = NULL;
-	struct hmac_sha1_ctx h;
+	struct hash_ctx h;
 	uint8_t mac[SHA1_LEN];
 	int rc = -1;
 
@@ -490,16 +490,17 @@ int fake_twilio_sign(const char *auth_token, const char *url, const char *form, 
 	for (size_t i = 0; i < f.n; i++)
 		sorted[i] = &f.fields[i];
 	qsort(sorted, f.n, sizeof(*sorted), field_cmp);
-	hmac_sha1_init(&h, auth_token, strlen(auth_token));
-	hmac_sha1_update(&h, url, strlen(url));
+	hmac_init(&h, HASH_SHA1, auth_token, strlen(auth_token));
+	hash_update(&h, url, strlen(url));
 	for (size_t i = 0; i < f.n; i++) {
 		/* a key repeated with the same value counts once */
 		if (i && field_cmp(&sorted[i - 1], &sorted[i]) == 0)
 			continue;
-		hmac_sha1_update(&h, sorted[i]->key, sorted[i]->key_len);
-		hmac_sha1_update(&h, sorted[i]->value, sorted[i]->value_len);
+		hash_update(&h, sorted[i]->key, sorted[i]->key_len);
+		hash_update(&h, sorted[i]->value, sorted[i]->value_len);
 	}
-	hmac_sha1_final(&h, mac);
+	if (hash_final(&h, mac) < 0)
+		goto out;
 	base64_encode(mac, sizeof(mac), out);
 	rc = 0;
 out:
