@@ -177,5 +177,43 @@ stop_gateway() {
 	GW_PID=""
 }
 
+# profile_during NAME SECONDS: in the background, waits a quarter of SECONDS, then samples the
+# gateway's stacks with perf for half of them and writes $RUN/profile-NAME.txt: the CPU by
+# thread, and by thread and function (self time); perf's data, call chains included, stays in
+# $RUN/perf-NAME.data (perf report -i ... --children).  Nothing without perf
+# or with BENCH_PERF=0.  perf samples 499 times a second, which costs the gateway a few per cent
+# of CPU during that half.
+profile_during() {
+	local name=$1 secs=$2
+
+	[ "${BENCH_PERF:-1}" != 0 ] && command -v perf >/dev/null || return 0
+	(
+		sleep "$(calc "$secs / 4")"
+		perf record -q -F 499 -g -p "$GW_PID" -o "$RUN/perf-$name.data" \
+			-- sleep "$(calc "$secs / 2")" > /dev/null 2>&1 || exit 0
+		{
+			echo "# $name: CPU by thread (the gateway names its threads gw-*)"
+			perf report -i "$RUN/perf-$name.data" --no-children --stdio -g none \
+				--sort comm --percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]'
+			echo
+			echo "# $name: self time by thread and function"
+			perf report -i "$RUN/perf-$name.data" --no-children --stdio -g none \
+				--sort comm,dso,sym --percent-limit 0.5 2>/dev/null |
+				grep -E '^ +[0-9]' | head -50
+		}		} > "$RUN/profile-$name.txt"
+	) &
+	BG_PIDS+=($!)
+}
+
+# wait_profiles: the profiles started so far are written.
+wait_profiles() {
+	local p
+
+	for p in "${BG_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || :
+	done
+	BG_PIDS=()
+}
+
 fake_stats() { curl -sf "$FAKE_URL/stats"; }
 json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }

@@ -12,8 +12,19 @@
 #   webhook                Twilio-signed replies from the numbers just surveyed (each with its own
 #                          MessageSid) for BENCH_DURATION s at 64 connections, or until the
 #                          pool of BENCH_WEBHOOK_POOL signed requests is spent;
+#   repeat                 the first triggers of trigger64 sent again and again, as a helpdesk
+#                          retrying does (each answered 200 with the survey it made);
+#   lookup                 GET /v1/surveys/{id} over a thousand existing surveys;
+#   mixed                  production's load: new triggers at 64 connections, each due at once,
+#                          sent by the dispatcher to the fake while intake goes on; then the
+#                          backlog is left to drain, and the CPU per message is counted from the
+#                          first trigger to the last send;
 #   export                 `gateway export` of BENCH_EXPORT_ROWS generated responses, under
 #                          GNU time for the wall time and the peak RSS.
+#
+# Every phase also gives the gateway's CPU per request (user + system, all threads, from
+# /proc/PID/stat) and, when perf is installed and BENCH_PERF is not 0, a profile of a slice of
+# it in BUILD_DIR/bench-run/profile-PHASE.txt.
 #
 # Prints one table and writes bench/results.json.  Exit status: 0 when every phase ran (a
 # figure may still miss its target; BENCH_STRICT=1 makes a miss fail too), 1 when the harness
@@ -54,10 +65,12 @@ run_wrk() {
 	shift 3
 	log "$name: wrk -t$THREADS -c$conns -d${DUR}s -s $(basename "$script")"
 	t0=$(cpu_ticks "$GW_PID")
+	profile_during "$name" "$DUR"
 	wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency -s "$script" "$GW_URL" \
 		-- "$@" > "$RUN/wrk-$name.txt" 2> "$RUN/wrk-$name.err" ||
 		die "wrk failed (see $RUN/wrk-$name.err)"
 	R[${name}_cpu_ticks]=$(( $(cpu_ticks "$GW_PID") - t0 ))
+	wait_profiles
 	grep -q '^bench ' "$RUN/wrk-$name.txt" || die "wrk printed no summary (see $RUN/wrk-$name.*)"
 	local f=$RUN/wrk-$name.txt
 	R[${name}_ok]=$(field "$f" ok)
@@ -185,6 +198,56 @@ done
 [ "${R[webhook_outcome_duplicate]}" -le "$THREADS" ] ||
 	NOTES+=("webhook: ${R[webhook_outcome_duplicate]} replies were duplicates")
 
+# ---- repeated triggers and lookups ------------------------------------------------------------
+
+# The first WRAP triggers of each wrk thread of trigger64 (half of what the slowest could have
+# sent, so every one exists) again and again.
+start_gateway repeat
+wrap=$(( R[trigger64_ok] / THREADS / 2 ))
+[ "$wrap" -ge 1 ] || die "repeat: trigger64 made too few surveys"
+run_wrk repeat 64 "$HERE/trigger.lua" "$prefix-64" 6 "$API_KEY" "$DUE" 0 "$wrap"
+stop_gateway repeat
+R[repeat_distinct]=$(( wrap * THREADS ))
+
+start_gateway lookup
+curl -sf -H "Authorization: Bearer $API_KEY" "$GW_URL/v1/surveys?status=sent&limit=1000" |
+	grep -o '"id":"[0-9a-f]\{24\}"' | cut -d'"' -f4 > "$RUN/survey-ids.txt" || :
+R[lookup_ids]=$(wc -l < "$RUN/survey-ids.txt")
+[ "${R[lookup_ids]}" -gt 0 ] || die "lookup: GET /v1/surveys listed no sent survey"
+run_wrk lookup 64 "$HERE/lookup.lua" "$RUN/survey-ids.txt" "$API_KEY"
+stop_gateway lookup
+
+# ---- mixed load -------------------------------------------------------------------------------
+
+# New surveys due at once: the dispatcher sends while intake goes on, as in production.  Then
+# the backlog drains (at most 60 s); the CPU per message runs from the first trigger to the
+# moment the fake provider has them all.
+curl -sf -X POST -o /dev/null "$FAKE_URL/reset" || die "the fake provider does not answer"
+start_gateway mixed
+t0=$(cpu_ticks "$GW_PID")
+run_wrk mixed 64 "$HERE/trigger.lua" "$prefix-mixed" 8 "$API_KEY" 0
+R[mixed_sent_during]=$(fake_stats | json_num accepted)
+R[mixed_delivered_per_s]=$(calc "${R[mixed_sent_during]} / ${R[mixed_elapsed_s]}")
+last=-1
+still=0
+for _ in $(seq 240); do
+	sent=$(fake_stats | json_num accepted)
+	[ "${sent:-0}" -ge "${R[mixed_ok]}" ] && break
+	if [ "$sent" = "$last" ]; then
+		still=$(( still + 1 ))
+		[ "$still" -lt 20 ] || break    # 5 s without a send
+	else
+		still=0
+	fi
+	last=$sent
+	sleep 0.25
+done
+R[mixed_sent]=$(fake_stats | json_num accepted)
+R[mixed_cpu_us]=$(cpu_us_per "$(( $(cpu_ticks "$GW_PID") - t0 ))" "${R[mixed_sent]}")
+stop_gateway mixed
+[ "${R[mixed_sent]}" -ge "${R[mixed_ok]}" ] ||
+	NOTES+=("mixed: ${R[mixed_sent]} sends for ${R[mixed_ok]} triggers answered 202")
+
 # ---- export -----------------------------------------------------------------------------------
 
 log "export: gateway export of $ROWS responses"
@@ -222,14 +285,23 @@ verdict() {
 errs() { echo $(( R[${1}_other] + R[${1}_socket_errors] + R[${1}_timeouts] )); }
 
 rows=()
-row() { rows+=("$(printf '%-40s %18s  %-10s %s' "$1" "$2" "$3" "$4")"); }
+row() { rows+=("$(printf '%-44s %14s  %-10s %s' "$1" "$2" "$3" "$4")"); }
 int() { printf '%.0f' "$1"; }
 ms() { printf '%.1f' "$1"; }
+# the mixed load first: it is the one production has
+v=$(verdict "${R[mixed_per_s]}" ">=" 12000 "$(errs mixed)")
+row "mixed: triggers/s, 64 conn., sent at once" "$(int "${R[mixed_per_s]}")" ">= 12000" "$v"
+v=$(verdict "${R[mixed_delivered_per_s]}" ">=" "$(calc "0.95 * ${R[mixed_per_s]}")")
+row "  messages delivered/s meanwhile" "$(int "${R[mixed_delivered_per_s]}")" ">= accepted" "$v"
+v=$(verdict "${R[mixed_p99_ms]}" "<=" 20 "$(errs mixed)")
+row "  latency p50 / p99 (ms)" "$(ms "${R[mixed_p50_ms]}") / $(ms "${R[mixed_p99_ms]}")" "p99 <= 20" "$v"
+v=$(verdict "${R[mixed_cpu_us]}" "<=" 100)
+row "  gateway CPU (us) per message, end to end" "$(int "${R[mixed_cpu_us]}")" "<= 100" "$v"
 v=$(verdict "${R[trigger64_per_s]}" ">=" 20000 "$(errs trigger64)")
-row "triggers/s, 64 connections" "$(int "${R[trigger64_per_s]}")" ">= 20000" "$v"
+row "triggers/s alone, 64 connections" "$(int "${R[trigger64_per_s]}")" ">= 20000" "$v"
 v=$(verdict "${R[trigger64_p99_ms]}" "<=" 10 "$(errs trigger64)")
 row "  latency p50 / p99 (ms)" "$(ms "${R[trigger64_p50_ms]}") / $(ms "${R[trigger64_p99_ms]}")" "p99 <= 10" "$v"
-row "triggers/s, 128 connections" "$(int "${R[trigger128_per_s]}")" "-" ""
+row "triggers/s alone, 128 connections" "$(int "${R[trigger128_per_s]}")" "-" ""
 row "  latency p50 / p99 (ms)" "$(ms "${R[trigger128_p50_ms]}") / $(ms "${R[trigger128_p99_ms]}")" "-" ""
 v=$(verdict "${R[webhook_per_s]}" ">=" 15000 "$(errs webhook)")
 row "webhook replies/s, 64 connections" "$(int "${R[webhook_per_s]}")" ">= 15000" "$v"
@@ -237,10 +309,24 @@ row "  latency p50 / p99 (ms)" "$(ms "${R[webhook_p50_ms]}") / $(ms "${R[webhook
 row "  signature check alone (us): Twilio / Meta" "${R[verify_twilio_us]} / ${R[verify_meta_us]}" "-" ""
 v=$(verdict "${R[dispatch_per_s]}" ">=" 10000)
 row "sends/s to the fake provider, unpaced" "$(int "${R[dispatch_per_s]}")" ">= 10000" "$v"
-for p in trigger64 trigger128 webhook dispatch; do
-	row "gateway CPU (us) per request, $p" "$(int "${R[${p}_cpu_us]}")" "-" ""
-done
-for p in trigger64 trigger128 webhook dispatch; do
+row "repeated triggers/s (200), 64 connections" "$(int "${R[repeat_per_s]}")" "-" ""
+row "  latency p50 / p99 (ms)" "$(ms "${R[repeat_p50_ms]}") / $(ms "${R[repeat_p99_ms]}")" "-" ""
+row "GET /v1/surveys/{id}/s, 64 connections" "$(int "${R[lookup_per_s]}")" "-" ""
+row "  latency p50 / p99 (ms)" "$(ms "${R[lookup_p50_ms]}") / $(ms "${R[lookup_p99_ms]}")" "-" ""
+# gateway CPU per request, every thread, from /proc
+cpu_row() {
+	local v
+	v=$(verdict "${R[${1}_cpu_us]}" "<=" "$3" "$(errs "$1")")
+	row "gateway CPU (us) per $2" "$(int "${R[${1}_cpu_us]}")" "<= $3" "$v"
+}
+cpu_row trigger64 "new trigger" 50
+row "  per new trigger, 128 connections" "$(int "${R[trigger128_cpu_us]}")" "-" ""
+cpu_row webhook "webhook reply" 60
+v=$(verdict "${R[dispatch_cpu_us]}" "<=" 40)
+row "gateway CPU (us) per send" "$(int "${R[dispatch_cpu_us]}")" "<= 40" "$v"
+cpu_row repeat "repeated trigger" 30
+cpu_row lookup "GET survey" 30
+for p in trigger64 trigger128 webhook dispatch repeat lookup mixed; do
 	v=$(verdict "${R[${p}_rss_mib]}" "<=" 64)
 	row "peak RSS (MiB), $p" "${R[${p}_rss_mib]}" "<= 64" "$v"
 done
@@ -253,7 +339,7 @@ MISSES=$(printf '%s\n' "${rows[@]}" | grep -c ' MISS$' || true)
 echo
 echo "Survey gateway benchmark, $DATE"
 echo "$NPROC x $CPU, Linux $KERNEL, load average ${R[loadavg_start]} at start (wrk on the same cores)"
-printf '%-40s %18s  %-10s %s\n' "figure" "measured" "target" "result"
+printf '%-44s %14s  %-10s %s\n' "figure" "measured" "target" "result"
 printf '%s\n' "${rows[@]}"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
@@ -264,7 +350,7 @@ echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 		"$NPROC" "${CPU//\"/}" "$KERNEL" "${R[loadavg_start]}" "${R[loadavg_end]}"
 	printf '  "settings": {"duration_s": %s, "wrk_threads": %s, "webhook_pool": %s, "export_rows": %s},\n' \
 		"$DUR" "$THREADS" "$POOL" "$ROWS"
-	for p in trigger64 trigger128 webhook; do
+	for p in trigger64 trigger128 webhook repeat lookup mixed; do
 		printf '  "%s": {"per_s": %s, "ok": %s, "elapsed_s": %s, "p50_ms": %s, "p99_ms": %s, "unexpected": %s, "socket_errors": %s, "timeouts": %s, "rss_mib": %s, "cpu_us": %s},\n' \
 			"$p" "${R[${p}_per_s]}" "${R[${p}_ok]}" "${R[${p}_elapsed_s]}" \
 			"${R[${p}_p50_ms]}" "${R[${p}_p99_ms]}" "${R[${p}_other]}" \
@@ -275,6 +361,8 @@ echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 		"${R[webhook_numbers]}" "${R[webhook_thanks_sent]}" "${R[webhook_outcome_answer]}" \
 		"${R[webhook_outcome_reprompt]}" "${R[webhook_outcome_stored]}" \
 		"${R[webhook_outcome_duplicate]}"
+	printf '  "mixed_detail": {"delivered_per_s": %s, "sent_during": %s, "sent": %s},\n' \
+		"${R[mixed_delivered_per_s]}" "${R[mixed_sent_during]}" "${R[mixed_sent]}"
 	printf '  "verify": {"body_bytes": %s, "twilio_us": %s, "meta_us": %s, "sha256_us": %s},\n' \
 		"${R[verify_body_bytes]}" "${R[verify_twilio_us]}" "${R[verify_meta_us]}" \
 		"${R[verify_sha256_us]}"
@@ -283,7 +371,7 @@ echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 		"${R[dispatch_rss_mib]}" "${R[dispatch_cpu_us]}"
 	printf '  "export": {"rows": %s, "seconds": %s, "rss_mib": %s, "generate_s": %s},\n' \
 		"${R[export_rows]}" "${R[export_s]}" "${R[export_rss_mib]}" "${R[export_generate_s]}"
-	printf '  "targets": {"trigger64_per_s": 20000, "trigger64_p99_ms": 10, "webhook_per_s": 15000, "dispatch_per_s": 10000, "rss_mib": 64, "export_s": 3},\n'
+	printf '  "targets": {"mixed_per_s": 12000, "mixed_p99_ms": 20, "mixed_cpu_us": 100, "trigger64_per_s": 20000, "trigger64_p99_ms": 10, "webhook_per_s": 15000, "dispatch_per_s": 10000, "trigger64_cpu_us": 50, "webhook_cpu_us": 60, "dispatch_cpu_us": 40, "repeat_cpu_us": 30, "lookup_cpu_us": 30, "rss_mib": 64, "export_s": 3},\n'
 	printf '  "missed": %s,\n  "notes": [' "$MISSES"
 	sep=""
 	for n in "${NOTES[@]}"; do printf '%s\n    "%s"' "$sep" "${n//\"/\'}"; sep=","; done

@@ -1,6 +1,6 @@
 -- bench/trigger.lua - POST /v1/surveys with a new survey on every request, for wrk.
 --
---	wrk ... -s bench/trigger.lua URL -- PREFIX DIGIT API_KEY DUE_EPOCH [AFTER]
+--	wrk ... -s bench/trigger.lua URL -- PREFIX DIGIT API_KEY DUE_EPOCH [AFTER [REPEAT]]
 --
 -- Triggers are unique per (interaction.id, kind), so each request carries its own interaction
 -- id, customer id and phone, made of PREFIX (one per run), the thread number and a counter; the
@@ -10,13 +10,18 @@
 -- goes on).  The counter starts after AFTER (default 0): consecutive runs with one PREFIX and
 -- DIGIT survey new customers when each run's AFTER is at least the requests the earlier runs
 -- sent (their answered requests plus one in flight per connection).
+--
+-- REPEAT N (a number > 0) sends, instead, the first N triggers of an earlier run with the same
+-- PREFIX and DIGIT over and over, as a helpdesk retrying does: each is answered 200 with the
+-- survey that run created, and only 200s count.
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" ..
 	       package.path
 local common = require("common")
 
 local counter = 0
-local prefix, digit, due
+local prefix, digit, due, wrap
+local want = 202
 
 local body_format = '{"customer":{"id":"cust-%s-%d-%d","phone":"+34%s%02d%07d",' ..
 	'"name":"Ana","locale":"es"},"kind":"nps","channel":"sms",' ..
@@ -31,6 +36,10 @@ end
 function init(args)
 	prefix, digit, due = args[1], args[2], tonumber(args[4])
 	counter = tonumber(args[5] or "0")
+	wrap = tonumber(args[6] or "0")
+	if wrap > 0 then
+		want = 200
+	end
 	common.init()
 	wrk.method = "POST"
 	wrk.path = "/v1/surveys"
@@ -42,6 +51,9 @@ function request()
 	local delay = due - os.time()
 
 	counter = counter + 1
+	if wrap > 0 and counter > wrap then
+		counter = 1
+	end
 	if delay < 0 then
 		delay = 0
 	end
@@ -50,7 +62,7 @@ function request()
 end
 
 function response(status)
-	common.count(status, 202)
+	common.count(status, want)
 end
 
 function done(summary, latency)

@@ -350,6 +350,14 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		http_error_from(resp, &err);
 		goto out;
 	}
+	/* A trigger repeated by a helpdesk is answered from a reader, the writer never involved;
+	 * not found (or not readable), the writer's transaction decides as for any trigger. */
+	if (store_find_survey(gw->store, t.interaction_id, kind_name(t.kind), id, &err) == 1) {
+		metrics_trigger(gw->metrics, t.kind, t.channel, MT_EXISTING);
+		reply_survey(gw, id, 200, resp);
+		goto out;
+	}
+	gw_err_clear(&err);
 	/* The id: 4 bytes of the time (seconds, big-endian) then 8 random ones, so that ids sort by
 	 * creation and a new survey's key goes at the end of the index instead of into a random
 	 * page of it (one page written per commit rather than one per survey). */

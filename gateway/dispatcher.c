@@ -253,6 +253,7 @@ static void *recorder_main(void *arg)
 	struct job *batch[WINDOW];
 	size_t n;
 
+	pthread_setname_np(pthread_self(), "gw-recorder");
 	pthread_mutex_lock(&d->rlock);
 	for (;;) {
 		while (!d->rstop && !d->n_rpending)
@@ -587,6 +588,7 @@ static void *dispatcher_main(void *arg)
 {
 	struct dispatcher *d = arg;
 
+	pthread_setname_np(pthread_self(), "gw-dispatcher");
 	for (;;) {
 		size_t claimed = 0;
 		int stop;

@@ -332,6 +332,7 @@ static void *events_main(void *arg)
 {
 	struct events *ev = arg;
 
+	pthread_setname_np(pthread_self(), "gw-events");
 	while (!atomic_load(&ev->stop)) {
 		int64_t now = gateway_now(ev->gw);
 

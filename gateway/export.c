@@ -281,6 +281,7 @@ static void *worker_main(void *arg)
 	struct csv_export *x = ((struct worker_arg *)arg)->x;
 	struct export_cursor *cur = ((struct worker_arg *)arg)->cur;
 
+	pthread_setname_np(pthread_self(), "gw-export");
 	free(arg);
 	for (;;) {
 		size_t k;

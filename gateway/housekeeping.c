@@ -110,6 +110,7 @@ static void *housekeeping_main(void *arg)
 {
 	struct housekeeping *h = arg;
 
+	pthread_setname_np(pthread_self(), "gw-housekeeping");
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
 		struct timespec until;

@@ -114,6 +114,7 @@ static void *linger_main(void *arg)
 	struct lingering *l = arg;
 	char drain[64];
 
+	pthread_setname_np(pthread_self(), "gw-linger");
 	for (;;) {
 		size_t n;
 		int timeout;

@@ -79,6 +79,7 @@ static void *reaper_main(void *arg)
 	struct server *s = arg;
 	int64_t limit = s->gw->cfg.request_timeout_ms;
 
+	pthread_setname_np(pthread_self(), "gw-reaper");
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		struct timespec until;
@@ -436,6 +437,7 @@ static void *handler_main(void *arg)
 {
 	struct server *s = arg;
 
+	pthread_setname_np(pthread_self(), "gw-handler");
 	for (;;) {
 		struct request_state *rs;
 

@@ -37,6 +37,16 @@ enum stmt_id {
 
 struct write_job;
 
+/* The statements a reader prepares once (store_readers.c). */
+enum reader_stmt { R_SURVEY_GET, R_SURVEY_LIST, R_SURVEY_BY_INTERACTION, R_OUTBOX_DEPTH, R__COUNT };
+
+/* A read-only connection kept open between calls, its statements prepared on first use. */
+struct reader {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[R__COUNT];
+	struct reader *next; /* in the idle list */
+};
+
 struct store {
 	sqlite3 *db;                    /* the write connection: the writer thread's alone */
 	char *path;
@@ -68,7 +78,23 @@ struct store {
 	int64_t send_lease_s;           /* a claim's lease: past it, the send is uncertain */
 	event_format_fn event_format;   /* outbound events: NULL writes none */
 	void *event_ctx;
+	/* Idle readers (store_readers.c), under readers_lock. */
+	pthread_mutex_t readers_lock;
+	struct reader *readers_idle;
+	int readers_idle_n;
 };
+
+/*
+ * Readers for the API's reads: reader_get() takes an idle one or opens one (503 in err when it
+ * cannot), reader_stmt() gives its statement `id`, compiled on first use, reader_put() resets
+ * every statement, ends a transaction left open and keeps the reader for the next call (or
+ * closes it: too many idle, or it holds a statement of the caller's).  A caller may run its own
+ * statements on r->db, finalised before reader_put().  readers_close_all() at store_close().
+ */
+struct reader *reader_get(struct store *st, struct gw_err *err);
+sqlite3_stmt *reader_stmt(struct reader *r, enum reader_stmt id, struct gw_err *err);
+void reader_put(struct store *st, struct reader *r);
+void readers_close_all(struct store *st);
 
 /* Records a failure of `db`: 503 for what a retry may cure (full disk, I/O, lock, read-only),
  * 500 otherwise.  Returns -1. */

@@ -112,6 +112,13 @@ struct survey {
 /* Reads one survey with its response.  0 found, 1 no such survey, -1 error.  The caller releases
  * `out` with survey_release() after 0. */
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err);
+
+/* The survey made for (interaction_id, kind), as store_create_survey() finds it, read without
+ * the writer: 1 with its id in id_out, 0 none yet, -1 error.  A survey once made keeps its
+ * interaction and kind, so a 1 stays true; a 0 may be out of date by the time it is acted on,
+ * and store_create_survey() decides again. */
+int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
+		      char id_out[SURVEY_ID_LEN], struct gw_err *err);
 void survey_release(struct survey *s);
 
 /* ---- the outbox ------------------------------------------------------------------------ */
@@ -200,7 +207,7 @@ int store_record_sends(struct store *st, struct send_record *recs, size_t n, str
 int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err);
 
 /* Up to `max` ids of surveys with `status`, oldest first, into ids; *n receives how many.
- * Reads on a connection of its own. */
+ * Reads on a pooled reader connection (no writer, no snapshot kept). */
 int store_list_surveys(struct store *st, const char *status, size_t max,
 		       char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err);
 
@@ -220,7 +227,7 @@ int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err 
 void store_set_send_lease(struct store *st, int64_t seconds);
 
 /* How many outbound messages are queued, being sent, or uncertain (for GET /metrics).  Reads on
- * a connection of its own. */
+ * a pooled reader connection. */
 struct store_outbox_depth {
 	int64_t queued, sending, uncertain;
 };
@@ -581,7 +588,7 @@ struct customer_history {
 };
 
 /* The customer `customer_id` and up to `max` of their surveys, newest first, read in one
- * snapshot on a connection of its own.  0 found (release `h` with customer_history_release()),
+ * snapshot on a pooled reader connection.  0 found (release `h` with customer_history_release()),
  * 1 no such customer, -1 error. */
 int store_customer_history(struct store *st, const char *customer_id, size_t max,
 			   struct customer_history *h, struct gw_err *err);

@@ -524,16 +524,17 @@ static int read_latest_nps(sqlite3 *db, int64_t row, struct customer_history *h,
 int store_customer_history(struct store *st, const char *customer_id, size_t max,
 			   struct customer_history *h, struct gw_err *err)
 {
-	sqlite3 *db = NULL;
+	struct reader *r = reader_get(st, err);
+	sqlite3 *db;
 	int64_t row = 0;
 	int rc = -1;
 
 	memset(h, 0, sizeof(*h));
-	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+	if (!r)
 		return -1;
+	db = r->db;
 	/* One snapshot: the customer, their surveys and their latest score agree. */
-	if (register_phone_hash(db) != SQLITE_OK ||
-	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(db, sqlite3_errcode(db), "read customer", err);
 		goto out;
 	}
@@ -545,7 +546,7 @@ int store_customer_history(struct store *st, const char *customer_id, size_t max
 	}
 out:
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(db);
+	reader_put(st, r);
 	return rc;
 }
 

@@ -341,20 +341,17 @@ int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err 
 int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err)
 {
 	/* Each count is answered by a partial index (messages_due, _sending, _uncertain). */
-	static const char sql[] =
-		"SELECT (SELECT count(*) FROM messages WHERE status = 'queued'),"
-		" (SELECT count(*) FROM messages WHERE status = 'sending'),"
-		" (SELECT count(*) FROM messages WHERE status = 'uncertain')";
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
+	struct reader *r = reader_get(st, err);
+	sqlite3_stmt *s;
 	int rc = -1, step;
 
 	memset(out, 0, sizeof(*out));
-	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+	if (!r)
 		return -1;
-	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK ||
-	    (step = sqlite3_step(s)) != SQLITE_ROW) {
-		db_fail(db, step, "count the outbox", err);
+	if (!(s = reader_stmt(r, R_OUTBOX_DEPTH, err)))
+		goto out;
+	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
+		db_fail(r->db, step, "count the outbox", err);
 		goto out;
 	}
 	out->queued = sqlite3_column_int64(s, 0);
@@ -362,7 +359,6 @@ int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct 
 	out->uncertain = sqlite3_column_int64(s, 2);
 	rc = 0;
 out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	reader_put(st, r);
 	return rc;
 }

@@ -545,6 +545,7 @@ static void *checkpointer_main(void *arg)
 	sqlite3 *db = NULL;
 	int64_t last_ask_ms = 0;
 
+	pthread_setname_np(pthread_self(), "gw-checkpoint");
 	if (open_conn(st->path, SQLITE_OPEN_READWRITE, &db, &err) < 0) {
 		pthread_mutex_lock(&st->log_lock);
 		snprintf(st->log_stats.error, sizeof(st->log_stats.error), "%s", err.msg);
@@ -614,6 +615,7 @@ static void *writer_main(void *arg)
 {
 	struct store *st = arg;
 
+	pthread_setname_np(pthread_self(), "gw-writer");
 	pthread_mutex_lock(&st->qlock);
 	for (;;) {
 		struct write_job *group;
@@ -806,6 +808,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 	pthread_cond_init(&st->ckpt_cond, NULL);
 	pthread_mutex_init(&st->log_lock, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
+	pthread_mutex_init(&st->readers_lock, NULL);
 	st->log_stats.limit = STORE_LOG_LIMIT_DEFAULT;
 	if (make_parent_dirs(path, err) < 0 ||
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
@@ -864,6 +867,7 @@ void store_close(struct store *st)
 	}
 	if (st->checkpointer_running)
 		pthread_join(st->checkpointer, NULL);
+	readers_close_all(st);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
@@ -872,6 +876,7 @@ void store_close(struct store *st)
 	pthread_cond_destroy(&st->ckpt_cond);
 	pthread_mutex_destroy(&st->log_lock);
 	pthread_mutex_destroy(&st->ckpt_lock);
+	pthread_mutex_destroy(&st->readers_lock);
 	free(st->path);
 	free(st);
 }

@@ -153,28 +153,15 @@ int store_create_survey(struct store *st, const struct survey_new *in, char id_o
 
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
 {
-	static const char sql[] =
-		"SELECT s.id, c.ext_id, s.phone, coalesce(s.name, ''), s.locale, s.kind, s.channel,"
-		" s.provider, s.interaction_id, coalesce(s.touchpoint, ''), coalesce(s.agent, ''),"
-		" coalesce(s.opened_at, ''), coalesce(s.closed_at, ''), s.status, s.created_at,"
-		" s.send_after, coalesce(s.sent_at, 0), coalesce(s.delivered_at, 0),"
-		" coalesce(s.answered_at, 0), coalesce(s.expires_at, 0), s.attempts, s.reprompted,"
-		" coalesce(s.provider_message_id, ''), coalesce(s.error_code, ''),"
-		" coalesce(s.error_message, ''), r.score, r.comment, r.raw_text,"
-		" coalesce(s.reason, ''), coalesce(s.timezone, '')"
-		" FROM surveys s JOIN customers c ON c.id = s.customer_id"
-		" LEFT JOIN responses r ON r.survey_id = s.id WHERE s.id = ?1";
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
+	struct reader *r = reader_get(st, err);
+	sqlite3_stmt *s;
 	int rc = -1, step;
 
 	memset(out, 0, sizeof(*out));
-	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+	if (!r)
 		return -1;
-	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK) {
-		db_fail(db, step, "read survey", err);
+	if (!(s = reader_stmt(r, R_SURVEY_GET, err)))
 		goto out;
-	}
 	bind_str(s, 1, id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_DONE) {
@@ -182,7 +169,7 @@ int store_get_survey(struct store *st, const char *id, struct survey *out, struc
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
-		db_fail(db, step, "read survey", err);
+		db_fail(r->db, step, "read survey", err);
 		goto out;
 	}
 	col_copy(s, 0, out->id, sizeof(out->id));
@@ -225,39 +212,60 @@ int store_get_survey(struct store *st, const char *id, struct survey *out, struc
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	reader_put(st, r);
+	return rc;
+}
+
+int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
+		      char id_out[SURVEY_ID_LEN], struct gw_err *err)
+{
+	struct reader *r = reader_get(st, err);
+	sqlite3_stmt *s;
+	int rc = -1, step;
+
+	if (!r)
+		return -1;
+	if (!(s = reader_stmt(r, R_SURVEY_BY_INTERACTION, err)))
+		goto out;
+	bind_str(s, 1, interaction_id);
+	bind_str(s, 2, kind);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		col_copy(s, 0, id_out, SURVEY_ID_LEN);
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		db_fail(r->db, step, "find survey", err);
+	}
+out:
+	reader_put(st, r);
 	return rc;
 }
 
 int store_list_surveys(struct store *st, const char *status, size_t max,
 		       char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err)
 {
-	static const char sql[] =
-		"SELECT id FROM surveys WHERE status = ?1 ORDER BY created_at, rowid LIMIT ?2";
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
+	struct reader *r = reader_get(st, err);
+	sqlite3_stmt *s;
 	int rc = -1, step;
 
 	*n = 0;
-	if (open_conn(st->path, SQLITE_OPEN_READONLY, &db, err) < 0)
+	if (!r)
 		return -1;
-	if ((step = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK) {
-		db_fail(db, step, "list surveys", err);
+	if (!(s = reader_stmt(r, R_SURVEY_LIST, err)))
 		goto out;
-	}
 	bind_str(s, 1, status);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max)
 		col_copy(s, 0, ids[(*n)++], SURVEY_ID_LEN);
 	if (step != SQLITE_DONE && step != SQLITE_ROW) {
-		db_fail(db, step, "list surveys", err);
+		db_fail(r->db, step, "list surveys", err);
 		goto out;
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	reader_put(st, r);
 	return rc;
 }
 

@@ -411,6 +411,76 @@ static void test_create_survey_same_interaction_and_kind_writes_nothing(void **s
 	assert_int_equal(q_int(f, "SELECT updated_at FROM customers"), 1000);
 }
 
+/* store_find_survey() sees what store_create_survey() would find: the survey of an interaction
+ * and kind, not one of another kind, nothing for an interaction never triggered. */
+static void test_find_survey_by_interaction_and_kind(void **state)
+{
+	struct temp_store *f = *state;
+	struct gw_err err = { 0 };
+	struct new_survey n;
+	char id[SURVEY_ID_LEN] = "";
+
+	sn_init(&n, "s-find", 1000);
+	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 0);
+	create_ok(f, &n.sn, 1, "s-find");
+	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 1);
+	assert_string_equal(id, "s-find");
+	assert_int_equal(store_find_survey(f->st, n.interaction, "ces", id, &err), 0);
+	assert_int_equal(store_find_survey(f->st, "chat-never", "nps", id, &err), 0);
+}
+
+/*
+ * Reads run on connections the store keeps open between calls; one given back must hold no
+ * snapshot, or the write-ahead log could never be emptied again.  After every kind of read
+ * (found and not found, lists, counts, a customer's history), a TRUNCATE checkpoint from
+ * another connection, which needs every reader to be on the newest data, completes.
+ */
+static void test_reads_leave_no_snapshot_behind(void **state)
+{
+	struct temp_store *f = *state;
+	struct gw_err err = { 0 };
+	struct store_outbox_depth depth;
+	struct customer_history h;
+	struct survey sv;
+	struct new_survey n;
+	char id[SURVEY_ID_LEN], ids[4][SURVEY_ID_LEN];
+	sqlite3 *db = NULL;
+	int log = -1, ckpt = -1;
+	size_t k;
+
+	sn_init(&n, "s-snap", 1000);
+	create_ok(f, &n.sn, 1, "s-snap");
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(store_get_survey(f->st, "s-snap", &sv, &err), 0);
+		survey_release(&sv);
+		assert_int_equal(store_get_survey(f->st, "s-none", &sv, &err), 1);
+		assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 1);
+		assert_int_equal(store_list_surveys(f->st, "queued", 4, ids, &k, &err), 0);
+		assert_int_equal(k, 1);
+		assert_int_equal(store_outbox_depth(f->st, &depth, &err), 0);
+		assert_int_equal(depth.queued, 1);
+		assert_int_equal(store_customer_history(f->st, n.sn.customer_id, 10, &h, &err), 0);
+		customer_history_release(&h);
+		assert_int_equal(store_customer_history(f->st, "nobody", 10, &h, &err), 1);
+	}
+	/* something for the checkpoint to copy, written after the reads */
+	sn_init(&n, "s-snap-2", 2000);
+	create_ok(f, &n.sn, 1, "s-snap-2");
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	/* a connection that never read has not opened the log: its checkpoint would copy nothing */
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM surveys", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log,
+						   &ckpt),
+			 SQLITE_OK);
+	assert_int_equal(log, 0); /* the log was emptied: no reader held it */
+	sqlite3_close(db);
+	/* and the readers still read, now from the emptied log's database */
+	assert_int_equal(store_get_survey(f->st, "s-snap-2", &sv, &err), 0);
+	survey_release(&sv);
+}
+
 static void test_create_survey_same_interaction_other_kind_is_new(void **state)
 {
 	struct temp_store *f = *state;
@@ -2606,26 +2676,34 @@ static void test_idempotency_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_creates_folder_file_wal_and_version, fx_new,
-						fx_free),
-		cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_skips_migrations, fx_open,
-						fx_free),
+		cmocka_unit_test_setup_teardown(test_open_creates_folder_file_wal_and_version,
+						fx_new, fx_free),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_skips_migrations,
+						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, fx_new, fx_free),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly_when_folder_cannot_be_made,
 						fx_new, fx_free),
 		cmocka_unit_test_setup_teardown(test_locked_database_answers_503, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(
-			test_create_survey_writes_customer_survey_and_queued_message, fx_open, fx_free),
+			test_create_survey_writes_customer_survey_and_queued_message, fx_open,
+			fx_free),
 		cmocka_unit_test_setup_teardown(
-			test_create_survey_same_interaction_and_kind_writes_nothing, fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_create_survey_same_interaction_other_kind_is_new,
-						fx_open, fx_free),
+			test_create_survey_same_interaction_and_kind_writes_nothing, fx_open,
+			fx_free),
+		cmocka_unit_test_setup_teardown(test_find_survey_by_interaction_and_kind, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_reads_leave_no_snapshot_behind, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_create_survey_same_interaction_other_kind_is_new, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_customer_upsert_updates_phone_name_locale,
 						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_get_survey_round_trips_fields, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_get_survey_round_trips_fields, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_get_survey_not_found, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(
-			test_claim_due_picks_due_messages_of_provider_oldest_first, fx_open, fx_free),
+			test_claim_due_picks_due_messages_of_provider_oldest_first, fx_open,
+			fx_free),
 		cmocka_unit_test_setup_teardown(test_send_accepted_marks_message_and_survey_sent,
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_send_retry_requeues_with_error_kept, fx_open,
@@ -2642,11 +2720,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbound_duplicate_changes_nothing, fx_open,
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_matching, fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_decide_sees_the_matched_survey, fx_open,
-						fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_answer_stores_response_and_queues_reply,
+		cmocka_unit_test_setup_teardown(test_inbound_decide_sees_the_matched_survey,
 						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_answer_without_comment, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_inbound_answer_stores_response_and_queues_reply, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_answer_without_comment, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_reprompt_marks_reprompted, fx_open,
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_unmatched_is_stored_only, fx_open,
@@ -2657,27 +2736,28 @@ int main(void)
 						fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_create_survey_existing_wins_over_opt_out,
 						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_get_survey_reason_and_timezone,
-						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_get_survey_reason_and_timezone, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_send_resets_expires_at, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_expire_due, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_view_without_survey, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_opt_out_suppresses_skips_and_cancels,
 						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_opt_out_reply_without_survey,
-						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_opt_in_keeps_the_row,
-						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_opt_out_reply_without_survey, fx_open,
+						fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_opt_in_keeps_the_row, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(test_inbound_follow_up_window_outlives_expiry,
 						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_answer_without_follow_up,
-						fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(test_inbound_answer_without_follow_up, fx_open,
+						fx_free),
 		cmocka_unit_test_setup_teardown(
-			test_inbound_comment_replaces_comment_and_closes_follow_up, fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_reanswer_keeps_comment_when_new_is_empty,
-						fx_open, fx_free),
-		cmocka_unit_test_setup_teardown(test_inbound_survey_actions_without_match_do_nothing,
-						fx_open, fx_free),
+			test_inbound_comment_replaces_comment_and_closes_follow_up, fx_open,
+			fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_inbound_reanswer_keeps_comment_when_new_is_empty, fx_open, fx_free),
+		cmocka_unit_test_setup_teardown(
+			test_inbound_survey_actions_without_match_do_nothing, fx_open, fx_free),
 		cmocka_unit_test_setup_teardown(test_record_status_moves_forward_only, fx_open,
 						fx_free),
 		cmocka_unit_test_setup_teardown(test_record_status_delivered_at_and_unknown_ids,
