@@ -111,7 +111,7 @@ BENCH_TOOLS    := fake_provider sign_webhooks verify_webhooks gen_responses
 
 bench-build:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
-	@$(MAKE) --no-print-directory B=$(BENCH_B) OPT="-O2 -DNDEBUG" $(BENCH_B)/gateway \
+	@$(MAKE) --no-print-directory B=$(BENCH_B) OPT="-O2 -DNDEBUG -fno-omit-frame-pointer" $(BENCH_B)/gateway \
 	  $(BENCH_TOOLS:%=$(BENCH_B)/bench/%)
 
 bench: bench-build

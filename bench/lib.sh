@@ -200,7 +200,7 @@ profile_during() {
 			perf report -i "$RUN/perf-$name.data" --no-children --stdio -g none \
 				--sort comm,dso,sym --percent-limit 0.5 2>/dev/null |
 				grep -E '^ +[0-9]' | head -50
-		}		} > "$RUN/profile-$name.txt"
+		} > "$RUN/profile-$name.txt"
 	) &
 	BG_PIDS+=($!)
 }

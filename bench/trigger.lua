@@ -11,9 +11,10 @@
 -- DIGIT survey new customers when each run's AFTER is at least the requests the earlier runs
 -- sent (their answered requests plus one in flight per connection).
 --
--- REPEAT N (a number > 0) sends, instead, the first N triggers of an earlier run with the same
+-- REPEAT N (a number > 0) sends, instead, triggers 2 to N + 1 of an earlier run with the same
 -- PREFIX and DIGIT over and over, as a helpdesk retrying does: each is answered 200 with the
--- survey that run created, and only 200s count.
+-- survey that run created, and only 200s count.  (Not the first: wrk's first thread builds one
+-- request before the run, to check the script, and never sends it.)
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" ..
 	       package.path
@@ -51,8 +52,8 @@ function request()
 	local delay = due - os.time()
 
 	counter = counter + 1
-	if wrap > 0 and counter > wrap then
-		counter = 1
+	if wrap > 0 and (counter > wrap + 1 or counter < 2) then
+		counter = 2
 	end
 	if delay < 0 then
 		delay = 0

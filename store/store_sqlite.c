@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,9 +305,8 @@ struct write_job {
 	void *arg;
 	struct gw_err *err;
 	int rc;
-	int done;
-	pthread_cond_t done_cond;       /* its caller waits on it: only callers whose jobs were in
-					 * the group wake at its commit */
+	sem_t done;                     /* posted at its group's commit: its caller alone wakes,
+					 * and takes no lock to do so */
 	struct write_job *next;
 };
 
@@ -637,12 +637,11 @@ static void *writer_main(void *arg)
 		st->head = st->tail = NULL;
 		pthread_mutex_unlock(&st->qlock);
 		run_group(st, group);
-		pthread_mutex_lock(&st->qlock);
 		for (struct write_job *j = group, *next; j; j = next) {
 			next = j->next;         /* j is gone once its caller wakes */
-			j->done = 1;
-			pthread_cond_signal(&j->done_cond);
+			sem_post(&j->done);
 		}
+		pthread_mutex_lock(&st->qlock);
 	}
 	pthread_mutex_unlock(&st->qlock);
 	return NULL;
@@ -653,11 +652,11 @@ int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 	struct write_job job = { .fn = fn, .arg = arg, .err = err };
 	int rc;
 
-	pthread_cond_init(&job.done_cond, NULL);
+	sem_init(&job.done, 0, 0);
 	pthread_mutex_lock(&st->qlock);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->qlock);
-		pthread_cond_destroy(&job.done_cond);
+		sem_destroy(&job.done);
 		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
 	}
 	if (st->tail)
@@ -666,11 +665,11 @@ int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 		st->head = &job;
 	st->tail = &job;
 	pthread_cond_signal(&st->qcond);
-	while (!job.done)
-		pthread_cond_wait(&job.done_cond, &st->qlock);
-	rc = job.rc;
 	pthread_mutex_unlock(&st->qlock);
-	pthread_cond_destroy(&job.done_cond);
+	while (sem_wait(&job.done) < 0)
+		;       /* EINTR: a signal handler ran; the job is still the writer's */
+	rc = job.rc;
+	sem_destroy(&job.done);
 	return rc;
 }
 
