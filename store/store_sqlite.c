@@ -305,7 +305,7 @@ struct write_job {
 	void *arg;
 	struct gw_err *err;
 	int rc;
-	sem_t done;                     /* posted at its group's commit: its caller alone wakes,
+	sem_t done; /* posted at its group's commit: its caller alone wakes,
 					 * and takes no lock to do so */
 	struct write_job *next;
 };
@@ -667,7 +667,7 @@ int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 	pthread_cond_signal(&st->qcond);
 	pthread_mutex_unlock(&st->qlock);
 	while (sem_wait(&job.done) < 0)
-		;       /* EINTR: a signal handler ran; the job is still the writer's */
+		; /* EINTR: a signal handler ran; the job is still the writer's */
 	rc = job.rc;
 	sem_destroy(&job.done);
 	return rc;
