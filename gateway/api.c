@@ -323,41 +323,122 @@ int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struc
 	return 0;
 }
 
-static void create_survey(struct gateway *gw, const struct request *req, struct response *resp)
-{
-	struct gw_err err = { 0 };
+/* A POST /v1/surveys between its checks and its answer: what the answer is made of, and what the
+ * store's transaction reads, kept until the commit. */
+struct trigger_job {
+	struct gateway *gw;
+	void *state;  /* the request's, for request_resume() */
+	json_t *root; /* t's strings point into it */
 	struct trigger t;
 	struct survey_new sn;
 	struct buf question;
-	json_error_t jerr;
-	json_t *root = NULL;
 	char id[SURVEY_ID_LEN], hex[25];
-	uint8_t rnd[12];
-	int outcome = SURVEY_EXISTING;
+	int outcome, rc;
+	struct gw_err err;
+};
 
-	buf_init(&question, 4096);
+static void trigger_job_free(struct trigger_job *tj)
+{
+	json_decref(tj->root);
+	buf_release(&tj->question);
+	free(tj);
+}
+
+/* The answer once the store has decided (tj->rc, tj->outcome); frees tj. */
+static void trigger_answer(void *ctx, struct response *resp)
+{
+	struct trigger_job *tj = ctx;
+	struct gateway *gw = tj->gw;
+	int outcome = tj->outcome;
+
+	if (tj->rc < 0) {
+		http_error_from(resp, &tj->err);
+		trigger_job_free(tj);
+		return;
+	}
+	metrics_trigger(gw->metrics, tj->t.kind, tj->t.channel,
+			outcome == SURVEY_EXISTING  ? MT_EXISTING :
+			outcome == SURVEY_OPTED_OUT ? MT_OPTED_OUT :
+			outcome == SURVEY_SKIPPED   ? MT_SKIPPED :
+						      MT_QUEUED);
+	switch (outcome) {
+	case SURVEY_EXISTING:
+		reply_survey(gw, tj->id, 200, resp);
+		break;
+	case SURVEY_OPTED_OUT:
+		http_error(
+			resp, 409, "customer_opted_out", "customer.phone",
+			"this phone number opted out of surveys; it is surveyed again only after it "
+			"texts START");
+		break;
+	case SURVEY_SKIPPED:
+		http_json_reply(resp, 200,
+				survey_json_new(&tj->sn, "skipped", "recently_surveyed"));
+		break;
+	default:
+		/* The answer describes the survey as committed: the dispatcher may pick it up the
+		 * moment it is woken, and the caller must still read "queued". */
+		http_json_reply(resp, 202, survey_json_new(&tj->sn, "queued", NULL));
+		dispatcher_wake(gw->dispatcher);
+		break;
+	}
+	trigger_job_free(tj);
+}
+
+/* On the store's writer thread, after the commit: the request comes back to the server. */
+static void trigger_committed(void *ctx, int rc)
+{
+	struct trigger_job *tj = ctx;
+
+	tj->rc = rc;
+	request_resume(tj->state);
+}
+
+/*
+ * Checks the trigger, then hands it to the store.  On libmicrohttpd's thread the request is set
+ * aside until the commit (request_defer()) and no thread waits for it; otherwise (a handler
+ * thread, a stopping server) the store is waited for here.
+ */
+static void create_survey(struct gateway *gw, const struct request *req, struct response *resp)
+{
+	struct trigger_job *tj = calloc(1, sizeof(*tj));
+	struct survey_new *sn;
+	struct trigger *t;
+	json_error_t jerr;
+	uint8_t rnd[12];
+
+	if (!tj) {
+		http_error(resp, 503, "unavailable", "", "out of memory");
+		return;
+	}
+	tj->gw = gw;
+	tj->state = req->state;
+	t = &tj->t;
+	sn = &tj->sn;
+	buf_init(&tj->question, 4096);
 	if (!is_json(req)) {
 		http_error(resp, 415, "unsupported_media_type", "Content-Type",
 			   "Content-Type must be application/json");
 		goto out;
 	}
-	if (!(root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
+	if (!(tj->root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
 		http_error(resp, 400, "invalid_json", "", "body is not valid JSON: %s (line %d, column %d)",
 			   jerr.text, jerr.line, jerr.column);
 		goto out;
 	}
-	if (api_parse_trigger(gw, root, &t, &err) < 0) {
-		http_error_from(resp, &err);
+	if (api_parse_trigger(gw, tj->root, t, &tj->err) < 0) {
+		http_error_from(resp, &tj->err);
 		goto out;
 	}
 	/* A trigger repeated by a helpdesk is answered from a reader, the writer never involved;
 	 * not found (or not readable), the writer's transaction decides as for any trigger. */
-	if (store_find_survey(gw->store, t.interaction_id, kind_name(t.kind), id, &err) == 1) {
-		metrics_trigger(gw->metrics, t.kind, t.channel, MT_EXISTING);
-		reply_survey(gw, id, 200, resp);
-		goto out;
+	if (store_find_survey(gw->store, t->interaction_id, kind_name(t->kind), tj->id, &tj->err) ==
+	    1) {
+		tj->outcome = SURVEY_EXISTING;
+		trigger_answer(tj, resp);
+		return;
 	}
-	gw_err_clear(&err);
+	gw_err_clear(&tj->err);
 	/* The id: 4 bytes of the time (seconds, big-endian) then 8 random ones, so that ids sort by
 	 * creation and a new survey's key goes at the end of the index instead of into a random
 	 * page of it (one page written per commit rather than one per survey). */
@@ -373,66 +454,57 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		rnd[2] = (uint8_t)(secs >> 8);
 		rnd[3] = (uint8_t)secs;
 	}
-	hex_encode(rnd, sizeof(rnd), hex);
-	if (texts_compose(gw->texts, &question, t.locale, text_question(t.kind),
-			  &(struct text_vars){ .name = t.name, .brand = gw->cfg.brand,
-					       .kind = t.kind }, t.channel) < 0) {
+	hex_encode(rnd, sizeof(rnd), tj->hex);
+	if (texts_compose(gw->texts, &tj->question, t->locale, text_question(t->kind),
+			  &(struct text_vars){ .name = t->name,
+					       .brand = gw->cfg.brand,
+					       .kind = t->kind },
+			  t->channel) < 0) {
 		http_error(resp, 422, "too_long", "customer.name", "the survey text is too long");
 		goto out;
 	}
-	memset(&sn, 0, sizeof(sn));
-	sn.id = hex;
-	sn.customer_id = t.customer_id;
-	sn.phone = t.phone;
-	sn.name = t.name;
-	sn.locale = t.locale;
-	sn.kind = kind_name(t.kind);
-	sn.channel = channel_name(t.channel);
-	sn.provider = provider_name(gw->channel_provider[t.channel]);
-	sn.interaction_id = t.interaction_id;
-	sn.touchpoint = t.touchpoint;
-	sn.agent = t.agent;
-	sn.opened_at = t.opened_at;
-	sn.closed_at = t.closed_at;
-	sn.timezone = t.timezone;
-	sn.now = gateway_now(gw);
+	sn->id = tj->hex;
+	sn->customer_id = t->customer_id;
+	sn->phone = t->phone;
+	sn->name = t->name;
+	sn->locale = t->locale;
+	sn->kind = kind_name(t->kind);
+	sn->channel = channel_name(t->channel);
+	sn->provider = provider_name(gw->channel_provider[t->channel]);
+	sn->interaction_id = t->interaction_id;
+	sn->touchpoint = t->touchpoint;
+	sn->agent = t->agent;
+	sn->opened_at = t->opened_at;
+	sn->closed_at = t->closed_at;
+	sn->timezone = t->timezone;
+	sn->now = gateway_now(gw);
 	/* Quiet hours are the customer's: a send that would fall in them waits for their end. */
-	sn.send_after = quiet_hours_next_allowed(sn.now + t.delay, &gw->cfg.quiet_hours,
-						 t.timezone ? t.timezone : gw->cfg.timezone);
-	sn.expire_after_s = gw->cfg.expire_after_ms / 1000;
-	sn.expires_at = sn.send_after + sn.expire_after_s;
-	sn.fatigue_days = gw->cfg.min_days_between;
-	sn.question = buf_cstr(&question);
-	if (store_create_survey(gw->store, &sn, id, &outcome, &err) < 0) {
-		http_error_from(resp, &err);
-		goto out;
+	sn->send_after = quiet_hours_next_allowed(sn->now + t->delay, &gw->cfg.quiet_hours,
+						  t->timezone ? t->timezone : gw->cfg.timezone);
+	sn->expire_after_s = gw->cfg.expire_after_ms / 1000;
+	sn->expires_at = sn->send_after + sn->expire_after_s;
+	sn->fatigue_days = gw->cfg.min_days_between;
+	sn->question = buf_cstr(&tj->question);
+	if (!request_defer(req, resp, trigger_answer, tj)) {
+		tj->rc = store_create_survey(gw->store, sn, tj->id, &tj->outcome, &tj->err);
+		trigger_answer(tj, resp);
+		return;
 	}
-	metrics_trigger(gw->metrics, t.kind, t.channel,
-			outcome == SURVEY_EXISTING ? MT_EXISTING :
-			outcome == SURVEY_OPTED_OUT ? MT_OPTED_OUT :
-			outcome == SURVEY_SKIPPED ? MT_SKIPPED : MT_QUEUED);
-	switch (outcome) {
-	case SURVEY_EXISTING:
-		reply_survey(gw, id, 200, resp);
-		break;
-	case SURVEY_OPTED_OUT:
-		http_error(resp, 409, "customer_opted_out", "customer.phone",
-			   "this phone number opted out of surveys; it is surveyed again only after it "
-			   "texts START");
-		break;
-	case SURVEY_SKIPPED:
-		http_json_reply(resp, 200, survey_json_new(&sn, "skipped", "recently_surveyed"));
-		break;
-	default:
-		/* The answer describes the survey as committed: the dispatcher may pick it up the
-		 * moment it is woken, and the caller must still read "queued". */
-		http_json_reply(resp, 202, survey_json_new(&sn, "queued", NULL));
-		dispatcher_wake(gw->dispatcher);
-		break;
-	}
+	/* set aside: answered by trigger_answer() once trigger_committed() brings it back */
+	if (store_create_survey_async(gw->store, sn, tj->id, &tj->outcome, &tj->err,
+				      trigger_committed, tj) < 0)
+		trigger_committed(tj, -1);
+	return;
 out:
-	json_decref(root);
-	buf_release(&question);
+	trigger_job_free(tj);
+}
+
+/* POST /v1/surveys without an Idempotency-Key is answered on libmicrohttpd's thread, its commit
+ * waited for by nobody (create_survey()); every other request on a handler thread. */
+int api_answers_inline(const struct request *req)
+{
+	return strcmp(req->path, "/v1/surveys") == 0 && strcmp(req->method, "POST") == 0 &&
+	       !request_header(req, "Idempotency-Key");
 }
 
 #define IDEM_KEY_MAX 255

@@ -34,4 +34,8 @@ struct trigger {
  * lookup. */
 int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struct gw_err *err);
 
+/* 1 when `req` is answered on the server's own thread (with request_defer() for its commit)
+ * rather than on a handler thread that waits for the store. */
+int api_answers_inline(const struct request *req);
+
 #endif

@@ -52,7 +52,26 @@ struct response {
 	void (*release)(void *ctx);
 	void *reader_ctx;
 	const char *extra_header;       /* "Name: value" (static), or NULL */
+	/* An answer that waits for a write (request_defer()): finish(ctx, resp) fills the rest on
+	 * the server's thread once request_resume() is called; NULL otherwise. */
+	void (*finish)(void *ctx, struct response *resp);
+	void *finish_ctx;
 };
+
+/*
+ * Answers that wait for the store's writer without a thread waiting with them.  A handler that
+ * has everything but a commit calls request_defer(): the connection is set aside and the
+ * handler returns at once.  Whoever completes the work (the writer, after its group's commit)
+ * calls request_resume(state) from any thread; the server then calls finish(ctx, resp) on its
+ * own thread, which fills resp, and sends it.  finish is called exactly once, also when the
+ * client has gone (resp is then dropped), so it is where ctx is freed.
+ *
+ * request_defer() returns 0 when the request may not wait (the server is stopping, or the
+ * request is not answered on the server's own thread): the handler then does the work itself.
+ */
+int request_defer(const struct request *req, struct response *resp,
+		  void (*finish)(void *ctx, struct response *resp), void *ctx);
+void request_resume(void *state);
 
 /* Fills `resp` with a JSON error. */
 void http_error(struct response *resp, int status, const char *code, const char *field,

@@ -61,6 +61,8 @@ struct server {
 	struct request_state *qhead, *qtail;
 	int qstopping;                  /* handlers drain the queue and exit; new requests are
 					 * handled on libmicrohttpd's thread */
+	int deferred;                   /* answers set aside by request_defer(), not yet resumed */
+	pthread_cond_t deferred_cond;   /* signalled when the last one is resumed */
 	pthread_t handlers[HANDLER_THREADS];
 	size_t n_handlers;
 	struct lingering *linger;       /* lingering close of answered, unread connections */
@@ -221,7 +223,58 @@ struct request_state {
 	struct response *resp;          /* filled by the handler */
 	int answered;                   /* the handler is done: queue resp when resumed */
 	struct request_state *qnext;
+	struct server *srv;
+	int inline_call; /* api_handle() runs on libmicrohttpd's thread */
+	int deferred;    /* request_defer(): resp->finish still to be called */
 };
+
+/* Calls a deferred answer's finish(), once. */
+static void finish_deferred(struct request_state *rs, struct response *r)
+{
+	void (*finish)(void *, struct response *) = r->finish;
+
+	rs->deferred = 0;
+	r->finish = NULL;
+	finish(r->finish_ctx, r);
+}
+
+int request_defer(const struct request *req, struct response *resp,
+		  void (*finish)(void *ctx, struct response *resp), void *ctx)
+{
+	struct request_state *rs = req->state;
+	struct server *s;
+
+	if (!rs || !rs->inline_call)
+		return 0;
+	s = rs->srv;
+	pthread_mutex_lock(&s->qlock);
+	if (s->qstopping) {
+		pthread_mutex_unlock(&s->qlock);
+		return 0;
+	}
+	s->deferred++;
+	pthread_mutex_unlock(&s->qlock);
+	resp->finish = finish;
+	resp->finish_ctx = ctx;
+	rs->deferred = 1;
+	MHD_suspend_connection(rs->req.conn);
+	return 1;
+}
+
+/* From any thread.  Once the connection is resumed, libmicrohttpd's thread may answer and free
+ * rs at once: nothing of it is touched after. */
+void request_resume(void *state)
+{
+	struct request_state *rs = state;
+	struct server *s = rs->srv;
+
+	rs->answered = 1;
+	MHD_resume_connection(rs->req.conn);
+	pthread_mutex_lock(&s->qlock);
+	if (--s->deferred == 0)
+		pthread_cond_broadcast(&s->deferred_cond);
+	pthread_mutex_unlock(&s->qlock);
+}
 
 const char request_value_invalid[] = "\x01";
 
@@ -515,10 +568,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		}
 		return MHD_YES;
 	}
-	if (rs->answered) {             /* resumed: the handler thread's answer */
+	if (rs->answered) { /* resumed: the handler thread's answer, or a deferred one */
 		r = rs->resp;
 		rs->resp = NULL;
 		rs->answered = 0;
+		if (rs->deferred)
+			finish_deferred(rs, r);
 		return send_response(s, conn, r);
 	}
 	tracked_mark(s, conn, 1);
@@ -530,10 +585,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	req.body_len = rs->body.len;
 	rs->req = req;
 	rs->resp = r;
-	if (hand_over(s, rs))
+	if (!api_answers_inline(&req) && hand_over(s, rs))
 		return MHD_YES;
+	rs->srv = s;
+	rs->inline_call = 1;
+	api_handle(s->gw, &rs->req, r);
+	rs->inline_call = 0;
+	if (rs->deferred)
+		return MHD_YES; /* set aside: request_resume() brings it back */
 	rs->resp = NULL;
-	api_handle(s->gw, &req, r);
 	return send_response(s, conn, r);
 }
 
@@ -545,6 +605,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	(void)toe;
 	tracked_mark(cls, conn, 0);
 	if (rs) {
+		if (rs->resp && rs->deferred)
+			finish_deferred(rs, rs->resp); /* its context is freed there */
 		if (rs->resp)
 			free_stream(rs->resp);  /* answered, but the connection went first */
 		buf_release(&rs->body);
@@ -574,6 +636,7 @@ struct server *server_start(struct gateway *gw, struct gw_err *err)
 	pthread_cond_init(&s->wake, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
+	pthread_cond_init(&s->deferred_cond, NULL);
 	for (size_t i = 0; i < HANDLER_THREADS; i++) {
 		if (pthread_create(&s->handlers[i], NULL, handler_main, s) != 0)
 			break;
@@ -644,6 +707,8 @@ void server_stop(struct server *s)
 	pthread_mutex_lock(&s->qlock);
 	s->qstopping = 1;
 	pthread_cond_broadcast(&s->qcond);
+	while (s->deferred) /* the writer brings each back after its commit */
+		pthread_cond_wait(&s->deferred_cond, &s->qlock);
 	pthread_mutex_unlock(&s->qlock);
 	for (size_t i = 0; i < s->n_handlers; i++)
 		pthread_join(s->handlers[i], NULL);
@@ -660,6 +725,7 @@ void server_stop(struct server *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->qcond);
+	pthread_cond_destroy(&s->deferred_cond);
 	pthread_mutex_destroy(&s->qlock);
 	free(s);
 }

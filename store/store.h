@@ -81,6 +81,14 @@ enum survey_create {
 int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
 			int *outcome, struct gw_err *err);
 
+/* The same, answered later: returns at once, and done(ctx, rc) is called on the store's writer
+ * thread once the transaction has committed (rc: 0, or -1 with err set); it must return
+ * quickly.  `in`, its strings, id_out, outcome and err must live until then.  -1 with err,
+ * done never called, when the work cannot be queued (the store is closing, out of memory). */
+int store_create_survey_async(struct store *st, const struct survey_new *in,
+			      char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
+			      void (*done)(void *ctx, int rc), void *ctx);
+
 struct survey {
 	char id[SURVEY_ID_LEN];
 	char customer_id[STORE_ID_LEN];

@@ -305,8 +305,11 @@ struct write_job {
 	void *arg;
 	struct gw_err *err;
 	int rc;
-	sem_t done; /* posted at its group's commit: its caller alone wakes,
-					 * and takes no lock to do so */
+	/* posted at its group's commit: its caller alone wakes, and takes no lock to do so */
+	sem_t done;
+	/* store_submit(): called instead, then the job is freed */
+	void (*on_done)(void *ctx, int rc);
+	void *done_ctx;
 	struct write_job *next;
 };
 
@@ -639,7 +642,12 @@ static void *writer_main(void *arg)
 		run_group(st, group);
 		for (struct write_job *j = group, *next; j; j = next) {
 			next = j->next;         /* j is gone once its caller wakes */
-			sem_post(&j->done);
+			if (j->on_done) {
+				j->on_done(j->done_ctx, j->rc);
+				free(j);
+			} else {
+				sem_post(&j->done);
+			}
 		}
 		pthread_mutex_lock(&st->qlock);
 	}
@@ -671,6 +679,34 @@ int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 	rc = job.rc;
 	sem_destroy(&job.done);
 	return rc;
+}
+
+int store_submit(struct store *st, store_job_fn fn, void *arg, struct gw_err *err,
+		 void (*on_done)(void *ctx, int rc), void *ctx)
+{
+	struct write_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	job->fn = fn;
+	job->arg = arg;
+	job->err = err;
+	job->on_done = on_done;
+	job->done_ctx = ctx;
+	pthread_mutex_lock(&st->qlock);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->qlock);
+		free(job);
+		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
+	}
+	if (st->tail)
+		st->tail->next = job;
+	else
+		st->head = job;
+	st->tail = job;
+	pthread_cond_signal(&st->qcond);
+	pthread_mutex_unlock(&st->qlock);
+	return 0;
 }
 
 const char *col_str(sqlite3_stmt *s, int i)
