@@ -499,12 +499,20 @@ out:
 	trigger_job_free(tj);
 }
 
-/* POST /v1/surveys without an Idempotency-Key is answered on libmicrohttpd's thread, its commit
- * waited for by nobody (create_survey()); every other request on a handler thread. */
+/*
+ * Answered on libmicrohttpd's thread: POST /v1/surveys without an Idempotency-Key, its commit
+ * waited for by nobody (create_survey()), and GET /v1/surveys/{id}, one lookup on a kept
+ * reader.  Every other request goes to a handler thread: it may wait for the writer more than
+ * once, or read for long (lists, exports, reports).
+ */
 int api_answers_inline(const struct request *req)
 {
-	return strcmp(req->path, "/v1/surveys") == 0 && strcmp(req->method, "POST") == 0 &&
-	       !request_header(req, "Idempotency-Key");
+	const char *p = req->path;
+
+	if (strcmp(p, "/v1/surveys") == 0)
+		return strcmp(req->method, "POST") == 0 && !request_header(req, "Idempotency-Key");
+	return strncmp(p, "/v1/surveys/", 12) == 0 && p[12] && !strchr(p + 12, '/') &&
+	       strcmp(req->method, "GET") == 0;
 }
 
 #define IDEM_KEY_MAX 255
