@@ -216,4 +216,23 @@ wait_profiles() {
 }
 
 fake_stats() { curl -sf "$FAKE_URL/stats"; }
+
+# wait_sends COUNT MAX_S QUIET_S: waits, in 0.25 s steps, until the fake provider has accepted
+# COUNT sends, for at most MAX_S seconds, or until QUIET_S seconds pass without a new send.
+wait_sends() {
+	local want=$1 steps=$(( $2 * 4 )) quiet=$(( $3 * 4 )) sent last=-1 still=0
+
+	for _ in $(seq "$steps"); do
+		sent=$(fake_stats | json_num accepted)
+		[ "${sent:-0}" -ge "$want" ] && return 0
+		if [ "$sent" = "$last" ]; then
+			still=$(( still + 1 ))
+			[ "$still" -lt "$quiet" ] || return 0
+		else
+			still=0
+		fi
+		last=$sent
+		sleep 0.25
+	done
+}
 json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }

@@ -141,20 +141,7 @@ wait_s=$(( DUE - $(now_s) ))
 [ "$wait_s" -le 0 ] || { log "dispatch: $TRIGGERED surveys due in ${wait_s}s"; sleep "$wait_s"; }
 log "dispatch: waiting for $TRIGGERED sends"
 t0=$(cpu_ticks "$GW_PID")
-last=-1
-still=0
-for _ in $(seq 360); do         # 0.25 s steps: at most 90 s, then the rate of what was sent
-	sent=$(fake_stats | json_num accepted)
-	[ "${sent:-0}" -ge "$TRIGGERED" ] && break
-	if [ "$sent" = "$last" ]; then
-		still=$(( still + 1 ))
-		[ "$still" -lt 40 ] || break    # 10 s without a send
-	else
-		still=0
-	fi
-	last=$sent
-	sleep 0.25
-done
+wait_sends "$TRIGGERED" 90 10   # at most 90 s, then the rate of what was sent
 stats=$(fake_stats)
 R[dispatch_cpu_ticks]=$(( $(cpu_ticks "$GW_PID") - t0 ))
 stop_gateway dispatch
@@ -228,20 +215,7 @@ t0=$(cpu_ticks "$GW_PID")
 run_wrk mixed 64 "$HERE/trigger.lua" "$prefix-mixed" 8 "$API_KEY" 0
 R[mixed_sent_during]=$(fake_stats | json_num accepted)
 R[mixed_delivered_per_s]=$(calc "${R[mixed_sent_during]} / ${R[mixed_elapsed_s]}")
-last=-1
-still=0
-for _ in $(seq 240); do
-	sent=$(fake_stats | json_num accepted)
-	[ "${sent:-0}" -ge "${R[mixed_ok]}" ] && break
-	if [ "$sent" = "$last" ]; then
-		still=$(( still + 1 ))
-		[ "$still" -lt 20 ] || break    # 5 s without a send
-	else
-		still=0
-	fi
-	last=$sent
-	sleep 0.25
-done
+wait_sends "${R[mixed_ok]}" 60 5
 R[mixed_sent]=$(fake_stats | json_num accepted)
 R[mixed_cpu_us]=$(cpu_us_per "$(( $(cpu_ticks "$GW_PID") - t0 ))" "${R[mixed_sent]}")
 stop_gateway mixed
