@@ -500,15 +500,17 @@ out:
 }
 
 /*
- * Answered on libmicrohttpd's thread: POST /v1/surveys without an Idempotency-Key, its commit
- * waited for by nobody (create_survey()), and GET /v1/surveys/{id}, one lookup on a kept
- * reader.  Every other request goes to a handler thread: it may wait for the writer more than
+ * Answered on libmicrohttpd's thread: POST /v1/surveys without an Idempotency-Key and every
+ * webhook, their commit waited for by nobody (create_survey(), webhook()), and
+ * GET /v1/surveys/{id}, one lookup on a kept reader.  Every other request goes to a handler thread: it may wait for the writer more than
  * once, or read for long (lists, exports, reports).
  */
 int api_answers_inline(const struct request *req)
 {
 	const char *p = req->path;
 
+	if (strncmp(p, "/webhooks/", 10) == 0)
+		return 1;
 	if (strcmp(p, "/v1/surveys") == 0)
 		return strcmp(req->method, "POST") == 0 && !request_header(req, "Idempotency-Key");
 	return strncmp(p, "/v1/surveys/", 12) == 0 && p[12] && !strchr(p + 12, '/') &&
@@ -702,6 +704,65 @@ static const char *view_query(const struct http_req_view *v, const char *name)
 	return request_query(((struct view_ctx *)v->ctx)->req, name);
 }
 
+/* A webhook between its parse and its answer: the events, what the store records of them, and
+ * the provider's answer, kept until the commit. */
+struct webhook_job {
+	struct gateway *gw;
+	struct provider *p;
+	void *state; /* the request's, for request_resume() */
+	struct event_list events;
+	struct webhook_reply reply;
+	struct conversation *conv;
+	struct gw_err err;
+	int rc;
+};
+
+static void webhook_job_free(struct webhook_job *wj)
+{
+	buf_release(&wj->reply.body);
+	event_list_release(&wj->events);
+	free(wj);
+}
+
+/* The answer once the store has recorded every event (wj->rc); frees wj. */
+static void webhook_answer(void *ctx, struct response *resp)
+{
+	struct webhook_job *wj = ctx;
+	struct webhook_reply *reply = &wj->reply;
+	int any_queued = 0;
+
+	conversation_end(wj->conv, wj->rc == 0, &any_queued);
+	if (wj->rc < 0) {
+		http_error_from(resp, &wj->err);
+		webhook_job_free(wj);
+		return;
+	}
+	if (any_queued)
+		dispatcher_wake(wj->gw->dispatcher);
+	if (reply->skipped)
+		log_warn("webhook_skipped",
+			 "%s: %zu entries of a notification left out, the rest "
+			 "stored; the first: %s (%s)",
+			 provider_name(wj->p), reply->skipped, reply->err.msg, reply->err.field);
+	resp->status = reply->status;
+	if (reply->content_type) {
+		resp->content_type = reply->content_type;
+		buf_append(&resp->body, buf_cstr(&reply->body), reply->body.len);
+	} else {
+		http_json_reply(resp, reply->status, json_pack("{s:s}", "status", "ok"));
+	}
+	webhook_job_free(wj);
+}
+
+/* On the store's writer thread, after the commit. */
+static void webhook_committed(void *ctx, int rc)
+{
+	struct webhook_job *wj = ctx;
+
+	wj->rc = rc;
+	request_resume(wj->state);
+}
+
 static void webhook(struct gateway *gw, const struct request *req, struct response *resp)
 {
 	const char *name = req->path + strlen("/webhooks/");
@@ -710,10 +771,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	struct provider *p;
 	struct view_ctx vctx = { req };
 	struct http_req_view view;
-	struct event_list events;
-	struct webhook_reply reply;
-	struct gw_err err = { 0 };
-	int any_queued = 0;
+	struct webhook_job *wj;
 
 	snprintf(pname, sizeof(pname), "%.*s", (int)(name_len < 31 ? name_len : 31), name);
 	if (!(p = gateway_provider(gw, pname))) {
@@ -730,43 +788,43 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	}
 	if (provider_has(p, PROVIDER_CAP_WEBHOOK_API_KEY) && authorize(gw, req, resp) < 0)
 		return;
+	if (!(wj = calloc(1, sizeof(*wj)))) {
+		http_error(resp, 503, "unavailable", "", "out of memory");
+		return;
+	}
+	wj->gw = gw;
+	wj->p = p;
+	wj->state = req->state;
 	snprintf(url, sizeof(url), "%s%s", gw->cfg.public_url, req->path);
 	view = (struct http_req_view){ .method = req->method, .path = req->path, .url = url,
 				       .body = req->body, .body_len = req->body_len,
 				       .header = view_header, .query = view_query, .ctx = &vctx };
-	event_list_init(&events);
-	memset(&reply, 0, sizeof(reply));
-	buf_init(&reply.body, 64 * 1024);
-	if (provider_parse_webhook(p, &view, &events, &reply) < 0) {
-		http_error_from(resp, &reply.err);
-		goto out;
+	event_list_init(&wj->events);
+	buf_init(&wj->reply.body, 64 * 1024);
+	if (provider_parse_webhook(p, &view, &wj->events, &wj->reply) < 0) {
+		http_error_from(resp, &wj->reply.err);
+		webhook_job_free(wj);
+		return;
 	}
 	/* Everything is durable before the provider hears 2xx; a failure makes it retry. */
-	for (size_t i = 0; i < events.n; i++) {
-		int queued;
-
-		if (conversation_handle_event(gw, p, &events.items[i], &queued, &err) < 0) {
-			http_error_from(resp, &err);
-			goto out;
-		}
-		any_queued |= queued;
+	if (!(wj->conv = conversation_begin(gw, p, &wj->events, &wj->err))) {
+		wj->rc = -1;
+		webhook_answer(wj, resp);
+		return;
 	}
-	if (any_queued)
-		dispatcher_wake(gw->dispatcher);
-	if (reply.skipped)
-		log_warn("webhook_skipped", "%s: %zu entries of a notification left out, the rest "
-			 "stored; the first: %s (%s)", provider_name(p), reply.skipped, reply.err.msg,
-			 reply.err.field);
-	resp->status = reply.status;
-	if (reply.content_type) {
-		resp->content_type = reply.content_type;
-		buf_append(&resp->body, buf_cstr(&reply.body), reply.body.len);
-	} else {
-		http_json_reply(resp, reply.status, json_pack("{s:s}", "status", "ok"));
+	if (!wj->events.n) { /* nothing to record: a handshake, a notification of
+					 * nothing the gateway keeps */
+		webhook_answer(wj, resp);
+		return;
 	}
-out:
-	buf_release(&reply.body);
-	event_list_release(&events);
+	if (!request_defer(req, resp, webhook_answer, wj)) {
+		wj->rc = conversation_record(wj->conv, &wj->err);
+		webhook_answer(wj, resp);
+		return;
+	}
+	/* set aside: answered by webhook_answer() once webhook_committed() brings it back */
+	if (conversation_record_async(wj->conv, &wj->err, webhook_committed, wj) < 0)
+		webhook_committed(wj, -1);
 }
 
 /* ---- routing ------------------------------------------------------------------------- */

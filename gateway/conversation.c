@@ -137,65 +137,114 @@ static const char *const status_words[] = {
 	[DELIVERY_FAILED] = "failed",
 };
 
-static int handle_inbound(struct gateway *gw, struct provider *p, const struct event *ev,
-			  int *queued, struct gw_err *err)
-{
-	struct decide_ctx ctx = { .gw = gw };
-	struct inbound_in in;
-	struct inbound_result res;
-	char masked[32];
-	char *text = NULL;
-	size_t len;
-	int rc = -1;
+struct conversation {
+	struct gateway *gw;
+	struct provider *p;
+	size_t n;
+	struct store_event *se;  /* what the store records, one per event */
+	struct decide_ctx *dctx; /* the inbound ones' decide() contexts */
+	char **texts;            /* their texts, made valid UTF-8 */
+};
 
-	/* Stored texts are valid UTF-8 (invalid bytes become U+FFFD), so every export and JSON
-	 * answer can carry them as they are. */
-	if (!(text = utf8_sanitize(ev->text ? ev->text : "", ev->text_len, &len))) {
-		gw_err_set(err, 503, "unavailable", "", "out of memory");
-		goto out;
+struct conversation *conversation_begin(struct gateway *gw, struct provider *p,
+					const struct event_list *events, struct gw_err *err)
+{
+	struct conversation *c = calloc(1, sizeof(*c));
+	size_t n = events->n, len;
+	int64_t now = gateway_now(gw);
+
+	if (!c || !(c->se = calloc(n ? n : 1, sizeof(*c->se))) ||
+	    !(c->dctx = calloc(n ? n : 1, sizeof(*c->dctx))) ||
+	    !(c->texts = calloc(n ? n : 1, sizeof(*c->texts))))
+		goto oom;
+	c->gw = gw;
+	c->p = p;
+	for (size_t i = 0; i < n; i++) {
+		const struct event *ev = &events->items[i];
+		struct store_event *se = &c->se[i];
+		struct decide_ctx *d = &c->dctx[i];
+
+		c->n++;
+		buf_init(&d->reply, 4096);
+		if (ev->type != EVENT_INBOUND) {
+			se->is_status = 1;
+			se->provider = provider_name(p);
+			se->provider_message_id = ev->provider_message_id;
+			se->status = status_words[ev->status];
+			se->code = ev->error_code[0] ? ev->error_code : NULL;
+			se->message = ev->error_message[0] ? ev->error_message : NULL;
+			se->now = now;
+			continue;
+		}
+		/* Stored texts are valid UTF-8 (invalid bytes become U+FFFD), so every export and
+		 * JSON answer can carry them as they are. */
+		if (!(c->texts[i] = utf8_sanitize(ev->text ? ev->text : "", ev->text_len, &len)))
+			goto oom;
+		d->gw = gw;
+		d->text = c->texts[i];
+		d->text_len = len;
+		d->now = now;
+		d->not_text = ev->not_text;
+		d->channel = ev->channel == CHANNEL_ANY ? NULL : channel_name(ev->channel);
+		se->in.provider = provider_name(p);
+		se->in.provider_message_id = ev->provider_message_id;
+		se->in.channel = d->channel;
+		se->in.from = ev->from;
+		se->in.text = c->texts[i];
+		se->in.text_len = len;
+		se->in.now = now;
+		se->decide = decide;
+		se->decide_ctx = d;
 	}
-	buf_init(&ctx.reply, 4096);
-	ctx.text = text;
-	ctx.text_len = len;
-	ctx.now = gateway_now(gw);
-	ctx.not_text = ev->not_text;
-	in.provider = provider_name(p);
-	in.provider_message_id = ev->provider_message_id;
-	in.channel = ev->channel == CHANNEL_ANY ? NULL : channel_name(ev->channel);
-	ctx.channel = in.channel;
-	in.from = ev->from;
-	in.text = text;
-	in.text_len = len;
-	in.now = ctx.now;
-	if (store_record_inbound(gw->store, &in, decide, &ctx, &res, err) < 0)
-		goto out;
-	*queued = res.action != INBOUND_STORE_ONLY;
-	for (size_t i = 0; i < gw->n_providers; i++)
-		if (gw->providers[i] == p)
-			metrics_reply(gw->metrics, i, res.duplicate ? MR_DUPLICATE :
-						      (enum metric_reply)res.action);
-	mask_phone(ev->from, masked, sizeof(masked));
-	printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%s\n",
-	       in.provider, masked, res.matched ? res.survey_id : "-", res.duplicate,
-	       action_names[res.action]);
-	fflush(stdout);
-	rc = 0;
-out:
-	buf_release(&ctx.reply);
-	free(text);
-	return rc;
+	return c;
+oom:
+	conversation_end(c, 0, NULL);
+	gw_err_set(err, 503, "unavailable", "", "out of memory");
+	return NULL;
 }
 
-int conversation_handle_event(struct gateway *gw, struct provider *p, const struct event *ev,
-			      int *queued, struct gw_err *err)
+int conversation_record(struct conversation *c, struct gw_err *err)
 {
-	int found;
+	return store_record_events(c->gw->store, c->se, c->n, err);
+}
 
-	*queued = 0;
-	if (ev->type == EVENT_INBOUND)
-		return handle_inbound(gw, p, ev, queued, err);
-	return store_record_status(gw->store, provider_name(p), ev->provider_message_id,
-				   status_words[ev->status], ev->error_code[0] ? ev->error_code : NULL,
-				   ev->error_message[0] ? ev->error_message : NULL, gateway_now(gw),
-				   &found, err);
+int conversation_record_async(struct conversation *c, struct gw_err *err,
+			      void (*done)(void *ctx, int rc), void *ctx)
+{
+	return store_record_events_async(c->gw->store, c->se, c->n, err, done, ctx);
+}
+
+void conversation_end(struct conversation *c, int recorded, int *queued)
+{
+	char masked[32];
+
+	if (!c)
+		return;
+	for (size_t i = 0; recorded && i < c->n; i++) {
+		const struct store_event *se = &c->se[i];
+
+		if (se->is_status)
+			continue;
+		*queued |= se->res.action != INBOUND_STORE_ONLY;
+		for (size_t k = 0; k < c->gw->n_providers; k++)
+			if (c->gw->providers[k] == c->p)
+				metrics_reply(c->gw->metrics, k,
+					      se->res.duplicate ?
+						      MR_DUPLICATE :
+						      (enum metric_reply)se->res.action);
+		mask_phone(se->in.from, masked, sizeof(masked));
+		printf("event=inbound provider=%s from=%s survey=%s duplicate=%d action=%s\n",
+		       se->in.provider, masked, se->res.matched ? se->res.survey_id : "-",
+		       se->res.duplicate, action_names[se->res.action]);
+	}
+	if (recorded)
+		fflush(stdout);
+	for (size_t i = 0; c->dctx && i < c->n; i++) {
+		buf_release(&c->dctx[i].reply);
+		free(c->texts[i]);
+	}
+	free(c->se);
+	free(c->dctx);
+	free(c->texts);
+	free(c);
 }

@@ -327,6 +327,30 @@ int store_record_status(struct store *st, const char *provider, const char *prov
 			const char *status, const char *code, const char *message, int64_t now,
 			int *found, struct gw_err *err);
 
+/* One event of a webhook for store_record_events(): an inbound text (as store_record_inbound()
+ * takes it, its result in `res`) or a delivery status (as store_record_status(), `found`). */
+struct store_event {
+	int is_status;
+	struct inbound_in in;
+	inbound_decide_fn decide;
+	void *decide_ctx;
+	struct inbound_result res;
+	const char *provider, *provider_message_id, *status, *code, *message;
+	int64_t now;
+	int found;
+};
+
+/*
+ * Records every event of one webhook in one transaction, in order, each as
+ * store_record_inbound() or store_record_status() would: all of them, or none (-1 with err).
+ * The _async form returns at once and calls done(ctx, rc) on the store's writer thread after the
+ * commit (it must return quickly); `evs`, their strings, decide contexts and err must live until
+ * then.  It returns -1 with err, done never called, when the work cannot be queued.
+ */
+int store_record_events(struct store *st, struct store_event *evs, size_t n, struct gw_err *err);
+int store_record_events_async(struct store *st, struct store_event *evs, size_t n,
+			      struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx);
+
 /* ---- idempotency keys ------------------------------------------------------------------ */
 
 enum idem_state {

@@ -370,3 +370,69 @@ int store_record_status(struct store *st, const char *provider, const char *prov
 	*found = 0;
 	return store_run(st, record_status_job, &a, err);
 }
+
+/* ---- a webhook's events in one transaction --------------------------------------------- */
+
+struct events_args {
+	struct store_event *evs;
+	size_t n;
+};
+
+static int record_events_job(struct store *st, void *arg, struct gw_err *err)
+{
+	struct events_args *a = arg;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct store_event *e = &a->evs[i];
+		int rc;
+
+		memset(&e->res, 0, sizeof(e->res));
+		e->found = 0;
+		if (e->is_status)
+			rc = record_status_tx(st, e->provider, e->provider_message_id, e->status,
+					      e->code, e->message, e->now, &e->found, err);
+		else
+			rc = record_inbound_tx(st, &e->in, e->decide, e->decide_ctx, &e->res, err);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_record_events(struct store *st, struct store_event *evs, size_t n, struct gw_err *err)
+{
+	struct events_args a = { evs, n };
+
+	return store_run(st, record_events_job, &a, err);
+}
+
+struct events_async {
+	struct events_args a;
+	void (*done)(void *ctx, int rc);
+	void *ctx;
+};
+
+static void events_async_done(void *p, int rc)
+{
+	struct events_async *e = p;
+
+	e->done(e->ctx, rc);
+	free(e);
+}
+
+int store_record_events_async(struct store *st, struct store_event *evs, size_t n,
+			      struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
+{
+	struct events_async *e = malloc(sizeof(*e));
+
+	if (!e)
+		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	e->a = (struct events_args){ evs, n };
+	e->done = done;
+	e->ctx = ctx;
+	if (store_submit(st, record_events_job, &e->a, err, events_async_done, e) < 0) {
+		free(e);
+		return -1;
+	}
+	return 0;
+}
