@@ -323,17 +323,34 @@ int api_parse_trigger(struct gateway *gw, json_t *root, struct trigger *t, struc
 	return 0;
 }
 
+/* A request set aside (request_defer()) until its commit: the store's result, and the request to
+ * bring back. */
+struct set_aside {
+	void *state;
+	int rc;
+};
+
+/* On the store's writer thread, after the commit: the result, and the request comes back to the
+ * server, which answers it on its own thread. */
+static void set_aside_committed(void *ctx, int rc)
+{
+	struct set_aside *a = ctx;
+
+	a->rc = rc;
+	request_resume(a->state);
+}
+
 /* A POST /v1/surveys between its checks and its answer: what the answer is made of, and what the
  * store's transaction reads, kept until the commit. */
 struct trigger_job {
 	struct gateway *gw;
-	void *state;  /* the request's, for request_resume() */
+	struct set_aside aside;
 	json_t *root; /* t's strings point into it */
 	struct trigger t;
 	struct survey_new sn;
 	struct buf question;
 	char id[SURVEY_ID_LEN], hex[25];
-	int outcome, rc;
+	int outcome;
 	struct gw_err err;
 };
 
@@ -344,14 +361,14 @@ static void trigger_job_free(struct trigger_job *tj)
 	free(tj);
 }
 
-/* The answer once the store has decided (tj->rc, tj->outcome); frees tj. */
+/* The answer once the store has decided (tj->aside.rc, tj->outcome); frees tj. */
 static void trigger_answer(void *ctx, struct response *resp)
 {
 	struct trigger_job *tj = ctx;
 	struct gateway *gw = tj->gw;
 	int outcome = tj->outcome;
 
-	if (tj->rc < 0) {
+	if (tj->aside.rc < 0) {
 		http_error_from(resp, &tj->err);
 		trigger_job_free(tj);
 		return;
@@ -385,15 +402,6 @@ static void trigger_answer(void *ctx, struct response *resp)
 	trigger_job_free(tj);
 }
 
-/* On the store's writer thread, after the commit: the request comes back to the server. */
-static void trigger_committed(void *ctx, int rc)
-{
-	struct trigger_job *tj = ctx;
-
-	tj->rc = rc;
-	request_resume(tj->state);
-}
-
 /*
  * Checks the trigger, then hands it to the store.  On libmicrohttpd's thread the request is set
  * aside until the commit (request_defer()) and no thread waits for it; otherwise (a handler
@@ -412,7 +420,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 		return;
 	}
 	tj->gw = gw;
-	tj->state = req->state;
+	tj->aside.state = req->state;
 	t = &tj->t;
 	sn = &tj->sn;
 	buf_init(&tj->question, 4096);
@@ -486,14 +494,14 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	sn->fatigue_days = gw->cfg.min_days_between;
 	sn->question = buf_cstr(&tj->question);
 	if (!request_defer(req, resp, trigger_answer, tj)) {
-		tj->rc = store_create_survey(gw->store, sn, tj->id, &tj->outcome, &tj->err);
+		tj->aside.rc = store_create_survey(gw->store, sn, tj->id, &tj->outcome, &tj->err);
 		trigger_answer(tj, resp);
 		return;
 	}
-	/* set aside: answered by trigger_answer() once trigger_committed() brings it back */
+	/* set aside: answered by trigger_answer() once set_aside_committed() brings it back */
 	if (store_create_survey_async(gw->store, sn, tj->id, &tj->outcome, &tj->err,
-				      trigger_committed, tj) < 0)
-		trigger_committed(tj, -1);
+				      set_aside_committed, &tj->aside) < 0)
+		set_aside_committed(&tj->aside, -1);
 	return;
 out:
 	trigger_job_free(tj);
@@ -709,12 +717,11 @@ static const char *view_query(const struct http_req_view *v, const char *name)
 struct webhook_job {
 	struct gateway *gw;
 	struct provider *p;
-	void *state; /* the request's, for request_resume() */
+	struct set_aside aside;
 	struct event_list events;
 	struct webhook_reply reply;
 	struct conversation *conv;
 	struct gw_err err;
-	int rc;
 };
 
 static void webhook_job_free(struct webhook_job *wj)
@@ -724,15 +731,15 @@ static void webhook_job_free(struct webhook_job *wj)
 	free(wj);
 }
 
-/* The answer once the store has recorded every event (wj->rc); frees wj. */
+/* The answer once the store has recorded every event (wj->aside.rc); frees wj. */
 static void webhook_answer(void *ctx, struct response *resp)
 {
 	struct webhook_job *wj = ctx;
 	struct webhook_reply *reply = &wj->reply;
 	int any_queued = 0;
 
-	conversation_end(wj->conv, wj->rc == 0, &any_queued);
-	if (wj->rc < 0) {
+	conversation_end(wj->conv, wj->aside.rc == 0, &any_queued);
+	if (wj->aside.rc < 0) {
 		http_error_from(resp, &wj->err);
 		webhook_job_free(wj);
 		return;
@@ -752,15 +759,6 @@ static void webhook_answer(void *ctx, struct response *resp)
 		http_json_reply(resp, reply->status, json_pack("{s:s}", "status", "ok"));
 	}
 	webhook_job_free(wj);
-}
-
-/* On the store's writer thread, after the commit. */
-static void webhook_committed(void *ctx, int rc)
-{
-	struct webhook_job *wj = ctx;
-
-	wj->rc = rc;
-	request_resume(wj->state);
 }
 
 static void webhook(struct gateway *gw, const struct request *req, struct response *resp)
@@ -794,7 +792,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	}
 	wj->gw = gw;
 	wj->p = p;
-	wj->state = req->state;
+	wj->aside.state = req->state;
 	snprintf(url, sizeof(url), "%s%s", gw->cfg.public_url, req->path);
 	view = (struct http_req_view){ .method = req->method, .path = req->path, .url = url,
 				       .body = req->body, .body_len = req->body_len,
@@ -808,7 +806,7 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 	}
 	/* Everything is durable before the provider hears 2xx; a failure makes it retry. */
 	if (!(wj->conv = conversation_begin(gw, p, &wj->events, &wj->err))) {
-		wj->rc = -1;
+		wj->aside.rc = -1;
 		webhook_answer(wj, resp);
 		return;
 	}
@@ -818,13 +816,13 @@ static void webhook(struct gateway *gw, const struct request *req, struct respon
 		return;
 	}
 	if (!request_defer(req, resp, webhook_answer, wj)) {
-		wj->rc = conversation_record(wj->conv, &wj->err);
+		wj->aside.rc = conversation_record(wj->conv, &wj->err);
 		webhook_answer(wj, resp);
 		return;
 	}
-	/* set aside: answered by webhook_answer() once webhook_committed() brings it back */
-	if (conversation_record_async(wj->conv, &wj->err, webhook_committed, wj) < 0)
-		webhook_committed(wj, -1);
+	/* set aside: answered by webhook_answer() once set_aside_committed() brings it back */
+	if (conversation_record_async(wj->conv, &wj->err, set_aside_committed, &wj->aside) < 0)
+		set_aside_committed(&wj->aside, -1);
 }
 
 /* ---- routing ------------------------------------------------------------------------- */

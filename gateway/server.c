@@ -225,15 +225,15 @@ struct request_state {
 	struct request_state *qnext;
 	struct server *srv;
 	int inline_call; /* api_handle() runs on libmicrohttpd's thread */
-	int deferred;    /* request_defer(): resp->finish still to be called */
 };
 
-/* Calls a deferred answer's finish(), once. */
-static void finish_deferred(struct request_state *rs, struct response *r)
+/* Calls the finish() of an answer set aside by request_defer(), once; nothing for another. */
+static void finish_deferred(struct response *r)
 {
 	void (*finish)(void *, struct response *) = r->finish;
 
-	rs->deferred = 0;
+	if (!finish)
+		return;
 	r->finish = NULL;
 	finish(r->finish_ctx, r);
 }
@@ -256,7 +256,6 @@ int request_defer(const struct request *req, struct response *resp,
 	pthread_mutex_unlock(&s->qlock);
 	resp->finish = finish;
 	resp->finish_ctx = ctx;
-	rs->deferred = 1;
 	MHD_suspend_connection(rs->req.conn);
 	return 1;
 }
@@ -534,6 +533,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		if (!(rs = calloc(1, sizeof(*rs))))
 			return MHD_NO;
 		buf_init(&rs->body, limit + 1);
+		rs->srv = s;
 		*con_cls = rs;
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_lengths, lengths);
 		if (lengths[1]) {
@@ -572,8 +572,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		r = rs->resp;
 		rs->resp = NULL;
 		rs->answered = 0;
-		if (rs->deferred)
-			finish_deferred(rs, r);
+		finish_deferred(r);
 		return send_response(s, conn, r);
 	}
 	tracked_mark(s, conn, 1);
@@ -587,11 +586,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	rs->resp = r;
 	if (!api_answers_inline(&req) && hand_over(s, rs))
 		return MHD_YES;
-	rs->srv = s;
 	rs->inline_call = 1;
 	api_handle(s->gw, &rs->req, r);
 	rs->inline_call = 0;
-	if (rs->deferred)
+	if (r->finish)
 		return MHD_YES; /* set aside: request_resume() brings it back */
 	rs->resp = NULL;
 	return send_response(s, conn, r);
@@ -605,10 +603,10 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	(void)toe;
 	tracked_mark(cls, conn, 0);
 	if (rs) {
-		if (rs->resp && rs->deferred)
-			finish_deferred(rs, rs->resp); /* its context is freed there */
-		if (rs->resp)
+		if (rs->resp) {
+			finish_deferred(rs->resp); /* a context set aside is freed there */
 			free_stream(rs->resp);  /* answered, but the connection went first */
+		}
 		buf_release(&rs->body);
 		for (size_t i = 0; i < rs->n_trimmed; i++)
 			free(rs->trimmed[i]);

@@ -122,11 +122,11 @@ typedef int (*store_job_fn)(struct store *st, void *arg, struct gw_err *err);
  */
 int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err);
 /* store_run() without waiting: on_done(ctx, rc) is called on the writer thread once the job's
- * group has committed (rc as store_run() would return it; 0 only once durable).  `arg` and
- * `err` must live until then.  -1 with err (on_done never called) when the job cannot be
- * queued. */
-int store_submit(struct store *st, store_job_fn fn, void *arg, struct gw_err *err,
-		 void (*on_done)(void *ctx, int rc), void *ctx);
+ * group has committed (rc as store_run() would return it; 0 only once durable).  The job gets
+ * its own copy of the arg_len bytes at `arg`; what they point to, and `err`, must live until
+ * then.  -1 with err (on_done never called) when the job cannot be queued. */
+int store_submit(struct store *st, store_job_fn fn, const void *arg, size_t arg_len,
+		 struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx);
 /* Opens a connection with the store's settings (busy timeout, extended codes). */
 int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err);
 /* Queues an outbound message due at `due` (inside a transaction). */

@@ -406,33 +406,10 @@ int store_record_events(struct store *st, struct store_event *evs, size_t n, str
 	return store_run(st, record_events_job, &a, err);
 }
 
-struct events_async {
-	struct events_args a;
-	void (*done)(void *ctx, int rc);
-	void *ctx;
-};
-
-static void events_async_done(void *p, int rc)
-{
-	struct events_async *e = p;
-
-	e->done(e->ctx, rc);
-	free(e);
-}
-
 int store_record_events_async(struct store *st, struct store_event *evs, size_t n,
 			      struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
 {
-	struct events_async *e = malloc(sizeof(*e));
+	struct events_args a = { evs, n };
 
-	if (!e)
-		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	e->a = (struct events_args){ evs, n };
-	e->done = done;
-	e->ctx = ctx;
-	if (store_submit(st, record_events_job, &e->a, err, events_async_done, e) < 0) {
-		free(e);
-		return -1;
-	}
-	return 0;
+	return store_submit(st, record_events_job, &a, sizeof(a), err, done, ctx);
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <semaphore.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,7 @@ struct write_job {
 	void (*on_done)(void *ctx, int rc);
 	void *done_ctx;
 	struct write_job *next;
+	max_align_t args[]; /* store_submit(): its copy of the job's arguments */
 };
 
 /* Jobs [from, to) were undone with their transaction: those that had succeeded fail too, with
@@ -655,48 +657,12 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
+/* Queues `job` for the writer: 0, or -1 with err (503) when the store is closing. */
+static int enqueue(struct store *st, struct write_job *job, struct gw_err *err)
 {
-	struct write_job job = { .fn = fn, .arg = arg, .err = err };
-	int rc;
-
-	sem_init(&job.done, 0, 0);
 	pthread_mutex_lock(&st->qlock);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->qlock);
-		sem_destroy(&job.done);
-		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
-	}
-	if (st->tail)
-		st->tail->next = &job;
-	else
-		st->head = &job;
-	st->tail = &job;
-	pthread_cond_signal(&st->qcond);
-	pthread_mutex_unlock(&st->qlock);
-	while (sem_wait(&job.done) < 0)
-		; /* EINTR: a signal handler ran; the job is still the writer's */
-	rc = job.rc;
-	sem_destroy(&job.done);
-	return rc;
-}
-
-int store_submit(struct store *st, store_job_fn fn, void *arg, struct gw_err *err,
-		 void (*on_done)(void *ctx, int rc), void *ctx)
-{
-	struct write_job *job = calloc(1, sizeof(*job));
-
-	if (!job)
-		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	job->fn = fn;
-	job->arg = arg;
-	job->err = err;
-	job->on_done = on_done;
-	job->done_ctx = ctx;
-	pthread_mutex_lock(&st->qlock);
-	if (st->stopping) {
-		pthread_mutex_unlock(&st->qlock);
-		free(job);
 		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
 	}
 	if (st->tail)
@@ -706,6 +672,43 @@ int store_submit(struct store *st, store_job_fn fn, void *arg, struct gw_err *er
 	st->tail = job;
 	pthread_cond_signal(&st->qcond);
 	pthread_mutex_unlock(&st->qlock);
+	return 0;
+}
+
+int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
+{
+	struct write_job job = { .fn = fn, .arg = arg, .err = err };
+	int rc;
+
+	sem_init(&job.done, 0, 0);
+	if (enqueue(st, &job, err) < 0) {
+		sem_destroy(&job.done);
+		return -1;
+	}
+	while (sem_wait(&job.done) < 0)
+		; /* EINTR: a signal handler ran; the job is still the writer's */
+	rc = job.rc;
+	sem_destroy(&job.done);
+	return rc;
+}
+
+int store_submit(struct store *st, store_job_fn fn, const void *arg, size_t arg_len,
+		 struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx)
+{
+	struct write_job *job = calloc(1, sizeof(*job) + arg_len);
+
+	if (!job)
+		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	memcpy(job->args, arg, arg_len);
+	job->fn = fn;
+	job->arg = job->args;
+	job->err = err;
+	job->on_done = on_done;
+	job->done_ctx = ctx;
+	if (enqueue(st, job, err) < 0) {
+		free(job);
+		return -1;
+	}
 	return 0;
 }
 

@@ -151,36 +151,13 @@ int store_create_survey(struct store *st, const struct survey_new *in, char id_o
 	return store_run(st, create_survey_job, &a, err);
 }
 
-struct create_async {
-	struct create_args a;
-	void (*done)(void *ctx, int rc);
-	void *ctx;
-};
-
-static void create_async_done(void *p, int rc)
-{
-	struct create_async *c = p;
-
-	c->done(c->ctx, rc);
-	free(c);
-}
-
 int store_create_survey_async(struct store *st, const struct survey_new *in,
 			      char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
 			      void (*done)(void *ctx, int rc), void *ctx)
 {
-	struct create_async *c = malloc(sizeof(*c));
+	struct create_args a = { in, id_out, outcome };
 
-	if (!c)
-		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	c->a = (struct create_args){ in, id_out, outcome };
-	c->done = done;
-	c->ctx = ctx;
-	if (store_submit(st, create_survey_job, &c->a, err, create_async_done, c) < 0) {
-		free(c);
-		return -1;
-	}
-	return 0;
+	return store_submit(st, create_survey_job, &a, sizeof(a), err, done, ctx);
 }
 
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
