@@ -351,6 +351,7 @@ struct trigger_job {
 	struct buf question;
 	char id[SURVEY_ID_LEN], hex[25];
 	int outcome;
+	const struct survey *found; /* a repeated trigger's survey, read before the writer */
 	struct gw_err err;
 };
 
@@ -380,7 +381,10 @@ static void trigger_answer(void *ctx, struct response *resp)
 						      MT_QUEUED);
 	switch (outcome) {
 	case SURVEY_EXISTING:
-		reply_survey(gw, tj->id, 200, resp);
+		if (tj->found)
+			http_json_reply(resp, 200, survey_json(tj->found));
+		else
+			reply_survey(gw, tj->id, 200, resp);
 		break;
 	case SURVEY_OPTED_OUT:
 		http_error(
@@ -412,6 +416,7 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	struct trigger_job *tj = calloc(1, sizeof(*tj));
 	struct survey_new *sn;
 	struct trigger *t;
+	struct survey found;
 	json_error_t jerr;
 	uint8_t rnd[12];
 
@@ -440,10 +445,12 @@ static void create_survey(struct gateway *gw, const struct request *req, struct 
 	}
 	/* A trigger repeated by a helpdesk is answered from a reader, the writer never involved;
 	 * not found (or not readable), the writer's transaction decides as for any trigger. */
-	if (store_find_survey(gw->store, t->interaction_id, kind_name(t->kind), tj->id, &tj->err) ==
+	if (store_find_survey(gw->store, t->interaction_id, kind_name(t->kind), &found, &tj->err) ==
 	    1) {
 		tj->outcome = SURVEY_EXISTING;
+		tj->found = &found;
 		trigger_answer(tj, resp);
+		survey_release(&found);
 		return;
 	}
 	gw_err_clear(&tj->err);

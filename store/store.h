@@ -122,11 +122,11 @@ struct survey {
 int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err);
 
 /* The survey made for (interaction_id, kind), as store_create_survey() finds it, read without
- * the writer: 1 with its id in id_out, 0 none yet, -1 error.  A survey once made keeps its
- * interaction and kind, so a 1 stays true; a 0 may be out of date by the time it is acted on,
- * and store_create_survey() decides again. */
+ * the writer in one statement: 1 with it in *out (released with survey_release()), 0 none yet,
+ * -1 error.  A survey once made keeps its interaction and kind, so a 1 stays true; a 0 may be
+ * out of date by the time it is acted on, and store_create_survey() decides again. */
 int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
-		      char id_out[SURVEY_ID_LEN], struct gw_err *err);
+		      struct survey *out, struct gw_err *err);
 void survey_release(struct survey *s);
 
 /* ---- the outbox ------------------------------------------------------------------------ */

@@ -160,27 +160,9 @@ int store_create_survey_async(struct store *st, const struct survey_new *in,
 	return store_submit(st, create_survey_job, &a, sizeof(a), err, done, ctx);
 }
 
-int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
+/* The survey a statement of SURVEY_SELECT (store_readers.c) stepped to, into *out. */
+static int survey_from_row(sqlite3_stmt *s, struct survey *out, struct gw_err *err)
 {
-	struct reader *r = reader_get(st, err);
-	sqlite3_stmt *s;
-	int rc = -1, step;
-
-	memset(out, 0, sizeof(*out));
-	if (!r)
-		return -1;
-	if (!(s = reader_stmt(r, R_SURVEY_GET, err)))
-		goto out;
-	bind_str(s, 1, id);
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		db_fail(r->db, step, "read survey", err);
-		goto out;
-	}
 	col_copy(s, 0, out->id, sizeof(out->id));
 	col_copy(s, 1, out->customer_id, sizeof(out->customer_id));
 	col_copy(s, 2, out->phone, sizeof(out->phone));
@@ -208,48 +190,58 @@ int store_get_survey(struct store *st, const char *id, struct survey *out, struc
 	col_copy(s, 24, out->error_message, sizeof(out->error_message));
 	col_copy(s, 28, out->reason, sizeof(out->reason));
 	col_copy(s, 29, out->timezone, sizeof(out->timezone));
-	if (sqlite3_column_type(s, 25) != SQLITE_NULL) {
-		out->has_response = 1;
-		out->score = sqlite3_column_int(s, 25);
-		out->comment = col_dup(s, 26);
-		out->raw_text = col_dup(s, 27);
-		if (!out->comment || !out->raw_text) {
-			survey_release(out);
-			gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	reader_put(st, r);
-	return rc;
+	if (sqlite3_column_type(s, 25) == SQLITE_NULL)
+		return 0;
+	out->has_response = 1;
+	out->score = sqlite3_column_int(s, 25);
+	out->comment = col_dup(s, 26);
+	out->raw_text = col_dup(s, 27);
+	if (out->comment && out->raw_text)
+		return 0;
+	survey_release(out);
+	return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
 }
 
-int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
-		      char id_out[SURVEY_ID_LEN], struct gw_err *err)
+/* One survey by a reader statement of SURVEY_SELECT bound to key1 (and key2 when not NULL):
+ * 1 found, 0 not, -1 error. */
+static int read_survey(struct store *st, enum reader_stmt which, const char *key1, const char *key2,
+		       struct survey *out, struct gw_err *err)
 {
 	struct reader *r = reader_get(st, err);
 	sqlite3_stmt *s;
 	int rc = -1, step;
 
+	memset(out, 0, sizeof(*out));
 	if (!r)
 		return -1;
-	if (!(s = reader_stmt(r, R_SURVEY_BY_INTERACTION, err)))
+	if (!(s = reader_stmt(r, which, err)))
 		goto out;
-	bind_str(s, 1, interaction_id);
-	bind_str(s, 2, kind);
+	bind_str(s, 1, key1);
+	if (key2)
+		bind_str(s, 2, key2);
 	step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		col_copy(s, 0, id_out, SURVEY_ID_LEN);
-		rc = 1;
-	} else if (step == SQLITE_DONE) {
+	if (step == SQLITE_ROW)
+		rc = survey_from_row(s, out, err) < 0 ? -1 : 1;
+	else if (step == SQLITE_DONE)
 		rc = 0;
-	} else {
-		db_fail(r->db, step, "find survey", err);
-	}
+	else
+		db_fail(r->db, step, "read survey", err);
 out:
 	reader_put(st, r);
 	return rc;
+}
+
+int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
+{
+	int rc = read_survey(st, R_SURVEY_GET, id, NULL, out, err);
+
+	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
+		      struct survey *out, struct gw_err *err)
+{
+	return read_survey(st, R_SURVEY_BY_INTERACTION, interaction_id, kind, out, err);
 }
 
 int store_list_surveys(struct store *st, const char *status, size_t max,

@@ -418,15 +418,21 @@ static void test_find_survey_by_interaction_and_kind(void **state)
 	struct temp_store *f = *state;
 	struct gw_err err = { 0 };
 	struct new_survey n;
-	char id[SURVEY_ID_LEN] = "";
+	struct survey sv;
 
 	sn_init(&n, "s-find", 1000);
-	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 0);
+	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", &sv, &err), 0);
 	create_ok(f, &n.sn, 1, "s-find");
-	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 1);
-	assert_string_equal(id, "s-find");
-	assert_int_equal(store_find_survey(f->st, n.interaction, "ces", id, &err), 0);
-	assert_int_equal(store_find_survey(f->st, "chat-never", "nps", id, &err), 0);
+	assert_int_equal(store_find_survey(f->st, n.interaction, "nps", &sv, &err), 1);
+	assert_string_equal(sv.id, "s-find");
+	assert_string_equal(sv.interaction_id, n.interaction);
+	assert_string_equal(sv.kind, "nps");
+	assert_string_equal(sv.status, "queued");
+	assert_string_equal(sv.customer_id, n.sn.customer_id);
+	assert_int_equal(sv.created_at, 1000);
+	survey_release(&sv);
+	assert_int_equal(store_find_survey(f->st, n.interaction, "ces", &sv, &err), 0);
+	assert_int_equal(store_find_survey(f->st, "chat-never", "nps", &sv, &err), 0);
 }
 
 /*
@@ -443,7 +449,7 @@ static void test_reads_leave_no_snapshot_behind(void **state)
 	struct customer_history h;
 	struct survey sv;
 	struct new_survey n;
-	char id[SURVEY_ID_LEN], ids[4][SURVEY_ID_LEN];
+	char ids[4][SURVEY_ID_LEN];
 	sqlite3 *db = NULL;
 	int log = -1, ckpt = -1;
 	size_t k;
@@ -454,7 +460,8 @@ static void test_reads_leave_no_snapshot_behind(void **state)
 		assert_int_equal(store_get_survey(f->st, "s-snap", &sv, &err), 0);
 		survey_release(&sv);
 		assert_int_equal(store_get_survey(f->st, "s-none", &sv, &err), 1);
-		assert_int_equal(store_find_survey(f->st, n.interaction, "nps", id, &err), 1);
+		assert_int_equal(store_find_survey(f->st, n.interaction, "nps", &sv, &err), 1);
+		survey_release(&sv);
 		assert_int_equal(store_list_surveys(f->st, "queued", 4, ids, &k, &err), 0);
 		assert_int_equal(k, 1);
 		assert_int_equal(store_outbox_depth(f->st, &depth, &err), 0);
