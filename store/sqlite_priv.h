@@ -129,6 +129,8 @@ int store_submit(struct store *st, store_job_fn fn, const void *arg, size_t arg_
 		 struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx);
 /* Opens a connection with the store's settings (busy timeout, extended codes). */
 int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err);
+/* The name of the VFS open_conn() uses (wal_vfs.c), or NULL for SQLite's default. */
+const char *store_vfs(void);
 /* Queues an outbound message due at `due` (inside a transaction). */
 int insert_outbound(struct store *st, const char *survey_id, const char *purpose,
 		    const char *channel, const char *provider, const char *phone, const char *body,

@@ -810,10 +810,11 @@ const char *store_sqlite_version(void)
 	return sqlite3_libversion();
 }
 
-/* Opens a connection with the pragmas every connection of the store uses. */
+/* Opens a connection with the pragmas every connection of the store uses, on the VFS that
+ * gathers the log's writes (wal_vfs.c; the default one if it could not be registered). */
 int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err)
 {
-	int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, store_vfs());
 
 	if (rc != SQLITE_OK) {
 		db_fail(*out, rc, "open", err);
