@@ -15,13 +15,15 @@
 # Packages come from Debian 12; `make deps` installs what is missing (as root) or says what to run.
 
 CC       ?= cc
-PKGS     := libcurl jansson libmicrohttpd sqlite3 libcrypto
+PKGS     := libcurl jansson libmicrohttpd sqlite3 libcrypto libpq
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libssl-dev \
-            libsqlite3-dev libcmocka-dev curl tzdata clang-format
+            libsqlite3-dev libpq-dev libcmocka-dev curl tzdata clang-format
+# The tests also start a PostgreSQL server of their own (tools/pg-cluster.sh).
+TEST_DEB_PKGS := postgresql
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE
 # One -I per layer (docs/architecture.md), lowest first; tools/check-layers.sh keeps them apart.
-INCS     := -Ilib -Iproviders -Istore -Isurvey -Igateway
+INCS     := -Ilib -Iproviders -Istore -Istore/postgres -Isurvey -Igateway
 OPT      ?= -O2 -g
 SAN      ?=
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -29,7 +31,7 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
 
-LAYERS   := lib providers store survey gateway
+LAYERS   := lib providers store store/postgres survey gateway
 LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
@@ -51,9 +53,17 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
-# Runs every test binary; end-to-end tests find the gateway through GATEWAY_BIN.
+# Runs every test binary; end-to-end tests find the gateway through GATEWAY_BIN.  Tests of the
+# PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster started here and stopped
+# after (tools/pg-cluster.sh: about a second).
 check: $(B)/gateway $(TEST_BIN)
-	@failed=0; for t in $(TEST_BIN); do \
+	@if [ -z "$$GATEWAY_TEST_PG_URL" ]; then \
+	  pgdir=$$(mktemp -d /tmp/gateway-pg.XXXXXX) && \
+	  trap 'bash tools/pg-cluster.sh stop '"$$pgdir" EXIT && \
+	  GATEWAY_TEST_PG_URL=$$(bash tools/pg-cluster.sh start "$$pgdir") || exit 1; \
+	  export GATEWAY_TEST_PG_URL; \
+	fi; \
+	failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; exit $$failed
 
@@ -80,7 +90,8 @@ run: deps
 layers:
 	@bash tools/check-layers.sh && echo "layers: every include runs one way"
 
-test: deps
+test:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(TEST_DEB_PKGS)"
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory check

@@ -16,9 +16,9 @@ FUZZ_TARGETS  ?= reply form twilio_sign meta_webhook trigger config csv
 # (a run that saved any crash still fails).
 FUZZ_FLAGS    ?=
 FUZZ_B        := build/fuzz
-FUZZ_PKGS     := libcurl jansson libmicrohttpd sqlite3 libcrypto
+FUZZ_PKGS     := libcurl jansson libmicrohttpd sqlite3 libcrypto libpq
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev pkg-config libcurl4-openssl-dev libjansson-dev \
-                 libmicrohttpd-dev libsqlite3-dev libssl-dev tzdata
+                 libmicrohttpd-dev libsqlite3-dev libssl-dev libpq-dev tzdata
 
 # -max_len per target: an SMS/WhatsApp text, a form body, a webhook body, a config file.
 FUZZ_MAXLEN_reply        := 2048

@@ -1,0 +1,153 @@
+/*
+ * pg_schema.c - the PostgreSQL schema as a list of forward migrations.
+ *
+ * The same tables, columns and indexes as the SQLite schema (store/schema.c) at its newest, in
+ * PostgreSQL's types, and what several instances sharing one database need besides: who holds
+ * a message's or an event's lease (claimed_by) and one token bucket per provider that every
+ * instance takes from.  Times are Unix seconds in BIGINT, as on SQLite.  A migration is never
+ * edited once released: a change is a new one appended to the list.
+ */
+#include "pg_schema.h"
+
+static const char *const migrations[] = {
+	/* 1: everything SQLite's 14 migrations make, and the state instances share. */
+	"CREATE TABLE customers ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  ext_id TEXT NOT NULL UNIQUE,"
+	"  phone TEXT NOT NULL,"
+	"  name TEXT,"
+	"  locale TEXT NOT NULL,"
+	"  opted_out INTEGER NOT NULL DEFAULT 0,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  timezone TEXT,"
+	"  erased_at BIGINT);"
+	"CREATE INDEX customers_by_phone ON customers (phone, updated_at);"
+	"CREATE TABLE surveys ("
+	"  id TEXT PRIMARY KEY,"
+	"  customer_id BIGINT NOT NULL REFERENCES customers (id),"
+	"  phone TEXT NOT NULL,"
+	"  name TEXT,"
+	"  locale TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  interaction_id TEXT NOT NULL,"
+	"  touchpoint TEXT,"
+	"  agent TEXT,"
+	"  opened_at TEXT,"
+	"  closed_at TEXT,"
+	"  status TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  send_after BIGINT NOT NULL,"
+	"  sent_at BIGINT,"
+	"  delivered_at BIGINT,"
+	"  answered_at BIGINT,"
+	"  expires_at BIGINT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  reprompted INTEGER NOT NULL DEFAULT 0,"
+	"  provider_message_id TEXT,"
+	"  error_code TEXT,"
+	"  error_message TEXT,"
+	"  reason TEXT,"
+	"  timezone TEXT,"
+	"  expire_after_s BIGINT NOT NULL DEFAULT 172800,"
+	"  follow_up_until BIGINT,"
+	"  UNIQUE (interaction_id, kind));"
+	"CREATE INDEX surveys_by_phone ON surveys (phone, provider, created_at);"
+	"CREATE INDEX surveys_by_customer ON surveys (customer_id, created_at);"
+	"CREATE INDEX surveys_by_status ON surveys (status, expires_at);"
+	"CREATE INDEX surveys_by_kind_time ON surveys (kind, created_at);"
+	"CREATE TABLE messages ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  survey_id TEXT REFERENCES surveys (id),"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	"  purpose TEXT NOT NULL,"
+	"  channel TEXT,"
+	"  provider TEXT NOT NULL,"
+	"  phone TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  provider_message_id TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at BIGINT,"
+	"  error_code TEXT,"
+	"  error_message TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  sent_at BIGINT,"
+	"  updated_at BIGINT NOT NULL,"
+	"  needs_template INTEGER NOT NULL DEFAULT 0,"
+	"  lease_until BIGINT,"
+	"  claimed_by TEXT);" /* the instance whose lease it is, while 'sending' */
+	"CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status = 'queued';"
+	"CREATE INDEX messages_by_survey ON messages (survey_id);"
+	"CREATE INDEX messages_by_phone ON messages (phone, provider, direction, created_at);"
+	"CREATE INDEX messages_unpurged_by_time ON messages (created_at) WHERE body <> '';"
+	"CREATE INDEX messages_sending ON messages (lease_until) WHERE status = 'sending';"
+	"CREATE INDEX messages_uncertain ON messages (survey_id) WHERE status = 'uncertain';"
+	"CREATE UNIQUE INDEX messages_in_by_provider_id ON messages (provider, provider_message_id)"
+	"  WHERE provider_message_id IS NOT NULL AND direction = 'in';"
+	"CREATE INDEX messages_out_by_provider_id ON messages (provider, provider_message_id)"
+	"  WHERE provider_message_id IS NOT NULL AND direction = 'out';"
+	/* the outbox is updated two or three times per message: vacuumed early */
+	"ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0.02,"
+	"  autovacuum_analyze_scale_factor = 0.02);"
+	"CREATE TABLE responses ("
+	"  survey_id TEXT PRIMARY KEY REFERENCES surveys (id),"
+	"  score INTEGER NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  raw_text TEXT NOT NULL,"
+	"  message_id BIGINT REFERENCES messages (id),"
+	"  answered_at BIGINT NOT NULL);"
+	"CREATE INDEX responses_by_time ON responses (answered_at);"
+	"CREATE INDEX responses_unpurged_by_time ON responses (answered_at)"
+	"  WHERE comment <> '' OR raw_text <> '';"
+	"CREATE TABLE suppressions ("
+	"  phone TEXT PRIMARY KEY,"
+	"  opted_out INTEGER NOT NULL,"
+	"  opted_out_at BIGINT,"
+	"  opted_in_at BIGINT,"
+	"  provider TEXT,"
+	"  updated_at BIGINT NOT NULL);"
+	"CREATE TABLE idempotency ("
+	"  key TEXT PRIMARY KEY,"
+	"  body_sha256 TEXT NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  response TEXT,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX idempotency_by_time ON idempotency (created_at);"
+	"CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);"
+	"INSERT INTO heartbeat (id, at) VALUES (1, 0);"
+	"CREATE TABLE events ("
+	"  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  type TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'expired')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at BIGINT NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  claimed_by TEXT,"
+	"  lease_until BIGINT);"
+	"CREATE INDEX events_pending_in_order ON events (seq, next_attempt_at)"
+	"  WHERE status = 'pending';"
+	"ALTER TABLE events SET (autovacuum_vacuum_scale_factor = 0.02);"
+	/* [provider.X] rate shared by every instance: tokens taken and refilled in one UPDATE */
+	"CREATE TABLE provider_pacing ("
+	"  provider TEXT PRIMARY KEY,"
+	"  tokens DOUBLE PRECISION NOT NULL,"
+	"  refilled_at_ms BIGINT NOT NULL);",
+};
+
+int pg_schema_version(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *pg_schema_migration(int to_version)
+{
+	if (to_version < 1 || to_version > pg_schema_version())
+		return 0;
+	return migrations[to_version - 1];
+}

@@ -1,0 +1,192 @@
+/*
+ * pg_store.c - opening the store on PostgreSQL (see pg_store.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_priv.h"
+#include "pg_schema.h"
+#include "pg_store.h"
+
+int pg_describe(const char *url, char *where, size_t n, char *password, size_t pn,
+		struct gw_err *err)
+{
+	const char *host = "", *port = "", *db = "", *user = "";
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &msg);
+
+	if (password && pn)
+		password[0] = '\0';
+	if (!opts) {
+		/* libpq quotes the offending part of the string, which may hold the password:
+		 * only its words before the quote are kept */
+		char reason[120] = "out of memory";
+
+		if (msg) {
+			snprintf(reason, sizeof(reason), "%s", msg);
+			reason[strcspn(reason, "\"\n")] = '\0';
+			for (size_t k = strlen(reason); k && strchr(": ", reason[k - 1]); k--)
+				reason[k - 1] = '\0';
+			PQfreemem(msg);
+		}
+		return gw_errf(err, "the PostgreSQL URL is not valid: %s", reason);
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !o->val[0])
+			continue;
+		if (strcmp(o->keyword, "host") == 0 ||
+		    (strcmp(o->keyword, "hostaddr") == 0 && !host[0]))
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+		else if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "password") == 0 && password && pn)
+			snprintf(password, pn, "%s", o->val);
+	}
+	snprintf(where, n, "%s:%s/%s", host[0] ? host : "the local socket", port[0] ? port : "5432",
+		 db[0]   ? db :
+		 user[0] ? user :
+			   "(the user's database)");
+	PQconninfoFree(opts);
+	return 0;
+}
+
+int pg_fail(PGconn *c, const char *where, const char *what, const char *secret, struct gw_err *err)
+{
+	char reason[GW_ERR_LEN];
+	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	char *p;
+
+	snprintf(reason, sizeof(reason), "%s", m && m[0] ? m : "unknown error");
+	reason[strcspn(reason, "\n")] = '\0';
+	if (secret && secret[0])
+		while ((p = strstr(reason, secret)) != NULL)
+			memset(p, '*', strlen(secret));
+	gw_err_set(err, 503, "store_unavailable", "", "PostgreSQL at %s: %s: %s", where, what,
+		   reason);
+	return -1;
+}
+
+/* One statement (or several, as one implicit transaction) that returns no rows worth reading. */
+static int exec_ok(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
+{
+	PGresult *r = PQexec(st->conn, sql);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	PQclear(r);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return 0;
+	return pg_fail(st->conn, st->where, what, NULL, err);
+}
+
+/* One integer from a one-row query; -1 on error. */
+static int query_int(struct pg_store *st, const char *sql, long long *out, struct gw_err *err)
+{
+	PGresult *r = PQexec(st->conn, sql);
+	int rc = -1;
+
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		rc = 0;
+	} else {
+		pg_fail(st->conn, st->where, "read the schema version", NULL, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The migrations this database lacks, each in a transaction with its version, under a session
+ * advisory lock: instances that start together wait for the first, then find nothing to do. */
+static int migrate(struct pg_store *st, struct gw_err *err)
+{
+	char sql[160];
+	long long have = 0;
+	int rc = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", PG_MIGRATE_LOCK);
+	if (exec_ok(st, sql, "wait for the migration lock", err) < 0)
+		return -1;
+	if (exec_ok(st, "CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER NOT NULL)",
+		    "create the schema version table", err) < 0 ||
+	    query_int(st, "SELECT coalesce(max(version), 0) FROM gateway_schema", &have, err) < 0)
+		goto unlock;
+	if (have > pg_schema_version()) {
+		gw_errf(err,
+			"PostgreSQL at %s has schema version %lld, newer than this gateway's %d: "
+			"run a newer gateway",
+			st->where, have, pg_schema_version());
+		goto unlock;
+	}
+	for (int v = (int)have + 1; v <= pg_schema_version(); v++) {
+		if (exec_ok(st, "BEGIN", "migrate", err) < 0)
+			goto unlock;
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM gateway_schema; INSERT INTO gateway_schema VALUES (%d)", v);
+		if (exec_ok(st, pg_schema_migration(v), "migrate", err) < 0 ||
+		    exec_ok(st, sql, "migrate", err) < 0 ||
+		    exec_ok(st, "COMMIT", "migrate", err) < 0) {
+			PQclear(PQexec(st->conn, "ROLLBACK"));
+			goto unlock;
+		}
+	}
+	rc = 0;
+unlock:
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", PG_MIGRATE_LOCK);
+	PQclear(PQexec(st->conn, sql));
+	return rc;
+}
+
+/* The server's notices ("already exists, skipping") are not the gateway's to print. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+struct pg_store *pg_store_open(const char *url, struct gw_err *err)
+{
+	struct pg_store *st = calloc(1, sizeof(*st));
+	char password[200], setup[300];
+
+	if (!st) {
+		gw_errf(err, "out of memory");
+		return NULL;
+	}
+	if (pg_describe(url, st->where, sizeof(st->where), password, sizeof(password), err) < 0)
+		goto fail;
+	st->conn = PQconnectdb(url);
+	if (!st->conn || PQstatus(st->conn) != CONNECTION_OK) {
+		pg_fail(st->conn, st->where, "cannot connect", password, err);
+		goto fail;
+	}
+	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+	snprintf(setup, sizeof(setup),
+		 "SET synchronous_commit = on; SET statement_timeout = %d;"
+		 " SET idle_in_transaction_session_timeout = %d; SET application_name = 'gateway'",
+		 PG_STATEMENT_TIMEOUT_MS, PG_IDLE_TX_TIMEOUT_MS);
+	if (exec_ok(st, setup, "set the session up", err) < 0 || migrate(st, err) < 0)
+		goto fail;
+	memset(password, 0, sizeof(password));
+	return st;
+fail:
+	memset(password, 0, sizeof(password));
+	pg_store_close(st);
+	return NULL;
+}
+
+void pg_store_close(struct pg_store *st)
+{
+	if (!st)
+		return;
+	PQfinish(st->conn);
+	free(st);
+}
+
+int pg_store_schema_version(void)
+{
+	return pg_schema_version();
+}
