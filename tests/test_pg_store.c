@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pg_priv.h"
 #include "pg_store.h"
@@ -267,6 +269,321 @@ static void test_refusals_by_the_server_name_the_reason(void **state)
 		fail_msg("message: %s", err.msg);
 }
 
+/* ---- the outbox, shared by instances ------------------------------------------------------ */
+
+/* A customer, a survey of theirs and its outbound message due at `due`; `n` names them. */
+static void add_survey(const struct pg_test_db *db, int n, int64_t due)
+{
+	char sql[1400];
+
+	snprintf(
+		sql, sizeof(sql),
+		"INSERT INTO customers (ext_id, phone, name, locale, created_at, updated_at)"
+		" VALUES ('cust-%d', '+3460000%04d', 'Ana %d', 'es', 1, 1);"
+		"INSERT INTO surveys (id, customer_id, phone, name, locale, kind, channel, provider,"
+		" interaction_id, status, created_at, send_after)"
+		" SELECT 'sv-%d', id, phone, name, 'es', 'nps', 'sms', 'twilio', 'chat-%d', 'queued',"
+		" 1, %lld FROM customers WHERE ext_id = 'cust-%d';"
+		"INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone, body,"
+		" status, next_attempt_at, created_at, updated_at)"
+		" VALUES ('sv-%d', 'out', 'survey', 'sms', 'twilio', '+3460000%04d', 'q%d', 'queued',"
+		" %lld, 1, 1)",
+		n, n, n, n, n, (long long)due, n, n, n, n, (long long)due);
+	pg_test_exec(db, sql);
+}
+
+static struct pg_store *open_with_lease(const struct pg_test_db *db, int64_t lease)
+{
+	struct pg_store *st = open_ok(db);
+
+	pg_store_set_send_lease(st, lease);
+	return st;
+}
+
+static void claim(struct pg_store *st, int64_t now, struct outbox_item *items, size_t max,
+		  size_t *n)
+{
+	struct gw_err err = { 0 };
+
+	if (pg_claim_due(st, now, "twilio", items, max, n, &err) < 0)
+		fail_msg("pg_claim_due: %s", err.msg);
+}
+
+/* Due messages are claimed oldest first, with what their send needs, each moved to `sending`
+ * under this instance's name and lease, its survey too; messages not yet due stay queued. */
+static void test_a_claim_takes_due_messages_oldest_first(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pg_store *st;
+	struct outbox_item it[4];
+	char sql[256];
+	size_t n;
+
+	pg_store_close(open_ok(db));
+	add_survey(db, 1, 300);
+	add_survey(db, 2, 100);
+	add_survey(db, 3, 200);
+	add_survey(db, 4, 5000);
+	st = open_with_lease(db, 60);
+	claim(st, 1000, it, 2, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(it[0].survey_id, "sv-2");
+	assert_string_equal(it[1].survey_id, "sv-3");
+	assert_string_equal(it[0].body, "q2");
+	assert_string_equal(it[0].kind, "nps");
+	assert_string_equal(it[0].locale, "es");
+	assert_string_equal(it[0].name, "Ana 2");
+	assert_string_equal(it[0].purpose, "survey");
+	assert_int_equal(it[0].attempts, 1);
+	snprintf(sql, sizeof(sql),
+		 "SELECT string_agg(survey_id || ':' || status || ':' || coalesce(lease_until, 0)"
+		 " || ':' || coalesce((claimed_by = '%s')::text, ''), ',' ORDER BY survey_id)"
+		 " FROM messages",
+		 pg_store_instance(st));
+	assert_query(db, sql,
+		     "sv-1:queued:0:,sv-2:sending:1060:true,sv-3:sending:1060:true,sv-4:queued:0:");
+	assert_query(db, "SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM surveys",
+		     "sv-1:queued,sv-2:sending,sv-3:sending,sv-4:queued");
+	for (size_t i = 0; i < n; i++)
+		outbox_item_release(&it[i]);
+	claim(st, 1000, it, 4, &n);
+	assert_int_equal(n, 1); /* sv-1; sv-4 is not due */
+	assert_string_equal(it[0].survey_id, "sv-1");
+	outbox_item_release(&it[0]);
+	pg_store_close(st);
+}
+
+#define CLAIMERS 3
+#define CLAIMED_MESSAGES 3000
+
+struct claimer {
+	const struct pg_test_db *db;
+	int64_t *ids; /* what it claimed */
+	size_t n;
+	struct gw_err err;
+	int failed;
+};
+
+static void *claim_until_empty(void *arg)
+{
+	struct claimer *c = arg;
+	struct pg_store *st = pg_store_open(c->db->url, &c->err);
+	struct outbox_item it[50];
+	size_t n;
+
+	if (!st) {
+		c->failed = 1;
+		return NULL;
+	}
+	do {
+		if (pg_claim_due(st, 1000, "twilio", it, 50, &n, &c->err) < 0) {
+			c->failed = 1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			c->ids[c->n++] = it[i].message_id;
+			outbox_item_release(&it[i]);
+		}
+	} while (n > 0);
+	pg_store_close(st);
+	return NULL;
+}
+
+/* Three instances claim one outbox at once until it is empty: every message is claimed, none
+ * twice, and each row names the instance that got it (without FOR UPDATE, two claims of the
+ * same rows both win). */
+static void test_instances_claiming_at_once_take_each_message_once(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct claimer c[CLAIMERS];
+	pthread_t t[CLAIMERS];
+	static unsigned char seen[CLAIMED_MESSAGES + 1];
+	char want[16];
+	size_t total = 0;
+
+	pg_store_close(open_ok(db));
+	pg_test_exec(db,
+		     "INSERT INTO messages (direction, purpose, channel, provider, phone, body,"
+		     " status, next_attempt_at, created_at, updated_at)"
+		     " SELECT 'out', 'thanks', 'sms', 'twilio', '+34600' || g, 'thanks', 'queued',"
+		     " g % 97, 1, 1 FROM generate_series(1, 3000) g");
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < CLAIMERS; i++) {
+		c[i] = (struct claimer){ .db = db };
+		c[i].ids = calloc(CLAIMED_MESSAGES, sizeof(int64_t));
+		assert_non_null(c[i].ids);
+		assert_int_equal(pthread_create(&t[i], NULL, claim_until_empty, &c[i]), 0);
+	}
+	for (int i = 0; i < CLAIMERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < CLAIMERS; i++) {
+		if (c[i].failed)
+			fail_msg("claimer %d: %s", i, c[i].err.msg);
+		for (size_t k = 0; k < c[i].n; k++) {
+			int64_t id = c[i].ids[k];
+
+			assert_true(id >= 1 && id <= CLAIMED_MESSAGES);
+			if (seen[id]++)
+				fail_msg("message %lld claimed twice", (long long)id);
+		}
+		total += c[i].n;
+		printf("  claimer %d: %zu messages\n", i, c[i].n);
+		free(c[i].ids);
+	}
+	assert_int_equal(total, CLAIMED_MESSAGES);
+	snprintf(want, sizeof(want), "%d", CLAIMED_MESSAGES);
+	assert_query(db, "SELECT count(*) FROM messages WHERE status = 'sending'", want);
+	assert_query(db, "SELECT count(DISTINCT claimed_by) FROM messages", "3");
+}
+
+static void accepted(struct pg_store *st, int64_t id, const char *sid, int64_t now)
+{
+	struct gw_err err = { 0 };
+
+	if (pg_send_accepted(st, id, sid, now, &err) < 0)
+		fail_msg("pg_send_accepted: %s", err.msg);
+}
+
+/* An outcome lands only from the instance holding the claim: not from another, still after the
+ * lease made it uncertain, never on a claim another instance took since. */
+static void test_an_outcome_lands_only_for_its_claimant(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pg_store *a, *b;
+	struct outbox_item it[2];
+	struct gw_err err = { 0 };
+	size_t n;
+
+	pg_store_close(open_ok(db));
+	add_survey(db, 1, 100);
+	a = open_with_lease(db, 60);
+	b = open_with_lease(db, 60);
+	claim(a, 1000, it, 2, &n);
+	assert_int_equal(n, 1);
+	outbox_item_release(&it[0]);
+	accepted(b, it[0].message_id, "SM-b", 1001); /* not b's claim: nothing */
+	assert_query(db, "SELECT status || ':' || coalesce(provider_message_id, '') FROM messages",
+		     "sending:");
+	/* the lease runs out: uncertain, message and survey */
+	assert_int_equal(pg_expire_leases(b, 1060, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_query(db,
+		     "SELECT (SELECT status FROM messages) || ':' || (SELECT status FROM surveys)",
+		     "uncertain:uncertain");
+	/* a's answer arrives late: the outcome is known after all */
+	accepted(a, it[0].message_id, "SM-a", 1070);
+	assert_query(
+		db,
+		"SELECT (SELECT status || ':' || provider_message_id FROM messages) || ':' ||"
+		" (SELECT status || ':' || provider_message_id || ':' || expires_at FROM surveys)",
+		"sent:SM-a:sent:SM-a:173870");
+	/* queued again by an operator and claimed by b: a's second late answer changes nothing */
+	pg_test_exec(db, "UPDATE messages SET status = 'queued';"
+			 " UPDATE surveys SET status = 'queued'");
+	claim(b, 2000, it, 2, &n);
+	assert_int_equal(n, 1);
+	outbox_item_release(&it[0]);
+	accepted(a, it[0].message_id, "SM-late", 2001);
+	assert_query(db, "SELECT status || ':' || provider_message_id FROM messages",
+		     "sending:SM-a");
+	accepted(b, it[0].message_id, "SM-b2", 2002);
+	assert_query(db, "SELECT status || ':' || provider_message_id FROM messages", "sent:SM-b2");
+	pg_store_close(a);
+	pg_store_close(b);
+}
+
+static void take(struct pg_store *st, double rate, double burst, size_t want, size_t *got)
+{
+	struct gw_err err = { 0 };
+
+	if (pg_pace_take(st, "twilio", rate, burst, want, got, &err) < 0)
+		fail_msg("pg_pace_take: %s", err.msg);
+}
+
+/* A bucket starts full and gives whole tokens only; with no time to refill, it is empty. */
+static void test_pacing_gives_what_the_bucket_holds(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pg_store *st = open_ok(db);
+	size_t got;
+
+	take(st, 0.001, 3, 5, &got);
+	assert_int_equal(got, 3);
+	take(st, 0.001, 3, 5, &got);
+	assert_int_equal(got, 0);
+	pg_store_close(st);
+}
+
+#define PACERS 4
+
+struct pacer {
+	const struct pg_test_db *db;
+	size_t taken;
+	struct gw_err err;
+	int failed;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *pace_for_a_while(void *arg)
+{
+	struct pacer *p = arg;
+	struct pg_store *st = pg_store_open(p->db->url, &p->err);
+	double until = now_s() + 1.5;
+	size_t got;
+
+	if (!st) {
+		p->failed = 1;
+		return NULL;
+	}
+	while (now_s() < until) {
+		if (pg_pace_take(st, "twilio", 200, 20, 5, &got, &p->err) < 0) {
+			p->failed = 1;
+			break;
+		}
+		p->taken += got;
+		usleep(1000);
+	}
+	pg_store_close(st);
+	return NULL;
+}
+
+/* Four instances taking from one provider's bucket (200/s, burst 20) for 1.5 s: together they
+ * never get more than the burst plus what the rate refilled over the time they took. */
+static void test_pacing_is_shared_by_instances(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pacer p[PACERS];
+	pthread_t t[PACERS];
+	double t0, elapsed, bound;
+	size_t total = 0;
+
+	pg_store_close(open_ok(db));
+	t0 = now_s();
+	for (int i = 0; i < PACERS; i++) {
+		p[i] = (struct pacer){ .db = db };
+		assert_int_equal(pthread_create(&t[i], NULL, pace_for_a_while, &p[i]), 0);
+	}
+	for (int i = 0; i < PACERS; i++)
+		pthread_join(t[i], NULL);
+	elapsed = now_s() - t0;
+	for (int i = 0; i < PACERS; i++) {
+		if (p[i].failed)
+			fail_msg("instance %d: %s", i, p[i].err.msg);
+		total += p[i].taken;
+	}
+	bound = 20 + 200 * elapsed;
+	printf("  4 instances took %zu tokens in %.2f s (at most %.0f)\n", total, elapsed, bound);
+	assert_true((double)total <= bound);
+	assert_true(total >= 20); /* the full bucket at least */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +597,16 @@ int main(void)
 						fx_db, fx_db_free),
 		cmocka_unit_test(test_faults_at_start_name_the_server_never_the_password),
 		cmocka_unit_test_setup_teardown(test_refusals_by_the_server_name_the_reason, fx_db,
+						fx_db_free),
+		cmocka_unit_test_setup_teardown(test_a_claim_takes_due_messages_oldest_first, fx_db,
+						fx_db_free),
+		cmocka_unit_test_setup_teardown(
+			test_instances_claiming_at_once_take_each_message_once, fx_db, fx_db_free),
+		cmocka_unit_test_setup_teardown(test_an_outcome_lands_only_for_its_claimant, fx_db,
+						fx_db_free),
+		cmocka_unit_test_setup_teardown(test_pacing_gives_what_the_bucket_holds, fx_db,
+						fx_db_free),
+		cmocka_unit_test_setup_teardown(test_pacing_is_shared_by_instances, fx_db,
 						fx_db_free),
 	};
 

@@ -5,6 +5,7 @@
 #define GW_PG_PRIV_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "gwerr.h"
 
@@ -19,7 +20,9 @@
 
 struct pg_store {
 	PGconn *conn;
-	char where[200]; /* the server as messages name it: host:port/database */
+	char where[200];   /* the server as messages name it: host:port/database */
+	char instance[96]; /* this process as claimed_by names it: host:pid:random */
+	int64_t send_lease_s;
 };
 
 /* Fills `where` from a connection string without connecting: "host:port/database" with

@@ -137,7 +137,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE provider_pacing ("
 	"  provider TEXT PRIMARY KEY,"
 	"  tokens DOUBLE PRECISION NOT NULL,"
-	"  refilled_at_ms BIGINT NOT NULL);",
+	"  refilled_at_ms BIGINT NOT NULL,"
+	"  last_taken BIGINT NOT NULL DEFAULT 0);", /* what the last UPDATE granted, returned */
 };
 
 int pg_schema_version(void)

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "crypto.h"
 #include "pg_priv.h"
 #include "pg_schema.h"
 #include "pg_store.h"
@@ -140,6 +142,21 @@ unlock:
 	return rc;
 }
 
+/* host:pid:random: unique among the instances of one database, even across restarts. */
+static int name_instance(struct pg_store *st, struct gw_err *err)
+{
+	char host[64] = "?";
+	uint8_t rnd[4];
+
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		return gw_errf(err, "no random source");
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(st->instance, sizeof(st->instance), "%s:%d:%02x%02x%02x%02x", host, (int)getpid(),
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	return 0;
+}
+
 /* The server's notices ("already exists, skipping") are not the gateway's to print. */
 static void ignore_notice(void *arg, const char *message)
 {
@@ -168,8 +185,10 @@ struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 		 "SET synchronous_commit = on; SET statement_timeout = %d;"
 		 " SET idle_in_transaction_session_timeout = %d; SET application_name = 'gateway'",
 		 PG_STATEMENT_TIMEOUT_MS, PG_IDLE_TX_TIMEOUT_MS);
-	if (exec_ok(st, setup, "set the session up", err) < 0 || migrate(st, err) < 0)
+	if (exec_ok(st, setup, "set the session up", err) < 0 || migrate(st, err) < 0 ||
+	    name_instance(st, err) < 0)
 		goto fail;
+	st->send_lease_s = 120;
 	memset(password, 0, sizeof(password));
 	return st;
 fail:
@@ -189,4 +208,14 @@ void pg_store_close(struct pg_store *st)
 int pg_store_schema_version(void)
 {
 	return pg_schema_version();
+}
+
+const char *pg_store_instance(const struct pg_store *st)
+{
+	return st->instance;
+}
+
+void pg_store_set_send_lease(struct pg_store *st, int64_t seconds)
+{
+	st->send_lease_s = seconds;
 }

@@ -9,7 +9,11 @@
 #ifndef GW_PG_STORE_H
 #define GW_PG_STORE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "gwerr.h"
+#include "store.h"
 
 struct pg_store;
 
@@ -21,5 +25,30 @@ void pg_store_close(struct pg_store *st);
 
 /* The schema version this gateway writes. */
 int pg_store_schema_version(void);
+
+/* This instance's name in the leases it takes (host:pid:random, unique per process). */
+const char *pg_store_instance(const struct pg_store *st);
+/* A claim's lease (default 120 s): past it, a message still `sending` becomes `uncertain`. */
+void pg_store_set_send_lease(struct pg_store *st, int64_t seconds);
+
+/* ---- the outbox, shared by instances (pg_outbox.c) ---------------------------------------- */
+
+/* As store_claim_due(): up to `max` due messages of `provider`, oldest first, claimed by this
+ * instance in one statement (rows other instances are claiming are skipped, never taken twice)
+ * and committed before it returns. */
+int pg_claim_due(struct pg_store *st, int64_t now, const char *provider, struct outbox_item *items,
+		 size_t max, size_t *n, struct gw_err *err);
+/* As store_send_accepted(), fenced: recorded only when this instance holds the claim and the
+ * message is `sending` (or `uncertain`, its lease expired: the outcome is known after all). */
+int pg_send_accepted(struct pg_store *st, int64_t message_id, const char *provider_message_id,
+		     int64_t now, struct gw_err *err);
+/* As store_expire_leases(): messages `sending` past their lease, whoever claimed them, become
+ * `uncertain` with their surveys; *n how many. */
+int pg_expire_leases(struct pg_store *st, int64_t now, size_t *n, struct gw_err *err);
+/* Provider pacing shared by every instance: takes up to `want` whole tokens from the
+ * provider's bucket (refilled at rate_per_s up to `burst`, by the database's clock) in one
+ * statement; *granted how many. */
+int pg_pace_take(struct pg_store *st, const char *provider, double rate_per_s, double burst,
+		 size_t want, size_t *granted, struct gw_err *err);
 
 #endif
