@@ -18,6 +18,7 @@
 #include "export.h"
 #include "gateway.h"
 #include "housekeeping.h"
+#include "pg_store.h"
 #include "reply.h"
 #include "report.h"
 #include "server.h"
@@ -39,6 +40,7 @@ static int usage(FILE *f)
 		" [--json | --csv]\n"
 		"  gateway texts        [-c FILE] [--name NAME]\n"
 		"  gateway parse-reply  --kind nps|ces|csat [TEXT]\n"
+		"  gateway migrate-store --from sqlite:PATH --to postgres:URL\n"
 		"  gateway version\n"
 		"\n"
 		"FILE defaults to gateway.conf, else gateway.conf.example; any key can be overridden\n"
@@ -46,8 +48,10 @@ static int usage(FILE *f)
 		"export writes CSV to -o FILE or stdout; --touchpoint and --agent match exactly, --since\n"
 		"and --until include both days (UTC).  On a terminal it shows its progress on stderr.\n"
 		"report prints NPS/CES/CSAT figures (definitions: gateway report --help).\n"
-		"texts prints every text a customer can receive as it goes by SMS (with NAME, default\n"
-		TEXTS_SAMPLE_NAME ", and [survey] brand), its encoding and how many segments it costs.\n");
+		"texts prints every text a customer can receive as it goes by SMS (with NAME, default\n" TEXTS_SAMPLE_NAME
+		", and [survey] brand), its encoding and how many segments it costs.\n"
+		"migrate-store copies a SQLite database into an empty PostgreSQL one, checked table by\n"
+		"table (rows and SHA-256); URL is libpq's, which also reads PGPASSWORD and ~/.pgpass.\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -417,6 +421,47 @@ static int cmd_parse_reply(int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+static void copy_report(void *ctx, const char *table, long long rows, const char *sha256_hex)
+{
+	(void)ctx;
+	printf("%-13s %10lld rows  sha256 %s\n", table, rows, sha256_hex);
+}
+
+/* gateway migrate-store --from sqlite:PATH --to postgres:URL: 0 copied, 1 not (nothing kept),
+ * 2 on a usage error. */
+static int cmd_migrate_store(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL;
+	struct gw_err err = { 0 };
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage(stdout);
+		if (strcmp(argv[i], "--from") == 0) {
+			if (!(from = opt_value(argc, argv, &i)))
+				return 2;
+		} else if (strcmp(argv[i], "--to") == 0) {
+			if (!(to = opt_value(argc, argv, &i)))
+				return 2;
+		} else {
+			fprintf(stderr, "gateway migrate-store: unknown option '%s'\n", argv[i]);
+			return usage(stderr);
+		}
+	}
+	if (!from || strncmp(from, "sqlite:", 7) != 0 || !from[7] || !to ||
+	    strncmp(to, "postgres:", 9) != 0) {
+		fprintf(stderr,
+			"gateway migrate-store: needs --from sqlite:PATH and --to postgres:URL\n");
+		return 2;
+	}
+	if (pg_copy_from_sqlite(from + 7, to + 9, copy_report, NULL, &err) < 0) {
+		fprintf(stderr, "gateway migrate-store: %s\n", err.msg);
+		return 1;
+	}
+	printf("copied %s: every table's rows and checksum match in PostgreSQL\n", from + 7);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -443,6 +488,8 @@ int main(int argc, char **argv)
 		rc = cmd_report(argc, argv);
 	else if (strcmp(argv[1], "texts") == 0)
 		rc = cmd_texts(argc, argv);
+	else if (strcmp(argv[1], "migrate-store") == 0)
+		rc = cmd_migrate_store(argc, argv);
 	else
 		rc = usage(stderr);
 	curl_global_cleanup();

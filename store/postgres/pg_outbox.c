@@ -81,11 +81,11 @@ int pg_claim_due(struct pg_store *st, int64_t now, const char *provider, struct 
 		copy_col(r, i, 3, it->channel, sizeof(it->channel));
 		copy_col(r, i, 4, it->purpose, sizeof(it->purpose));
 		copy_col(r, i, 5, it->phone, sizeof(it->phone));
-		it->attempts = atoi(PQgetvalue(r, i, 7));
+		it->attempts = (int)strtol(PQgetvalue(r, i, 7), NULL, 10);
 		copy_col(r, i, 8, it->kind, sizeof(it->kind));
 		copy_col(r, i, 9, it->locale, sizeof(it->locale));
 		copy_col(r, i, 10, it->name, sizeof(it->name));
-		it->needs_template = atoi(PQgetvalue(r, i, 11));
+		it->needs_template = (int)strtol(PQgetvalue(r, i, 11), NULL, 10);
 		it->last_inbound_at = strtoll(PQgetvalue(r, i, 12), NULL, 10);
 		if (!(it->body = strdup(PQgetvalue(r, i, 6)))) {
 			PQclear(r);

@@ -51,4 +51,18 @@ int pg_expire_leases(struct pg_store *st, int64_t now, size_t *n, struct gw_err 
 int pg_pace_take(struct pg_store *st, const char *provider, double rate_per_s, double burst,
 		 size_t want, size_t *granted, struct gw_err *err);
 
+/* ---- gateway migrate-store (pg_copy.c) ------------------------------------------------------ */
+
+typedef void (*pg_copy_report_fn)(void *ctx, const char *table, long long rows,
+				  const char *sha256_hex);
+
+/* Copies every row of the SQLite database at sqlite_path (at this gateway's schema version;
+ * read from one snapshot, so a running gateway may keep writing to it) into the PostgreSQL
+ * database at url, which is migrated first and must hold no surveys, messages or other rows.
+ * One transaction: each table's rows and SHA-256 as PostgreSQL holds them are checked against
+ * what was read before it commits, and `report` is told of each table.  0, or -1 with err set
+ * and nothing kept. */
+int pg_copy_from_sqlite(const char *sqlite_path, const char *url, pg_copy_report_fn report,
+			void *ctx, struct gw_err *err);
+
 #endif
