@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "group.h"
 #include "store.h"
 
 enum stmt_id {
@@ -35,8 +36,6 @@ enum stmt_id {
 	S__COUNT
 };
 
-struct write_job;
-
 /* The statements a reader prepares once (store_readers.c). */
 enum reader_stmt { R_SURVEY_GET, R_SURVEY_LIST, R_SURVEY_BY_INTERACTION, R_OUTBOX_DEPTH, R__COUNT };
 
@@ -51,22 +50,18 @@ struct store {
 	sqlite3 *db;                    /* the write connection: the writer thread's alone */
 	char *path;
 	sqlite3_stmt *stmt[S__COUNT];
-	/* The group-commit queue (see store_run()). */
-	pthread_mutex_t qlock;
-	pthread_cond_t qcond;           /* the writer waits for jobs */
-	struct write_job *head, *tail;
-	int stopping;
-	int writer_running;
-	pthread_t writer;
+	/* The group-commit queue and its writer thread (group.c, through store_run()). */
+	struct group_queue q;
 	/* Checkpoints run on a thread and connection of their own, so that copying the WAL back
 	 * into the database (and its fsync) never holds up a group commit. */
 	pthread_t checkpointer;
 	int checkpointer_running;
+	pthread_mutex_t ckpt_wait;      /* the checkpointer sleeps on ckpt_cond under it */
 	pthread_cond_t ckpt_cond;       /* wakes the checkpointer early at close */
+	int ckpt_stop;                  /* under ckpt_wait */
 	/* The write-ahead log, kept near log_stats.limit bytes (store_set_log_limit()): the
-	 * checkpointer copies it back every CHECKPOINT_MS; once it has passed the limit, the writer
-	 * resets it between two groups (reset_wanted, under qlock).  The rest under log_lock. */
-	int reset_wanted;
+	 * checkpointer copies it back every CHECKPOINT_MS; once it has passed the limit, it asks
+	 * the writer (group_ask()) to reset it between two groups.  The rest under log_lock. */
 	pthread_mutex_t log_lock;
 	struct store_log_stats log_stats;
 	int64_t log_complete_ms;        /* monotonic ms of the last complete checkpoint; 0: none */

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <semaphore.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,92 +300,80 @@ int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err
 	return 0;
 }
 
-struct write_job {
-	store_job_fn fn;
-	void *arg;
-	struct gw_err *err;
-	int rc;
-	/* posted at its group's commit: its caller alone wakes, and takes no lock to do so */
-	sem_t done;
-	/* store_submit(): called instead, then the job is freed */
-	void (*on_done)(void *ctx, int rc);
-	void *done_ctx;
-	struct write_job *next;
-	max_align_t args[]; /* store_submit(): its copy of the job's arguments */
-};
+/* ---- group commit (group.c) on the write connection ---------------------------------------- */
 
-/* Jobs [from, to) were undone with their transaction: those that had succeeded fail too, with
- * the reason `why` gives (the failing job's error) or a plain 503. */
-static void fail_jobs(struct write_job *from, struct write_job *to, const struct gw_err *why)
+static int g_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 {
-	for (struct write_job *j = from; j != to; j = j->next) {
-		if (j->rc != 0)
-			continue;       /* failed already, with its own reason */
-		j->rc = -1;
-		if (!j->err)
-			continue;
-		if (why && why->msg[0] && j->err != why)
-			*j->err = *why;
-		else
-			gw_err_set(j->err, 503, "store_unavailable", "",
-				   "the store rolled the write back; try again");
-	}
+	return ((store_job_fn)fn)(be, arg, err);
 }
 
-/* Runs one group of jobs in one transaction; sets each job's rc. */
-static void run_group(struct store *st, struct write_job *group)
+static int g_begin(void *be, struct gw_err *err)
 {
-	struct write_job *j;
-	int rc;
+	struct store *st = be;
 
-	if (step_done(st, st_get(st, S_BEGIN), "begin", group->err) < 0) {
-		for (j = group; j; j = j->next) {
-			j->rc = -1;
-			if (j != group && j->err && group->err)
-				*j->err = *group->err;
-		}
-		return;
-	}
-	for (j = group; j; j = j->next) {
-		if (step_done(st, st_get(st, S_SAVEPOINT), "savepoint", j->err) < 0) {
-			j->rc = -1;
-			continue;
-		}
-		j->rc = j->fn(st, j->arg, j->err);
-		if (j->rc != 0)
-			sqlite3_step(st_get(st, S_ROLLBACK_TO));
-		sqlite3_step(st_get(st, S_RELEASE));
-		sqlite3_reset(st->stmt[S_ROLLBACK_TO]);
-		sqlite3_reset(st->stmt[S_RELEASE]);
-		/* After some errors (a full disk, an I/O error) SQLite rolls the whole transaction
-		 * back by itself: every job so far is undone and must fail, and the rest need a
-		 * transaction of their own (a SAVEPOINT outside one would commit on its own). */
-		if (sqlite3_get_autocommit(st->db)) {
-			fail_jobs(group, j->next, j->err);
-			if (!j->next)
-				return;
-			group = j->next;
-			if (step_done(st, st_get(st, S_BEGIN), "begin", group->err) < 0) {
-				fail_jobs(group, NULL, group->err);
-				return;
-			}
-		}
-	}
-	/* synchronous = FULL: COMMIT returns once the WAL is fsync'ed, for the whole group. */
-	rc = sqlite3_step(st_get(st, S_COMMIT));
+	return step_done(st, st_get(st, S_BEGIN), "begin", err);
+}
+
+static int g_savepoint(void *be, struct gw_err *err)
+{
+	struct store *st = be;
+
+	return step_done(st, st_get(st, S_SAVEPOINT), "savepoint", err);
+}
+
+static void g_end_savepoint(void *be, int undo)
+{
+	struct store *st = be;
+
+	if (undo)
+		sqlite3_step(st_get(st, S_ROLLBACK_TO));
+	sqlite3_step(st_get(st, S_RELEASE));
+	sqlite3_reset(st->stmt[S_ROLLBACK_TO]);
+	sqlite3_reset(st->stmt[S_RELEASE]);
+}
+
+/* After some errors (a full disk, an I/O error) SQLite rolls the whole transaction back by
+ * itself. */
+static int g_in_transaction(void *be)
+{
+	return !sqlite3_get_autocommit(((struct store *)be)->db);
+}
+
+/* synchronous = FULL: COMMIT returns once the WAL is fsync'ed, for the whole group. */
+static int g_commit(void *be, struct gw_err *err)
+{
+	struct store *st = be;
+	int rc = sqlite3_step(st_get(st, S_COMMIT));
+
 	sqlite3_reset(st->stmt[S_COMMIT]);
-	if (rc == SQLITE_DONE)
-		return;
-	for (j = group; j; j = j->next) {
-		if (j->rc == 0) {
-			j->rc = -1;
-			db_fail(st->db, rc, "commit", j->err);
-		}
-	}
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_step(st_get(st, S_ROLLBACK));
+	return rc == SQLITE_DONE ? 0 : db_fail(st->db, rc, "commit", err);
+}
+
+static void g_rollback(void *be)
+{
+	struct store *st = be;
+
+	sqlite3_step(st_get(st, S_ROLLBACK));
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
 }
+
+static void reset_log(struct store *st, int idle);
+
+static void g_between(void *be, int idle)
+{
+	reset_log(be, idle);
+}
+
+static const struct group_ops sqlite_group = {
+	.invoke = g_invoke,
+	.begin = g_begin,
+	.savepoint = g_savepoint,
+	.end_savepoint = g_end_savepoint,
+	.in_transaction = g_in_transaction,
+	.commit = g_commit,
+	.rollback = g_rollback,
+	.between = g_between,
+};
 
 /* ---- checkpoints ----------------------------------------------------------------------- */
 
@@ -536,10 +523,7 @@ static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms
 				break;
 		pthread_mutex_unlock(&st->ckpt_lock);
 		*last_ask_ms = monotonic_ms();
-		pthread_mutex_lock(&st->qlock);
-		st->reset_wanted = 1;
-		pthread_cond_signal(&st->qcond);
-		pthread_mutex_unlock(&st->qlock);
+		group_ask(&st->q);
 	}
 }
 
@@ -557,8 +541,8 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&st->log_lock);
 		return NULL;
 	}
-	pthread_mutex_lock(&st->qlock);
-	while (!st->stopping) {
+	pthread_mutex_lock(&st->ckpt_wait);
+	while (!st->ckpt_stop) {
 		struct timespec until;
 
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -567,15 +551,15 @@ static void *checkpointer_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&st->ckpt_cond, &st->qlock, &until);
-		if (st->stopping)
+		pthread_cond_timedwait(&st->ckpt_cond, &st->ckpt_wait, &until);
+		if (st->ckpt_stop)
 			break;
-		pthread_mutex_unlock(&st->qlock);
+		pthread_mutex_unlock(&st->ckpt_wait);
 		/* A failure (a full disk) is left for the next round: the log keeps every commit. */
 		checkpoint_round(st, db, &last_ask_ms);
-		pthread_mutex_lock(&st->qlock);
+		pthread_mutex_lock(&st->ckpt_wait);
 	}
-	pthread_mutex_unlock(&st->qlock);
+	pthread_mutex_unlock(&st->ckpt_wait);
 	sqlite3_close(db);
 	return NULL;
 }
@@ -616,100 +600,15 @@ void store_log_stats(struct store *st, struct store_log_stats *out)
 	pthread_mutex_unlock(&st->log_lock);
 }
 
-static void *writer_main(void *arg)
-{
-	struct store *st = arg;
-
-	pthread_setname_np(pthread_self(), "gw-writer");
-	pthread_mutex_lock(&st->qlock);
-	for (;;) {
-		struct write_job *group;
-
-		while (!st->head && !st->stopping && !st->reset_wanted)
-			pthread_cond_wait(&st->qcond, &st->qlock);
-		if (st->reset_wanted) {
-			int idle = !st->head;
-
-			st->reset_wanted = 0;
-			pthread_mutex_unlock(&st->qlock);
-			reset_log(st, idle);
-			pthread_mutex_lock(&st->qlock);
-			continue;
-		}
-		if (!st->head)
-			break;
-		group = st->head;
-		st->head = st->tail = NULL;
-		pthread_mutex_unlock(&st->qlock);
-		run_group(st, group);
-		for (struct write_job *j = group, *next; j; j = next) {
-			next = j->next;         /* j is gone once its caller wakes */
-			if (j->on_done) {
-				j->on_done(j->done_ctx, j->rc);
-				free(j);
-			} else {
-				sem_post(&j->done);
-			}
-		}
-		pthread_mutex_lock(&st->qlock);
-	}
-	pthread_mutex_unlock(&st->qlock);
-	return NULL;
-}
-
-/* Queues `job` for the writer: 0, or -1 with err (503) when the store is closing. */
-static int enqueue(struct store *st, struct write_job *job, struct gw_err *err)
-{
-	pthread_mutex_lock(&st->qlock);
-	if (st->stopping) {
-		pthread_mutex_unlock(&st->qlock);
-		return gw_err_set(err, 503, "store_unavailable", "", "the store is closing");
-	}
-	if (st->tail)
-		st->tail->next = job;
-	else
-		st->head = job;
-	st->tail = job;
-	pthread_cond_signal(&st->qcond);
-	pthread_mutex_unlock(&st->qlock);
-	return 0;
-}
-
 int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
 {
-	struct write_job job = { .fn = fn, .arg = arg, .err = err };
-	int rc;
-
-	sem_init(&job.done, 0, 0);
-	if (enqueue(st, &job, err) < 0) {
-		sem_destroy(&job.done);
-		return -1;
-	}
-	while (sem_wait(&job.done) < 0)
-		; /* EINTR: a signal handler ran; the job is still the writer's */
-	rc = job.rc;
-	sem_destroy(&job.done);
-	return rc;
+	return group_run(&st->q, (group_fn)fn, arg, err);
 }
 
 int store_submit(struct store *st, store_job_fn fn, const void *arg, size_t arg_len,
 		 struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx)
 {
-	struct write_job *job = calloc(1, sizeof(*job) + arg_len);
-
-	if (!job)
-		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	memcpy(job->args, arg, arg_len);
-	job->fn = fn;
-	job->arg = job->args;
-	job->err = err;
-	job->on_done = on_done;
-	job->done_ctx = ctx;
-	if (enqueue(st, job, err) < 0) {
-		free(job);
-		return -1;
-	}
-	return 0;
+	return group_submit(&st->q, (group_fn)fn, arg, arg_len, err, on_done, ctx);
 }
 
 const char *col_str(sqlite3_stmt *s, int i)
@@ -842,8 +741,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 	 * checkpointer and every reader share it.  Only possible before SQLite starts (later calls
 	 * fail harmlessly). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	pthread_mutex_init(&st->qlock, NULL);
-	pthread_cond_init(&st->qcond, NULL);
+	pthread_mutex_init(&st->ckpt_wait, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
 	pthread_mutex_init(&st->log_lock, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
@@ -875,11 +773,8 @@ struct store *store_open(const char *path, struct gw_err *err)
 	}
 	st->pair_interval_s = 6;
 	st->send_lease_s = 120;
-	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
-		gw_errf(err, "cannot start the store's writer thread");
+	if (group_start(&st->q, &sqlite_group, st, 0, "gw-writer", err) < 0)
 		goto fail;
-	}
-	st->writer_running = 1;
 	if (pthread_create(&st->checkpointer, NULL, checkpointer_main, st) != 0) {
 		gw_errf(err, "cannot start the store's checkpoint thread");
 		goto fail;
@@ -895,23 +790,20 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
-	if (st->writer_running) {
-		/* The writer finishes every queued job before it stops. */
-		pthread_mutex_lock(&st->qlock);
-		st->stopping = 1;
-		pthread_cond_signal(&st->qcond);
+	/* The checkpointer first: it asks the writer for resets (group_ask()). */
+	if (st->checkpointer_running) {
+		pthread_mutex_lock(&st->ckpt_wait);
+		st->ckpt_stop = 1;
 		pthread_cond_signal(&st->ckpt_cond);
-		pthread_mutex_unlock(&st->qlock);
-		pthread_join(st->writer, NULL);
-	}
-	if (st->checkpointer_running)
+		pthread_mutex_unlock(&st->ckpt_wait);
 		pthread_join(st->checkpointer, NULL);
+	}
+	group_stop(&st->q); /* the writer runs every queued job before it stops */
 	readers_close_all(st);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
-	pthread_mutex_destroy(&st->qlock);
-	pthread_cond_destroy(&st->qcond);
+	pthread_mutex_destroy(&st->ckpt_wait);
 	pthread_cond_destroy(&st->ckpt_cond);
 	pthread_mutex_destroy(&st->log_lock);
 	pthread_mutex_destroy(&st->ckpt_lock);
