@@ -204,7 +204,7 @@ static void test_sessions_commit_synchronously_with_timeouts(void **state)
 		 "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
 		 " AND application_name = 'gateway'",
 		 db->name);
-	assert_query(db, sql, "1");
+	assert_query(db, sql, "2"); /* its own and its writer's */
 	pg_store_close(st);
 }
 
@@ -267,6 +267,157 @@ static void test_refusals_by_the_server_name_the_reason(void **state)
 	if (!strstr(err.msg, "gw_no_such_db") || !strstr(err.msg, "does not exist") ||
 	    strstr(err.msg, "s3cr3t"))
 		fail_msg("message: %s", err.msg);
+}
+
+/* ---- surveys ---------------------------------------------------------------------------- */
+
+/* A trigger for interaction `n`, customer `c`. */
+struct trig {
+	struct survey_new sn;
+	char id[40], interaction[40], customer[40], phone[24];
+};
+
+static void trig_init(struct trig *t, const char *tag, int n, int c, int64_t now)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s-%d", tag, n);
+	snprintf(t->interaction, sizeof(t->interaction), "chat-%d", n);
+	snprintf(t->customer, sizeof(t->customer), "cust-%d", c);
+	snprintf(t->phone, sizeof(t->phone), "+3461%07d", c);
+	t->sn = (struct survey_new){ .id = t->id,
+				     .customer_id = t->customer,
+				     .phone = t->phone,
+				     .name = "Ana",
+				     .locale = "es",
+				     .kind = "nps",
+				     .channel = "sms",
+				     .provider = "twilio",
+				     .interaction_id = t->interaction,
+				     .touchpoint = "support_chat",
+				     .now = now,
+				     .send_after = now,
+				     .expires_at = now + 172800,
+				     .expire_after_s = 172800,
+				     .question = "¿Del 0 al 10?" };
+}
+
+static int create(struct pg_store *st, struct trig *t, char *id)
+{
+	struct gw_err err = { 0 };
+	int outcome = -1;
+
+	if (pg_create_survey(st, &t->sn, id, &outcome, &err) < 0)
+		fail_msg("pg_create_survey: %s", err.msg);
+	return outcome;
+}
+
+/* A trigger makes its customer, survey and queued message; the same interaction again makes
+ * nothing and answers the first survey; a number that opted out gets nothing; a customer
+ * surveyed within the fatigue window gets a skipped survey and no message. */
+static void test_a_trigger_makes_a_survey_once(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pg_store *st = open_ok(db);
+	struct trig t;
+	char id[SURVEY_ID_LEN];
+
+	trig_init(&t, "s", 1, 1, 1000);
+	assert_int_equal(create(st, &t, id), SURVEY_CREATED);
+	assert_string_equal(id, "s-1");
+	assert_query(db, "SELECT status || ':' || kind || ':' || provider FROM surveys",
+		     "queued:nps:twilio");
+	assert_query(db, "SELECT status || ':' || body || ':' || next_attempt_at FROM messages",
+		     "queued:¿Del 0 al 10?:1000");
+	trig_init(&t, "s-again", 1, 1, 1001);
+	assert_int_equal(create(st, &t, id), SURVEY_EXISTING);
+	assert_string_equal(id, "s-1");
+	assert_query(db, "SELECT count(*) FROM surveys", "1");
+	pg_test_exec(db, "INSERT INTO suppressions (phone, opted_out, updated_at)"
+			 " VALUES ('+34610000002', 1, 1)");
+	trig_init(&t, "s", 2, 2, 1002);
+	assert_int_equal(create(st, &t, id), SURVEY_OPTED_OUT);
+	assert_query(db, "SELECT count(*) FROM surveys", "1");
+	trig_init(&t, "s", 3, 1, 2000);
+	t.sn.fatigue_days = 30;
+	assert_int_equal(create(st, &t, id), SURVEY_SKIPPED);
+	assert_query(db, "SELECT status || ':' || reason FROM surveys WHERE id = 's-3'",
+		     "skipped:recently_surveyed");
+	assert_query(db, "SELECT count(*) FROM messages", "1");
+	pg_store_close(st);
+}
+
+#define TRIGGERERS 6
+#define TRIGGERS_EACH 60
+
+struct triggerer {
+	const struct pg_test_db *db;
+	int first; /* interactions first .. first + TRIGGERS_EACH - 1 */
+	const char *tag;
+	int created, existing;
+	struct gw_err err;
+	int failed;
+};
+
+static void *trigger_many(void *arg)
+{
+	struct triggerer *tr = arg;
+	struct pg_store *st = pg_store_open(tr->db->url, &tr->err);
+
+	if (!st) {
+		tr->failed = 1;
+		return NULL;
+	}
+	for (int i = 0; i < TRIGGERS_EACH && !tr->failed; i++) {
+		struct trig t;
+		char id[SURVEY_ID_LEN];
+		int outcome = -1;
+
+		trig_init(&t, tr->tag, tr->first + i, tr->first + i, 1000);
+		if (pg_create_survey(st, &t.sn, id, &outcome, &tr->err) < 0)
+			tr->failed = 1;
+		else if (outcome == SURVEY_CREATED)
+			tr->created++;
+		else if (outcome == SURVEY_EXISTING)
+			tr->existing++;
+	}
+	pg_store_close(st);
+	return NULL;
+}
+
+/* Six instances, paired on the same 60 interactions each (a helpdesk retrying through a
+ * load balancer): every interaction has one survey and one message, one instance of each pair
+ * created it and the other was answered with it, and nobody got an error. */
+static void test_instances_taking_the_same_triggers_make_one_survey_each(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct triggerer tr[TRIGGERERS];
+	pthread_t t[TRIGGERERS];
+	int created = 0, existing = 0;
+	char want[16];
+
+	pg_store_close(open_ok(db));
+	for (int i = 0; i < TRIGGERERS; i++) {
+		tr[i] = (struct triggerer){ .db = db,
+					    .first = 1 + (i / 2) * TRIGGERS_EACH,
+					    .tag = i % 2 ? "odd" : "even" };
+		assert_int_equal(pthread_create(&t[i], NULL, trigger_many, &tr[i]), 0);
+	}
+	for (int i = 0; i < TRIGGERERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < TRIGGERERS; i++) {
+		if (tr[i].failed)
+			fail_msg("instance %d: %s", i, tr[i].err.msg);
+		created += tr[i].created;
+		existing += tr[i].existing;
+	}
+	assert_int_equal(created, TRIGGERERS / 2 * TRIGGERS_EACH);
+	assert_int_equal(existing, TRIGGERERS / 2 * TRIGGERS_EACH);
+	snprintf(want, sizeof(want), "%d", TRIGGERERS / 2 * TRIGGERS_EACH);
+	assert_query(db, "SELECT count(*) FROM surveys", want);
+	assert_query(db, "SELECT count(DISTINCT interaction_id) FROM surveys", want);
+	assert_query(db, "SELECT count(*) FROM messages", want);
+	assert_query(db, "SELECT count(*) FROM messages m JOIN surveys s ON s.id = m.survey_id",
+		     want);
 }
 
 /* ---- the outbox, shared by instances ------------------------------------------------------ */
@@ -598,6 +749,11 @@ int main(void)
 		cmocka_unit_test(test_faults_at_start_name_the_server_never_the_password),
 		cmocka_unit_test_setup_teardown(test_refusals_by_the_server_name_the_reason, fx_db,
 						fx_db_free),
+		cmocka_unit_test_setup_teardown(test_a_trigger_makes_a_survey_once, fx_db,
+						fx_db_free),
+		cmocka_unit_test_setup_teardown(
+			test_instances_taking_the_same_triggers_make_one_survey_each, fx_db,
+			fx_db_free),
 		cmocka_unit_test_setup_teardown(test_a_claim_takes_due_messages_oldest_first, fx_db,
 						fx_db_free),
 		cmocka_unit_test_setup_teardown(

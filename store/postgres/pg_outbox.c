@@ -24,18 +24,11 @@ static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
 	snprintf(dst, n, "%s", PQgetvalue(r, row, col));
 }
 
-/* Runs a parameterised statement; the result (rows or none), or NULL with err set. */
+/* A statement on the caller's connection (pg_params()). */
 static PGresult *run(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		     const char *what, struct gw_err *err)
 {
-	PGresult *r = PQexecParams(st->conn, sql, n, NULL, vals, NULL, NULL, 0);
-	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-
-	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
-		return r;
-	PQclear(r);
-	pg_fail(st->conn, st->where, what, NULL, err);
-	return NULL;
+	return pg_params(st->conn, st->where, sql, n, vals, what, err);
 }
 
 static const char claim_sql[] =

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "group.h"
 #include "gwerr.h"
 
 /* Session settings of every connection: a commit is on the server's disk before it returns
@@ -18,12 +19,32 @@
 /* The advisory lock key under which instances migrate, one at a time ("gwschema"). */
 #define PG_MIGRATE_LOCK 0x677773636865LL
 
+/* Jobs per group transaction at most (pg_writer.c says why). */
+#define PG_GROUP_MAX 63
+
 struct pg_store {
-	PGconn *conn;
+	PGconn *conn;  /* migrations, claims, pacing: the caller's thread */
+	PGconn *wconn; /* the writer thread's alone */
+	struct group_queue q;
 	char where[200];   /* the server as messages name it: host:port/database */
 	char instance[96]; /* this process as claimed_by names it: host:pid:random */
 	int64_t send_lease_s;
 };
+
+/* A statement with text parameters on connection c: its result (rows or none), or NULL with
+ * err set as pg_fail() sets it. */
+PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const char *const *vals,
+		    const char *what, struct gw_err *err);
+
+/* A unit of write work on the writer's connection, inside the group's transaction and a
+ * savepoint of its own: 0, or non-zero (its savepoint undone).  -1 sets err. */
+typedef int (*pg_job_fn)(struct pg_store *st, void *arg, struct gw_err *err);
+
+/* Starts the writer thread on st->wconn (pg_writer.c). */
+int pg_writer_start(struct pg_store *st, struct gw_err *err);
+/* Queues `fn` for the writer and waits for its group's commit: its result, 0 only once the
+ * commit is durable; a failed commit fails the job (503). */
+int pg_run(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err);
 
 /* Fills `where` from a connection string without connecting: "host:port/database" with
  * libpq's defaults for what the string leaves out.  -1 (err set, the string not echoed) when

@@ -73,6 +73,19 @@ int pg_fail(PGconn *c, const char *where, const char *what, const char *secret, 
 	return -1;
 }
 
+PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const char *const *vals,
+		    const char *what, struct gw_err *err)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+		return r;
+	PQclear(r);
+	pg_fail(c, where, what, NULL, err);
+	return NULL;
+}
+
 /* One statement (or several, as one implicit transaction) that returns no rows worth reading. */
 static int exec_ok(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
 {
@@ -164,29 +177,49 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* A connection with the session every one of the store's gets; NULL with err. */
+static PGconn *connect_session(const char *url, const char *where, const char *password,
+			       struct gw_err *err)
+{
+	PGconn *c = PQconnectdb(url);
+	char setup[300];
+	PGresult *r;
+
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		pg_fail(c, where, "cannot connect", password, err);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
+	snprintf(setup, sizeof(setup),
+		 "SET synchronous_commit = on; SET statement_timeout = %d;"
+		 " SET idle_in_transaction_session_timeout = %d; SET application_name = 'gateway'",
+		 PG_STATEMENT_TIMEOUT_MS, PG_IDLE_TX_TIMEOUT_MS);
+	r = PQexec(c, setup);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		pg_fail(c, where, "set the session up", password, err);
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(r);
+	return c;
+}
+
 struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 {
 	struct pg_store *st = calloc(1, sizeof(*st));
-	char password[200], setup[300];
+	char password[200];
 
 	if (!st) {
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
-	if (pg_describe(url, st->where, sizeof(st->where), password, sizeof(password), err) < 0)
-		goto fail;
-	st->conn = PQconnectdb(url);
-	if (!st->conn || PQstatus(st->conn) != CONNECTION_OK) {
-		pg_fail(st->conn, st->where, "cannot connect", password, err);
-		goto fail;
-	}
-	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
-	snprintf(setup, sizeof(setup),
-		 "SET synchronous_commit = on; SET statement_timeout = %d;"
-		 " SET idle_in_transaction_session_timeout = %d; SET application_name = 'gateway'",
-		 PG_STATEMENT_TIMEOUT_MS, PG_IDLE_TX_TIMEOUT_MS);
-	if (exec_ok(st, setup, "set the session up", err) < 0 || migrate(st, err) < 0 ||
-	    name_instance(st, err) < 0)
+	if (pg_describe(url, st->where, sizeof(st->where), password, sizeof(password), err) < 0 ||
+	    !(st->conn = connect_session(url, st->where, password, err)) || migrate(st, err) < 0 ||
+	    name_instance(st, err) < 0 ||
+	    !(st->wconn = connect_session(url, st->where, password, err)) ||
+	    pg_writer_start(st, err) < 0)
 		goto fail;
 	st->send_lease_s = 120;
 	memset(password, 0, sizeof(password));
@@ -201,6 +234,8 @@ void pg_store_close(struct pg_store *st)
 {
 	if (!st)
 		return;
+	group_stop(&st->q); /* every queued job first */
+	PQfinish(st->wconn);
 	PQfinish(st->conn);
 	free(st);
 }

@@ -31,6 +31,14 @@ const char *pg_store_instance(const struct pg_store *st);
 /* A claim's lease (default 120 s): past it, a message still `sending` becomes `uncertain`. */
 void pg_store_set_send_lease(struct pg_store *st, int64_t seconds);
 
+/* ---- surveys (pg_surveys.c) --------------------------------------------------------------- */
+
+/* As store_create_survey(), through the writer's group commit (at most 63 jobs per
+ * transaction).  Instances taking the same trigger at once: one creates the survey, the others
+ * answer SURVEY_EXISTING with its id and keep nothing of their own. */
+int pg_create_survey(struct pg_store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
+		     int *outcome, struct gw_err *err);
+
 /* ---- the outbox, shared by instances (pg_outbox.c) ---------------------------------------- */
 
 /* As store_claim_due(): up to `max` due messages of `provider`, oldest first, claimed by this

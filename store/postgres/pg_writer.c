@@ -1,0 +1,100 @@
+/*
+ * pg_writer.c - group commit on PostgreSQL: store/group.c's writer on a connection of its own.
+ *
+ * Jobs run in one transaction per group, each in a savepoint.  A savepoint that writes is a
+ * subtransaction, and a session keeps at most 64 of them in the shared cache other sessions'
+ * snapshots read; past that every snapshot of every session looks them up the slow way.  So a
+ * group holds at most PG_GROUP_MAX jobs.
+ */
+#include <string.h>
+
+#include "group.h"
+#include "pg_priv.h"
+#include "pg_store.h"
+
+/* One statement without parameters on the writer's connection: 0, or -1 with err. */
+static int wexec(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
+{
+	PGresult *r = PQexec(st->wconn, sql);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	/* a COMMIT of a transaction that had failed answers ROLLBACK, not an error */
+	int rolled_back = s == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0 &&
+			  strcmp(sql, "COMMIT") == 0;
+
+	PQclear(r);
+	if (s == PGRES_COMMAND_OK && !rolled_back)
+		return 0;
+	if (rolled_back)
+		return gw_err_set(err, 503, "store_unavailable", "",
+				  "PostgreSQL at %s rolled the transaction back", st->where);
+	return pg_fail(st->wconn, st->where, what, NULL, err);
+}
+
+static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
+{
+	return ((pg_job_fn)fn)(be, arg, err);
+}
+
+static int w_begin(void *be, struct gw_err *err)
+{
+	return wexec(be, "BEGIN", "begin", err);
+}
+
+static int w_savepoint(void *be, struct gw_err *err)
+{
+	return wexec(be, "SAVEPOINT job", "savepoint", err);
+}
+
+static void w_end_savepoint(void *be, int undo)
+{
+	if (undo)
+		wexec(be, "ROLLBACK TO SAVEPOINT job", "roll a job back", NULL);
+	wexec(be, "RELEASE SAVEPOINT job", "release a savepoint", NULL);
+}
+
+/* A lost connection has no transaction: the group's jobs so far fail, the rest begin again
+ * (and fail at BEGIN until the connection is back). */
+static int w_in_transaction(void *be)
+{
+	PGTransactionStatusType t = PQtransactionStatus(((struct pg_store *)be)->wconn);
+
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* synchronous_commit = on: COMMIT returns once the server has flushed the group's WAL. */
+static int w_commit(void *be, struct gw_err *err)
+{
+	return wexec(be, "COMMIT", "commit", err);
+}
+
+static void w_rollback(void *be)
+{
+	wexec(be, "ROLLBACK", "roll back", NULL);
+}
+
+static void w_between(void *be, int idle)
+{
+	(void)be;
+	(void)idle;
+}
+
+static const struct group_ops pg_group = {
+	.invoke = w_invoke,
+	.begin = w_begin,
+	.savepoint = w_savepoint,
+	.end_savepoint = w_end_savepoint,
+	.in_transaction = w_in_transaction,
+	.commit = w_commit,
+	.rollback = w_rollback,
+	.between = w_between,
+};
+
+int pg_writer_start(struct pg_store *st, struct gw_err *err)
+{
+	return group_start(&st->q, &pg_group, st, PG_GROUP_MAX, "gw-writer", err);
+}
+
+int pg_run(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err)
+{
+	return group_run(&st->q, (group_fn)fn, arg, err);
+}
