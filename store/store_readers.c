@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sqlite_priv.h"
+#include "survey_sql.h"
 
 /* Idle readers kept; more readers may be open at once (one per concurrent call), the ones past
  * this are closed when given back. */
@@ -18,19 +19,6 @@
 /* Page cache of each reader: point lookups, the kernel's page cache holds the rest.  16 readers
  * at most 4 MiB together. */
 #define READER_CACHE "PRAGMA cache_size = -256"
-
-/* A survey with its response, as survey_from_row() reads it; the statement ends in its WHERE. */
-#define SURVEY_SELECT                                                                        \
-	"SELECT s.id, c.ext_id, s.phone, coalesce(s.name, ''), s.locale, s.kind, s.channel," \
-	" s.provider, s.interaction_id, coalesce(s.touchpoint, ''), coalesce(s.agent, ''),"  \
-	" coalesce(s.opened_at, ''), coalesce(s.closed_at, ''), s.status, s.created_at,"     \
-	" s.send_after, coalesce(s.sent_at, 0), coalesce(s.delivered_at, 0),"                \
-	" coalesce(s.answered_at, 0), coalesce(s.expires_at, 0), s.attempts, s.reprompted,"  \
-	" coalesce(s.provider_message_id, ''), coalesce(s.error_code, ''),"                  \
-	" coalesce(s.error_message, ''), r.score, r.comment, r.raw_text,"                    \
-	" coalesce(s.reason, ''), coalesce(s.timezone, '')"                                  \
-	" FROM surveys s JOIN customers c ON c.id = s.customer_id"                           \
-	" LEFT JOIN responses r ON r.survey_id = s.id WHERE "
 
 static const char *const reader_sql[R__COUNT] = {
 	[R_SURVEY_GET] = SURVEY_SELECT "s.id = ?1",

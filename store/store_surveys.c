@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "sqlite_priv.h"
+#include "survey_sql.h"
 
 /* ---- surveys --------------------------------------------------------------------------- */
 
@@ -160,46 +161,17 @@ int store_create_survey_async(struct store *st, const struct survey_new *in,
 	return store_submit(st, create_survey_job, &a, sizeof(a), err, done, ctx);
 }
 
-/* The survey a statement of SURVEY_SELECT (store_readers.c) stepped to, into *out. */
+/* The survey a statement of SURVEY_SELECT (survey_sql.h) stepped to, into *out. */
 static int survey_from_row(sqlite3_stmt *s, struct survey *out, struct gw_err *err)
 {
-	col_copy(s, 0, out->id, sizeof(out->id));
-	col_copy(s, 1, out->customer_id, sizeof(out->customer_id));
-	col_copy(s, 2, out->phone, sizeof(out->phone));
-	col_copy(s, 3, out->name, sizeof(out->name));
-	col_copy(s, 4, out->locale, sizeof(out->locale));
-	col_copy(s, 5, out->kind, sizeof(out->kind));
-	col_copy(s, 6, out->channel, sizeof(out->channel));
-	col_copy(s, 7, out->provider, sizeof(out->provider));
-	col_copy(s, 8, out->interaction_id, sizeof(out->interaction_id));
-	col_copy(s, 9, out->touchpoint, sizeof(out->touchpoint));
-	col_copy(s, 10, out->agent, sizeof(out->agent));
-	col_copy(s, 11, out->opened_at, sizeof(out->opened_at));
-	col_copy(s, 12, out->closed_at, sizeof(out->closed_at));
-	col_copy(s, 13, out->status, sizeof(out->status));
-	out->created_at = sqlite3_column_int64(s, 14);
-	out->send_after = sqlite3_column_int64(s, 15);
-	out->sent_at = sqlite3_column_int64(s, 16);
-	out->delivered_at = sqlite3_column_int64(s, 17);
-	out->answered_at = sqlite3_column_int64(s, 18);
-	out->expires_at = sqlite3_column_int64(s, 19);
-	out->attempts = sqlite3_column_int(s, 20);
-	out->reprompted = sqlite3_column_int(s, 21);
-	col_copy(s, 22, out->provider_message_id, sizeof(out->provider_message_id));
-	col_copy(s, 23, out->error_code, sizeof(out->error_code));
-	col_copy(s, 24, out->error_message, sizeof(out->error_message));
-	col_copy(s, 28, out->reason, sizeof(out->reason));
-	col_copy(s, 29, out->timezone, sizeof(out->timezone));
-	if (sqlite3_column_type(s, 25) == SQLITE_NULL)
-		return 0;
-	out->has_response = 1;
-	out->score = sqlite3_column_int(s, 25);
-	out->comment = col_dup(s, 26);
-	out->raw_text = col_dup(s, 27);
-	if (out->comment && out->raw_text)
-		return 0;
-	survey_release(out);
-	return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	const char *col[SURVEY_COLUMNS];
+	size_t len[SURVEY_COLUMNS];
+
+	for (int i = 0; i < SURVEY_COLUMNS; i++) {
+		col[i] = (const char *)sqlite3_column_text(s, i);
+		len[i] = (size_t)sqlite3_column_bytes(s, i);
+	}
+	return survey_from_columns(col, len, out, err);
 }
 
 /* One survey by a reader statement of SURVEY_SELECT bound to key1 (and key2 when not NULL):

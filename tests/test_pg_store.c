@@ -311,6 +311,40 @@ static int create(struct pg_store *st, struct trig *t, char *id)
 	return outcome;
 }
 
+/* The survey as both reads give it: every field the trigger set, no response yet; the
+ * reading connections are idle afterwards (no transaction holding a snapshot). */
+static void read_back(struct pg_store *st, const struct pg_test_db *db)
+{
+	struct gw_err err = { 0 };
+	struct survey sv;
+	char sql[256];
+
+	assert_int_equal(pg_get_survey(st, "s-1", &sv, &err), 0);
+	assert_string_equal(sv.id, "s-1");
+	assert_string_equal(sv.customer_id, "cust-1");
+	assert_string_equal(sv.phone, "+34610000001");
+	assert_string_equal(sv.name, "Ana");
+	assert_string_equal(sv.interaction_id, "chat-1");
+	assert_string_equal(sv.touchpoint, "support_chat");
+	assert_string_equal(sv.agent, "");
+	assert_string_equal(sv.status, "queued");
+	assert_int_equal(sv.created_at, 1000);
+	assert_int_equal(sv.expires_at, 1000 + 172800);
+	assert_int_equal(sv.sent_at, 0);
+	assert_int_equal(sv.has_response, 0);
+	survey_release(&sv);
+	assert_int_equal(pg_get_survey(st, "s-none", &sv, &err), 1);
+	assert_int_equal(pg_find_survey(st, "chat-1", "nps", &sv, &err), 1);
+	assert_string_equal(sv.id, "s-1");
+	survey_release(&sv);
+	assert_int_equal(pg_find_survey(st, "chat-1", "ces", &sv, &err), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+		 " AND application_name = 'gateway' AND state <> 'idle'",
+		 db->name);
+	assert_query(db, sql, "0");
+}
+
 /* A trigger makes its customer, survey and queued message; the same interaction again makes
  * nothing and answers the first survey; a number that opted out gets nothing; a customer
  * surveyed within the fatigue window gets a skipped survey and no message. */
@@ -331,6 +365,7 @@ static void test_a_trigger_makes_a_survey_once(void **state)
 	trig_init(&t, "s-again", 1, 1, 1001);
 	assert_int_equal(create(st, &t, id), SURVEY_EXISTING);
 	assert_string_equal(id, "s-1");
+	read_back(st, db);
 	assert_query(db, "SELECT count(*) FROM surveys", "1");
 	pg_test_exec(db, "INSERT INTO suppressions (phone, opted_out, updated_at)"
 			 " VALUES ('+34610000002', 1, 1)");

@@ -5,6 +5,7 @@
 #define GW_PG_PRIV_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "group.h"
@@ -19,6 +20,9 @@
 /* The advisory lock key under which instances migrate, one at a time ("gwschema"). */
 #define PG_MIGRATE_LOCK 0x677773636865LL
 
+/* Reading connections kept idle at most. */
+#define PG_READERS_IDLE_MAX 8
+
 /* Jobs per group transaction at most (pg_writer.c says why). */
 #define PG_GROUP_MAX 63
 
@@ -29,7 +33,21 @@ struct pg_store {
 	char where[200];   /* the server as messages name it: host:port/database */
 	char instance[96]; /* this process as claimed_by names it: host:pid:random */
 	int64_t send_lease_s;
+	/* Reading connections kept between calls (pg_reads.c), under rlock. */
+	char *url; /* to open more (it may hold the password: wiped at close) */
+	char password[200];
+	pthread_mutex_t rlock;
+	PGconn *idle[PG_READERS_IDLE_MAX];
+	int n_idle;
 };
+
+/* A connection with the session settings every one of the store's gets; NULL with err. */
+PGconn *pg_connect_session(const char *url, const char *where, const char *password,
+			   struct gw_err *err);
+/* A reading connection (kept or new), and giving it back: kept only when idle and healthy. */
+PGconn *pg_reader_get(struct pg_store *st, struct gw_err *err);
+void pg_reader_put(struct pg_store *st, PGconn *c);
+void pg_readers_close(struct pg_store *st);
 
 /* A statement with text parameters on connection c: its result (rows or none), or NULL with
  * err set as pg_fail() sets it. */

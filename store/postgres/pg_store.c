@@ -177,9 +177,8 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
-/* A connection with the session every one of the store's gets; NULL with err. */
-static PGconn *connect_session(const char *url, const char *where, const char *password,
-			       struct gw_err *err)
+PGconn *pg_connect_session(const char *url, const char *where, const char *password,
+			   struct gw_err *err)
 {
 	PGconn *c = PQconnectdb(url);
 	char setup[300];
@@ -209,23 +208,23 @@ static PGconn *connect_session(const char *url, const char *where, const char *p
 struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 {
 	struct pg_store *st = calloc(1, sizeof(*st));
-	char password[200];
 
-	if (!st) {
+	if (!st || !(st->url = strdup(url))) {
+		free(st);
 		gw_errf(err, "out of memory");
 		return NULL;
 	}
-	if (pg_describe(url, st->where, sizeof(st->where), password, sizeof(password), err) < 0 ||
-	    !(st->conn = connect_session(url, st->where, password, err)) || migrate(st, err) < 0 ||
-	    name_instance(st, err) < 0 ||
-	    !(st->wconn = connect_session(url, st->where, password, err)) ||
+	pthread_mutex_init(&st->rlock, NULL);
+	if (pg_describe(url, st->where, sizeof(st->where), st->password, sizeof(st->password),
+			err) < 0 ||
+	    !(st->conn = pg_connect_session(url, st->where, st->password, err)) ||
+	    migrate(st, err) < 0 || name_instance(st, err) < 0 ||
+	    !(st->wconn = pg_connect_session(url, st->where, st->password, err)) ||
 	    pg_writer_start(st, err) < 0)
 		goto fail;
 	st->send_lease_s = 120;
-	memset(password, 0, sizeof(password));
 	return st;
 fail:
-	memset(password, 0, sizeof(password));
 	pg_store_close(st);
 	return NULL;
 }
@@ -235,8 +234,13 @@ void pg_store_close(struct pg_store *st)
 	if (!st)
 		return;
 	group_stop(&st->q); /* every queued job first */
+	pg_readers_close(st);
 	PQfinish(st->wconn);
 	PQfinish(st->conn);
+	memset(st->url, 0, strlen(st->url));
+	memset(st->password, 0, sizeof(st->password));
+	free(st->url);
+	pthread_mutex_destroy(&st->rlock);
 	free(st);
 }
 

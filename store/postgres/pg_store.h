@@ -39,6 +39,12 @@ void pg_store_set_send_lease(struct pg_store *st, int64_t seconds);
 int pg_create_survey(struct pg_store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
 		     int *outcome, struct gw_err *err);
 
+/* As store_get_survey() (0 found, 1 none, -1 error) and store_find_survey() (1 found, 0
+ * none, -1 error), on reading connections kept between calls (pg_reads.c). */
+int pg_get_survey(struct pg_store *st, const char *id, struct survey *out, struct gw_err *err);
+int pg_find_survey(struct pg_store *st, const char *interaction_id, const char *kind,
+		   struct survey *out, struct gw_err *err);
+
 /* ---- the outbox, shared by instances (pg_outbox.c) ---------------------------------------- */
 
 /* As store_claim_due(): up to `max` due messages of `provider`, oldest first, claimed by this
