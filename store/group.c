@@ -12,7 +12,8 @@ struct group_job {
 	int rc;
 	/* posted at its group's commit: its caller alone wakes, and takes no lock to do so */
 	sem_t done;
-	/* group_submit(): called instead, then the job is freed */
+	/* group_submit(): the job is the writer's to free, after on_done() when there is one */
+	int submitted;
 	void (*on_done)(void *ctx, int rc);
 	void *done_ctx;
 	struct group_job *next;
@@ -133,8 +134,9 @@ static void *writer_main(void *arg)
 		run_group(q, group);
 		for (struct group_job *j = group, *next; j; j = next) {
 			next = j->next; /* j is gone once its caller wakes */
-			if (j->on_done) {
-				j->on_done(j->done_ctx, j->rc);
+			if (j->submitted) {
+				if (j->on_done)
+					j->on_done(j->done_ctx, j->rc);
 				free(j);
 			} else {
 				sem_post(&j->done);
@@ -234,6 +236,7 @@ int group_submit(struct group_queue *q, group_fn fn, const void *arg, size_t arg
 	job->fn = fn;
 	job->arg = job->args;
 	job->err = err;
+	job->submitted = 1;
 	job->on_done = on_done;
 	job->done_ctx = ctx;
 	if (enqueue(q, job, err) < 0) {

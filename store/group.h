@@ -59,7 +59,8 @@ void group_stop(struct group_queue *q);
 
 /* Queues `fn` and waits: its result, 0 only once its group's commit is durable. */
 int group_run(struct group_queue *q, group_fn fn, void *arg, struct gw_err *err);
-/* Queues `fn` without waiting: on_done(ctx, rc) on the writer thread after the commit.  The
+/* Queues `fn` without waiting: on_done(ctx, rc) (when not NULL) on the writer thread after the
+ * commit.  The
  * job gets its own copy of the arg_len bytes at `arg`; what they point to, and `err`, must live
  * until then.  -1 with err (on_done never called) when it cannot be queued. */
 int group_submit(struct group_queue *q, group_fn fn, const void *arg, size_t arg_len,
