@@ -55,13 +55,14 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 
 # Runs every test binary; end-to-end tests find the gateway through GATEWAY_BIN.  Tests of the
 # PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster started here and stopped
-# after (tools/pg-cluster.sh: about a second).
+# after (tools/pg-cluster.sh: about a second; GATEWAY_TEST_PG_DIR names it, for the tests that
+# restart it).
 check: $(B)/gateway $(TEST_BIN)
 	@if [ -z "$$GATEWAY_TEST_PG_URL" ]; then \
 	  pgdir=$$(mktemp -d /tmp/gateway-pg.XXXXXX) && \
 	  trap 'bash tools/pg-cluster.sh stop '"$$pgdir" EXIT && \
 	  GATEWAY_TEST_PG_URL=$$(bash tools/pg-cluster.sh start "$$pgdir") || exit 1; \
-	  export GATEWAY_TEST_PG_URL; \
+	  GATEWAY_TEST_PG_DIR=$$pgdir; export GATEWAY_TEST_PG_URL GATEWAY_TEST_PG_DIR; \
 	fi; \
 	failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \

@@ -67,6 +67,14 @@ static struct pg_store *open_ok(const struct pg_test_db *db)
 	return st;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- migrations ----------------------------------------------------------------------------- */
 
 /* An empty database gets every table, and the version this gateway writes. */
@@ -455,6 +463,73 @@ static void test_instances_taking_the_same_triggers_make_one_survey_each(void **
 		     want);
 }
 
+/* ---- the database lost and back ---------------------------------------------------------- */
+
+/* Creates survey `n` until it is created, for at most 10 s: the attempts that failed meanwhile
+ * (each a 503), or -1 when it never was. */
+static int create_until_done(struct pg_store *st, int n)
+{
+	double until = now_s() + 10;
+	int failed = 0;
+
+	while (now_s() < until) {
+		struct gw_err err = { 0 };
+		struct trig t;
+		char id[SURVEY_ID_LEN];
+		int outcome;
+
+		trig_init(&t, "r", n, n, 1000);
+		if (pg_create_survey(st, &t.sn, id, &outcome, &err) == 0) {
+			assert_int_equal(outcome, SURVEY_CREATED);
+			return failed;
+		}
+		if (err.http_status != 503)
+			fail_msg("a write while the database was away: %d %s", err.http_status,
+				 err.msg);
+		failed++;
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The server restarts under the store (every session cut): writes answer 503 meanwhile, then
+ * the writer's and the caller's connections are opened again by themselves, and what was
+ * committed before is there. */
+static void test_a_restarted_server_is_reconnected_to(void **state)
+{
+	struct pg_test_db *db = *state;
+	const char *dir = getenv("GATEWAY_TEST_PG_DIR");
+	struct pg_store *st;
+	struct outbox_item it[4];
+	struct gw_err err = { 0 };
+	char cmd[512];
+	size_t n = 0;
+	int failed, tries;
+
+	if (!dir || !dir[0]) {
+		printf("  (skipped: GATEWAY_TEST_PG_DIR names no cluster of make check's to restart)\n");
+		skip();
+	}
+	st = open_ok(db);
+	assert_int_equal(create_until_done(st, 1), 0);
+	snprintf(cmd, sizeof(cmd), "bash tools/pg-cluster.sh restart '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	failed = create_until_done(st, 2);
+	assert_true(failed >= 0);
+	printf("  after the restart: %d write(s) answered 503, then written\n", failed);
+	for (tries = 0; tries < 500; tries++) {
+		if (pg_claim_due(st, 2000, "twilio", it, 4, &n, &err) == 0)
+			break;
+		assert_int_equal(err.http_status, 503);
+		usleep(20000);
+	}
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_release(&it[i]);
+	assert_query(db, "SELECT string_agg(id, ',' ORDER BY id) FROM surveys", "r-1,r-2");
+	pg_store_close(st);
+}
+
 /* ---- the outbox, shared by instances ------------------------------------------------------ */
 
 /* A customer, a survey of theirs and its outbound message due at `due`; `n` names them. */
@@ -709,14 +784,6 @@ struct pacer {
 	int failed;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *pace_for_a_while(void *arg)
 {
 	struct pacer *p = arg;
@@ -789,6 +856,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_instances_taking_the_same_triggers_make_one_survey_each, fx_db,
 			fx_db_free),
+		cmocka_unit_test_setup_teardown(test_a_restarted_server_is_reconnected_to, fx_db,
+						fx_db_free),
 		cmocka_unit_test_setup_teardown(test_a_claim_takes_due_messages_oldest_first, fx_db,
 						fx_db_free),
 		cmocka_unit_test_setup_teardown(

@@ -24,10 +24,12 @@ static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
 	snprintf(dst, n, "%s", PQgetvalue(r, row, col));
 }
 
-/* A statement on the caller's connection (pg_params()). */
+/* A statement on the caller's connection (pg_params()), opened again first if it was lost. */
 static PGresult *run(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		     const char *what, struct gw_err *err)
 {
+	if (pg_heal(st, st->conn, &st->conn_backoff, err) < 0)
+		return NULL;
 	return pg_params(st->conn, st->where, sql, n, vals, what, err);
 }
 

@@ -23,12 +23,22 @@
 /* Reading connections kept idle at most. */
 #define PG_READERS_IDLE_MAX 8
 
+/* A lost connection is opened again at most this often, the wait doubling from the first. */
+#define PG_RECONNECT_MIN_MS 100
+#define PG_RECONNECT_MAX_MS 5000
+
+struct pg_backoff {
+	int64_t next_ms; /* monotonic ms before which no new attempt is made */
+	int64_t wait_ms; /* the last wait; 0 after a success */
+};
+
 /* Jobs per group transaction at most (pg_writer.c says why). */
 #define PG_GROUP_MAX 63
 
 struct pg_store {
 	PGconn *conn;  /* migrations, claims, pacing: the caller's thread */
 	PGconn *wconn; /* the writer thread's alone */
+	struct pg_backoff conn_backoff, wconn_backoff;
 	struct group_queue q;
 	char where[200];   /* the server as messages name it: host:port/database */
 	char instance[96]; /* this process as claimed_by names it: host:pid:random */
@@ -44,6 +54,9 @@ struct pg_store {
 /* A connection with the session settings every one of the store's gets; NULL with err. */
 PGconn *pg_connect_session(const char *url, const char *where, const char *password,
 			   struct gw_err *err);
+/* Connection c of the store opened again when it was lost (PQreset() and the session
+ * settings), at most once per backoff step: 0 when it is usable, else -1 with err (503). */
+int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err *err);
 /* A reading connection (kept or new), and giving it back: kept only when idle and healthy. */
 PGconn *pg_reader_get(struct pg_store *st, struct gw_err *err);
 void pg_reader_put(struct pg_store *st, PGconn *c);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -177,18 +178,12 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
-PGconn *pg_connect_session(const char *url, const char *where, const char *password,
-			   struct gw_err *err)
+/* The session settings every connection of the store gets: 0, or -1 with err. */
+static int session_setup(PGconn *c, const char *where, const char *password, struct gw_err *err)
 {
-	PGconn *c = PQconnectdb(url);
 	char setup[300];
 	PGresult *r;
 
-	if (!c || PQstatus(c) != CONNECTION_OK) {
-		pg_fail(c, where, "cannot connect", password, err);
-		PQfinish(c);
-		return NULL;
-	}
 	PQsetNoticeProcessor(c, ignore_notice, NULL);
 	snprintf(setup, sizeof(setup),
 		 "SET synchronous_commit = on; SET statement_timeout = %d;"
@@ -197,12 +192,60 @@ PGconn *pg_connect_session(const char *url, const char *where, const char *passw
 	r = PQexec(c, setup);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		PQclear(r);
-		pg_fail(c, where, "set the session up", password, err);
+		return pg_fail(c, where, "set the session up", password, err);
+	}
+	PQclear(r);
+	return 0;
+}
+
+PGconn *pg_connect_session(const char *url, const char *where, const char *password,
+			   struct gw_err *err)
+{
+	PGconn *c = PQconnectdb(url);
+
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		pg_fail(c, where, "cannot connect", password, err);
 		PQfinish(c);
 		return NULL;
 	}
-	PQclear(r);
+	if (session_setup(c, where, password, err) < 0) {
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err *err)
+{
+	int64_t now;
+
+	if (PQstatus(c) == CONNECTION_OK)
+		return 0;
+	now = monotonic_ms();
+	if (now < b->next_ms)
+		return gw_err_set(err, 503, "store_unavailable", "",
+				  "PostgreSQL at %s is unreachable; trying again shortly",
+				  st->where);
+	PQreset(c);
+	if (PQstatus(c) == CONNECTION_OK && session_setup(c, st->where, st->password, err) == 0) {
+		b->wait_ms = 0;
+		return 0;
+	}
+	b->wait_ms = b->wait_ms ? b->wait_ms * 2 : PG_RECONNECT_MIN_MS;
+	if (b->wait_ms > PG_RECONNECT_MAX_MS)
+		b->wait_ms = PG_RECONNECT_MAX_MS;
+	b->next_ms = now + b->wait_ms;
+	if (PQstatus(c) != CONNECTION_OK)
+		pg_fail(c, st->where, "cannot connect again", st->password, err);
+	return -1;
 }
 
 struct pg_store *pg_store_open(const char *url, struct gw_err *err)

@@ -35,9 +35,14 @@ static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 	return ((pg_job_fn)fn)(be, arg, err);
 }
 
+/* A connection lost since the last group is opened again first (with backoff). */
 static int w_begin(void *be, struct gw_err *err)
 {
-	return wexec(be, "BEGIN", "begin", err);
+	struct pg_store *st = be;
+
+	if (pg_heal(st, st->wconn, &st->wconn_backoff, err) < 0)
+		return -1;
+	return wexec(st, "BEGIN", "begin", err);
 }
 
 static int w_savepoint(void *be, struct gw_err *err)
