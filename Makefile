@@ -60,7 +60,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 check: $(B)/gateway $(TEST_BIN)
 	@if [ -z "$$GATEWAY_TEST_PG_URL" ]; then \
 	  pgdir=$$(mktemp -d /tmp/gateway-pg.XXXXXX) && \
-	  trap 'bash tools/pg-cluster.sh stop '"$$pgdir" EXIT && \
+	  trap 'bash tools/pg-cluster.sh stop '"$$pgdir" EXIT && trap 'exit 1' INT TERM && \
 	  GATEWAY_TEST_PG_URL=$$(bash tools/pg-cluster.sh start "$$pgdir") || exit 1; \
 	  GATEWAY_TEST_PG_DIR=$$pgdir; export GATEWAY_TEST_PG_URL GATEWAY_TEST_PG_DIR; \
 	fi; \
