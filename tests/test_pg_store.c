@@ -463,6 +463,119 @@ static void test_instances_taking_the_same_triggers_make_one_survey_each(void **
 		     want);
 }
 
+/* ---- Idempotency-Key records ------------------------------------------------------------- */
+
+static enum idem_state idem(struct pg_store *st, const char *key, const char *hash, int64_t now,
+			    int *status, char **response)
+{
+	struct gw_err err = { 0 };
+	enum idem_state state = -1;
+
+	if (pg_idem_begin(st, key, hash, now, 60, &state, status, response, &err) < 0)
+		fail_msg("pg_idem_begin: %s", err.msg);
+	return state;
+}
+
+/* A key's life: new, in flight while its request runs (another body: a mismatch), then its
+ * answer replayed; forgotten when the request failed; taken over once abandoned; purged by age. */
+static void test_an_idempotency_key_from_first_use_to_purge(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct pg_store *st = open_ok(db);
+	struct gw_err err = { 0 };
+	char *resp = NULL;
+	int status = 0;
+	size_t n;
+
+	assert_int_equal(idem(st, "k1", "h1", 1000, &status, &resp), IDEM_NEW);
+	assert_int_equal(idem(st, "k1", "h1", 1001, &status, &resp), IDEM_IN_FLIGHT);
+	assert_int_equal(idem(st, "k1", "h2", 1001, &status, &resp), IDEM_MISMATCH);
+	assert_int_equal(pg_idem_finish(st, "k1", 202, "{\"id\":\"s-1\"}", &err), 0);
+	assert_int_equal(idem(st, "k1", "h1", 1002, &status, &resp), IDEM_REPLAY);
+	assert_int_equal(status, 202);
+	assert_string_equal(resp, "{\"id\":\"s-1\"}");
+	free(resp);
+	resp = NULL;
+	assert_int_equal(idem(st, "k1", "h2", 1002, &status, &resp), IDEM_MISMATCH);
+	/* a request that failed forgets its key */
+	assert_int_equal(idem(st, "k2", "h1", 1000, &status, &resp), IDEM_NEW);
+	assert_int_equal(pg_idem_finish(st, "k2", 0, NULL, &err), 0);
+	assert_int_equal(idem(st, "k2", "h1", 1001, &status, &resp), IDEM_NEW);
+	/* in flight past stale_s (60 s): its process died, the key is taken over */
+	assert_int_equal(idem(st, "k2", "h9", 1059, &status, &resp), IDEM_MISMATCH);
+	assert_int_equal(idem(st, "k2", "h9", 1061, &status, &resp), IDEM_NEW);
+	assert_int_equal(pg_idem_purge(st, 1061, &n, &err), 0);
+	assert_int_equal(n, 1); /* k1 */
+	assert_query(db, "SELECT string_agg(key, ',') FROM idempotency", "k2");
+	pg_store_close(st);
+}
+
+#define IDEM_INSTANCES 6
+#define IDEM_KEYS 40
+
+struct idem_claimer {
+	const struct pg_test_db *db;
+	int won[IDEM_KEYS];
+	struct gw_err err;
+	int failed;
+};
+
+static void *claim_keys(void *arg)
+{
+	struct idem_claimer *c = arg;
+	struct pg_store *st = pg_store_open(c->db->url, &c->err);
+
+	if (!st) {
+		c->failed = 1;
+		return NULL;
+	}
+	for (int k = 0; k < IDEM_KEYS && !c->failed; k++) {
+		enum idem_state state;
+		char key[16], *resp = NULL;
+		int status;
+
+		snprintf(key, sizeof(key), "key-%d", k);
+		if (pg_idem_begin(st, key, "same-body", 1000, 60, &state, &status, &resp, &c->err) <
+		    0)
+			c->failed = 1;
+		else if (state == IDEM_NEW)
+			c->won[k] = 1;
+		else if (state != IDEM_IN_FLIGHT)
+			c->failed = 1;
+		free(resp);
+	}
+	pg_store_close(st);
+	return NULL;
+}
+
+/* Six instances claiming the same 40 keys at once: each key is won by exactly one of them. */
+static void test_instances_claiming_one_key_at_once_one_wins(void **state)
+{
+	struct pg_test_db *db = *state;
+	struct idem_claimer c[IDEM_INSTANCES];
+	pthread_t t[IDEM_INSTANCES];
+
+	pg_store_close(open_ok(db));
+	for (int i = 0; i < IDEM_INSTANCES; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].db = db;
+		assert_int_equal(pthread_create(&t[i], NULL, claim_keys, &c[i]), 0);
+	}
+	for (int i = 0; i < IDEM_INSTANCES; i++)
+		pthread_join(t[i], NULL);
+	for (int k = 0; k < IDEM_KEYS; k++) {
+		int winners = 0;
+
+		for (int i = 0; i < IDEM_INSTANCES; i++) {
+			if (c[i].failed)
+				fail_msg("instance %d: %s", i, c[i].err.msg);
+			winners += c[i].won[k];
+		}
+		if (winners != 1)
+			fail_msg("key-%d won by %d instances", k, winners);
+	}
+}
+
 /* ---- the database lost and back ---------------------------------------------------------- */
 
 /* Creates survey `n` until it is created, for at most 10 s: the attempts that failed meanwhile
@@ -856,6 +969,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_instances_taking_the_same_triggers_make_one_survey_each, fx_db,
 			fx_db_free),
+		cmocka_unit_test_setup_teardown(test_an_idempotency_key_from_first_use_to_purge,
+						fx_db, fx_db_free),
+		cmocka_unit_test_setup_teardown(test_instances_claiming_one_key_at_once_one_wins,
+						fx_db, fx_db_free),
 		cmocka_unit_test_setup_teardown(test_a_restarted_server_is_reconnected_to, fx_db,
 						fx_db_free),
 		cmocka_unit_test_setup_teardown(test_a_claim_takes_due_messages_oldest_first, fx_db,

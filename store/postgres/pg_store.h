@@ -45,6 +45,17 @@ int pg_get_survey(struct pg_store *st, const char *id, struct survey *out, struc
 int pg_find_survey(struct pg_store *st, const char *interaction_id, const char *kind,
 		   struct survey *out, struct gw_err *err);
 
+/* ---- Idempotency-Key records, shared by instances (pg_idem.c) ------------------------------ */
+
+/* As store_idem_begin(), store_idem_finish() and store_idem_purge(), through the writer.  Two
+ * instances claiming one key at once: one gets IDEM_NEW, the other the record as it is then. */
+int pg_idem_begin(struct pg_store *st, const char *key, const char *body_sha256, int64_t now,
+		  int64_t stale_s, enum idem_state *state, int *status, char **response,
+		  struct gw_err *err);
+int pg_idem_finish(struct pg_store *st, const char *key, int status, const char *response,
+		   struct gw_err *err);
+int pg_idem_purge(struct pg_store *st, int64_t before, size_t *n, struct gw_err *err);
+
 /* ---- the outbox, shared by instances (pg_outbox.c) ---------------------------------------- */
 
 /* As store_claim_due(): up to `max` due messages of `provider`, oldest first, claimed by this
