@@ -517,8 +517,9 @@ out:
 /*
  * Answered on libmicrohttpd's thread: POST /v1/surveys without an Idempotency-Key and every
  * webhook, their commit waited for by nobody (create_survey(), webhook()), and
- * GET /v1/surveys/{id}, one lookup on a kept reader.  Every other request goes to a handler thread: it may wait for the writer more than
- * once, or read for long (lists, exports, reports).
+ * GET /v1/surveys/{id}, one lookup on a kept reader.  Every other request goes to a handler
+ * thread: it may wait for the writer more than once, or read for long (lists, exports,
+ * reports).
  */
 int api_answers_inline(const struct request *req)
 {

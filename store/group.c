@@ -112,6 +112,7 @@ static void *writer_main(void *arg)
 {
 	struct group_queue *q = arg;
 
+	pthread_setname_np(pthread_self(), q->name);
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		struct group_job *group;
@@ -148,14 +149,6 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static void *writer_start(void *arg)
-{
-	struct group_queue *q = arg;
-
-	pthread_setname_np(pthread_self(), q->name);
-	return writer_main(q);
-}
-
 int group_start(struct group_queue *q, const struct group_ops *ops, void *be, size_t max_group,
 		const char *name, struct gw_err *err)
 {
@@ -166,7 +159,7 @@ int group_start(struct group_queue *q, const struct group_ops *ops, void *be, si
 	q->name = name;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
-	if (pthread_create(&q->thread, NULL, writer_start, q) != 0) {
+	if (pthread_create(&q->thread, NULL, writer_main, q) != 0) {
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);
 		return gw_errf(err, "cannot start the store's writer thread (%s)", name);

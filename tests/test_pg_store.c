@@ -43,16 +43,11 @@ static int fx_db_free(void **state)
 	return 0;
 }
 
-static void query(const struct pg_test_db *db, const char *sql, char *out, size_t n)
-{
-	pg_test_query(db, sql, out, n);
-}
-
 static void assert_query(const struct pg_test_db *db, const char *sql, const char *want)
 {
 	char got[512];
 
-	query(db, sql, got, sizeof(got));
+	pg_test_query(db, sql, got, sizeof(got));
 	if (strcmp(got, want) != 0)
 		fail_msg("%s: got '%s', want '%s'", sql, got, want);
 }
@@ -109,11 +104,11 @@ static void test_open_again_changes_nothing(void **state)
 	pg_store_close(open_ok(db));
 	pg_test_exec(db, "INSERT INTO heartbeat (id, at) VALUES (1, 42) ON CONFLICT (id) DO UPDATE"
 			 " SET at = 42");
-	query(db, "SELECT count(*) || '/' || max(version) FROM gateway_schema", before,
-	      sizeof(before));
+	pg_test_query(db, "SELECT count(*) || '/' || max(version) FROM gateway_schema", before,
+		      sizeof(before));
 	pg_store_close(open_ok(db));
-	query(db, "SELECT count(*) || '/' || max(version) FROM gateway_schema", after,
-	      sizeof(after));
+	pg_test_query(db, "SELECT count(*) || '/' || max(version) FROM gateway_schema", after,
+		      sizeof(after));
 	assert_string_equal(before, after);
 	assert_query(db, "SELECT at FROM heartbeat", "42");
 }

@@ -218,13 +218,7 @@ static int hash_copied(struct copy_ctx *c, const char *table, const char *key, i
 
 static int exec_ok(struct copy_ctx *c, const char *sql, const char *what, struct gw_err *err)
 {
-	PGresult *r = PQexec(c->dst->conn, sql);
-	ExecStatusType s = PQresultStatus(r);
-
-	PQclear(r);
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-		return 0;
-	return pg_fail(c->dst->conn, c->dst->where, what, c->password, err);
+	return pg_exec(c->dst->conn, c->dst->where, sql, what, c->password, err);
 }
 
 /* 1 when the PostgreSQL database holds rows (a heartbeat other than the one migrations make

@@ -14,8 +14,6 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-#define I64(buf, v) (snprintf((buf), sizeof(buf), "%lld", (long long)(v)), (buf))
-
 struct idem_args {
 	const char *key, *hash;
 	int64_t now, stale_s;

@@ -17,8 +17,6 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-#define I64(buf, v) (snprintf((buf), sizeof(buf), "%lld", (long long)(v)), (buf))
-
 static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
 {
 	snprintf(dst, n, "%s", PQgetvalue(r, row, col));

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "group.h"
@@ -19,6 +20,9 @@
 
 /* The advisory lock key under which instances migrate, one at a time ("gwschema"). */
 #define PG_MIGRATE_LOCK 0x677773636865LL
+
+/* An integer as a statement's text parameter, written into buf (a char array). */
+#define I64(buf, v) (snprintf((buf), sizeof(buf), "%lld", (long long)(v)), (buf))
 
 /* Reading connections kept idle at most. */
 #define PG_READERS_IDLE_MAX 8
@@ -61,6 +65,12 @@ int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err 
 PGconn *pg_reader_get(struct pg_store *st, struct gw_err *err);
 void pg_reader_put(struct pg_store *st, PGconn *c);
 void pg_readers_close(struct pg_store *st);
+
+/* Statements without parameters on connection c (several, separated by ';', run as one
+ * implicit transaction): 0 when the last one succeeded, else -1 with err set as pg_fail() sets
+ * it, `secret` blanked. */
+int pg_exec(PGconn *c, const char *where, const char *sql, const char *what, const char *secret,
+	    struct gw_err *err);
 
 /* A statement with text parameters on connection c: its result (rows or none), or NULL with
  * err set as pg_fail() sets it. */

@@ -87,16 +87,22 @@ PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const 
 	return NULL;
 }
 
-/* One statement (or several, as one implicit transaction) that returns no rows worth reading. */
-static int exec_ok(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
+int pg_exec(PGconn *c, const char *where, const char *sql, const char *what, const char *secret,
+	    struct gw_err *err)
 {
-	PGresult *r = PQexec(st->conn, sql);
+	PGresult *r = PQexec(c, sql);
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	PQclear(r);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return 0;
-	return pg_fail(st->conn, st->where, what, NULL, err);
+	return pg_fail(c, where, what, secret, err);
+}
+
+/* A statement on the store's own connection (migrations). */
+static int exec_ok(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
+{
+	return pg_exec(st->conn, st->where, sql, what, NULL, err);
 }
 
 /* One integer from a one-row query; -1 on error. */
@@ -182,20 +188,13 @@ static void ignore_notice(void *arg, const char *message)
 static int session_setup(PGconn *c, const char *where, const char *password, struct gw_err *err)
 {
 	char setup[300];
-	PGresult *r;
 
 	PQsetNoticeProcessor(c, ignore_notice, NULL);
 	snprintf(setup, sizeof(setup),
 		 "SET synchronous_commit = on; SET statement_timeout = %d;"
 		 " SET idle_in_transaction_session_timeout = %d; SET application_name = 'gateway'",
 		 PG_STATEMENT_TIMEOUT_MS, PG_IDLE_TX_TIMEOUT_MS);
-	r = PQexec(c, setup);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		PQclear(r);
-		return pg_fail(c, where, "set the session up", password, err);
-	}
-	PQclear(r);
-	return 0;
+	return pg_exec(c, where, setup, "set the session up", password, err);
 }
 
 PGconn *pg_connect_session(const char *url, const char *where, const char *password,

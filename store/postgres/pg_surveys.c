@@ -13,8 +13,6 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-#define I64(buf, v) (snprintf((buf), sizeof(buf), "%lld", (long long)(v)), (buf))
-
 /* A job's undo that is not a failure: another instance made the survey first. */
 #define JOB_LOST_RACE 1
 

@@ -15,19 +15,7 @@
 /* One statement without parameters on the writer's connection: 0, or -1 with err. */
 static int wexec(struct pg_store *st, const char *sql, const char *what, struct gw_err *err)
 {
-	PGresult *r = PQexec(st->wconn, sql);
-	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	/* a COMMIT of a transaction that had failed answers ROLLBACK, not an error */
-	int rolled_back = s == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0 &&
-			  strcmp(sql, "COMMIT") == 0;
-
-	PQclear(r);
-	if (s == PGRES_COMMAND_OK && !rolled_back)
-		return 0;
-	if (rolled_back)
-		return gw_err_set(err, 503, "store_unavailable", "",
-				  "PostgreSQL at %s rolled the transaction back", st->where);
-	return pg_fail(st->wconn, st->where, what, NULL, err);
+	return pg_exec(st->wconn, st->where, sql, what, NULL, err);
 }
 
 static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
@@ -66,10 +54,20 @@ static int w_in_transaction(void *be)
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
-/* synchronous_commit = on: COMMIT returns once the server has flushed the group's WAL. */
+/* synchronous_commit = on: COMMIT returns once the server has flushed the group's WAL.  A
+ * transaction that had failed answers ROLLBACK, not an error: it is a failure all the same. */
 static int w_commit(void *be, struct gw_err *err)
 {
-	return wexec(be, "COMMIT", "commit", err);
+	struct pg_store *st = be;
+	PGresult *r = PQexec(st->wconn, "COMMIT");
+	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	int rolled_back = ok && strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
+
+	PQclear(r);
+	if (rolled_back)
+		return gw_err_set(err, 503, "store_unavailable", "",
+				  "PostgreSQL at %s rolled the transaction back", st->where);
+	return ok ? 0 : pg_fail(st->wconn, st->where, "commit", NULL, err);
 }
 
 static void w_rollback(void *be)
