@@ -22,15 +22,6 @@ static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
 	snprintf(dst, n, "%s", PQgetvalue(r, row, col));
 }
 
-/* A statement on the caller's connection (pg_params()), opened again first if it was lost. */
-static PGresult *run(struct pg_store *st, const char *sql, int n, const char *const *vals,
-		     const char *what, struct gw_err *err)
-{
-	if (pg_heal(st, st->conn, &st->conn_backoff, err) < 0)
-		return NULL;
-	return pg_params(st->conn, st->where, sql, n, vals, what, err);
-}
-
 static const char claim_sql[] =
 	"WITH c AS MATERIALIZED ("
 	"  SELECT m.id FROM messages m"
@@ -59,7 +50,7 @@ int pg_claim_due(struct pg_store *st, int64_t now, const char *provider, struct 
 	char a[24], b[24], c[24];
 	const char *vals[5] = { I64(a, now), I64(b, max), provider, I64(c, st->send_lease_s),
 				st->instance };
-	PGresult *r = run(st, claim_sql, 5, vals, "claim due messages", err);
+	PGresult *r = pg_crun(st, claim_sql, 5, vals, "claim due messages", err);
 
 	*n = 0;
 	if (!r)
@@ -107,7 +98,7 @@ int pg_send_accepted(struct pg_store *st, int64_t message_id, const char *provid
 	char a[24], b[24];
 	const char *vals[4] = { I64(a, message_id), I64(b, now), provider_message_id,
 				st->instance };
-	PGresult *r = run(st, sent_sql, 4, vals, "record a send", err);
+	PGresult *r = pg_crun(st, sent_sql, 4, vals, "record a send", err);
 
 	if (!r)
 		return -1;
@@ -129,7 +120,7 @@ int pg_expire_leases(struct pg_store *st, int64_t now, size_t *n, struct gw_err 
 {
 	char a[24];
 	const char *vals[2] = { I64(a, now), a };
-	PGresult *r = run(st, expire_sql, 2, vals, "expire send leases", err);
+	PGresult *r = pg_crun(st, expire_sql, 2, vals, "expire send leases", err);
 
 	*n = 0;
 	if (!r)
@@ -167,7 +158,7 @@ int pg_pace_take(struct pg_store *st, const char *provider, double rate_per_s, d
 	*granted = 0;
 	snprintf(a, sizeof(a), "%.6f", rate_per_s);
 	snprintf(b, sizeof(b), "%.6f", burst);
-	if (!(r = run(st, pace_sql, 4, vals, "take send tokens", err)))
+	if (!(r = pg_crun(st, pace_sql, 4, vals, "take send tokens", err)))
 		return -1;
 	if (PQntuples(r) == 1)
 		*granted = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);

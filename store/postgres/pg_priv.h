@@ -11,6 +11,7 @@
 
 #include "group.h"
 #include "gwerr.h"
+#include "store.h"
 
 /* Session settings of every connection: a commit is on the server's disk before it returns
  * (the guarantee a 2xx rests on), one statement cannot hold a connection for ever, and a
@@ -40,13 +41,17 @@ struct pg_backoff {
 #define PG_GROUP_MAX 63
 
 struct pg_store {
-	PGconn *conn;  /* migrations, claims, pacing: the caller's thread */
+	PGconn *conn;  /* migrations, claims, pacing: any thread, under conn_lock (pg_crun()) */
+	pthread_mutex_t conn_lock;
 	PGconn *wconn; /* the writer thread's alone */
 	struct pg_backoff conn_backoff, wconn_backoff;
 	struct group_queue q;
 	char where[200];   /* the server as messages name it: host:port/database */
 	char instance[96]; /* this process as claimed_by names it: host:pid:random */
 	int64_t send_lease_s;
+	int64_t pair_interval_s;      /* WhatsApp: seconds between two messages to one person */
+	event_format_fn event_format; /* outbound events: NULL writes none */
+	void *event_ctx;
 	/* Reading connections kept between calls (pg_reads.c), under rlock. */
 	char *url; /* to open more (it may hold the password: wiped at close) */
 	char password[200];
@@ -77,6 +82,25 @@ int pg_exec(PGconn *c, const char *where, const char *sql, const char *what, con
 PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const char *const *vals,
 		    const char *what, struct gw_err *err);
 
+/* A statement on the shared connection st->conn, under conn_lock, the connection opened again
+ * first when it was lost: its result, or NULL with err (503 while the server is away). */
+PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		  const char *what, struct gw_err *err);
+
+/* A statement on the writer's connection (writer thread only, inside a job): its result, or
+ * NULL with err.  pg_wrun_one() copies the first column of the first row into out (outn bytes;
+ * out may be NULL): 1, 0 without a row, -1 on error. */
+PGresult *pg_wrun(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		  const char *what, struct gw_err *err);
+int pg_wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		const char *what, char *out, size_t outn, struct gw_err *err);
+
+/* Queues an outbound message due at `due`, inside a writer job (the SQLite store's
+ * insert_outbound()). */
+int pg_insert_outbound(struct pg_store *st, const char *survey_id, const char *purpose,
+		       const char *channel, const char *provider, const char *phone,
+		       const char *body, int64_t due, int64_t now, struct gw_err *err);
+
 /* A unit of write work on the writer's connection, inside the group's transaction and a
  * savepoint of its own: 0, or non-zero (its savepoint undone).  -1 sets err. */
 typedef int (*pg_job_fn)(struct pg_store *st, void *arg, struct gw_err *err);
@@ -86,6 +110,10 @@ int pg_writer_start(struct pg_store *st, struct gw_err *err);
 /* Queues `fn` for the writer and waits for its group's commit: its result, 0 only once the
  * commit is durable; a failed commit fails the job (503). */
 int pg_run(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err);
+/* pg_run() without waiting, as group_submit(): on_done(ctx, rc) on the writer thread after
+ * the group's commit; the job gets its own copy of the arg_len bytes at arg. */
+int pg_submit(struct pg_store *st, pg_job_fn fn, const void *arg, size_t arg_len,
+	      struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx);
 
 /* Fills `where` from a connection string without connecting: "host:port/database" with
  * libpq's defaults for what the string leaves out.  -1 (err set, the string not echoed) when

@@ -247,6 +247,18 @@ int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err 
 	return -1;
 }
 
+PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		  const char *what, struct gw_err *err)
+{
+	PGresult *r = NULL;
+
+	pthread_mutex_lock(&st->conn_lock);
+	if (pg_heal(st, st->conn, &st->conn_backoff, err) == 0)
+		r = pg_params(st->conn, st->where, sql, n, vals, what, err);
+	pthread_mutex_unlock(&st->conn_lock);
+	return r;
+}
+
 struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 {
 	struct pg_store *st = calloc(1, sizeof(*st));
@@ -257,6 +269,9 @@ struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 		return NULL;
 	}
 	pthread_mutex_init(&st->rlock, NULL);
+	pthread_mutex_init(&st->conn_lock, NULL);
+	st->send_lease_s = 120;
+	st->pair_interval_s = 6;
 	if (pg_describe(url, st->where, sizeof(st->where), st->password, sizeof(st->password),
 			err) < 0 ||
 	    !(st->conn = pg_connect_session(url, st->where, st->password, err)) ||
@@ -264,7 +279,6 @@ struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 	    !(st->wconn = pg_connect_session(url, st->where, st->password, err)) ||
 	    pg_writer_start(st, err) < 0)
 		goto fail;
-	st->send_lease_s = 120;
 	return st;
 fail:
 	pg_store_close(st);
@@ -283,6 +297,7 @@ void pg_store_close(struct pg_store *st)
 	memset(st->password, 0, sizeof(st->password));
 	free(st->url);
 	pthread_mutex_destroy(&st->rlock);
+	pthread_mutex_destroy(&st->conn_lock);
 	free(st);
 }
 

@@ -76,6 +76,89 @@ int pg_expire_leases(struct pg_store *st, int64_t now, size_t *n, struct gw_err 
 int pg_pace_take(struct pg_store *st, const char *provider, double rate_per_s, double burst,
 		 size_t want, size_t *granted, struct gw_err *err);
 
+/*
+ * ---- the rest of store.h -------------------------------------------------------------------
+ * Each pg_X() below behaves as store_X() in store.h, on PostgreSQL, for several instances
+ * sharing the database; what differs is said beside it.  Writes run as jobs of the writer's
+ * group commit (pg_run(), pg_submit()); reads on reading connections (pg_reader_get()).
+ */
+
+/* pg_surveys.c */
+int pg_create_survey_async(struct pg_store *st, const struct survey_new *in,
+			   char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
+			   void (*done)(void *ctx, int rc), void *ctx);
+int pg_check_writable(struct pg_store *st, struct gw_err *err);
+
+/* pg_sends.c: outcomes fenced like pg_send_accepted(); the sweepers (expire_due,
+ * expire_leases) run on one instance at a time (pg_try_advisory_xact_lock: another instance
+ * sweeping answers 0 with *n = 0). */
+int pg_send_retry(struct pg_store *st, int64_t message_id, int64_t next_at, const char *code,
+		  const char *message, struct gw_err *err);
+int pg_send_needs_template(struct pg_store *st, int64_t message_id, int64_t now,
+			   const char *code, const char *message, struct gw_err *err);
+int pg_send_failed(struct pg_store *st, int64_t message_id, const char *code, const char *message,
+		   int64_t now, struct gw_err *err);
+int pg_record_sends(struct pg_store *st, struct send_record *recs, size_t n, struct gw_err *err);
+int pg_expire_due(struct pg_store *st, int64_t now, size_t *n, struct gw_err *err);
+int pg_list_surveys(struct pg_store *st, const char *status, size_t max,
+		    char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err);
+int pg_requeue_uncertain(struct pg_store *st, int64_t now, size_t *n, struct gw_err *err);
+/* At start-up, with other instances possibly sending: only messages whose lease has ended
+ * become uncertain (a crashed instance's claims end with their leases). */
+int pg_mark_uncertain(struct pg_store *st, int64_t now, size_t *n, struct gw_err *err);
+int pg_outbox_depth(struct pg_store *st, struct store_outbox_depth *out, struct gw_err *err);
+/* WhatsApp spacing per recipient, across instances (the claim skips a number another
+ * instance sent to less than `seconds` ago or is sending to). */
+void pg_store_set_pair_interval(struct pg_store *st, int64_t seconds);
+
+/* pg_inbound.c */
+int pg_suppress_phone(struct pg_store *st, const char *phone, const char *provider, int64_t now,
+		      struct gw_err *err);
+int pg_record_inbound(struct pg_store *st, const struct inbound_in *in, inbound_decide_fn decide,
+		      void *ctx, struct inbound_result *res, struct gw_err *err);
+int pg_record_status(struct pg_store *st, const char *provider, const char *provider_message_id,
+		     const char *status, const char *code, const char *message, int64_t now,
+		     int *found, struct gw_err *err);
+int pg_record_events(struct pg_store *st, struct store_event *evs, size_t n, struct gw_err *err);
+int pg_record_events_async(struct pg_store *st, struct store_event *evs, size_t n,
+			   struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx);
+
+/* pg_events.c: events are claimed like the outbox, so that each is delivered by one instance:
+ * pg_events_due() leases what it returns to this instance (a lease that ends makes the event
+ * due again: at least once), pg_events_record() is fenced by that lease. */
+void pg_store_set_event_format(struct pg_store *st, event_format_fn fn, void *ctx);
+int pg_events_due(struct pg_store *st, int64_t now, struct evt_item *items, size_t max,
+		  size_t *n, struct gw_err *err);
+int pg_events_record(struct pg_store *st, const struct evt_outcome *o, size_t n,
+		     struct gw_err *err);
+
+/* pg_export.c: cursors read one REPEATABLE READ snapshot on a reading connection of their
+ * own; pg_export_open_many() shares it between its cursors (pg_export_snapshot()). */
+struct pg_export_cursor;
+struct pg_export_cursor *pg_export_open(struct pg_store *st, const struct export_filter *f,
+					struct gw_err *err);
+int pg_export_open_many(struct pg_store *st, const struct export_filter *f,
+			struct pg_export_cursor **cur, size_t *n, struct gw_err *err);
+int pg_export_bounds(struct pg_export_cursor *c, size_t step, int64_t **bounds, size_t *n,
+		     struct gw_err *err);
+int pg_export_range(struct pg_export_cursor *c, int64_t from, int64_t to, struct gw_err *err);
+int pg_export_count(struct pg_export_cursor *c, int64_t *n, struct gw_err *err);
+int pg_export_next(struct pg_export_cursor *c, struct export_row *r, struct gw_err *err);
+void pg_export_close(struct pg_export_cursor *c);
+
+struct pg_report_cursor;
+struct pg_report_cursor *pg_report_open(struct pg_store *st, const struct report_query *q,
+					struct gw_err *err);
+int pg_report_next(struct pg_report_cursor *c, struct report_row *r, struct gw_err *err);
+void pg_report_close(struct pg_report_cursor *c);
+
+/* pg_customers.c: pg_purge_texts() sweeps on one instance at a time, as above. */
+int pg_customer_history(struct pg_store *st, const char *customer_id, size_t max,
+			struct customer_history *h, struct gw_err *err);
+int pg_erase_customer(struct pg_store *st, const char *customer_id, int64_t now,
+		      struct erase_summary *sum, struct gw_err *err);
+int pg_purge_texts(struct pg_store *st, int64_t before, size_t *n, struct gw_err *err);
+
 /* ---- gateway migrate-store (pg_copy.c) ------------------------------------------------------ */
 
 typedef void (*pg_copy_report_fn)(void *ctx, const char *table, long long rows,

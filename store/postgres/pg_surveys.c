@@ -16,29 +16,6 @@
 /* A job's undo that is not a failure: another instance made the survey first. */
 #define JOB_LOST_RACE 1
 
-/* A statement on the writer's connection (pg_params()). */
-static PGresult *wrun(struct pg_store *st, const char *sql, int n, const char *const *vals,
-		      const char *what, struct gw_err *err)
-{
-	return pg_params(st->wconn, st->where, sql, n, vals, what, err);
-}
-
-/* The first column of the first row into out (n bytes): 1, 0 without a row, -1 on error. */
-static int wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
-		    const char *what, char *out, size_t outn, struct gw_err *err)
-{
-	PGresult *r = wrun(st, sql, n, vals, what, err);
-	int rc;
-
-	if (!r)
-		return -1;
-	rc = PQntuples(r) > 0;
-	if (rc && out)
-		snprintf(out, outn, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return rc;
-}
-
 struct create_args {
 	const struct survey_new *in;
 	char *id_out;
@@ -54,7 +31,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 	const char *status = "queued", *reason = NULL;
 	int rc;
 
-	if ((rc = wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2", 2,
+	if ((rc = pg_wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2", 2,
 			   (const char *const[]){ in->interaction_id, in->kind }, "find survey",
 			   a->id_out, SURVEY_ID_LEN, err)) != 0) {
 		*a->outcome = SURVEY_EXISTING;
@@ -62,7 +39,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 	}
 	if (store_phone_hash(in->phone, hash) < 0)
 		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	rc = wrun_one(
+	rc = pg_wrun_one(
 		st,
 		"SELECT coalesce((SELECT opted_out FROM suppressions WHERE phone = $1), 0) <> 0"
 		" OR coalesce((SELECT opted_out FROM suppressions WHERE phone = $2), 0) <> 0",
@@ -75,7 +52,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		return 0;
 	}
 	if (in->fatigue_days > 0) {
-		rc = wrun_one(
+		rc = pg_wrun_one(
 			st,
 			"SELECT 1 FROM surveys WHERE customer_id = (SELECT id FROM customers"
 			" WHERE ext_id = $1) AND created_at > $3"
@@ -95,7 +72,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		}
 	}
 	I64(now, in->now);
-	if (wrun_one(st,
+	if (pg_wrun_one(st,
 		     "INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at,"
 		     " updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)"
 		     " ON CONFLICT (ext_id) DO UPDATE SET phone = $2,"
@@ -106,7 +83,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 					    in->timezone },
 		     "save customer", customer, sizeof(customer), err) <= 0)
 		return -1;
-	rc = wrun_one(
+	rc = pg_wrun_one(
 		st,
 		"INSERT INTO surveys (id, customer_id, phone, name, locale, kind, channel, provider,"
 		" interaction_id, touchpoint, agent, opened_at, closed_at, status, created_at,"
@@ -140,7 +117,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		return -1;
 	if (rc == 0) {
 		/* another instance committed this interaction meanwhile: its survey answers */
-		if (wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2",
+		if (pg_wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2",
 			     2, (const char *const[]){ in->interaction_id, in->kind },
 			     "find survey", a->id_out, SURVEY_ID_LEN, err) <= 0)
 			return -1;
@@ -153,7 +130,7 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		return 0;
 	}
 	*a->outcome = SURVEY_CREATED;
-	return wrun_one(
+	return pg_wrun_one(
 		       st,
 		       "INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone,"
 		       " body, status, next_attempt_at, created_at, updated_at)"
@@ -175,4 +152,49 @@ int pg_create_survey(struct pg_store *st, const struct survey_new *in, char id_o
 	/* lost to another instance: nothing of this job was kept, and the survey that won is
 	 * committed (the insert waited for it) */
 	return rc == JOB_LOST_RACE ? 0 : rc;
+}
+
+/* The caller's callback of pg_create_survey_async(), told 0 when the job lost the race. */
+struct create_done {
+	void (*done)(void *ctx, int rc);
+	void *ctx;
+};
+
+static void created(void *ctx, int rc)
+{
+	struct create_done d = *(struct create_done *)ctx;
+
+	free(ctx);
+	d.done(d.ctx, rc == JOB_LOST_RACE ? 0 : rc);
+}
+
+int pg_create_survey_async(struct pg_store *st, const struct survey_new *in,
+			   char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
+			   void (*done)(void *ctx, int rc), void *ctx)
+{
+	struct create_args a = { in, id_out, outcome };
+	struct create_done *d = malloc(sizeof(*d));
+
+	if (!d)
+		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	*d = (struct create_done){ done, ctx };
+	if (pg_submit(st, create_survey_job, &a, sizeof(a), err, created, d) < 0) {
+		free(d);
+		return -1;
+	}
+	return 0;
+}
+
+static int heartbeat_job(struct pg_store *st, void *arg, struct gw_err *err)
+{
+	(void)arg;
+	return pg_wrun_one(st, "UPDATE heartbeat SET at = extract(epoch FROM now())::bigint", 0,
+			   NULL, "write the heartbeat", NULL, 0, err) < 0 ?
+		       -1 :
+		       0;
+}
+
+int pg_check_writable(struct pg_store *st, struct gw_err *err)
+{
+	return pg_run(st, heartbeat_job, NULL, err);
 }

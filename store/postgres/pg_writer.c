@@ -101,3 +101,48 @@ int pg_run(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err)
 {
 	return group_run(&st->q, (group_fn)fn, arg, err);
 }
+
+int pg_submit(struct pg_store *st, pg_job_fn fn, const void *arg, size_t arg_len,
+	      struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx)
+{
+	return group_submit(&st->q, (group_fn)fn, arg, arg_len, err, on_done, ctx);
+}
+
+PGresult *pg_wrun(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		  const char *what, struct gw_err *err)
+{
+	return pg_params(st->wconn, st->where, sql, n, vals, what, err);
+}
+
+int pg_wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
+		const char *what, char *out, size_t outn, struct gw_err *err)
+{
+	PGresult *r = pg_wrun(st, sql, n, vals, what, err);
+	int rc;
+
+	if (!r)
+		return -1;
+	rc = PQntuples(r) > 0;
+	if (rc && out)
+		snprintf(out, outn, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
+int pg_insert_outbound(struct pg_store *st, const char *survey_id, const char *purpose,
+		       const char *channel, const char *provider, const char *phone,
+		       const char *body, int64_t due, int64_t now, struct gw_err *err)
+{
+	char d[24], t[24];
+
+	return pg_wrun_one(st,
+			   "INSERT INTO messages (survey_id, direction, purpose, channel, provider,"
+			   " phone, body, status, next_attempt_at, created_at, updated_at)"
+			   " VALUES ($1, 'out', $2, $3, $4, $5, $6, 'queued', $7, $8, $8)",
+			   8,
+			   (const char *const[]){ survey_id, purpose, channel, provider, phone, body,
+						  I64(d, due), I64(t, now) },
+			   "queue message", NULL, 0, err) < 0 ?
+		       -1 :
+		       0;
+}
