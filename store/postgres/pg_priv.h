@@ -101,6 +101,21 @@ int pg_insert_outbound(struct pg_store *st, const char *survey_id, const char *p
 		       const char *channel, const char *provider, const char *phone,
 		       const char *body, int64_t due, int64_t now, struct gw_err *err);
 
+/* Inside a writer job (pg_inbound.c): whether `phone` (or its hash, after an erasure) is
+ * suppressed; and suppressing it as store_suppress_phone() does, with its opt-out event. */
+int pg_phone_suppressed(struct pg_store *st, const char *phone, int *suppressed,
+			struct gw_err *err);
+int pg_suppress_tx(struct pg_store *st, const char *phone, const char *provider, int64_t now,
+		   struct gw_err *err);
+
+/* Outbound events written inside a writer job, when an event format is set (pg_events.c), as
+ * the SQLite store's events_after_inbound() and events_after_suppress(). */
+int pg_events_after_inbound(struct pg_store *st, const struct inbound_in *in,
+			    const struct matched_survey *m, int was_suppressed,
+			    const struct inbound_decision *d, struct gw_err *err);
+int pg_events_after_suppress(struct pg_store *st, const char *phone, int64_t now,
+			     struct gw_err *err);
+
 /* A unit of write work on the writer's connection, inside the group's transaction and a
  * savepoint of its own: 0, or non-zero (its savepoint undone).  -1 sets err. */
 typedef int (*pg_job_fn)(struct pg_store *st, void *arg, struct gw_err *err);
