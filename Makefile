@@ -23,7 +23,7 @@ TEST_DEB_PKGS := postgresql
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS     := -D_GNU_SOURCE
 # One -I per layer (docs/architecture.md), lowest first; tools/check-layers.sh keeps them apart.
-INCS     := -Ilib -Iproviders -Istore -Istore/postgres -Isurvey -Igateway
+INCS     := -Ilib -Iproviders -Istore -Istore/sqlite -Istore/postgres -Isurvey -Igateway
 OPT      ?= -O2 -g
 SAN      ?=
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -31,7 +31,7 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
 
-LAYERS   := lib providers store store/postgres survey gateway
+LAYERS   := lib providers store store/sqlite store/postgres survey gateway
 LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SUPPORT_SRC := $(wildcard tests/support/*.c)

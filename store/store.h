@@ -32,12 +32,23 @@
 
 struct store;
 
-/* Opens (creating when needed) the database at `path`, creating its folder, and brings the
- * schema up to date.  NULL with err set on failure.  Close with store_close(). */
+/* Opens the store on `backend` ([store] backend): "sqlite", the database file at `path`
+ * (created when needed, with its folder), or "postgres", the server and database at `url` (a
+ * libpq URL or key=value string; the password is never in a message).  The schema is brought
+ * up to date.  NULL with err set on failure.  Close with store_close(). */
+struct store *store_open_backend(const char *backend, const char *path, const char *url,
+				 struct gw_err *err);
+/* store_open_backend("sqlite", path, NULL, err). */
 struct store *store_open(const char *path, struct gw_err *err);
 void store_close(struct store *st);
 
-/* The schema version this build writes (PRAGMA user_version after store_open()). */
+/* "sqlite" or "postgres". */
+const char *store_backend(const struct store *st);
+/* Where the data is, for messages: the SQLite file, or "postgres host:port/database" (never
+ * the password). */
+const char *store_where(const struct store *st);
+
+/* The schema version this build writes on SQLite (PRAGMA user_version after store_open()). */
 int store_schema_version(void);
 
 /* The storage engine's version, for `gateway version`. */
@@ -233,6 +244,12 @@ int store_mark_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err
  * outcome recorded later still lands, since it is then known after all. */
 int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err *err);
 void store_set_send_lease(struct store *st, int64_t seconds);
+
+/* Provider pacing shared by every process on the store: takes up to `want` sends from the
+ * provider's bucket (refilled at rate_per_s up to `burst`), *granted how many.  A store of one
+ * process (SQLite) has no shared bucket and grants them all: the process's own bucket paces. */
+int store_pace_take(struct store *st, const char *provider, double rate_per_s, double burst,
+		    size_t want, size_t *granted, struct gw_err *err);
 
 /* How many outbound messages are queued, being sent, or uncertain (for GET /metrics).  Reads on
  * a pooled reader connection. */
@@ -668,8 +685,19 @@ struct store_log_stats {
 	uint64_t resets;                /* of those, the ones that had the log start over */
 	double since_complete_s;        /* since a checkpoint last copied the whole log; -1: never */
 	char error[GW_ERR_LEN];         /* why the last checkpoint failed or was held back; "" */
+	int kept;                       /* 0: the store keeps no log of its own (PostgreSQL) */
 };
 void store_log_stats(struct store *st, struct store_log_stats *out);
+
+/* What a database server shared by several processes says of the store's database, for GET
+ * /metrics: rows that were updated or deleted and not vacuumed yet, and how long the oldest
+ * transaction open on it has been (which holds vacuum back).  1 with *out filled; 0 when the
+ * store is a file of its own (SQLite: store_log_stats() says what there is); -1 with err. */
+struct store_server_stats {
+	int64_t dead_rows;
+	double oldest_transaction_s; /* 0: none open */
+};
+int store_server_stats(struct store *st, struct store_server_stats *out, struct gw_err *err);
 
 /* Copies the log into the database file and truncates it (a TRUNCATE checkpoint), retrying
  * for up to `wait_ms` while readers hold it; freed bytes were already zeroed (secure_delete).

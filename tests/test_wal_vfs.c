@@ -83,11 +83,11 @@ static void test_store_connections_use_it(void **state)
 	sqlite3 *db = open_writer(f->path);
 	sqlite3_vfs *vfs = NULL;
 
-	assert_non_null(store_vfs());
+	assert_non_null(sqlite_vfs());
 	assert_int_equal(sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs),
 			 SQLITE_OK);
 	assert_non_null(vfs);
-	assert_string_equal(vfs->zName, store_vfs());
+	assert_string_equal(vfs->zName, sqlite_vfs());
 	sqlite3_close(db);
 }
 

@@ -259,6 +259,39 @@ PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const
 	return r;
 }
 
+int pg_wipe_freed(struct pg_store *st, int wait_ms, struct gw_err *err)
+{
+	int rc = -1;
+
+	(void)wait_ms;
+	pthread_mutex_lock(&st->conn_lock);
+	if (pg_heal(st, st->conn, &st->conn_backoff, err) == 0)
+		rc = pg_exec(st->conn, st->where,
+			     "VACUUM customers, surveys, responses, messages, suppressions, events,"
+			     " idempotency",
+			     "vacuum", NULL, err);
+	pthread_mutex_unlock(&st->conn_lock);
+	return rc;
+}
+
+int pg_server_stats(struct pg_store *st, struct store_server_stats *out, struct gw_err *err)
+{
+	PGresult *r =
+		pg_crun(st,
+			"SELECT (SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables),"
+			" (SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)"
+			"  FROM pg_stat_activity WHERE datname = current_database()"
+			"  AND xact_start IS NOT NULL AND pid <> pg_backend_pid())",
+			0, NULL, "read the server's statistics", err);
+
+	if (!r)
+		return -1;
+	out->dead_rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->oldest_transaction_s = strtod(PQgetvalue(r, 0, 1), NULL);
+	PQclear(r);
+	return 1;
+}
+
 struct pg_store *pg_store_open(const char *url, struct gw_err *err)
 {
 	struct pg_store *st = calloc(1, sizeof(*st));
@@ -304,6 +337,11 @@ void pg_store_close(struct pg_store *st)
 int pg_store_schema_version(void)
 {
 	return pg_schema_version();
+}
+
+const char *pg_store_where(const struct pg_store *st)
+{
+	return st->where;
 }
 
 const char *pg_store_instance(const struct pg_store *st)

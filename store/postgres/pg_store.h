@@ -26,6 +26,8 @@ void pg_store_close(struct pg_store *st);
 /* The schema version this gateway writes. */
 int pg_store_schema_version(void);
 
+/* The server as messages name it: host:port/database (never the password). */
+const char *pg_store_where(const struct pg_store *st);
 /* This instance's name in the leases it takes (host:pid:random, unique per process). */
 const char *pg_store_instance(const struct pg_store *st);
 /* A claim's lease (default 120 s): past it, a message still `sending` becomes `uncertain`. */
@@ -88,6 +90,13 @@ int pg_create_survey_async(struct pg_store *st, const struct survey_new *in,
 			   char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
 			   void (*done)(void *ctx, int rc), void *ctx);
 int pg_check_writable(struct pg_store *st, struct gw_err *err);
+
+/* pg_store.c: after an erasure, the old row versions are removed from the tables (VACUUM of
+ * every table that holds personal data); the server's write-ahead log and the free space of
+ * its pages are the server's, out of the gateway's reach (docs/scaling-out.md). */
+int pg_wipe_freed(struct pg_store *st, int wait_ms, struct gw_err *err);
+/* As store_server_stats(): 1 with *out filled from pg_stat_user_tables and pg_stat_activity. */
+int pg_server_stats(struct pg_store *st, struct store_server_stats *out, struct gw_err *err);
 
 /* pg_sends.c: outcomes fenced like pg_send_accepted(); the sweepers (expire_due,
  * expire_leases) run on one instance at a time (pg_try_advisory_xact_lock: another instance

@@ -2,7 +2,7 @@
  * store_sqlite.c - store.h on SQLite.
  *
  * One write connection, owned by the store's writer thread, which commits the queued writes of
- * every thread in groups (store_run()); every statement on it is prepared once at open.
+ * every thread in groups (sqlite_run()); every statement on it is prepared once at open.
  * Readers (store_get_survey, store_export) open read-only connections of their own, which WAL
  * lets run beside the writer.
  *
@@ -21,6 +21,7 @@
 
 #include "schema.h"
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -240,7 +241,7 @@ int db_fail(sqlite3 *db, int rc, const char *what, struct gw_err *err)
 			  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-sqlite3_stmt *st_get(struct store *st, enum stmt_id id)
+sqlite3_stmt *st_get(struct sqlite_store *st, enum stmt_id id)
 {
 	sqlite3_stmt *s = st->stmt[id];
 
@@ -289,7 +290,7 @@ char *col_dup(sqlite3_stmt *s, int i)
 }
 
 /* Runs a statement that returns no row. */
-int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err *err)
+int step_done(struct sqlite_store *st, sqlite3_stmt *s, const char *what, struct gw_err *err)
 {
 	int rc = sqlite3_step(s);
 
@@ -303,26 +304,26 @@ int step_done(struct store *st, sqlite3_stmt *s, const char *what, struct gw_err
 
 static int g_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 {
-	return ((store_job_fn)fn)(be, arg, err);
+	return ((sqlite_job_fn)fn)(be, arg, err);
 }
 
 static int g_begin(void *be, struct gw_err *err)
 {
-	struct store *st = be;
+	struct sqlite_store *st = be;
 
 	return step_done(st, st_get(st, S_BEGIN), "begin", err);
 }
 
 static int g_savepoint(void *be, struct gw_err *err)
 {
-	struct store *st = be;
+	struct sqlite_store *st = be;
 
 	return step_done(st, st_get(st, S_SAVEPOINT), "savepoint", err);
 }
 
 static void g_end_savepoint(void *be, int undo)
 {
-	struct store *st = be;
+	struct sqlite_store *st = be;
 
 	if (undo)
 		sqlite3_step(st_get(st, S_ROLLBACK_TO));
@@ -335,13 +336,13 @@ static void g_end_savepoint(void *be, int undo)
  * itself. */
 static int g_in_transaction(void *be)
 {
-	return !sqlite3_get_autocommit(((struct store *)be)->db);
+	return !sqlite3_get_autocommit(((struct sqlite_store *)be)->db);
 }
 
 /* synchronous = FULL: COMMIT returns once the WAL is fsync'ed, for the whole group. */
 static int g_commit(void *be, struct gw_err *err)
 {
-	struct store *st = be;
+	struct sqlite_store *st = be;
 	int rc = sqlite3_step(st_get(st, S_COMMIT));
 
 	sqlite3_reset(st->stmt[S_COMMIT]);
@@ -350,13 +351,13 @@ static int g_commit(void *be, struct gw_err *err)
 
 static void g_rollback(void *be)
 {
-	struct store *st = be;
+	struct sqlite_store *st = be;
 
 	sqlite3_step(st_get(st, S_ROLLBACK));
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
 }
 
-static void reset_log(struct store *st, int idle);
+static void reset_log(struct sqlite_store *st, int idle);
 
 static void g_between(void *be, int idle)
 {
@@ -420,7 +421,7 @@ static int64_t file_size(const char *path)
 /* Records what one checkpoint (on either thread) did: SQLite's result `rc` and its counts of
  * pages in the log (nlog) and copied back so far (nckpt), against what the previous checkpoint
  * saw, so that frames_copied counts each page once. */
-static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int nckpt,
+static void note_checkpoint(struct sqlite_store *st, sqlite3 *db, int rc, int nlog, int nckpt,
 			    int resetting)
 {
 	struct store_log_stats *ls = &st->log_stats;
@@ -463,7 +464,7 @@ static void note_checkpoint(struct store *st, sqlite3 *db, int rc, int nlog, int
 /* On the writer thread, between two groups: copies the whole log back and has it start over,
  * waiting at most RESET_WAIT_MS for readers of older snapshots (writes wait meanwhile).  `idle`
  * (no write waiting): the file is emptied too. */
-static void reset_log(struct store *st, int idle)
+static void reset_log(struct sqlite_store *st, int idle)
 {
 	int nlog = -1, nckpt = -1, rc;
 
@@ -479,7 +480,7 @@ static void reset_log(struct store *st, int idle)
 }
 
 /* One passive checkpoint on `db`: 0 and the pages still to copy in *pending, or -1. */
-static int checkpoint_passive(struct store *st, sqlite3 *db, int *pending)
+static int checkpoint_passive(struct sqlite_store *st, sqlite3 *db, int *pending)
 {
 	int nlog = -1, nckpt = -1, rc;
 
@@ -495,7 +496,7 @@ static int checkpoint_passive(struct store *st, sqlite3 *db, int *pending)
 	return rc == SQLITE_OK && nlog >= 0 ? 0 : -1;
 }
 
-static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms)
+static void checkpoint_round(struct sqlite_store *st, sqlite3 *db, int64_t *last_ask_ms)
 {
 	char wal[4200];
 	int pending, rc;
@@ -528,7 +529,7 @@ static void checkpoint_round(struct store *st, sqlite3 *db, int64_t *last_ask_ms
 
 static void *checkpointer_main(void *arg)
 {
-	struct store *st = arg;
+	struct sqlite_store *st = arg;
 	struct gw_err err = { 0 };
 	sqlite3 *db = NULL;
 	int64_t last_ask_ms = 0;
@@ -575,14 +576,14 @@ static int set_log_limit(sqlite3 *db, int64_t bytes, struct gw_err *err)
 	return 0;
 }
 
-static int log_limit_job(struct store *st, void *arg, struct gw_err *err)
+static int log_limit_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	return set_log_limit(st->db, *(const int64_t *)arg, err);
 }
 
-int store_set_log_limit(struct store *st, int64_t bytes, struct gw_err *err)
+int sqlite_set_log_limit(struct sqlite_store *st, int64_t bytes, struct gw_err *err)
 {
-	if (store_run(st, log_limit_job, &bytes, err) < 0)
+	if (sqlite_run(st, log_limit_job, &bytes, err) < 0)
 		return -1;
 	pthread_mutex_lock(&st->log_lock);
 	st->log_stats.limit = bytes;
@@ -590,22 +591,23 @@ int store_set_log_limit(struct store *st, int64_t bytes, struct gw_err *err)
 	return 0;
 }
 
-void store_log_stats(struct store *st, struct store_log_stats *out)
+void sqlite_log_stats(struct sqlite_store *st, struct store_log_stats *out)
 {
 	pthread_mutex_lock(&st->log_lock);
 	*out = st->log_stats;
 	out->since_complete_s = st->log_complete_ms ?
 		(double)(monotonic_ms() - st->log_complete_ms) / 1000.0 : -1.0;
+	out->kept = 1;
 	pthread_mutex_unlock(&st->log_lock);
 }
 
-int store_run(struct store *st, store_job_fn fn, void *arg, struct gw_err *err)
+int sqlite_run(struct sqlite_store *st, sqlite_job_fn fn, void *arg, struct gw_err *err)
 {
 	return group_run(&st->q, (group_fn)fn, arg, err);
 }
 
-int store_submit(struct store *st, store_job_fn fn, const void *arg, size_t arg_len,
-		 struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx)
+int sqlite_submit(struct sqlite_store *st, sqlite_job_fn fn, const void *arg, size_t arg_len,
+		  struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx)
 {
 	return group_submit(&st->q, (group_fn)fn, arg, arg_len, err, on_done, ctx);
 }
@@ -617,9 +619,9 @@ const char *col_str(sqlite3_stmt *s, int i)
 	return v ? (const char *)v : "";
 }
 
-int insert_outbound(struct store *st, const char *survey_id, const char *purpose,
-			   const char *channel, const char *provider, const char *phone,
-			   const char *body, int64_t due, int64_t now, struct gw_err *err)
+int insert_outbound(struct sqlite_store *st, const char *survey_id, const char *purpose,
+		    const char *channel, const char *provider, const char *phone, const char *body,
+		    int64_t due, int64_t now, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_MESSAGE_OUT_INSERT);
 
@@ -656,7 +658,7 @@ static int make_parent_dirs(const char *path, struct gw_err *err)
 	return 0;
 }
 
-static int migrate(struct store *st, struct gw_err *err)
+static int migrate(struct sqlite_store *st, struct gw_err *err)
 {
 	sqlite3_stmt *s;
 	int have = 0, rc;
@@ -688,22 +690,22 @@ static int migrate(struct store *st, struct gw_err *err)
 	return 0;
 }
 
-void store_set_pair_interval(struct store *st, int64_t seconds)
+void sqlite_store_set_pair_interval(struct sqlite_store *st, int64_t seconds)
 {
 	st->pair_interval_s = seconds;
 }
 
-void store_set_send_lease(struct store *st, int64_t seconds)
+void sqlite_store_set_send_lease(struct sqlite_store *st, int64_t seconds)
 {
 	st->send_lease_s = seconds;
 }
 
-int store_schema_version(void)
+int sqlite_store_schema_version(void)
 {
 	return schema_version();
 }
 
-const char *store_sqlite_version(void)
+const char *sqlite_store_library_version(void)
 {
 	return sqlite3_libversion();
 }
@@ -712,7 +714,7 @@ const char *store_sqlite_version(void)
  * gathers the log's writes (wal_vfs.c; the default one if it could not be registered). */
 int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err)
 {
-	int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, store_vfs());
+	int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, sqlite_vfs());
 
 	if (rc != SQLITE_OK) {
 		db_fail(*out, rc, "open", err);
@@ -725,9 +727,9 @@ int open_conn(const char *path, int flags, sqlite3 **out, struct gw_err *err)
 	return 0;
 }
 
-struct store *store_open(const char *path, struct gw_err *err)
+struct sqlite_store *sqlite_store_open(const char *path, struct gw_err *err)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	struct sqlite_store *st = calloc(1, sizeof(*st));
 	char *msg = NULL;
 	int rc;
 
@@ -750,7 +752,7 @@ struct store *store_open(const char *path, struct gw_err *err)
 	    open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->db, err) < 0)
 		goto fail;
 	/* secure_delete: what a write replaces is zeroed, so an erasure leaves no old copy in the
-	 * database's free space (store_erase_customer()). */
+	 * database's free space (sqlite_erase_customer()). */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
 			 "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384;"
@@ -781,11 +783,11 @@ struct store *store_open(const char *path, struct gw_err *err)
 	st->checkpointer_running = 1;
 	return st;
 fail:
-	store_close(st);
+	sqlite_store_close(st);
 	return NULL;
 }
 
-void store_close(struct store *st)
+void sqlite_store_close(struct sqlite_store *st)
 {
 	if (!st)
 		return;
@@ -812,7 +814,7 @@ void store_close(struct store *st)
 }
 
 /* A real write: in WAL mode a transaction that writes nothing commits even on a full disk. */
-static int heartbeat_job(struct store *st, void *arg, struct gw_err *err)
+static int heartbeat_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	(void)arg;
 	return step_done(st, st_get(st, S_HEARTBEAT), "write heartbeat", err);
@@ -823,7 +825,7 @@ static int heartbeat_job(struct store *st, void *arg, struct gw_err *err)
 /* Writes, syncs and removes PROBE_BYTES beside the database: SQLite reuses its WAL file from the
  * start after a checkpoint, so a small write can succeed on a full disk that refuses any real
  * request; this one cannot. */
-static int probe_space(const struct store *st, struct gw_err *err)
+static int probe_space(const struct sqlite_store *st, struct gw_err *err)
 {
 	static const char zeros[4096];
 	char path[4200];
@@ -852,9 +854,9 @@ out:
 	return rc;
 }
 
-int store_check_writable(struct store *st, struct gw_err *err)
+int sqlite_check_writable(struct sqlite_store *st, struct gw_err *err)
 {
 	if (probe_space(st, err) < 0)
 		return -1;
-	return store_run(st, heartbeat_job, NULL, err);
+	return sqlite_run(st, heartbeat_job, NULL, err);
 }

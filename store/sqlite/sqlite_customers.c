@@ -7,10 +7,10 @@
  * as "sha256:<hex>" of the number, and every suppression lookup asks for the number and its hash
  * (phone_hash() in SQL, registered on the write connection at open).
  *
- * Old copies: the write connection runs with secure_delete (store_open()), so the bytes a write
+ * Old copies: the write connection runs with secure_delete (sqlite_store_open()), so the bytes a write
  * replaces are zeroed in the database's pages; the page images written before the erasure still
  * sit in the write-ahead log until a checkpoint copies the new ones back and the log is
- * truncated, which store_wipe_freed() does.
+ * truncated, which sqlite_wipe_freed() does.
  *
  * These statements run rarely (an erasure, an hourly purge), so they are prepared per call rather
  * than kept among the writer's prepared statements.
@@ -22,32 +22,17 @@
 
 #include "crypto.h"
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 #define WIPE_ATTEMPT_MS 200     /* longest a checkpoint attempt holds the writer back */
 #define WIPE_PAUSE_MS 100       /* writers go on between two attempts */
 
 /* ---- the phone hash -------------------------------------------------------------------- */
 
-static int phone_hash_n(const void *phone, size_t len, char out[STORE_PHONE_HASH_LEN])
-{
-	uint8_t digest[SHA256_LEN];
-
-	if (sha256(phone, len, digest) < 0)
-		return -1;
-	memcpy(out, "sha256:", 7);
-	hex_encode(digest, sizeof(digest), out + 7);
-	return 0;
-}
-
-int store_phone_hash(const char *phone, char out[STORE_PHONE_HASH_LEN])
-{
-	return phone_hash_n(phone, strlen(phone), out);
-}
-
 /* phone_hash(text) in SQL: store_phone_hash() of its argument; NULL for NULL. */
 static void sql_phone_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const unsigned char *p = sqlite3_value_text(argv[0]);
+	const char *p = (const char *)sqlite3_value_text(argv[0]);
 	char out[STORE_PHONE_HASH_LEN];
 
 	(void)argc;
@@ -55,7 +40,7 @@ static void sql_phone_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 		return;
 	}
-	if (phone_hash_n(p, (size_t)sqlite3_value_bytes(argv[0]), out) < 0) {
+	if (store_phone_hash(p, out) < 0) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
@@ -96,7 +81,7 @@ static void bind_params(sqlite3_stmt *s, const struct erase_params *p)
 
 /* Runs `sql` on the write connection: rows changed into *changes (may be NULL), or, for a
  * statement that returns a row, its first column into *changes.  0, or -1 with err. */
-static int run_sql(struct store *st, const char *sql, const struct erase_params *p,
+static int run_sql(struct sqlite_store *st, const char *sql, const struct erase_params *p,
 		   const char *what, int64_t *changes, struct gw_err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -120,7 +105,7 @@ static int run_sql(struct store *st, const char *sql, const struct erase_params 
 
 /* Every number the customer had: theirs now and any their surveys were sent to.  Malloc'd array
  * of malloc'd strings into *out (caller frees both), count into *n. */
-static int customer_phones(struct store *st, int64_t customer, char ***out, size_t *n,
+static int customer_phones(struct sqlite_store *st, int64_t customer, char ***out, size_t *n,
 			   struct gw_err *err)
 {
 	static const char sql[] =
@@ -163,7 +148,7 @@ static int customer_phones(struct store *st, int64_t customer, char ***out, size
 	"   OR provider_message_id IS NOT NULL)"
 
 /* What the customer's own rows (customer, surveys, their messages and responses) hold. */
-static int erase_customer_rows(struct store *st, const struct erase_params *p,
+static int erase_customer_rows(struct sqlite_store *st, const struct erase_params *p,
 			       struct erase_summary *sum, struct gw_err *err)
 {
 	int64_t n = 0;
@@ -196,8 +181,8 @@ static int erase_customer_rows(struct store *st, const struct erase_params *p,
 }
 
 /* What is kept about one of the customer's numbers outside their surveys. */
-static int erase_phone(struct store *st, const struct erase_params *p, struct erase_summary *sum,
-		       struct gw_err *err)
+static int erase_phone(struct sqlite_store *st, const struct erase_params *p,
+		       struct erase_summary *sum, struct gw_err *err)
 {
 	int64_t n = 0;
 
@@ -235,7 +220,7 @@ static int erase_phone(struct store *st, const struct erase_params *p, struct er
  * comment (responses): they go, unsent.  Only when the events table exists: it comes with the
  * outbound events feature.
  */
-static int erase_events(struct store *st, struct erase_params *p, const char *const *phones,
+static int erase_events(struct sqlite_store *st, struct erase_params *p, const char *const *phones,
 			size_t n_phones, struct erase_summary *sum, struct gw_err *err)
 {
 	int64_t n = 0;
@@ -267,7 +252,7 @@ struct erase_args {
 	int found;
 };
 
-static int erase_job(struct store *st, void *arg, struct gw_err *err)
+static int erase_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct erase_args *a = arg;
 	struct erase_summary *sum = a->sum;
@@ -347,12 +332,12 @@ out:
 	return rc;
 }
 
-int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
-			 struct erase_summary *sum, struct gw_err *err)
+int sqlite_erase_customer(struct sqlite_store *st, const char *customer_id, int64_t now,
+			  struct erase_summary *sum, struct gw_err *err)
 {
 	struct erase_args a = { .customer_id = customer_id, .now = now, .sum = sum };
 
-	if (store_run(st, erase_job, &a, err) < 0)
+	if (sqlite_run(st, erase_job, &a, err) < 0)
 		return -1;
 	return a.found ? 0 : 1;
 }
@@ -363,7 +348,7 @@ int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
  * to have left the log and holds the writer lock while it waits, so each attempt waits briefly
  * and writers get their turn between attempts.
  */
-int store_wipe_freed(struct store *st, int wait_ms, struct gw_err *err)
+int sqlite_wipe_freed(struct sqlite_store *st, int wait_ms, struct gw_err *err)
 {
 	struct timespec pause = { 0, WIPE_PAUSE_MS * 1000000L };
 	sqlite3 *db = NULL;
@@ -521,8 +506,8 @@ static int read_latest_nps(sqlite3 *db, int64_t row, struct customer_history *h,
 							  : db_fail(db, step, "read latest score", err);
 }
 
-int store_customer_history(struct store *st, const char *customer_id, size_t max,
-			   struct customer_history *h, struct gw_err *err)
+int sqlite_customer_history(struct sqlite_store *st, const char *customer_id, size_t max,
+			    struct customer_history *h, struct gw_err *err)
 {
 	struct reader *r = reader_get(st, err);
 	sqlite3 *db;
@@ -550,15 +535,6 @@ out:
 	return rc;
 }
 
-void customer_history_release(struct customer_history *h)
-{
-	for (size_t i = 0; h->surveys && i < h->n; i++)
-		free(h->surveys[i].comment);
-	free(h->surveys);
-	h->surveys = NULL;
-	h->n = 0;
-}
-
 /* ---- retention ------------------------------------------------------------------------- */
 
 struct purge_args {
@@ -566,7 +542,7 @@ struct purge_args {
 	int64_t n;
 };
 
-static int purge_job(struct store *st, void *arg, struct gw_err *err)
+static int purge_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct purge_args *a = arg;
 	struct erase_params p = { .customer = a->before };     /* ?1: the cutoff */
@@ -587,10 +563,10 @@ static int purge_job(struct store *st, void *arg, struct gw_err *err)
 	return 0;
 }
 
-int store_purge_texts(struct store *st, int64_t before, size_t *n, struct gw_err *err)
+int sqlite_purge_texts(struct sqlite_store *st, int64_t before, size_t *n, struct gw_err *err)
 {
 	struct purge_args a = { .before = before };
-	int rc = store_run(st, purge_job, &a, err);
+	int rc = sqlite_run(st, purge_job, &a, err);
 
 	*n = rc == 0 ? (size_t)a.n : 0;
 	return rc;

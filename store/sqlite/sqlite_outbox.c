@@ -6,17 +6,12 @@
 #include <time.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 /* ---- the outbox ------------------------------------------------------------------------ */
 
-void outbox_item_release(struct outbox_item *it)
-{
-	free(it->body);
-	it->body = NULL;
-}
-
 /* 1 when a WhatsApp message to it->phone is already in this batch: the pair limit allows one. */
-static int pair_taken(const struct store *st, const struct outbox_item *items, size_t n,
+static int pair_taken(const struct sqlite_store *st, const struct outbox_item *items, size_t n,
 		      const struct outbox_item *it)
 {
 	if (!st->pair_interval_s || strcmp(it->channel, "whatsapp") != 0)
@@ -27,7 +22,7 @@ static int pair_taken(const struct store *st, const struct outbox_item *items, s
 	return 0;
 }
 
-static int claim_due_tx(struct store *st, int64_t now, const char *provider,
+static int claim_due_tx(struct sqlite_store *st, int64_t now, const char *provider,
 			struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_DUE_SELECT);
@@ -92,21 +87,21 @@ struct claim_args {
 	size_t max, *n;
 };
 
-static int claim_due_job(struct store *st, void *arg, struct gw_err *err)
+static int claim_due_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct claim_args *a = arg;
 
 	return claim_due_tx(st, a->now, a->provider, a->items, a->max, a->n, err);
 }
 
-int store_claim_due(struct store *st, int64_t now, const char *provider,
-		    struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
+int sqlite_claim_due(struct sqlite_store *st, int64_t now, const char *provider,
+		     struct outbox_item *items, size_t max, size_t *n, struct gw_err *err)
 {
 	struct claim_args a = { now, provider, items, max, n };
 	int rc;
 
 	*n = 0;
-	rc = store_run(st, claim_due_job, &a, err);
+	rc = sqlite_run(st, claim_due_job, &a, err);
 	if (rc < 0) {
 		for (size_t i = 0; i < *n; i++)
 			outbox_item_release(&items[i]);
@@ -139,7 +134,7 @@ static int provider_id_ok(const char *id)
 	return n > 0 && n < STORE_PROVIDER_ID_LEN;
 }
 
-static int record_send_tx(struct store *st, struct send_record *r, struct gw_err *err)
+static int record_send_tx(struct sqlite_store *st, struct send_record *r, struct gw_err *err)
 {
 	r->cancelled = 0;
 	if (r->kind == SEND_REC_ACCEPTED && r->a && !provider_id_ok(r->a))
@@ -174,7 +169,7 @@ struct record_args {
 
 /* Each outcome in a savepoint of its own: one that fails is undone alone and marked refused.
  * Only when SQLite dropped the whole transaction (a full disk) does the job fail. */
-static int record_sends_job(struct store *st, void *arg, struct gw_err *err)
+static int record_sends_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct record_args *a = arg;
 
@@ -206,19 +201,20 @@ static int record_sends_job(struct store *st, void *arg, struct gw_err *err)
 	return 0;
 }
 
-int store_record_sends(struct store *st, struct send_record *recs, size_t n, struct gw_err *err)
+int sqlite_record_sends(struct sqlite_store *st, struct send_record *recs, size_t n,
+			struct gw_err *err)
 {
 	struct record_args a = { recs, n };
 
-	return n ? store_run(st, record_sends_job, &a, err) : 0;
+	return n ? sqlite_run(st, record_sends_job, &a, err) : 0;
 }
 
-static int record_one(struct store *st, enum send_record_kind kind, int64_t message_id, int64_t t,
-		      const char *a, const char *b, struct gw_err *err)
+static int record_one(struct sqlite_store *st, enum send_record_kind kind, int64_t message_id,
+		      int64_t t, const char *a, const char *b, struct gw_err *err)
 {
 	struct send_record r = { .kind = kind, .message_id = message_id, .t = t, .a = a, .b = b };
 
-	if (store_record_sends(st, &r, 1, err) < 0)
+	if (sqlite_record_sends(st, &r, 1, err) < 0)
 		return -1;
 	if (r.refused)
 		return gw_err_set(err, 422, "invalid_provider_message_id", "provider_message_id",
@@ -226,26 +222,26 @@ static int record_one(struct store *st, enum send_record_kind kind, int64_t mess
 	return r.cancelled;
 }
 
-int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
-			int64_t now, struct gw_err *err)
+int sqlite_send_accepted(struct sqlite_store *st, int64_t message_id,
+			 const char *provider_message_id, int64_t now, struct gw_err *err)
 {
 	return record_one(st, SEND_REC_ACCEPTED, message_id, now, provider_message_id, NULL, err);
 }
 
-int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
-		     const char *message, struct gw_err *err)
+int sqlite_send_retry(struct sqlite_store *st, int64_t message_id, int64_t next_at,
+		      const char *code, const char *message, struct gw_err *err)
 {
 	return record_one(st, SEND_REC_RETRY, message_id, next_at, code, message, err);
 }
 
-int store_send_needs_template(struct store *st, int64_t message_id, int64_t now,
-			      const char *code, const char *message, struct gw_err *err)
+int sqlite_send_needs_template(struct sqlite_store *st, int64_t message_id, int64_t now,
+			       const char *code, const char *message, struct gw_err *err)
 {
 	return record_one(st, SEND_REC_TEMPLATE, message_id, now, code, message, err);
 }
 
-int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
-		      int64_t now, struct gw_err *err)
+int sqlite_send_failed(struct sqlite_store *st, int64_t message_id, const char *code,
+		       const char *message, int64_t now, struct gw_err *err)
 {
 	return record_one(st, SEND_REC_FAILED, message_id, now, code, message, err);
 }
@@ -255,7 +251,7 @@ struct count_args {
 	size_t *n;
 };
 
-static int expire_job(struct store *st, void *arg, struct gw_err *err)
+static int expire_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct count_args *a = arg;
 	sqlite3_stmt *s = st_get(st, S_EXPIRE);
@@ -268,12 +264,12 @@ static int expire_job(struct store *st, void *arg, struct gw_err *err)
 	return rc;
 }
 
-int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+int sqlite_expire_due(struct sqlite_store *st, int64_t now, size_t *n, struct gw_err *err)
 {
 	struct count_args a = { now, n };
 
 	*n = 0;
-	return store_run(st, expire_job, &a, err);
+	return sqlite_run(st, expire_job, &a, err);
 }
 
 /* Messages in `sending` whose lease ended by a->now (all of them: INT64_MAX) become uncertain. */
@@ -282,7 +278,7 @@ struct uncertain_args {
 	size_t *n;
 };
 
-static int uncertain_job(struct store *st, void *arg, struct gw_err *err)
+static int uncertain_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct uncertain_args *a = arg;
 	sqlite3_stmt *s = st_get(st, S_UNCERTAIN_SURVEYS);
@@ -300,7 +296,7 @@ static int uncertain_job(struct store *st, void *arg, struct gw_err *err)
 	return rc;
 }
 
-static int requeue_job(struct store *st, void *arg, struct gw_err *err)
+static int requeue_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct count_args *a = arg;
 	sqlite3_stmt *s;
@@ -315,30 +311,30 @@ static int requeue_job(struct store *st, void *arg, struct gw_err *err)
 	return rc;
 }
 
-int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+int sqlite_requeue_uncertain(struct sqlite_store *st, int64_t now, size_t *n, struct gw_err *err)
 {
 	struct count_args a = { now, n };
 
 	*n = 0;
-	return store_run(st, requeue_job, &a, err);
+	return sqlite_run(st, requeue_job, &a, err);
 }
 
-int store_mark_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+int sqlite_mark_uncertain(struct sqlite_store *st, int64_t now, size_t *n, struct gw_err *err)
 {
 	struct uncertain_args a = { INT64_MAX, now, n };
 
 	*n = 0;
-	return store_run(st, uncertain_job, &a, err);
+	return sqlite_run(st, uncertain_job, &a, err);
 }
 
-int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err *err)
+int sqlite_expire_leases(struct sqlite_store *st, int64_t now, size_t *n, struct gw_err *err)
 {
 	struct uncertain_args a = { now, now, n };
 
 	*n = 0;
-	return store_run(st, uncertain_job, &a, err);
+	return sqlite_run(st, uncertain_job, &a, err);
 }
-int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err)
+int sqlite_outbox_depth(struct sqlite_store *st, struct store_outbox_depth *out, struct gw_err *err)
 {
 	/* Each count is answered by a partial index (messages_due, _sending, _uncertain). */
 	struct reader *r = reader_get(st, err);

@@ -6,12 +6,13 @@
 #include <time.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 #include "survey_sql.h"
 
 /* ---- surveys --------------------------------------------------------------------------- */
 
 /* 1 when the phone has opted out, 0 when not, -1 on error. */
-static int phone_suppressed(struct store *st, const char *phone, struct gw_err *err)
+static int phone_suppressed(struct sqlite_store *st, const char *phone, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_SUPPRESSED);
 	int rc, out = 0;
@@ -28,7 +29,7 @@ static int phone_suppressed(struct store *st, const char *phone, struct gw_err *
 
 /* 1 when the customer id or the phone has a survey created after `since` that counts (not
  * skipped, not failed), 0 when not, -1 on error. */
-static int recently_surveyed(struct store *st, const struct survey_new *in, int64_t since,
+static int recently_surveyed(struct sqlite_store *st, const struct survey_new *in, int64_t since,
 			     struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_RECENTLY_SURVEYED);
@@ -45,7 +46,7 @@ static int recently_surveyed(struct store *st, const struct survey_new *in, int6
 }
 
 /* Creates or updates the customer; their row id in *customer. */
-static int upsert_customer(struct store *st, const struct survey_new *in, int64_t *customer,
+static int upsert_customer(struct sqlite_store *st, const struct survey_new *in, int64_t *customer,
 			   struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_CUSTOMER_UPSERT);
@@ -63,7 +64,7 @@ static int upsert_customer(struct store *st, const struct survey_new *in, int64_
 	return rc == SQLITE_ROW ? 0 : db_fail(st->db, rc, "save customer", err);
 }
 
-static int insert_survey(struct store *st, const struct survey_new *in, int64_t customer,
+static int insert_survey(struct sqlite_store *st, const struct survey_new *in, int64_t customer,
 			 const char *status, const char *reason, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_SURVEY_INSERT);
@@ -91,8 +92,8 @@ static int insert_survey(struct store *st, const struct survey_new *in, int64_t 
 	return step_done(st, s, "save survey", err);
 }
 
-/* The body of store_create_survey(), inside its transaction. */
-static int create_survey_tx(struct store *st, const struct survey_new *in,
+/* The body of sqlite_create_survey(), inside its transaction. */
+static int create_survey_tx(struct sqlite_store *st, const struct survey_new *in,
 			    char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_SURVEY_BY_INTERACTION);
@@ -137,28 +138,28 @@ struct create_args {
 	int *outcome;
 };
 
-static int create_survey_job(struct store *st, void *arg, struct gw_err *err)
+static int create_survey_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct create_args *a = arg;
 
 	return create_survey_tx(st, a->in, a->id_out, a->outcome, err);
 }
 
-int store_create_survey(struct store *st, const struct survey_new *in, char id_out[SURVEY_ID_LEN],
-			int *outcome, struct gw_err *err)
+int sqlite_create_survey(struct sqlite_store *st, const struct survey_new *in,
+			 char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err)
 {
 	struct create_args a = { in, id_out, outcome };
 
-	return store_run(st, create_survey_job, &a, err);
+	return sqlite_run(st, create_survey_job, &a, err);
 }
 
-int store_create_survey_async(struct store *st, const struct survey_new *in,
-			      char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
-			      void (*done)(void *ctx, int rc), void *ctx)
+int sqlite_create_survey_async(struct sqlite_store *st, const struct survey_new *in,
+			       char id_out[SURVEY_ID_LEN], int *outcome, struct gw_err *err,
+			       void (*done)(void *ctx, int rc), void *ctx)
 {
 	struct create_args a = { in, id_out, outcome };
 
-	return store_submit(st, create_survey_job, &a, sizeof(a), err, done, ctx);
+	return sqlite_submit(st, create_survey_job, &a, sizeof(a), err, done, ctx);
 }
 
 /* The survey a statement of SURVEY_SELECT (survey_sql.h) stepped to, into *out. */
@@ -176,8 +177,8 @@ static int survey_from_row(sqlite3_stmt *s, struct survey *out, struct gw_err *e
 
 /* One survey by a reader statement of SURVEY_SELECT bound to key1 (and key2 when not NULL):
  * 1 found, 0 not, -1 error. */
-static int read_survey(struct store *st, enum reader_stmt which, const char *key1, const char *key2,
-		       struct survey *out, struct gw_err *err)
+static int read_survey(struct sqlite_store *st, enum reader_stmt which, const char *key1,
+		       const char *key2, struct survey *out, struct gw_err *err)
 {
 	struct reader *r = reader_get(st, err);
 	sqlite3_stmt *s;
@@ -203,21 +204,22 @@ out:
 	return rc;
 }
 
-int store_get_survey(struct store *st, const char *id, struct survey *out, struct gw_err *err)
+int sqlite_get_survey(struct sqlite_store *st, const char *id, struct survey *out,
+		      struct gw_err *err)
 {
 	int rc = read_survey(st, R_SURVEY_GET, id, NULL, out, err);
 
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
-int store_find_survey(struct store *st, const char *interaction_id, const char *kind,
-		      struct survey *out, struct gw_err *err)
+int sqlite_find_survey(struct sqlite_store *st, const char *interaction_id, const char *kind,
+		       struct survey *out, struct gw_err *err)
 {
 	return read_survey(st, R_SURVEY_BY_INTERACTION, interaction_id, kind, out, err);
 }
 
-int store_list_surveys(struct store *st, const char *status, size_t max,
-		       char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err)
+int sqlite_list_surveys(struct sqlite_store *st, const char *status, size_t max,
+			char (*ids)[SURVEY_ID_LEN], size_t *n, struct gw_err *err)
 {
 	struct reader *r = reader_get(st, err);
 	sqlite3_stmt *s;
@@ -242,17 +244,9 @@ out:
 	return rc;
 }
 
-void survey_release(struct survey *s)
-{
-	free(s->comment);
-	free(s->raw_text);
-	s->comment = s->raw_text = NULL;
-	s->has_response = 0;
-}
-
 /* ---- export ---------------------------------------------------------------------------- */
 
-struct export_cursor {
+struct sqlite_export_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *stmt;
 	int in_txn;             /* BEGIN ran: COMMIT at close */
@@ -291,10 +285,10 @@ static int bind_answer_range(sqlite3_stmt *s, int i, int64_t since, int64_t unti
 	return rc == SQLITE_OK ? sqlite3_bind_int64(s, i + 1, until ? until : INT64_MAX) : rc;
 }
 
-struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
-					struct gw_err *err)
+struct sqlite_export_cursor *sqlite_export_open(struct sqlite_store *st,
+						const struct export_filter *f, struct gw_err *err)
 {
-	struct export_cursor *c = calloc(1, sizeof(*c));
+	struct sqlite_export_cursor *c = calloc(1, sizeof(*c));
 	int rc;
 
 	if (!c) {
@@ -323,27 +317,27 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 	c->until = f->until;
 	return c;
 fail:
-	store_export_close(c);
+	sqlite_export_close(c);
 	return NULL;
 }
 
 /* Starts c's read transaction now (BEGIN alone waits for the first read). */
-static int start_snapshot(struct export_cursor *c, struct gw_err *err)
+static int start_snapshot(struct sqlite_export_cursor *c, struct gw_err *err)
 {
 	int rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : db_fail(c->db, rc, "export", err);
 }
 
-int store_export_open_many(struct store *st, const struct export_filter *f,
-			   struct export_cursor **cur, size_t *n, struct gw_err *err)
+int sqlite_export_open_many(struct sqlite_store *st, const struct export_filter *f,
+			    struct sqlite_export_cursor **cur, size_t *n, struct gw_err *err)
 {
 	sqlite3 *lock = NULL;
 	size_t want = *n, i;
 	int rc;
 
 	*n = 0;
-	if (!(cur[0] = store_export_open(st, f, err)))
+	if (!(cur[0] = sqlite_export_open(st, f, err)))
 		return -1;
 	*n = 1;
 	/* Under the write lock nothing commits, so every cursor that starts reading meanwhile
@@ -354,24 +348,24 @@ int store_export_open_many(struct store *st, const struct export_filter *f,
 	if (sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto one;
 	for (i = 0; i < want; i++) {
-		if (i > 0 && !(cur[i] = store_export_open(st, f, err)))
+		if (i > 0 && !(cur[i] = sqlite_export_open(st, f, err)))
 			break;
 		if (start_snapshot(cur[i], err) < 0) {
 			if (i > 0)
-				store_export_close(cur[i]);
+				sqlite_export_close(cur[i]);
 			break;
 		}
 	}
 	rc = sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(lock);
 	if (i == 0) {                   /* cursor 0 could not read */
-		store_export_close(cur[0]);
+		sqlite_export_close(cur[0]);
 		*n = 0;
 		return -1;
 	}
 	if (rc != SQLITE_OK) {          /* the snapshots may differ: keep one */
 		for (size_t k = 1; k < i; k++)
-			store_export_close(cur[k]);
+			sqlite_export_close(cur[k]);
 		i = 1;
 	}
 	*n = i;
@@ -383,8 +377,8 @@ one:
 	return 0;
 }
 
-int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, size_t *n,
-			struct gw_err *err)
+int sqlite_export_bounds(struct sqlite_export_cursor *c, size_t step, int64_t **bounds, size_t *n,
+			 struct gw_err *err)
 {
 	static const char sql[] =
 		"SELECT answered_at FROM responses WHERE answered_at >= ?1 AND answered_at < ?2"
@@ -425,7 +419,8 @@ int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, 
 	return 0;
 }
 
-int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct gw_err *err)
+int sqlite_export_range(struct sqlite_export_cursor *c, int64_t from, int64_t to,
+			struct gw_err *err)
 {
 	int64_t lo = c->since, hi = c->until;
 	int rc;
@@ -439,7 +434,7 @@ int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct
 	return rc == SQLITE_OK ? 0 : db_fail(c->db, rc, "export", err);
 }
 
-int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
+int sqlite_export_count(struct sqlite_export_cursor *c, int64_t *n, struct gw_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -458,7 +453,7 @@ int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
 	return 1;
 }
 
-int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err)
+int sqlite_export_next(struct sqlite_export_cursor *c, struct export_row *r, struct gw_err *err)
 {
 	sqlite3_stmt *s = c->stmt;
 	int rc = sqlite3_step(s);
@@ -487,7 +482,7 @@ int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_e
 	return 1;
 }
 
-void store_export_close(struct export_cursor *c)
+void sqlite_export_close(struct sqlite_export_cursor *c)
 {
 	if (!c)
 		return;

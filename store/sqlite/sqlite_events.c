@@ -7,28 +7,16 @@
 #include <string.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
-static const char *const type_names[EVT__COUNT] = {
-	[EVT_RESPONSE_CREATED] = "response.created",
-	[EVT_RESPONSE_UPDATED] = "response.updated",
-	[EVT_RESPONSE_COMMENTED] = "response.commented",
-	[EVT_OPTED_OUT] = "customer.opted_out",
-	[EVT_OPTED_IN] = "customer.opted_in",
-};
-
-const char *evt_type_name(enum evt_type t)
-{
-	return (unsigned)t < EVT__COUNT ? type_names[t] : "unknown";
-}
-
-void store_set_event_format(struct store *st, event_format_fn fn, void *ctx)
+void sqlite_store_set_event_format(struct sqlite_store *st, event_format_fn fn, void *ctx)
 {
 	st->event_format = fn;
 	st->event_ctx = ctx;
 }
 
 /* Formats `f` and queues it, due at once; inside the caller's transaction. */
-static int insert_event(struct store *st, const struct evt_facts *f, struct gw_err *err)
+static int insert_event(struct sqlite_store *st, const struct evt_facts *f, struct gw_err *err)
 {
 	char id[EVENT_ID_LEN] = "";
 	char *body = st->event_format(st->event_ctx, f, id);
@@ -49,7 +37,7 @@ static int insert_event(struct store *st, const struct evt_facts *f, struct gw_e
 }
 
 /* The newest customer id of `phone` into out ("" when it has none). */
-static int phone_customer(struct store *st, const char *phone, char *out, size_t n,
+static int phone_customer(struct sqlite_store *st, const char *phone, char *out, size_t n,
 			  struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_EVENT_PHONE_CUSTOMER);
@@ -71,7 +59,7 @@ static int phone_customer(struct store *st, const char *phone, char *out, size_t
  * it) from survey `id`, then queues the event.  The statement's strings stay valid until it is
  * reset, which is after insert_event() has formatted them.
  */
-static int survey_event(struct store *st, const char *id, struct evt_facts *f,
+static int survey_event(struct sqlite_store *st, const char *id, struct evt_facts *f,
 			struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_EVENT_SURVEY);
@@ -105,8 +93,9 @@ static int survey_event(struct store *st, const char *id, struct evt_facts *f,
 }
 
 /* An opt-out or opt-in of `phone`, with the survey the text answered when there is one. */
-static int opt_event(struct store *st, enum evt_type type, const char *phone, const char *source,
-		     const struct matched_survey *m, int64_t now, struct gw_err *err)
+static int opt_event(struct sqlite_store *st, enum evt_type type, const char *phone,
+		     const char *source, const struct matched_survey *m, int64_t now,
+		     struct gw_err *err)
 {
 	char customer[STORE_ID_LEN];
 	struct evt_facts f = { .type = type, .at = now, .source = source, .phone = phone };
@@ -123,7 +112,7 @@ static int opt_event(struct store *st, enum evt_type type, const char *phone, co
 	return insert_event(st, &f, err);
 }
 
-int events_after_inbound(struct store *st, const struct inbound_in *in,
+int events_after_inbound(struct sqlite_store *st, const struct inbound_in *in,
 			 const struct matched_survey *m, int was_suppressed,
 			 const struct inbound_decision *d, struct gw_err *err)
 {
@@ -160,7 +149,8 @@ int events_after_inbound(struct store *st, const struct inbound_in *in,
 	return 0;
 }
 
-int events_after_suppress(struct store *st, const char *phone, int64_t now, struct gw_err *err)
+int events_after_suppress(struct sqlite_store *st, const char *phone, int64_t now,
+			  struct gw_err *err)
 {
 	if (!st->event_format)
 		return 0;
@@ -169,19 +159,13 @@ int events_after_suppress(struct store *st, const char *phone, int64_t now, stru
 
 /* ---- delivery ------------------------------------------------------------------------- */
 
-void evt_item_release(struct evt_item *it)
-{
-	free(it->body);
-	it->body = NULL;
-}
-
 struct due_args {
 	int64_t now;
 	struct evt_item *items;
 	size_t max, *n;
 };
 
-static int due_job(struct store *st, void *arg, struct gw_err *err)
+static int due_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct due_args *a = arg;
 	sqlite3_stmt *s = st_get(st, S_EVENTS_DUE);
@@ -210,8 +194,8 @@ static int due_job(struct store *st, void *arg, struct gw_err *err)
 	return db_fail(st->db, rc, "read due events", err);
 }
 
-int store_events_due(struct store *st, int64_t now, struct evt_item *items, size_t max,
-		     size_t *n, struct gw_err *err)
+int sqlite_events_due(struct sqlite_store *st, int64_t now, struct evt_item *items, size_t max,
+		      size_t *n, struct gw_err *err)
 {
 	struct due_args a = { now, items, max, n };
 	int rc;
@@ -219,7 +203,7 @@ int store_events_due(struct store *st, int64_t now, struct evt_item *items, size
 	*n = 0;
 	if (!max)
 		return 0;
-	rc = store_run(st, due_job, &a, err);
+	rc = sqlite_run(st, due_job, &a, err);
 	if (rc < 0) {
 		for (size_t i = 0; i < *n; i++)
 			evt_item_release(&items[i]);
@@ -233,7 +217,7 @@ struct record_args {
 	size_t n;
 };
 
-static int record_job(struct store *st, void *arg, struct gw_err *err)
+static int record_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct record_args *a = arg;
 
@@ -257,12 +241,12 @@ static int record_job(struct store *st, void *arg, struct gw_err *err)
 	return 0;
 }
 
-int store_events_record(struct store *st, const struct evt_outcome *o, size_t n,
-			struct gw_err *err)
+int sqlite_events_record(struct sqlite_store *st, const struct evt_outcome *o, size_t n,
+			 struct gw_err *err)
 {
 	struct record_args a = { o, n };
 
 	if (!n)
 		return 0;
-	return store_run(st, record_job, &a, err);
+	return sqlite_run(st, record_job, &a, err);
 }

@@ -304,7 +304,7 @@ static void register_vfs(void)
 		registered = gather_vfs.zName;
 }
 
-const char *store_vfs(void)
+const char *sqlite_vfs(void)
 {
 	pthread_once(&once, register_vfs);
 	return registered;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 #include "survey_sql.h"
 
 /* Idle readers kept; more readers may be open at once (one per concurrent call), the ones past
@@ -38,7 +39,7 @@ static void reader_close(struct reader *r)
 	free(r);
 }
 
-struct reader *reader_get(struct store *st, struct gw_err *err)
+struct reader *reader_get(struct sqlite_store *st, struct gw_err *err)
 {
 	struct reader *r;
 
@@ -97,7 +98,7 @@ static int only_own_statements(struct reader *r)
 	return 1;
 }
 
-void reader_put(struct store *st, struct reader *r)
+void reader_put(struct sqlite_store *st, struct reader *r)
 {
 	if (!r)
 		return;
@@ -126,7 +127,7 @@ void reader_put(struct store *st, struct reader *r)
 		reader_close(r);
 }
 
-void readers_close_all(struct store *st)
+void readers_close_all(struct sqlite_store *st)
 {
 	struct reader *r, *next;
 

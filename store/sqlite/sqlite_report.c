@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 /*
  * One statement per order, so that no SQL is assembled at run time.  The time order walks the
@@ -28,15 +29,15 @@ static const char *const report_sql[] = {
 	[REPORT_ORDER_AGENT] = REPORT_SELECT " ORDER BY coalesce(s.agent, ''), s.created_at, s.rowid",
 };
 
-struct report_cursor {
+struct sqlite_report_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *stmt;
 };
 
-struct report_cursor *store_report_open(struct store *st, const struct report_query *q,
-					struct gw_err *err)
+struct sqlite_report_cursor *sqlite_report_open(struct sqlite_store *st,
+						const struct report_query *q, struct gw_err *err)
 {
-	struct report_cursor *c;
+	struct sqlite_report_cursor *c;
 	int rc;
 
 	if ((unsigned)q->order >= sizeof(report_sql) / sizeof(report_sql[0]) || !q->kind) {
@@ -58,11 +59,11 @@ struct report_cursor *store_report_open(struct store *st, const struct report_qu
 	sqlite3_bind_int64(c->stmt, 3, q->until ? q->until : INT64_MAX);
 	return c;
 fail:
-	store_report_close(c);
+	sqlite_report_close(c);
 	return NULL;
 }
 
-int store_report_next(struct report_cursor *c, struct report_row *r, struct gw_err *err)
+int sqlite_report_next(struct sqlite_report_cursor *c, struct report_row *r, struct gw_err *err)
 {
 	sqlite3_stmt *s = c->stmt;
 	int rc = sqlite3_step(s);
@@ -87,7 +88,7 @@ int store_report_next(struct report_cursor *c, struct report_row *r, struct gw_e
 	return 1;
 }
 
-void store_report_close(struct report_cursor *c)
+void sqlite_report_close(struct sqlite_report_cursor *c)
 {
 	if (!c)
 		return;

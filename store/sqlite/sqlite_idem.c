@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 struct idem_args {
 	const char *key, *hash;
@@ -12,7 +13,7 @@ struct idem_args {
 	char **response;
 };
 
-static int idem_begin_job(struct store *st, void *arg, struct gw_err *err)
+static int idem_begin_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct idem_args *a = arg;
 	sqlite3_stmt *s = st_get(st, S_IDEM_GET);
@@ -53,15 +54,15 @@ static int idem_begin_job(struct store *st, void *arg, struct gw_err *err)
 	return step_done(st, s, "claim idempotency key", err);
 }
 
-int store_idem_begin(struct store *st, const char *key, const char *body_sha256, int64_t now,
-		     int64_t stale_s, enum idem_state *state, int *status, char **response,
-		     struct gw_err *err)
+int sqlite_idem_begin(struct sqlite_store *st, const char *key, const char *body_sha256,
+		      int64_t now, int64_t stale_s, enum idem_state *state, int *status,
+		      char **response, struct gw_err *err)
 {
 	struct idem_args a = { key, body_sha256, now, stale_s, state, status, response };
 
 	*response = NULL;
 	*status = 0;
-	if (store_run(st, idem_begin_job, &a, err) < 0) {
+	if (sqlite_run(st, idem_begin_job, &a, err) < 0) {
 		free(*response);
 		*response = NULL;
 		return -1;
@@ -69,7 +70,7 @@ int store_idem_begin(struct store *st, const char *key, const char *body_sha256,
 	return 0;
 }
 
-static int idem_finish_job(struct store *st, void *arg, struct gw_err *err)
+static int idem_finish_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct idem_args *a = arg;
 	sqlite3_stmt *s;
@@ -86,16 +87,16 @@ static int idem_finish_job(struct store *st, void *arg, struct gw_err *err)
 	return step_done(st, s, "record idempotent answer", err);
 }
 
-int store_idem_finish(struct store *st, const char *key, int status, const char *response,
-		      struct gw_err *err)
+int sqlite_idem_finish(struct sqlite_store *st, const char *key, int status, const char *response,
+		       struct gw_err *err)
 {
 	char *resp = (char *)response;
 	struct idem_args a = { .key = key, .status = &status, .response = &resp };
 
-	return store_run(st, idem_finish_job, &a, err);
+	return sqlite_run(st, idem_finish_job, &a, err);
 }
 
-static int idem_purge_job(struct store *st, void *arg, struct gw_err *err)
+static int idem_purge_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct idem_args *a = arg;
 	sqlite3_stmt *s = st_get(st, S_IDEM_PURGE);
@@ -108,11 +109,11 @@ static int idem_purge_job(struct store *st, void *arg, struct gw_err *err)
 	return rc;
 }
 
-int store_idem_purge(struct store *st, int64_t before, size_t *n, struct gw_err *err)
+int sqlite_idem_purge(struct sqlite_store *st, int64_t before, size_t *n, struct gw_err *err)
 {
 	int count = 0;
 	struct idem_args a = { .now = before, .status = &count };
-	int rc = store_run(st, idem_purge_job, &a, err);
+	int rc = sqlite_run(st, idem_purge_job, &a, err);
 
 	*n = (size_t)count;
 	return rc;

@@ -5,12 +5,13 @@
 #include <time.h>
 
 #include "sqlite_priv.h"
+#include "sqlite_store.h"
 
 /* ---- inbound texts and statuses -------------------------------------------------------- */
 
 /* Finds the newest open survey for the text's number; 1 found, 0 none, -1 error. */
-static int match_open(struct store *st, const struct inbound_in *in, struct matched_survey *m,
-		      struct gw_err *err)
+static int match_open(struct sqlite_store *st, const struct inbound_in *in,
+		      struct matched_survey *m, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_MATCH_OPEN);
 	int rc;
@@ -38,7 +39,7 @@ static int match_open(struct store *st, const struct inbound_in *in, struct matc
 }
 
 /* Fills what the store knows of the number beside its survey: suppression, locale, name. */
-static int phone_view(struct store *st, const char *phone, struct inbound_view *v,
+static int phone_view(struct sqlite_store *st, const char *phone, struct inbound_view *v,
 		      struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_SUPPRESSED);
@@ -64,7 +65,7 @@ static int phone_view(struct store *st, const char *phone, struct inbound_view *
 }
 
 /* Runs statement `id` bound with ?1 text and ?2 a time (or int). */
-static int run_text_int(struct store *st, enum stmt_id id, const char *a, int64_t b,
+static int run_text_int(struct sqlite_store *st, enum stmt_id id, const char *a, int64_t b,
 			const char *what, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, id);
@@ -74,7 +75,7 @@ static int run_text_int(struct store *st, enum stmt_id id, const char *a, int64_
 	return step_done(st, s, what, err);
 }
 
-static int record_answer(struct store *st, const struct inbound_in *in, int64_t msg_id,
+static int record_answer(struct sqlite_store *st, const struct inbound_in *in, int64_t msg_id,
 			 const struct matched_survey *m, const struct inbound_decision *d,
 			 struct gw_err *err)
 {
@@ -97,7 +98,7 @@ static int record_answer(struct store *st, const struct inbound_in *in, int64_t 
 	return step_done(st, s, "mark answered", err);
 }
 
-static int record_comment(struct store *st, const struct matched_survey *m,
+static int record_comment(struct sqlite_store *st, const struct matched_survey *m,
 			  const struct inbound_decision *d, struct gw_err *err)
 {
 	sqlite3_stmt *s = st_get(st, S_RESPONSE_COMMENT);
@@ -114,7 +115,7 @@ static int record_comment(struct store *st, const struct matched_survey *m,
 
 /* Suppresses (opt_out 1) or restores (0) the number; an opt-out also skips its queued surveys
  * and cancels their queued messages, before any confirmation is queued. */
-static int record_opt(struct store *st, const struct inbound_in *in, int opt_out,
+static int record_opt(struct sqlite_store *st, const struct inbound_in *in, int opt_out,
 		      struct gw_err *err)
 {
 	sqlite3_stmt *s;
@@ -135,7 +136,7 @@ static int record_opt(struct store *st, const struct inbound_in *in, int opt_out
 	return run_text_int(st, S_CUSTOMERS_OPTED, in->from, opt_out, "mark customers", err);
 }
 
-int suppress_tx(struct store *st, const char *phone, const char *provider, int64_t now,
+int suppress_tx(struct sqlite_store *st, const char *phone, const char *provider, int64_t now,
 		struct gw_err *err)
 {
 	struct inbound_in in = { .provider = provider, .from = phone, .now = now };
@@ -146,22 +147,22 @@ int suppress_tx(struct store *st, const char *phone, const char *provider, int64
 	return before.suppressed ? 0 : events_after_suppress(st, in.from, in.now, err);
 }
 
-static int suppress_job(struct store *st, void *arg, struct gw_err *err)
+static int suppress_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	const struct inbound_in *in = arg;
 
 	return suppress_tx(st, in->from, in->provider, in->now, err);
 }
 
-int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
-			 struct gw_err *err)
+int sqlite_suppress_phone(struct sqlite_store *st, const char *phone, const char *provider,
+			  int64_t now, struct gw_err *err)
 {
 	struct inbound_in in = { .provider = provider, .from = phone, .now = now };
 
-	return store_run(st, suppress_job, &in, err);
+	return sqlite_run(st, suppress_job, &in, err);
 }
 
-static int apply_decision(struct store *st, const struct inbound_in *in, int64_t msg_id,
+static int apply_decision(struct sqlite_store *st, const struct inbound_in *in, int64_t msg_id,
 			  const struct matched_survey *m, const struct inbound_decision *d,
 			  struct gw_err *err)
 {
@@ -195,7 +196,7 @@ static int apply_decision(struct store *st, const struct inbound_in *in, int64_t
 			       in->from, d->reply, in->now, in->now, err);
 }
 
-static int record_inbound_tx(struct store *st, const struct inbound_in *in,
+static int record_inbound_tx(struct sqlite_store *st, const struct inbound_in *in,
 			     inbound_decide_fn decide, void *ctx, struct inbound_result *res,
 			     struct gw_err *err)
 {
@@ -253,7 +254,7 @@ struct inbound_args {
 	struct inbound_result *res;
 };
 
-static int record_inbound_job(struct store *st, void *arg, struct gw_err *err)
+static int record_inbound_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct inbound_args *a = arg;
 
@@ -261,11 +262,12 @@ static int record_inbound_job(struct store *st, void *arg, struct gw_err *err)
 	return record_inbound_tx(st, a->in, a->decide, a->ctx, a->res, err);
 }
 
-int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
-			 void *ctx, struct inbound_result *res, struct gw_err *err)
+int sqlite_record_inbound(struct sqlite_store *st, const struct inbound_in *in,
+			  inbound_decide_fn decide, void *ctx, struct inbound_result *res,
+			  struct gw_err *err)
 {
 	struct inbound_args a = { in, decide, ctx, res };
-	int rc = store_run(st, record_inbound_job, &a, err);
+	int rc = sqlite_run(st, record_inbound_job, &a, err);
 
 	if (rc < 0)
 		memset(res, 0, sizeof(*res));
@@ -292,7 +294,7 @@ static int status_advances(const char *cur, const char *next)
 	return delivery_rank(next) > delivery_rank(cur) && delivery_rank(cur) < 100;
 }
 
-static int record_status_tx(struct store *st, const char *provider, const char *pid,
+static int record_status_tx(struct sqlite_store *st, const char *provider, const char *pid,
 			    const char *status, const char *code, const char *message, int64_t now,
 			    int *found, struct gw_err *err)
 {
@@ -352,7 +354,7 @@ struct status_args {
 	int *found;
 };
 
-static int record_status_job(struct store *st, void *arg, struct gw_err *err)
+static int record_status_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct status_args *a = arg;
 
@@ -361,14 +363,14 @@ static int record_status_job(struct store *st, void *arg, struct gw_err *err)
 				a->found, err);
 }
 
-int store_record_status(struct store *st, const char *provider, const char *provider_message_id,
-			const char *status, const char *code, const char *message, int64_t now,
-			int *found, struct gw_err *err)
+int sqlite_record_status(struct sqlite_store *st, const char *provider,
+			 const char *provider_message_id, const char *status, const char *code,
+			 const char *message, int64_t now, int *found, struct gw_err *err)
 {
 	struct status_args a = { provider, provider_message_id, status, code, message, now, found };
 
 	*found = 0;
-	return store_run(st, record_status_job, &a, err);
+	return sqlite_run(st, record_status_job, &a, err);
 }
 
 /* ---- a webhook's events in one transaction --------------------------------------------- */
@@ -378,7 +380,7 @@ struct events_args {
 	size_t n;
 };
 
-static int record_events_job(struct store *st, void *arg, struct gw_err *err)
+static int record_events_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 {
 	struct events_args *a = arg;
 
@@ -399,17 +401,18 @@ static int record_events_job(struct store *st, void *arg, struct gw_err *err)
 	return 0;
 }
 
-int store_record_events(struct store *st, struct store_event *evs, size_t n, struct gw_err *err)
+int sqlite_record_events(struct sqlite_store *st, struct store_event *evs, size_t n,
+			 struct gw_err *err)
 {
 	struct events_args a = { evs, n };
 
-	return store_run(st, record_events_job, &a, err);
+	return sqlite_run(st, record_events_job, &a, err);
 }
 
-int store_record_events_async(struct store *st, struct store_event *evs, size_t n,
-			      struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
+int sqlite_record_events_async(struct sqlite_store *st, struct store_event *evs, size_t n,
+			       struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
 {
 	struct events_args a = { evs, n };
 
-	return store_submit(st, record_events_job, &a, sizeof(a), err, done, ctx);
+	return sqlite_submit(st, record_events_job, &a, sizeof(a), err, done, ctx);
 }

@@ -2,7 +2,7 @@
  * schema.c - the database schema as a list of forward migrations.
  *
  * Migration N (1-based) takes a database from user_version N-1 to N.  A migration is never edited
- * once released: a change is a new migration appended to the list.  store_open() runs the ones a
+ * once released: a change is a new migration appended to the list.  sqlite_store_open() runs the ones a
  * database lacks, each in its own transaction together with its user_version bump.
  */
 #include "schema.h"
