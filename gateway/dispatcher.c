@@ -117,6 +117,25 @@ static size_t bucket_take(struct dispatcher *d, size_t i, const struct rate *r, 
 	return n;
 }
 
+/* Of the `want` sends provider pi's own bucket allowed, those the store's shared bucket allows
+ * too (all of them on a store of one process), into *got; the others go back to the own
+ * bucket.  -1 when the store could not be asked (nothing is sent this round). */
+static int pace_shared(struct dispatcher *d, size_t pi, size_t want, size_t *got)
+{
+	const struct provider *p = d->gw->providers[pi];
+	double burst = p->rate.per_second < 1 ? 1 : p->rate.per_second;
+	struct gw_err err = { 0 };
+	size_t n = 0;
+	int rc = store_pace_take(d->gw->store, provider_name(p), p->rate.per_second, burst, want,
+				 &n, &err);
+
+	if (rc < 0)
+		log_error("outbox_pace", "taking send tokens failed: %s", err.msg);
+	d->buckets[pi].tokens += (double)(want - n);
+	*got = n;
+	return rc < 0 || n == 0 ? -1 : 0;
+}
+
 /* The index of provider p in gw->providers. */
 static size_t provider_index(const struct dispatcher *d, const struct provider *p)
 {
@@ -522,6 +541,9 @@ static size_t claim_batch(struct dispatcher *d, size_t pi)
 	/* Everything the window has room for, in one claim: each claim is a commit the
 	 * dispatcher waits for while its connections go idle. */
 	if (!(want = bucket_take(d, pi, &p->rate, room)))
+		return 0;
+	/* Processes sharing the store share the provider's rate too. */
+	if (!p->rate.off && pace_shared(d, pi, want, &want) < 0)
 		return 0;
 	if (store_claim_due(gw->store, gateway_now(gw), provider_name(p), items, want, &n, &err) < 0) {
 		log_error("outbox_claim", "claiming messages failed: %s", err.msg);

@@ -47,7 +47,8 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 		}
 		gw->channel_provider[c] = p;
 	}
-	if (!(gw->store = store_open(gw->cfg.store_path, err)))
+	if (!(gw->store = store_open_backend(gw->cfg.store_backend, gw->cfg.store_path,
+					     gw->cfg.store_url, err)))
 		return -1;
 	if (store_set_log_limit(gw->store, (int64_t)gw->cfg.wal_limit_mb << 20, err) < 0)
 		return -1;

@@ -163,7 +163,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	printf("gateway %s listening on http://%s:%d (config: %s, store: %s, sms: %s, whatsapp: %s)\n",
 	       GATEWAY_VERSION, gw.cfg.listen_host, gw.cfg.listen_port,
-	       gw.cfg.path ? gw.cfg.path : "embedded defaults", gw.cfg.store_path,
+	       gw.cfg.path ? gw.cfg.path : "embedded defaults", store_where(gw.store),
 	       gw.cfg.channel_provider[CHANNEL_SMS], gw.cfg.channel_provider[CHANNEL_WHATSAPP]);
 	fflush(stdout);
 	sigwait(&sigs, &sig);
@@ -214,7 +214,8 @@ static int cmd_export(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	if (!(st = store_open(cfg.store_path, &err)) || !(x = csv_export_open(st, &f, &err))) {
+	if (!(st = store_open_backend(cfg.store_backend, cfg.store_path, cfg.store_url, &err)) ||
+	    !(x = csv_export_open(st, &f, &err))) {
 		fprintf(stderr, "gateway export: %s\n", err.msg);
 		goto out;
 	}
@@ -294,7 +295,8 @@ static int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	if (!(st = store_open(cfg.store_path, &err)) || report_build(st, &o, &r, &err) < 0) {
+	if (!(st = store_open_backend(cfg.store_backend, cfg.store_path, cfg.store_url, &err)) ||
+	    report_build(st, &o, &r, &err) < 0) {
 		fprintf(stderr, "gateway report: %s\n", err.msg);
 		goto out;
 	}

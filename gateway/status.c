@@ -46,6 +46,8 @@ static json_t *log_health(struct gateway *gw, const char **why)
 
 	store_log_stats(gw->store, &ls);
 	*why = NULL;
+	if (!ls.kept)
+		return NULL;
 	if (ls.bytes > LOG_DEGRADED_FACTOR * ls.limit)
 		*why = "the write-ahead log is more than 4 times its limit: checkpoints cannot keep up";
 	j = json_pack("{s:s,s:I,s:I}", "state", *why ? "degraded" : "ok", "bytes",
@@ -77,16 +79,16 @@ void status_healthz(struct gateway *gw, struct response *resp)
 	log = log_health(gw, &log_why);
 	degraded |= log_why != NULL;
 	if (probe_store(gw, &err, &age_ms) < 0) {
-		http_json_reply(resp, 503, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status", "unavailable",
-						"store", err.msg, "checked_ms_ago",
-						(json_int_t)age_ms, "log", log,
-						"providers", provs));
+		http_json_reply(resp, 503,
+				json_pack("{s:s,s:s,s:I,s:o*,s:o}", "status", "unavailable",
+					  "store", err.msg, "checked_ms_ago", (json_int_t)age_ms,
+					  "log", log, "providers", provs));
 		return;
 	}
-	http_json_reply(resp, 200, json_pack("{s:s,s:s,s:I,s:o,s:o}", "status",
-					degraded ? "degraded" : "ok", "store", "ok",
-					"checked_ms_ago", (json_int_t)age_ms, "log", log,
-					"providers", provs));
+	http_json_reply(resp, 200,
+			json_pack("{s:s,s:s,s:I,s:o*,s:o}", "status", degraded ? "degraded" : "ok",
+				  "store", "ok", "checked_ms_ago", (json_int_t)age_ms, "log", log,
+				  "providers", provs));
 }
 
 /* ---- /metrics ------------------------------------------------------------------------- */
@@ -97,6 +99,8 @@ static void render_store_log(struct gateway *gw, struct buf *out)
 	struct store_log_stats ls;
 
 	store_log_stats(gw->store, &ls);
+	if (!ls.kept)
+		return;
 	metrics_head(out, "gateway_store_wal_bytes", "gauge",
 		     "Size of the database's write-ahead log file.");
 	buf_printf(out, "gateway_store_wal_bytes %lld\n", (long long)ls.bytes);
@@ -126,6 +130,31 @@ static void render_store_log(struct gateway *gw, struct buf *out)
 	buf_printf(out, "gateway_store_checkpoint_age_seconds %.3f\n", ls.since_complete_s);
 }
 
+/* What a database server shared by instances says of the store's database
+ * (store_server_stats()): nothing on a store of its own. */
+static void render_store_server(struct gateway *gw, struct buf *out)
+{
+	struct store_server_stats ss;
+	struct gw_err err = { 0 };
+	int rc = store_server_stats(gw->store, &ss, &err);
+
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		log_error("metrics", "reading the database server's statistics failed: %s",
+			  err.msg);
+		return;
+	}
+	metrics_head(
+		out, "gateway_store_dead_rows", "gauge",
+		"Row versions updated or deleted and not vacuumed yet, over the store's tables.");
+	buf_printf(out, "gateway_store_dead_rows %lld\n", (long long)ss.dead_rows);
+	metrics_head(out, "gateway_store_oldest_transaction_seconds", "gauge",
+		     "Age of the oldest transaction open on the store's database, from any client "
+		     "(0: none); a long one holds vacuum back.");
+	buf_printf(out, "gateway_store_oldest_transaction_seconds %.3f\n", ss.oldest_transaction_s);
+}
+
 /* The counters, then the gauges read now: 0, or -1 when the outbox could not be read (the rest
  * is written all the same). */
 static int render_metrics(struct gateway *gw, struct buf *out)
@@ -147,6 +176,7 @@ static int render_metrics(struct gateway *gw, struct buf *out)
 			   dispatcher_paused(gw->dispatcher, gw->providers[p]) != NULL);
 
 	render_store_log(gw, out);
+	render_store_server(gw, out);
 
 	if (store_outbox_depth(gw->store, &depth, &err) == 0) {
 		metrics_head(out, "gateway_outbox_messages", "gauge",

@@ -29,29 +29,46 @@ static const struct core_key core_keys[] = {
 	CK("server", "listen", CFG_LISTEN, "127.0.0.1:8080",
 	   "address and port the HTTP server listens on", listen_port),
 	CK("server", "public_url", CFG_URL, "http://127.0.0.1:8080",
-	   "URL providers reach this gateway at; webhook signatures are checked against it", public_url),
+	   "URL providers reach this gateway at; webhook signatures are checked against it",
+	   public_url),
 	CK("server", "connection_limit", CFG_INT, "1024",
 	   "open connections at most; more are refused until some close", connection_limit),
 	CK("server", "per_ip_connection_limit", CFG_INT, "256",
-	   "open connections from one client address at most (0: no limit)", per_ip_connection_limit),
+	   "open connections from one client address at most (0: no limit)",
+	   per_ip_connection_limit),
 	CK("server", "connection_timeout", CFG_DURATION, "30s",
-	   "a connection idle this long (a slow or stalled client) is closed", connection_timeout_ms),
+	   "a connection idle this long (a slow or stalled client) is closed",
+	   connection_timeout_ms),
 	CK("server", "request_timeout", CFG_DURATION, "60s",
 	   "a request must arrive whole (headers and body) within this long, or its connection is "
-	   "closed (0: no limit)", request_timeout_ms),
+	   "closed (0: no limit)",
+	   request_timeout_ms),
 	CK("server", "health_check_interval", CFG_DURATION, "1s",
 	   "GET /healthz writes to the disk at most once per this long; callers in between get the "
-	   "last result and its age (0s: every call)", health_check_interval_ms),
+	   "last result and its age (0s: every call)",
+	   health_check_interval_ms),
 	CK("server", "api_keys", CFG_LIST, "",
 	   "comma-separated keys accepted in Authorization: Bearer <key> on /v1", api_keys),
+	CK("store", "backend", CFG_STRING, "sqlite",
+	   "where the data lives: sqlite (the file at path, one gateway process) or postgres (the "
+	   "database at url, shared by any number of gateway processes)",
+	   store_backend),
 	CK("store", "path", CFG_STRING, "var/gateway.db", "SQLite database file", store_path),
+	CK("store", "url", CFG_STRING, NULL,
+	   "PostgreSQL database when backend = postgres: postgresql://user:password@host:port/db or "
+	   "key=value pairs (keep a password in GATEWAY_STORE_URL or PGPASSWORD, never in a "
+	   "shared file; it is never logged)",
+	   store_url),
 	CK("store", "wal_limit_mb", CFG_INT, "64",
 	   "the write-ahead log beside the database starts over once it passes this many MiB "
-	   "(at least 1)", wal_limit_mb),
+	   "(at least 1)",
+	   wal_limit_mb),
 	CK("store", "retain_days", CFG_INT, "0",
 	   "message texts, comments and raw replies older than this many days are blanked "
-	   "(0: kept for ever)", retain_days),
-	CK("survey", "brand", CFG_STRING, "Acme", "brand name shown in survey texts ({brand})", brand),
+	   "(0: kept for ever)",
+	   retain_days),
+	CK("survey", "brand", CFG_STRING, "Acme", "brand name shown in survey texts ({brand})",
+	   brand),
 	CK("survey", "default_locale", CFG_LOCALE, "es",
 	   "language for customers without customer.locale: es, pt or en", default_locale),
 	CK("survey", "expire_after", CFG_DURATION, "48h",
@@ -71,7 +88,8 @@ static const struct core_key core_keys[] = {
 	CK("channels", "whatsapp", CFG_PROVIDER, "console", "provider for the whatsapp channel",
 	   channel_provider[CHANNEL_WHATSAPP]),
 	CK("dispatch", "retry_base", CFG_DURATION, "2s",
-	   "first wait before retrying a transient send failure (doubles each attempt)", retry_base_ms),
+	   "first wait before retrying a transient send failure (doubles each attempt)",
+	   retry_base_ms),
 	CK("dispatch", "retry_cap", CFG_DURATION, "10m", "longest wait between two attempts",
 	   retry_cap_ms),
 	CK("dispatch", "max_attempts", CFG_INT, "8",
@@ -85,16 +103,20 @@ static const struct core_key core_keys[] = {
 	CK("sms", "encoding", CFG_SMS_ENCODING, "gsm7-smart",
 	   "gsm7-smart: in texts sent by SMS, curly quotes, dashes, ellipses and odd spaces become "
 	   "their GSM-7 look-alikes when that makes the whole text GSM-7 (160 characters a segment "
-	   "instead of 70); unicode: texts go as written", sms_encoding),
+	   "instead of 70); unicode: texts go as written",
+	   sms_encoding),
 	CK("sms", "fold_accents", CFG_BOOL, "off",
 	   "with gsm7-smart, letters with accents GSM-7 lacks (á í ó ú ã õ ç ê ...) lose them too, "
-	   "when that makes a text GSM-7", sms_fold_accents),
+	   "when that makes a text GSM-7",
+	   sms_fold_accents),
 	CK("events", "url", CFG_URL, NULL,
 	   "where each outbound event (response, comment, opt-out, opt-in) is POSTed as JSON; "
-	   "unset: no events are recorded", events_url),
+	   "unset: no events are recorded",
+	   events_url),
 	CK("events", "secret", CFG_STRING, NULL,
 	   "key of the X-Gateway-Signature HMAC-SHA256; required with url "
-	   "(keep it in GATEWAY_EVENTS_SECRET)", events_secret),
+	   "(keep it in GATEWAY_EVENTS_SECRET)",
+	   events_secret),
 	CK("events", "retry_base", CFG_DURATION, "2s",
 	   "first wait before delivering a refused event again (doubles each attempt)",
 	   events_retry_base_ms),
@@ -821,12 +843,34 @@ static int check_events(const struct config *cfg, struct gw_err *err)
 	return gw_errf(err, "%s: %s: %s", e ? e->origin : "[events]", key, why);
 }
 
-/* [store] wal_limit_mb: a log that may never hold a page would be reset after every write. */
+/* An error about [section] key, named where `at` (a key of the section) was set (file and
+ * line, or the environment), else the section. */
+static int config_key_error(const struct config *cfg, const char *section, const char *at,
+			    const char *key, const char *why, struct gw_err *err)
+{
+	const struct config_entry *e = config_entry_find(config_section_find(cfg, section), at);
+
+	if (e && e->line)
+		return gw_errf(err, "%s:%d: %s: %s", e->origin, e->line, key, why);
+	if (e)
+		return gw_errf(err, "%s: %s: %s", e->origin, key, why);
+	return gw_errf(err, "[%s]: %s: %s", section, key, why);
+}
+
+/* [store]: a known backend, PostgreSQL's url, and wal_limit_mb: a log that may never hold a
+ * page would be reset after every write. */
 static int check_store(const struct config *cfg, struct gw_err *err)
 {
 	const struct config_entry *e =
 		config_entry_find(config_section_find(cfg, "store"), "wal_limit_mb");
 
+	if (strcmp(cfg->store_backend, "sqlite") != 0 &&
+	    strcmp(cfg->store_backend, "postgres") != 0)
+		return config_key_error(cfg, "store", "backend", "backend",
+					"must be sqlite or postgres", err);
+	if (strcmp(cfg->store_backend, "postgres") == 0 && (!cfg->store_url || !cfg->store_url[0]))
+		return config_key_error(cfg, "store", cfg->store_url ? "url" : "backend", "url",
+					"required when [store] backend = postgres", err);
 	if (cfg->wal_limit_mb >= 1)
 		return 0;
 	if (e && e->line)

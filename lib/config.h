@@ -82,7 +82,9 @@ struct config {
 	char **api_keys;
 	size_t n_api_keys;
 	int64_t health_check_interval_ms;       /* /healthz probes the disk at most this often */
+	char *store_backend;                    /* "sqlite" or "postgres" */
 	char *store_path;
+	char *store_url;                        /* postgres: may hold the password */
 	int wal_limit_mb;                       /* the log is emptied past this size */
 	int retain_days;                        /* texts older than this are blanked (0: never) */
 	char *brand;

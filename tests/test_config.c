@@ -145,7 +145,9 @@ static void test_defaults_without_any_file(void **state)
 	assert_int_equal(cfg.listen_port, 8080);
 	assert_string_equal(cfg.public_url, "http://127.0.0.1:8080");
 	assert_int_equal(cfg.n_api_keys, 0);
+	assert_string_equal(cfg.store_backend, "sqlite");
 	assert_string_equal(cfg.store_path, "var/gateway.db");
+	assert_null(cfg.store_url);
 	assert_int_equal(cfg.wal_limit_mb, 64);
 	assert_int_equal(cfg.health_check_interval_ms, 1000);
 	assert_string_equal(cfg.brand, "Acme");
@@ -601,6 +603,9 @@ static const struct error_row error_rows[] = {
 	{ "[dispatch]\nmax_attempts =\n", 2, "max_attempts", "whole number" },
 	{ "[store]\nwal_limit_mb = 0\n", 2, "wal_limit_mb", "at least 1" },
 	{ "[store]\n\nwal_limit_mb = 64MB\n", 3, "wal_limit_mb", "whole number" },
+	/* the store's backend */
+	{ "[store]\nbackend = mysql\n", 2, "backend", "sqlite or postgres" },
+	{ "[store]\nbackend = postgres\n", 2, "url", "required when [store] backend = postgres" },
 	{ "[server]\nhealth_check_interval = 1\n", 2, "health_check_interval", "unit" },
 	/* rates */
 	{ "[provider.twilio]\nrate = 5/week\n", 2, "rate", "/s" },

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "pg_test.h"
 
 extern char **environ;
 
@@ -243,6 +245,43 @@ static const char *or_default(const char *v, const char *def)
 	return v ? v : def;
 }
 
+int harness_on_postgres(void)
+{
+	const char *b = getenv("GATEWAY_TEST_BACKEND");
+
+	return b && strcmp(b, "postgres") == 0;
+}
+
+/* The PostgreSQL database of the configs written into `dir` (DIR/postgres.url), made on the
+ * first call: HARNESS_PG_PREFIX and its connection string into db_out. */
+static int pg_database_for(const char *dir, char *db_out)
+{
+	char path[HARNESS_PATH_LEN];
+	char *url;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/postgres.url", dir);
+	if (access(path, F_OK) < 0) {
+		struct pg_test_db db;
+
+		pg_test_db_create(&db);
+		if (!(f = fopen(path, "w")))
+			return -1;
+		fputs(db.url, f);
+		if (fclose(f) != 0)
+			return -1;
+	}
+	if (!(url = harness_read_file(path, HARNESS_PATH_LEN, NULL)))
+		return -1;
+	if (snprintf(db_out, HARNESS_PATH_LEN, "%s%s", HARNESS_PG_PREFIX, url) >=
+	    HARNESS_PATH_LEN) {
+		free(url);
+		return -1;
+	}
+	free(url);
+	return 0;
+}
+
 int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 			      const struct harness_config *hc, char *conf_out, char *db_out)
 {
@@ -255,6 +294,8 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 
 	if (snprintf(conf_out, HARNESS_PATH_LEN, "%s/gateway.conf", dir) >= HARNESS_PATH_LEN ||
 	    snprintf(db_out, HARNESS_PATH_LEN, "%s/gateway.db", dir) >= HARNESS_PATH_LEN)
+		goto out;
+	if (harness_on_postgres() && pg_database_for(dir, db_out) < 0)
 		goto out;
 	/* 0600 from the start: the file holds the auth token and API keys. */
 	fd = open(conf_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -269,7 +310,7 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		"public_url = http://127.0.0.1:%d\n"
 		"api_keys = " HARNESS_API_KEY ", " HARNESS_API_KEY_2 "\n"
 		"[store]\n"
-		"path = %s\n"
+		"%s%s%s"
 		"[survey]\n"
 		"brand = Acme\n"
 		"default_locale = es\n"
@@ -291,10 +332,12 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		"rate = off\n"
 		"[dispatch]\n"
 		"retry_base = %s\n",
-		gw_port, gw_port, db_out, or_default(hc->expire_after, "48h"),
-		or_default(hc->min_days_between, "0"), or_default(hc->quiet_hours, "off"),
-		or_default(hc->timezone, "Europe/Madrid"), or_default(hc->survey_extra, ""),
-		or_default(hc->sms, "twilio"), or_default(hc->whatsapp, "console"), twilio_port,
+		gw_port, gw_port, harness_on_postgres() ? "backend = postgres\nurl = " : "path = ",
+		harness_on_postgres() ? db_out + strlen(HARNESS_PG_PREFIX) : db_out, "\n",
+		or_default(hc->expire_after, "48h"), or_default(hc->min_days_between, "0"),
+		or_default(hc->quiet_hours, "off"), or_default(hc->timezone, "Europe/Madrid"),
+		or_default(hc->survey_extra, ""), or_default(hc->sms, "twilio"),
+		or_default(hc->whatsapp, "console"), twilio_port,
 		or_default(hc->retry_base, "100ms"));
 	if (hc->extra)
 		fputs(hc->extra, f);
@@ -618,32 +661,42 @@ static int put_ident(struct buf *b, const char *name)
 	return buf_putc(b, '"');
 }
 
-/* Appends one column value, tagged with its storage class so 1, 1.0, '1' and x'31' differ. */
-static int put_value(struct buf *b, sqlite3_stmt *st, int col)
-{
-	const unsigned char *p;
+/* One row as the scans hand it over, whichever database it came from: column i is vals[i]
+ * (lens[i] bytes), of kind types[i]: 'N' NULL, 'i' integer, 'f' float, 't' text, 'x' blob
+ * (PostgreSQL: 't' for text columns, 'i' for every other, as the server prints it). */
+struct db_row {
+	const char *table;
 	int n;
+	const char *const *names;
+	const char *const *vals;
+	const size_t *lens;
+	const char *types;
+	int has_rowid; /* column 0 is SQLite's rowid */
+};
 
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
+/* Appends one column value, tagged with its kind so 1, 1.0, '1' and x'31' differ. */
+static int put_value(struct buf *b, const struct db_row *r, int col)
+{
+	const unsigned char *p = (const unsigned char *)r->vals[col];
+	size_t n = r->lens[col];
+
+	switch (r->types[col]) {
+	case 'N':
 		return buf_puts(b, "NULL");
-	case SQLITE_INTEGER:
-		return buf_printf(b, "i:%lld", (long long)sqlite3_column_int64(st, col));
-	case SQLITE_FLOAT:
-		return buf_printf(b, "f:%.17g", sqlite3_column_double(st, col));
-	case SQLITE_TEXT:
-		p = sqlite3_column_text(st, col);
-		n = sqlite3_column_bytes(st, col);
+	case 'i':
+	case 'f':
+		if (buf_printf(b, "%c:", r->types[col]) < 0)
+			return -1;
+		return buf_append(b, p, n);
+	case 't':
 		/* length-prefixed, so no text can fake a column boundary */
-		if (buf_printf(b, "t%d:", n) < 0)
+		if (buf_printf(b, "t%zu:", n) < 0)
 			return -1;
-		return buf_append(b, p, (size_t)n);
+		return buf_append(b, p, n);
 	default:
-		p = sqlite3_column_blob(st, col);
-		n = sqlite3_column_bytes(st, col);
-		if (buf_printf(b, "x%d:", n) < 0)
+		if (buf_printf(b, "x%zu:", n) < 0)
 			return -1;
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			if (buf_printf(b, "%02x", p[i]) < 0)
 				return -1;
 		return 0;
@@ -675,14 +728,51 @@ out:
 	return st;
 }
 
-/*
- * Calls `row_fn(arg, table, st, first_col)` for every row of every user table of the database at
- * `path`, in one read transaction (so the gateway's concurrent commits are seen all or nothing).
- * Tables by name, rows by rowid.  0, or -1 (after a message) on error or when row_fn fails.
- */
-static int db_scan(const char *path,
-		   int (*row_fn)(void *arg, const char *table, sqlite3_stmt *st, int first_col),
-		   void *arg)
+#define SCAN_MAX_COLS 64
+
+typedef int (*row_fn)(void *arg, const struct db_row *r);
+
+/* The row `st` stepped to, handed to fn. */
+static int sqlite_row(sqlite3_stmt *st, const char *table, int has_rowid, row_fn fn, void *arg)
+{
+	const char *names[SCAN_MAX_COLS], *vals[SCAN_MAX_COLS];
+	size_t lens[SCAN_MAX_COLS];
+	char types[SCAN_MAX_COLS], nums[SCAN_MAX_COLS][32];
+	struct db_row r = { table, sqlite3_column_count(st), names, vals, lens, types, has_rowid };
+
+	if (r.n > SCAN_MAX_COLS)
+		return -1;
+	for (int i = 0; i < r.n; i++) {
+		int t = sqlite3_column_type(st, i);
+
+		names[i] = sqlite3_column_name(st, i);
+		types[i] = t == SQLITE_NULL    ? 'N' :
+			   t == SQLITE_INTEGER ? 'i' :
+			   t == SQLITE_FLOAT   ? 'f' :
+			   t == SQLITE_TEXT    ? 't' :
+						 'x';
+		if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
+			if (t == SQLITE_INTEGER)
+				snprintf(nums[i], sizeof(nums[i]), "%lld",
+					 (long long)sqlite3_column_int64(st, i));
+			else
+				snprintf(nums[i], sizeof(nums[i]), "%.17g",
+					 sqlite3_column_double(st, i));
+			vals[i] = nums[i];
+			lens[i] = strlen(nums[i]);
+			continue;
+		}
+		vals[i] = t == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, i) :
+					     (const char *)sqlite3_column_blob(st, i);
+		lens[i] = (size_t)sqlite3_column_bytes(st, i);
+		if (!vals[i])
+			vals[i] = "";
+	}
+	return fn(arg, &r);
+}
+
+/* db_scan() on a SQLite file. */
+static int sqlite_scan(const char *path, row_fn fn, void *arg)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *tables = NULL, *st = NULL;
@@ -704,7 +794,7 @@ static int db_scan(const char *path,
 		if (!st)
 			goto out;
 		while ((step = sqlite3_step(st)) == SQLITE_ROW)
-			if (row_fn(arg, table, st, has_rowid) < 0)
+			if (sqlite_row(st, table, has_rowid, fn, arg) < 0)
 				goto out;
 		if (step != SQLITE_DONE)
 			goto out;
@@ -726,19 +816,101 @@ out:
 	return rc;
 }
 
+/* The rows of one result handed to fn, text columns as 't' and the others as 'i'. */
+static int pg_rows(PGresult *res, const char *table, row_fn fn, void *arg)
+{
+	const char *names[SCAN_MAX_COLS], *vals[SCAN_MAX_COLS];
+	size_t lens[SCAN_MAX_COLS];
+	char types[SCAN_MAX_COLS];
+	struct db_row r = { table, PQnfields(res), names, vals, lens, types, 0 };
+
+	if (r.n > SCAN_MAX_COLS)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		for (int i = 0; i < r.n; i++) {
+			Oid t = PQftype(res, i);
+
+			names[i] = PQfname(res, i);
+			vals[i] = PQgetvalue(res, row, i);
+			lens[i] = (size_t)PQgetlength(res, row, i);
+			types[i] = PQgetisnull(res, row, i)     ? 'N' :
+				   t == 25 || t == 1043 || t == 18 ? 't' : /* text, varchar, char */
+								     'i';
+		}
+		if (fn(arg, &r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* db_scan() on a PostgreSQL database (every table of the public schema but the shared token
+ * buckets, which sends change whatever a request did), in one REPEATABLE READ transaction. */
+static int pg_scan(const char *url, row_fn fn, void *arg)
+{
+	PGconn *c = PQconnectdb(url);
+	PGresult *tables = NULL, *res = NULL;
+	struct buf q;
+	int rc = -1;
+
+	buf_init(&q, 256);
+	if (PQstatus(c) != CONNECTION_OK)
+		goto out;
+	PQclear(PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+	tables = PQexec(c, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+			   " AND tablename <> 'provider_pacing' ORDER BY tablename");
+	if (PQresultStatus(tables) != PGRES_TUPLES_OK)
+		goto out;
+	for (int i = 0; i < PQntuples(tables); i++) {
+		const char *table = PQgetvalue(tables, i, 0);
+
+		buf_reset(&q);
+		if (buf_puts(&q, "SELECT * FROM ") < 0 || put_ident(&q, table) < 0 ||
+		    buf_puts(&q, " ORDER BY 1") < 0)
+			goto out;
+		res = PQexec(c, q.data);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || pg_rows(res, table, fn, arg) < 0)
+			goto out;
+		PQclear(res);
+		res = NULL;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "harness: reading PostgreSQL: %s\n", PQerrorMessage(c));
+	PQclear(res);
+	PQclear(tables);
+	PQfinish(c);
+	buf_release(&q);
+	return rc;
+}
+
+/*
+ * Calls `fn(arg, row)` for every row of every user table of the database at `path` (a SQLite
+ * file, or "postgres:<url>" as harness_write_config() names a PostgreSQL database), in one read
+ * transaction (so the gateway's concurrent commits are seen all or nothing).  Tables by name,
+ * rows by rowid (SQLite) or first column (PostgreSQL).  0, or -1 (after a message) on error or
+ * when fn fails.
+ */
+static int db_scan(const char *path, row_fn fn, void *arg)
+{
+	if (strncmp(path, HARNESS_PG_PREFIX, strlen(HARNESS_PG_PREFIX)) == 0)
+		return pg_scan(path + strlen(HARNESS_PG_PREFIX), fn, arg);
+	return sqlite_scan(path, fn, arg);
+}
+
 /* db_snapshot's row_fn: "table[rowid] col=value col=value\n". */
-static int snapshot_row(void *arg, const char *table, sqlite3_stmt *st, int first_col)
+static int snapshot_row(void *arg, const struct db_row *r)
 {
 	struct buf *b = arg;
-	int n = sqlite3_column_count(st);
+	int first = r->has_rowid;
 
-	if (buf_puts(b, table) < 0)
+	if (buf_puts(b, r->table) < 0)
 		return -1;
-	if (first_col && buf_printf(b, "[%lld]", (long long)sqlite3_column_int64(st, 0)) < 0)
+	if (first && (buf_putc(b, '[') < 0 || buf_append(b, r->vals[0], r->lens[0]) < 0 ||
+		      buf_putc(b, ']') < 0))
 		return -1;
-	for (int i = first_col; i < n; i++) {
-		if (buf_printf(b, " %s=", sqlite3_column_name(st, i)) < 0 ||
-		    put_value(b, st, i) < 0)
+	for (int i = first; i < r->n; i++) {
+		if (buf_printf(b, " %s=", r->names[i]) < 0 || put_value(b, r, i) < 0)
 			return -1;
 	}
 	return buf_putc(b, '\n');
@@ -765,21 +937,15 @@ struct count_ctx {
 };
 
 /* harness_db_count_value's row_fn. */
-static int count_row(void *arg, const char *table, sqlite3_stmt *st, int first_col)
+static int count_row(void *arg, const struct db_row *r)
 {
 	struct count_ctx *cc = arg;
-	int n = sqlite3_column_count(st);
 
-	for (int i = first_col; i < n; i++) {
-		int t = sqlite3_column_type(st, i);
-		const void *p;
-
-		if (t != SQLITE_TEXT && t != SQLITE_BLOB)
+	for (int i = r->has_rowid; i < r->n; i++) {
+		if (r->types[i] != 't' && r->types[i] != 'x')
 			continue;
-		p = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i) :
-				       sqlite3_column_blob(st, i);
-		if ((size_t)sqlite3_column_bytes(st, i) == cc->len &&
-		    (cc->len == 0 || memcmp(p, cc->value, cc->len) == 0)) {
+		if (r->lens[i] == cc->len &&
+		    (cc->len == 0 || memcmp(r->vals[i], cc->value, cc->len) == 0)) {
 			cc->count++;
 			break;
 		}
@@ -812,22 +978,16 @@ static int bytes_contain(const void *hay, size_t n, const char *needle, size_t l
 }
 
 /* harness_db_count_mentions's row_fn. */
-static int mention_row(void *arg, const char *table, sqlite3_stmt *st, int first_col)
+static int mention_row(void *arg, const struct db_row *r)
 {
 	struct mention_ctx *mc = arg;
-	int n = sqlite3_column_count(st);
 
-	if (mc->table_part && !strcasestr(table, mc->table_part))
+	if (mc->table_part && !strcasestr(r->table, mc->table_part))
 		return 0;
-	for (int i = first_col; i < n; i++) {
-		int t = sqlite3_column_type(st, i);
-		const void *p;
-
-		if (t != SQLITE_TEXT && t != SQLITE_BLOB)
+	for (int i = r->has_rowid; i < r->n; i++) {
+		if (r->types[i] != 't' && r->types[i] != 'x')
 			continue;
-		p = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i) :
-				       sqlite3_column_blob(st, i);
-		if (bytes_contain(p, (size_t)sqlite3_column_bytes(st, i), mc->needle, mc->len)) {
+		if (bytes_contain(r->vals[i], r->lens[i], mc->needle, mc->len)) {
 			mc->count++;
 			break;
 		}

@@ -53,7 +53,20 @@ int harness_tmpdir_remove(const char *dir);
  * the file is larger than `cap` bytes.  `len` (may be NULL) receives the length. */
 char *harness_read_file(const char *path, size_t cap, size_t *len);
 
+/* 1 when GATEWAY_TEST_BACKEND=postgres: the gateways the harness configures keep their data in
+ * PostgreSQL (below). */
+int harness_on_postgres(void);
+
+/* What harness_write_config() puts before a PostgreSQL database's connection string in db_out. */
+#define HARNESS_PG_PREFIX "postgres:"
+
 /*
+ * With GATEWAY_TEST_BACKEND=postgres in the test's environment, the generated config puts the
+ * store on PostgreSQL instead: a database of its own on the test server (GATEWAY_TEST_PG_URL,
+ * tests/support/pg_test.h), the same one for every config written into one DIR, and db_out is
+ * HARNESS_PG_PREFIX and its connection string, which db_snapshot() and the harness_db_count_*()
+ * functions read as they read a SQLite file.
+ *
  * Writes DIR/gateway.conf (mode 0600) for a gateway listening on 127.0.0.1:gw_port with its
  * database at DIR/gateway.db, sending SMS through Twilio at http://127.0.0.1:twilio_port (no
  * trailing slash: the gateway refuses one) with the HARNESS_TWILIO_* credentials, unpaced, with
