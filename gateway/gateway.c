@@ -53,6 +53,7 @@ int gateway_init(struct gateway *gw, struct gw_err *err)
 	if (store_set_log_limit(gw->store, (int64_t)gw->cfg.wal_limit_mb << 20, err) < 0)
 		return -1;
 	store_set_pair_interval(gw->store, (gw->cfg.whatsapp_pair_interval_ms + 999) / 1000);
+	store_set_send_lease(gw->store, (gw->cfg.send_lease_ms + 999) / 1000);
 	return 0;
 }
 

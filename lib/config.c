@@ -97,6 +97,10 @@ static const struct core_key core_keys[] = {
 	CK("dispatch", "whatsapp_pair_interval", CFG_DURATION, "6s",
 	   "least time between two WhatsApp messages to one person (0s: no pacing)",
 	   whatsapp_pair_interval_ms),
+	CK("dispatch", "send_lease", CFG_DURATION, "2m",
+	   "a send claimed by a process that then stopped answering (a crash, a lost database) "
+	   "becomes uncertain after this long; longer than any provider call",
+	   send_lease_ms),
 	CK("dispatch", "resend_uncertain", CFG_BOOL, "off",
 	   "at start, send again messages that may or may not have reached the provider",
 	   resend_uncertain),
@@ -871,6 +875,9 @@ static int check_store(const struct config *cfg, struct gw_err *err)
 	if (strcmp(cfg->store_backend, "postgres") == 0 && (!cfg->store_url || !cfg->store_url[0]))
 		return config_key_error(cfg, "store", cfg->store_url ? "url" : "backend", "url",
 					"required when [store] backend = postgres", err);
+	if (cfg->send_lease_ms < 1000)
+		return config_key_error(cfg, "dispatch", "send_lease", "send_lease",
+					"must be at least 1s", err);
 	if (cfg->wal_limit_mb >= 1)
 		return 0;
 	if (e && e->line)

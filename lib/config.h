@@ -100,6 +100,7 @@ struct config {
 	int max_attempts;
 	int resend_uncertain;
 	int64_t whatsapp_pair_interval_ms;
+	int64_t send_lease_ms; /* a claim's lease */
 	/* [sms]: how texts sent by SMS are encoded (texts.h, sms.h) */
 	char *sms_encoding;                     /* "gsm7-smart" or "unicode" */
 	int sms_fold_accents;

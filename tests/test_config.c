@@ -603,6 +603,7 @@ static const struct error_row error_rows[] = {
 	{ "[dispatch]\nmax_attempts =\n", 2, "max_attempts", "whole number" },
 	{ "[store]\nwal_limit_mb = 0\n", 2, "wal_limit_mb", "at least 1" },
 	{ "[store]\n\nwal_limit_mb = 64MB\n", 3, "wal_limit_mb", "whole number" },
+	{ "[dispatch]\nsend_lease = 0s\n", 2, "send_lease", "at least 1s" },
 	/* the store's backend */
 	{ "[store]\nbackend = mysql\n", 2, "backend", "sqlite or postgres" },
 	{ "[store]\nbackend = postgres\n", 2, "url", "required when [store] backend = postgres" },
