@@ -304,6 +304,7 @@ static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, co
 		snprintf(ans.message, sizeof(ans.message), "%s", rej.message);
 	}
 	rec->status = ans.status;
+	rec->at_ms = harness_now_ms(); /* under the lock: in the order of the records */
 	if (fake_http_record(&ft->http, rec) < 0) {
 		pthread_mutex_unlock(&ft->http.lock);
 		request_free(rec);
@@ -454,6 +455,29 @@ const struct fake_twilio_request *fake_twilio_request(struct fake_twilio *ft, si
 size_t fake_twilio_wait(struct fake_twilio *ft, size_t n, int timeout_ms)
 {
 	return fake_http_wait(&ft->http, n, timeout_ms);
+}
+
+size_t fake_twilio_max_in_window(struct fake_twilio *ft, long long window_ms, long long *first_ms,
+				 long long *last_ms)
+{
+	struct fake_http *fh = &ft->http;
+	const struct fake_twilio_request *const *r;
+	size_t best = 0, lo = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	r = (const struct fake_twilio_request *const *)fh->reqs;
+	for (size_t hi = 0; hi < fh->n_reqs; hi++) {
+		while (r[hi]->at_ms - r[lo]->at_ms >= window_ms)
+			lo++;
+		if (hi - lo + 1 > best)
+			best = hi - lo + 1;
+	}
+	if (first_ms)
+		*first_ms = fh->n_reqs ? r[0]->at_ms : 0;
+	if (last_ms)
+		*last_ms = fh->n_reqs ? r[fh->n_reqs - 1]->at_ms : 0;
+	pthread_mutex_unlock(&fh->lock);
+	return best;
 }
 
 /* Byte-wise order of two fields by key, then value (Twilio sorts a repeated key's values). */

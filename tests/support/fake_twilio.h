@@ -46,6 +46,7 @@ struct fake_twilio_request {
 	char why[160];
 	int status;             /* the HTTP status the fake answered with */
 	char sid[40];           /* the message sid of a 201 answer, "" otherwise */
+	long long at_ms;        /* when it was recorded, harness_now_ms(); never decreasing */
 };
 
 /*
@@ -100,6 +101,15 @@ const struct fake_twilio_request *fake_twilio_request(struct fake_twilio *ft, si
 
 /* Waits until at least `n` requests arrived or `timeout_ms` passed; returns the count then. */
 size_t fake_twilio_wait(struct fake_twilio *ft, size_t n, int timeout_ms);
+
+/*
+ * The rate the fake saw: the most requests (whatever their outcome) recorded within any
+ * `window_ms` milliseconds (arrival times `at_ms` less than `window_ms` apart): a window
+ * sliding over the whole record.  *first_ms and *last_ms (either may be NULL) get the arrival times of the first and the
+ * last request, 0 when there is none.
+ */
+size_t fake_twilio_max_in_window(struct fake_twilio *ft, long long window_ms, long long *first_ms,
+				 long long *last_ms);
 
 /* X-Twilio-Signature for a form POST to `url`: base64(HMAC-SHA1(auth_token, url + every distinct
  * key and value pair, sorted by key then value)), from the urlencoded `form` (`len` bytes).
