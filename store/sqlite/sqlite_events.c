@@ -1,5 +1,5 @@
 /*
- * store_events.c - outbound events (see store.h): written inside the transactions that record
+ * sqlite_events.c - outbound events (see store.h): written inside the transactions that record
  * what they report, handed to the one delivery thread, deleted once delivered.
  */
 #include <stdio.h>
