@@ -826,11 +826,19 @@ static void test_a_report_reads_every_survey_of_its_kind_in_group_order(void **s
 }
 
 /* The orders stay bytewise when the columns' collation is a dictionary's (a database made
- * with a linguistic default): "Shop" before "chat", "A3" before "a1". */
-static void test_report_orders_are_bytewise_whatever_the_collation(void **state)
+ * with a linguistic default): "Shop" before "chat", "A3" before "a1", and in an export,
+ * survey "tie-B" before "tie-a" answered in the same second. */
+static void test_orders_are_bytewise_whatever_the_collation(void **state)
 {
+	static const struct seed ties[] = {
+		{ SV("tie-a", "ces", "sms", NULL, NULL, T0), ANSWERED(T0 + 5000, 1) },
+		{ SV("tie-B", "ces", "sms", NULL, NULL, T0), ANSWERED(T0 + 5000, 2) },
+	};
 	struct pg_test_db *db = *state;
 	struct pg_store *st = open_ok(db);
+	struct export_filter f = { .since = T0 + 5000, .until = T0 + 5001 };
+	struct pg_export_cursor *cur;
+	struct gw_err err = { 0 };
 	char coll[64], sql[256], got[512];
 
 	pg_test_query(
@@ -843,8 +851,8 @@ static void test_report_orders_are_bytewise_whatever_the_collation(void **state)
 		skip();
 		return;
 	}
-	for (int i = 0; i < 3; i++) {
-		static const char *const col[] = { "channel", "touchpoint", "agent" };
+	for (int i = 0; i < 4; i++) {
+		static const char *const col[] = { "channel", "touchpoint", "agent", "id" };
 
 		snprintf(sql, sizeof(sql),
 			 "ALTER TABLE surveys ALTER COLUMN %s TYPE text COLLATE \"%s\"", col[i],
@@ -858,6 +866,11 @@ static void test_report_orders_are_bytewise_whatever_the_collation(void **state)
 			fail_msg("%s, case %zu: got \"%s\", want \"%s\"", coll, i, got,
 				 report_cases[i].want);
 	}
+	seed_all(db, ties, ARRAY_LEN(ties));
+	assert_non_null(cur = pg_export_open(st, &f, &err));
+	walk_ids(cur, got, sizeof(got));
+	assert_string_equal(got, "tie-B,tie-a");
+	pg_export_close(cur);
 	pg_store_close(st);
 }
 
@@ -986,7 +999,7 @@ int main(void)
 		T(test_an_export_whose_session_ends_fails_with_an_error),
 		T(test_an_export_outlasts_the_idle_transaction_limit),
 		T(test_a_report_reads_every_survey_of_its_kind_in_group_order),
-		T(test_report_orders_are_bytewise_whatever_the_collation),
+		T(test_orders_are_bytewise_whatever_the_collation),
 		T(test_a_report_row_has_every_field),
 		T(test_a_report_query_without_a_kind_or_order_is_refused),
 		T(test_a_large_report_comes_whole_in_order),
