@@ -276,7 +276,7 @@ static void test_a_batch_keeps_the_outcomes_around_a_refused_one(void **state)
 		{ .kind = SEND_REC_RETRY, .t = 1100, .a = "429", .b = "slow down" },
 	};
 	const char *ids[4] = { "b-1", "b-2", "b-3", "b-4" };
-	char phone[16];
+	char phone[32];
 
 	for (int i = 0; i < 4; i++) {
 		snprintf(phone, sizeof(phone), "+3460000000%d", i);
@@ -373,7 +373,7 @@ static void test_outcomes_land_only_for_the_claimant(void **state)
 
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct send_record r = { .kind = rows[i].kind, .t = 1001, .a = "SM-1", .b = "e" };
-		char id[16], phone[16];
+		char id[32], phone[32];
 
 		snprintf(id, sizeof(id), "f-%zu", i);
 		snprintf(phone, sizeof(phone), "+3460000001%zu", i);
@@ -425,7 +425,7 @@ static const struct {
 static void add_expiries(const struct pg_test_db *db)
 {
 	for (size_t i = 0; i < ARRAY_LEN(expiries); i++) {
-		char phone[16];
+		char phone[32];
 
 		snprintf(phone, sizeof(phone), "+346000002%02zu", i);
 		add_survey(db, expiries[i].id, phone, "sms", 100000);
@@ -641,7 +641,7 @@ static void test_outbox_depth_counts_queued_sending_and_uncertain(void **state)
 	size_t n;
 
 	for (int i = 0; i < 6; i++) {
-		char id[8], phone[16];
+		char id[32], phone[32];
 
 		snprintf(id, sizeof(id), "d-%d", i);
 		snprintf(phone, sizeof(phone), "+3460000000%d", i);
