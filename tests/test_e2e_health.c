@@ -376,9 +376,13 @@ static void test_healthz_burst_shares_one_probe(void **state)
 	j = healthz(e);
 	assert_jstr(j, "status", "ok");
 	assert_true(json_integer_value(json_object_get(j, "checked_ms_ago")) >= 0);
-	assert_jstr(json_object_get(j, "log"), "state", "ok");
-	assert_true(json_integer_value(json_object_get(json_object_get(j, "log"), "limit")) ==
-		    64 << 20);
+	if (harness_on_postgres()) { /* PostgreSQL keeps its own log: nothing of it here */
+		assert_null(json_object_get(j, "log"));
+	} else {
+		assert_jstr(json_object_get(j, "log"), "state", "ok");
+		assert_true(json_integer_value(json_object_get(json_object_get(j, "log"),
+							       "limit")) == 64 << 20);
+	}
 	json_decref(j);
 	/* the harness's start-up polls and the call above made the first probe */
 	before = probes(e);
