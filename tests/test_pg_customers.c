@@ -869,21 +869,44 @@ static void *erase_thread(void *arg)
 	return NULL;
 }
 
+/* Erases cust-42 on the fixture's instance while instance b holds `sql` written and
+ * uncommitted, letting b commit once the erasure waits for it; the erasure's outcome in *e. */
+static void erase_while_another_instance_writes(struct fx *f, const char *sql, struct eraser *e)
+{
+	struct pg_store *b = open_another(f);
+	struct gate g;
+	pthread_t tg, te;
+
+	*e = (struct eraser){ .st = f->st, .cust = "cust-42", .now = T0 + 100 };
+	gate_init(&g, b, sql);
+	assert_int_equal(pthread_create(&tg, NULL, gate_thread, &g), 0);
+	gate_wait_running(&g);
+	assert_int_equal(pthread_create(&te, NULL, erase_thread, e), 0);
+	for (int i = 0; i < 500 && !someone_waits_for_a_lock(f); i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	assert_true(someone_waits_for_a_lock(f));
+	gate_release(&g);
+	pthread_join(tg, NULL);
+	pthread_join(te, NULL);
+	gate_free(&g);
+	pg_store_close(b);
+	if (g.rc != 0)
+		fail_msg("instance b: %s", g.err.msg);
+	if (e->rc != 0)
+		fail_msg("pg_erase_customer: %d %s", e->rc, e->err.msg);
+}
+
 /* A trigger for the customer being written by another instance when the erasure starts: the
  * erasure waits for it to commit and erases its survey with the rest. */
 static void test_erase_waits_for_a_trigger_in_flight_on_another_instance(void **state)
 {
 	struct fx *f = *state;
-	struct pg_store *b;
-	struct gate g;
-	struct eraser e = { .st = f->st, .cust = "cust-42", .now = T0 + 100 };
-	pthread_t tg, te;
+	struct eraser e;
 
 	create_sent(f, "s1", "cust-42", PHONE, "nps", T0);
-	b = open_another(f);
-	/* what pg_create_survey writes, held uncommitted on instance b */
-	gate_init(
-		&g, b,
+	/* what pg_create_survey writes */
+	erase_while_another_instance_writes(
+		f,
 		"UPDATE customers SET phone = '" PHONE "', name = '" NAME "', updated_at = 1000050"
 		" WHERE ext_id = 'cust-42';"
 		"INSERT INTO surveys (id, customer_id, phone, name, locale, kind, channel, provider,"
@@ -893,29 +916,41 @@ static void test_erase_waits_for_a_trigger_in_flight_on_another_instance(void **
 		"INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone,"
 		" body, status, next_attempt_at, created_at, updated_at) VALUES ('s2', 'out',"
 		" 'survey', 'sms', 'twilio', '" PHONE "', 'Hola " NAME "', 'queued', 1000050,"
-		" 1000050, 1000050)");
-	assert_int_equal(pthread_create(&tg, NULL, gate_thread, &g), 0);
-	gate_wait_running(&g);
-	assert_int_equal(pthread_create(&te, NULL, erase_thread, &e), 0);
-	for (int i = 0; i < 500 && !someone_waits_for_a_lock(f); i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	assert_true(someone_waits_for_a_lock(f));
-	gate_release(&g);
-	pthread_join(tg, NULL);
-	pthread_join(te, NULL);
-	gate_free(&g);
-	assert_int_equal(g.rc, 0);
-	if (e.rc != 0)
-		fail_msg("pg_erase_customer: %d %s", e.rc, e.err.msg);
+		" 1000050, 1000050)",
+		&e);
 	assert_int_equal(e.sum.surveys, 2);
 	assert_int_equal(e.sum.cancelled, 1);
 	ASSERT_Q(f, "skipped|erased|",
-		 "SELECT status || '|' || reason || '|' || phone FROM surveys"
-		 " WHERE id = 's2'");
+		 "SELECT status || '|' || reason || '|' || phone FROM surveys WHERE id = 's2'");
 	ASSERT_Q(f, "cancelled|",
 		 "SELECT status || '|' || phone FROM messages WHERE survey_id = 's2'");
 	ASSERT_Q(f, "0", "SELECT count(*) FROM customers WHERE phone <> '' OR name IS NOT NULL");
-	pg_store_close(b);
+}
+
+/* An answer to the customer's survey being written by another instance when the erasure
+ * starts: the erasure waits for it to commit and blanks its comment and text. */
+static void test_erase_waits_for_an_answer_in_flight_on_another_instance(void **state)
+{
+	struct fx *f = *state;
+	struct eraser e;
+
+	create_sent(f, "s1", "cust-42", PHONE, "nps", T0);
+	/* what the inbound path writes for an answer */
+	erase_while_another_instance_writes(
+		f,
+		"UPDATE surveys SET status = 'answered', answered_at = 1000060 WHERE id = 's1';"
+		"INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone, body,"
+		" status, provider_message_id, created_at, updated_at) VALUES ('s1', 'in', 'reply',"
+		" 'sms', 'twilio', '" PHONE "', '9 " COMMENT "', 'received', 'IN-1', 1000060,"
+		" 1000060);"
+		"INSERT INTO responses (survey_id, score, comment, raw_text, message_id, answered_at)"
+		" SELECT 's1', 9, '" COMMENT "', '9 " COMMENT "', id, 1000060 FROM messages"
+		" WHERE provider_message_id = 'IN-1'",
+		&e);
+	assert_int_equal(e.sum.responses, 1);
+	assert_int_equal(e.sum.messages, 2);
+	ASSERT_Q(f, "9||", "SELECT score || '|' || comment || '|' || raw_text FROM responses");
+	ASSERT_Q(f, "0", "SELECT count(*) FROM messages WHERE body <> '' OR phone <> ''");
 }
 
 /* A trigger after the erasure committed, on another instance, is a new fact: its survey and
@@ -1117,6 +1152,7 @@ int main(void)
 		T(test_erase_drops_held_events_about_the_customer),
 		T(test_erase_leaves_the_customer_in_no_column_of_any_table),
 		T(test_erase_waits_for_a_trigger_in_flight_on_another_instance),
+		T(test_erase_waits_for_an_answer_in_flight_on_another_instance),
 		T(test_a_trigger_after_the_erasure_is_a_new_fact),
 		T(test_purge_blanks_old_texts_and_keeps_new_and_unsent_ones),
 		T(test_purge_spares_messages_still_to_be_sent),
