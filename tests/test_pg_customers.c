@@ -777,6 +777,54 @@ static void test_erase_leaves_the_customer_in_no_column_of_any_table(void **stat
 	assert_string_equal(got, "customers.phone,messages.phone,surveys.phone");
 }
 
+/* A statement of the erasure refused by the database: 503 store_unavailable, and nothing of
+ * the erasure is kept (its earlier statements are undone with it). */
+static void test_erase_refused_by_the_database_fails_503_and_keeps_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct erase_summary sum;
+	struct gw_err err = { 0 };
+
+	answered_customer(f);
+	pg_test_exec(&f->db, "INSERT INTO suppressions (phone, opted_out, updated_at)"
+			     " VALUES ('" PHONE "', 1, 1)");
+	pg_test_exec(&f->db, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+			     " $$BEGIN RAISE EXCEPTION 'refused'; END$$");
+	pg_test_exec(&f->db, "CREATE TRIGGER refuse BEFORE UPDATE ON customers"
+			     " FOR EACH ROW EXECUTE FUNCTION refuse()");
+	assert_int_equal(pg_erase_customer(f->st, "cust-42", T0 + 5 * DAY, &sum, &err), -1);
+	assert_int_equal(err.http_status, 503);
+	assert_string_equal(err.code, "store_unavailable");
+	ASSERT_Q(f, "2", "SELECT count(*) FROM surveys WHERE phone = '" PHONE "'");
+	ASSERT_Q(f, "queued", "SELECT status FROM surveys WHERE id = 's2'");
+	ASSERT_Q(f, PHONE, "SELECT phone FROM suppressions");
+	ASSERT_Q(f, "0", "SELECT count(*) FROM messages WHERE body = '' OR phone = ''");
+	ASSERT_Q(f, "9|" COMMENT, "SELECT score || '|' || comment FROM responses");
+	/* the store goes on */
+	pg_test_exec(&f->db, "DROP TRIGGER refuse ON customers");
+	erase_ok(f, "cust-42", T0 + 5 * DAY, &sum);
+	assert_int_equal(sum.surveys, 2);
+}
+
+/* The purge refused halfway: 503, nothing purged. */
+static void test_purge_refused_by_the_database_fails_503_and_keeps_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct gw_err err = { 0 };
+	size_t n = 99;
+
+	answered_customer(f);
+	pg_test_exec(&f->db, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+			     " $$BEGIN RAISE EXCEPTION 'refused'; END$$");
+	pg_test_exec(&f->db, "CREATE TRIGGER refuse BEFORE UPDATE ON responses"
+			     " FOR EACH ROW EXECUTE FUNCTION refuse()");
+	assert_int_equal(pg_purge_texts(f->st, T0 + DAY, &n, &err), -1);
+	assert_int_equal(n, 0);
+	assert_int_equal(err.http_status, 503);
+	assert_string_equal(err.code, "store_unavailable");
+	ASSERT_Q(f, "0", "SELECT count(*) FROM messages WHERE body = ''");
+}
+
 /* ---- erasure and other instances -------------------------------------------------------------- */
 
 /* A transaction held open on an instance's writer: the job signals that it runs, then waits to
@@ -1151,12 +1199,14 @@ int main(void)
 		T(test_erase_forgets_idempotent_answers_naming_the_number),
 		T(test_erase_drops_held_events_about_the_customer),
 		T(test_erase_leaves_the_customer_in_no_column_of_any_table),
+		T(test_erase_refused_by_the_database_fails_503_and_keeps_nothing),
 		T(test_erase_waits_for_a_trigger_in_flight_on_another_instance),
 		T(test_erase_waits_for_an_answer_in_flight_on_another_instance),
 		T(test_a_trigger_after_the_erasure_is_a_new_fact),
 		T(test_purge_blanks_old_texts_and_keeps_new_and_unsent_ones),
 		T(test_purge_spares_messages_still_to_be_sent),
 		T(test_purge_runs_on_one_instance_at_a_time),
+		T(test_purge_refused_by_the_database_fails_503_and_keeps_nothing),
 #undef T
 	};
 
