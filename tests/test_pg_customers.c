@@ -387,6 +387,12 @@ static void test_history_lists_surveys_newest_first_with_latest_nps(void **state
 	assert_string_equal(h.latest_nps_survey, "s1");
 	customer_history_release(&h);
 
+	/* any limit, however large, costs only what there is */
+	history_ok(f, "cust-42", SIZE_MAX, &h);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.more, 0);
+	customer_history_release(&h);
+
 	/* none asked for: whether there are any */
 	history_ok(f, "cust-42", 0, &h);
 	assert_int_equal(h.n, 0);

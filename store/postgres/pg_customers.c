@@ -368,14 +368,17 @@ static int read_surveys(struct pg_store *st, PGconn *c, const char *row, size_t 
 
 	/* one more than asked: are there more? */
 	if (!(r = pg_params(c, st->where, sql, 2,
-			    (const char *const[]){ row, I64(limit, (int64_t)max + 1) },
+			    (const char *const[]){ row, I64(limit, max < (size_t)INT64_MAX ?
+									   (int64_t)max + 1 :
+									   INT64_MAX) },
 			    "read surveys", err)))
 		return -1;
-	if (!(h->surveys = calloc(max ? max : 1, sizeof(*h->surveys)))) {
+	/* as many as came back, not as many as asked for */
+	rows = PQntuples(r);
+	if (!(h->surveys = calloc(rows ? (size_t)rows : 1, sizeof(*h->surveys)))) {
 		PQclear(r);
 		return oom(err);
 	}
-	rows = PQntuples(r);
 	for (int i = 0; i < rows && rc == 0; i++) {
 		if (h->n == max) {
 			h->more = 1;
