@@ -839,7 +839,8 @@ struct gate {
 	pthread_mutex_t m;
 	pthread_cond_t c;
 	int running, released;
-	const char *sql; /* run first, when set */
+	const char *sql;       /* run first, when set */
+	const char *sql_after; /* run once let go, when set */
 	struct pg_store *st;
 	int rc;
 	struct gw_err err;
@@ -866,6 +867,8 @@ static int gate_job(struct pg_store *st, void *arg, struct gw_err *err)
 	while (!g->released)
 		pthread_cond_wait(&g->c, &g->m);
 	pthread_mutex_unlock(&g->m);
+	if (g->sql_after && pg_exec(st->wconn, st->where, g->sql_after, "gate", NULL, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -925,7 +928,8 @@ static void *erase_thread(void *arg)
 
 /* Erases cust-42 on the fixture's instance while instance b holds `sql` written and
  * uncommitted, letting b commit once the erasure waits for it; the erasure's outcome in *e. */
-static void erase_while_another_instance_writes(struct fx *f, const char *sql, struct eraser *e)
+static void erase_while_another_instance_writes(struct fx *f, const char *sql,
+						const char *sql_after, struct eraser *e)
 {
 	struct pg_store *b = open_another(f);
 	struct gate g;
@@ -933,6 +937,7 @@ static void erase_while_another_instance_writes(struct fx *f, const char *sql, s
 
 	*e = (struct eraser){ .st = f->st, .cust = "cust-42", .now = T0 + 100 };
 	gate_init(&g, b, sql);
+	g.sql_after = sql_after;
 	assert_int_equal(pthread_create(&tg, NULL, gate_thread, &g), 0);
 	gate_wait_running(&g);
 	assert_int_equal(pthread_create(&te, NULL, erase_thread, e), 0);
@@ -971,7 +976,7 @@ static void test_erase_waits_for_a_trigger_in_flight_on_another_instance(void **
 		" body, status, next_attempt_at, created_at, updated_at) VALUES ('s2', 'out',"
 		" 'survey', 'sms', 'twilio', '" PHONE "', 'Hola " NAME "', 'queued', 1000050,"
 		" 1000050, 1000050)",
-		&e);
+		NULL, &e);
 	assert_int_equal(e.sum.surveys, 2);
 	assert_int_equal(e.sum.cancelled, 1);
 	ASSERT_Q(f, "skipped|erased|",
@@ -1000,11 +1005,41 @@ static void test_erase_waits_for_an_answer_in_flight_on_another_instance(void **
 		"INSERT INTO responses (survey_id, score, comment, raw_text, message_id, answered_at)"
 		" SELECT 's1', 9, '" COMMENT "', '9 " COMMENT "', id, 1000060 FROM messages"
 		" WHERE provider_message_id = 'IN-1'",
-		&e);
+		NULL, &e);
 	assert_int_equal(e.sum.responses, 1);
 	assert_int_equal(e.sum.messages, 2);
 	ASSERT_Q(f, "9||", "SELECT score || '|' || comment || '|' || raw_text FROM responses");
 	ASSERT_Q(f, "0", "SELECT count(*) FROM messages WHERE body <> '' OR phone <> ''");
+}
+
+/* A STOP from the customer's number being recorded by another instance when the erasure
+ * starts (its surveys first, then its customers, as pg_suppress_phone() writes them): the
+ * erasure waits for it, without a deadlock, and keeps the opt-out as the number's hash. */
+static void test_erase_waits_for_an_opt_out_in_flight_on_another_instance(void **state)
+{
+	struct fx *f = *state;
+	struct new_survey later;
+	struct eraser e;
+
+	create_sent(f, "s1", "cust-42", PHONE, "nps", T0);
+	sn_init(&later, "s2", "cust-42", PHONE, T0 + 10);
+	later.sn.send_after = T0 + DAY;
+	assert_int_equal(create(f, &later.sn), SURVEY_CREATED);
+	erase_while_another_instance_writes(
+		f,
+		"INSERT INTO suppressions (phone, opted_out, opted_out_at, provider, updated_at)"
+		" VALUES ('" PHONE "', 1, 1000050, 'twilio', 1000050);"
+		"UPDATE surveys SET status = 'skipped', reason = 'opted_out'"
+		" WHERE phone = '" PHONE "' AND status = 'queued'",
+		"UPDATE customers SET opted_out = 1 WHERE phone = '" PHONE "'", &e);
+	assert_int_equal(e.sum.suppressions, 1);
+	assert_int_equal(e.sum.opted_out, 1);
+	assert_int_equal(e.sum.cancelled, 0);
+	ASSERT_Q(f, PHONE_HASH "|1", "SELECT phone || '|' || opted_out FROM suppressions");
+	ASSERT_Q(f, "skipped|opted_out",
+		 "SELECT status || '|' || reason FROM surveys"
+		 " WHERE id = 's2'");
+	ASSERT_Q(f, "|1", "SELECT phone || '|' || opted_out FROM customers");
 }
 
 /* A trigger after the erasure committed, on another instance, is a new fact: its survey and
@@ -1208,6 +1243,7 @@ int main(void)
 		T(test_erase_refused_by_the_database_fails_503_and_keeps_nothing),
 		T(test_erase_waits_for_a_trigger_in_flight_on_another_instance),
 		T(test_erase_waits_for_an_answer_in_flight_on_another_instance),
+		T(test_erase_waits_for_an_opt_out_in_flight_on_another_instance),
 		T(test_a_trigger_after_the_erasure_is_a_new_fact),
 		T(test_purge_blanks_old_texts_and_keeps_new_and_unsent_ones),
 		T(test_purge_spares_messages_still_to_be_sent),

@@ -4,10 +4,10 @@
  *
  * The same statements and the same counts as the SQLite store's store_customers.c.  What
  * several instances sharing the database add:
- *  - an erasure locks the customer's row and their surveys' rows first (SELECT ... FOR UPDATE),
- *    so that a trigger or an answer for them being written by another instance either commits
- *    before the erasure reads anything (and is erased with the rest) or waits for the erasure
- *    to commit (and is then a new fact, kept);
+ *  - an erasure locks the customer's surveys' rows and their own row first (SELECT ... FOR
+ *    UPDATE), so that a trigger, an answer or an opt-out for them being written by another
+ *    instance either commits before the erasure reads anything (and is erased with the rest)
+ *    or waits for the erasure to commit (and is then a new fact, kept);
  *  - the retention purge is a sweeper: one instance at a time runs it, under an advisory lock
  *    taken in its transaction (pg_try_advisory_xact_lock); another instance finding it taken
  *    answers 0 with nothing purged.
@@ -197,19 +197,30 @@ static int erase_customer_rows(struct pg_store *st, struct erase_args *a, struct
 	return 0;
 }
 
-/* The customer's row, locked until the group commits, and their surveys' rows with it: an
- * instance writing a survey or an answer for them commits first or waits for this erasure.
- * 1 found (a->row set, *erased_at, *opted and *had_identity read), 0 none, -1 error. */
+/*
+ * The customer's surveys' rows and then their own row, locked until the group commits: an
+ * instance writing a survey, an answer or an opt-out for them commits first or waits for this
+ * erasure.  Surveys first, as an opt-out (pg_suppress_tx()) takes them before the customers:
+ * the other order would deadlock with it.  1 found (a->row set, *erased_at, *opted and
+ * *had_identity read), 0 none, -1 error.
+ */
 static int lock_customer(struct pg_store *st, struct erase_args *a, int64_t *erased_at, int *opted,
 			 int *had_identity, struct gw_err *err)
 {
+	const char *const id[] = { a->customer_id };
 	PGresult *r = pg_wrun(st,
-			      "SELECT id, coalesce(erased_at, 0), opted_out,"
-			      " phone <> '' OR name IS NOT NULL OR timezone IS NOT NULL"
-			      " FROM customers WHERE ext_id = $1 FOR UPDATE",
-			      1, (const char *const[]){ a->customer_id }, "find customer", err);
+			      "SELECT s.id FROM surveys s JOIN customers c ON c.id = s.customer_id"
+			      " WHERE c.ext_id = $1 FOR UPDATE OF s",
+			      1, id, "lock surveys", err);
 
 	if (!r)
+		return -1;
+	PQclear(r);
+	if (!(r = pg_wrun(st,
+			  "SELECT id, coalesce(erased_at, 0), opted_out,"
+			  " phone <> '' OR name IS NOT NULL OR timezone IS NOT NULL"
+			  " FROM customers WHERE ext_id = $1 FOR UPDATE",
+			  1, id, "find customer", err)))
 		return -1;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
@@ -219,10 +230,6 @@ static int lock_customer(struct pg_store *st, struct erase_args *a, int64_t *era
 	*erased_at = get_i64(r, 0, 1);
 	*opted = get_i64(r, 0, 2) != 0;
 	*had_identity = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
-	PQclear(r);
-	if (!(r = pg_wrun(st, "SELECT id FROM surveys WHERE customer_id = $1 FOR UPDATE", 1,
-			  (const char *const[]){ a->row }, "lock surveys", err)))
-		return -1;
 	PQclear(r);
 	return 1;
 }
