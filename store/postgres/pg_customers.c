@@ -368,7 +368,7 @@ static int read_surveys(struct pg_store *st, PGconn *c, const char *row, size_t 
 		" coalesce(s.sent_at, 0), coalesce(s.delivered_at, 0), coalesce(r.answered_at, 0),"
 		" coalesce(s.expires_at, 0), r.score, r.comment"
 		" FROM surveys s LEFT JOIN responses r ON r.survey_id = s.id"
-		" WHERE s.customer_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2";
+		" WHERE s.customer_id = $1 ORDER BY s.created_at DESC, s.seq DESC LIMIT $2";
 	char limit[24];
 	PGresult *r;
 	int rows, rc = 0;
@@ -406,7 +406,7 @@ static int read_latest_nps(struct pg_store *st, PGconn *c, const char *row,
 		"SELECT s.id, r.score, r.answered_at FROM responses r"
 		" JOIN surveys s ON s.id = r.survey_id"
 		" WHERE s.customer_id = $1 AND s.kind = 'nps'"
-		" ORDER BY r.answered_at DESC, s.created_at DESC, s.id DESC LIMIT 1";
+		" ORDER BY r.answered_at DESC, s.created_at DESC, s.seq DESC LIMIT 1";
 	PGresult *r = pg_params(c, st->where, sql, 1, (const char *const[]){ row },
 				"read latest score", err);
 

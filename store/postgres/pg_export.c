@@ -393,7 +393,7 @@ void pg_export_close(struct pg_export_cursor *c)
 	"   AND m.purpose = 'opt_out')"                                                      \
 	" FROM surveys s LEFT JOIN responses r ON r.survey_id = s.id"                        \
 	" WHERE s.kind = $1 AND s.created_at >= $2 AND s.created_at < $3"
-#define BY_TIME " s.created_at, s.id COLLATE \"C\""
+#define BY_TIME " s.created_at, s.seq" /* ties in creation order, as SQLite's rowid */
 
 static const char *const report_declare[] = {
 	[REPORT_ORDER_TIME] = REPORT_DECLARE " ORDER BY" BY_TIME,

@@ -53,6 +53,7 @@ static const char *const migrations[] = {
 	"  timezone TEXT,"
 	"  expire_after_s BIGINT NOT NULL DEFAULT 172800,"
 	"  follow_up_until BIGINT,"
+	"  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE," /* creation order, as SQLite's rowid */
 	"  UNIQUE (interaction_id, kind));"
 	"CREATE INDEX surveys_by_phone ON surveys (phone, provider, created_at);"
 	"CREATE INDEX surveys_by_customer ON surveys (customer_id, created_at);"

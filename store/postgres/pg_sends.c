@@ -325,7 +325,7 @@ int pg_list_surveys(struct pg_store *st, const char *status, size_t max, char (*
 	char m[24];
 	PGresult *r = read_rows(st,
 				"SELECT id FROM surveys WHERE status = $1"
-				" ORDER BY created_at, id LIMIT $2",
+				" ORDER BY created_at, seq LIMIT $2",
 				2, (const char *const[]){ status, I64(m, max) }, "list surveys",
 				err);
 
