@@ -221,22 +221,24 @@ static int record_job(struct pg_store *st, void *arg, struct gw_err *err)
 			      " last_error = $4, claimed_by = NULL, lease_until = NULL"
 			      " WHERE seq = $1 AND claimed_by = $2",
 		[EVT_EXPIRED] = "UPDATE events SET status = 'expired', attempts = attempts + 1,"
-				" last_error = $4, claimed_by = NULL, lease_until = NULL"
+				" last_error = $3, claimed_by = NULL, lease_until = NULL"
 				" WHERE seq = $1 AND claimed_by = $2",
 	};
+	static const int nvals[] = { [EVT_DELIVERED] = 2, [EVT_RETRY] = 4, [EVT_EXPIRED] = 3 };
 	struct record_args *a = arg;
 
 	for (size_t i = 0; i < a->n; i++) {
 		const struct evt_outcome *o = &a->o[i];
 		char seq[24], next[24];
-		const char *vals[4] = { I64(seq, o->seq), st->instance, I64(next, o->next_at),
+		const char *vals[4] = { I64(seq, o->seq), st->instance,
+					o->result == EVT_RETRY ? I64(next, o->next_at) : o->error,
 					o->error };
 
 		if ((unsigned)o->result > EVT_EXPIRED)
 			return gw_err_set(err, 500, "internal", "", "unknown event outcome %d",
 					  (int)o->result);
-		if (pg_wrun_one(st, sql[o->result], o->result == EVT_DELIVERED ? 2 : 4, vals,
-				"record event outcome", NULL, 0, err) < 0)
+		if (pg_wrun_one(st, sql[o->result], nvals[o->result], vals, "record event outcome",
+				NULL, 0, err) < 0)
 			return -1;
 	}
 	return 0;
