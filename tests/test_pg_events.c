@@ -293,7 +293,7 @@ static void test_queue_order_lease_retry_delivery_and_expiry(void **state)
 	sent_survey(f, "srv_2", "chat-2");
 	sent_survey(f, "srv_3", "chat-3");
 	for (int i = 0; i < 3; i++) {
-		char pid[8];
+		char pid[16];
 
 		snprintf(pid, sizeof(pid), "SM%d", i + 1);
 		assert_int_equal(text(f, pid, 200 + i,
