@@ -1069,6 +1069,145 @@ static void test_replies_of_one_customer_at_two_instances_apply_in_a_serial_orde
 		 " FROM responses r JOIN messages m ON m.id = r.message_id");
 }
 
+#define STATUS_MESSAGES 150
+
+struct status_sender {
+	struct pg_store *st;
+	const char *status;
+	int failed;
+	struct gw_err err;
+};
+
+static void *send_statuses(void *arg)
+{
+	struct status_sender *s = arg;
+
+	for (int i = 0; i < STATUS_MESSAGES && !s->failed; i++) {
+		char pid[32];
+		int found = 0;
+
+		snprintf(pid, sizeof(pid), "SM-c-%d", i);
+		if (pg_record_status(s->st, "twilio", pid, s->status, NULL, NULL, 2000, &found,
+				     &s->err) < 0 ||
+		    !found)
+			s->failed = 1;
+	}
+	return NULL;
+}
+
+/* "delivered" and "read" of each message reaching two instances at once (three threads each):
+ * every message and survey ends read, whichever came first.  Without the row locks, the
+ * instance that read "sent" before the other wrote "read" writes "delivered" over it. */
+static void test_statuses_of_one_message_at_two_instances_only_move_forward(void **state)
+{
+	struct fx *f = *state;
+	struct pg_store *b = open_ok(&f->db);
+	struct status_sender s[6];
+	pthread_t t[6];
+	char want[16];
+
+	pg_test_exec(
+		&f->db,
+		"INSERT INTO customers (ext_id, phone, locale, created_at, updated_at)"
+		" VALUES ('cust-c', '+34600111222', 'es', 1, 1);"
+		"INSERT INTO surveys (id, customer_id, phone, locale, kind, channel, provider,"
+		" interaction_id, status, created_at, send_after, expires_at)"
+		" SELECT 'c-' || g, c.id, c.phone, 'es', 'nps', 'sms', 'twilio', 'chat-c-' || g,"
+		" 'sent', 1000 + g, 1000, 100000 FROM customers c, generate_series(0, 149) g;"
+		"INSERT INTO messages (survey_id, direction, purpose, channel, provider, phone,"
+		" body, status, provider_message_id, created_at, updated_at)"
+		" SELECT 'c-' || g, 'out', 'survey', 'sms', 'twilio', '+34600111222', 'q',"
+		" 'sent', 'SM-c-' || g, 1000, 1000 FROM generate_series(0, 149) g");
+	for (int i = 0; i < 6; i++) {
+		s[i] = (struct status_sender){ .st = i % 2 ? b : f->st,
+					       .status = i % 2 ? "read" : "delivered" };
+		assert_int_equal(pthread_create(&t[i], NULL, send_statuses, &s[i]), 0);
+	}
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	pg_store_close(b);
+	for (int i = 0; i < 6; i++)
+		if (s[i].failed)
+			fail_msg("sender %d: %s", i, s[i].err.msg);
+	snprintf(want, sizeof(want), "%d", STATUS_MESSAGES);
+	ASSERT_Q(f, want, "SELECT count(*) FROM messages WHERE status = 'read'");
+	ASSERT_Q(f, want,
+		 "SELECT count(*) FROM surveys WHERE status = 'read'"
+		 " AND delivered_at = 2000");
+}
+
+#define NUMBERS 5
+#define TEXTERS 8
+#define TEXTS_EACH 40
+
+struct texter {
+	struct pg_store *st;
+	int n, failed;
+	struct gw_err err;
+};
+
+static void *text_many_numbers(void *arg)
+{
+	struct texter *w = arg;
+	unsigned seed = (unsigned)w->n * 7919u + 1;
+
+	for (int i = 0; i < TEXTS_EACH && !w->failed; i++) {
+		struct decider d = { .answer = { .action = INBOUND_ANSWER, .score = i % 11 } };
+		char pid[32], from[24];
+		struct inbound_in in = { .provider = "twilio",
+					 .text = "x",
+					 .text_len = 1,
+					 .now = 2000 };
+		struct inbound_result res;
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(from, sizeof(from), "+3460000900%d", (int)((seed >> 16) % NUMBERS));
+		snprintf(pid, sizeof(pid), "SM-m-%d-%d", w->n, i);
+		in.provider_message_id = pid;
+		in.from = from;
+		if (pg_record_inbound(w->st, &in, decide_scripted, &d, &res, &w->err) < 0)
+			w->failed = 1;
+	}
+	return NULL;
+}
+
+/* Texts of five customers taken by two instances at once, many threads each (groups of several
+ * jobs holding several numbers' locks): every text is recorded, nobody errs. */
+static void test_texts_of_many_customers_at_two_instances_are_all_recorded(void **state)
+{
+	struct fx *f = *state;
+	struct pg_store *b = open_ok(&f->db);
+	struct texter w[TEXTERS];
+	pthread_t t[TEXTERS];
+	int failed = 0;
+	char want[16];
+
+	for (int i = 0; i < NUMBERS; i++) {
+		char id[16], phone[24], cust[16];
+
+		snprintf(id, sizeof(id), "m-%d", i);
+		snprintf(phone, sizeof(phone), "+3460000900%d", i);
+		snprintf(cust, sizeof(cust), "cust-m-%d", i);
+		seed_survey(f, &(struct seed){ id, phone, "twilio", "sms", "sent", 1000, 100000,
+					       cust });
+	}
+	for (int i = 0; i < TEXTERS; i++) {
+		w[i] = (struct texter){ .st = i % 2 ? b : f->st, .n = i };
+		assert_int_equal(pthread_create(&t[i], NULL, text_many_numbers, &w[i]), 0);
+	}
+	for (int i = 0; i < TEXTERS; i++)
+		pthread_join(t[i], NULL);
+	pg_store_close(b);
+	for (int i = 0; i < TEXTERS; i++)
+		if (w[i].failed) {
+			print_message("texter %d: %s\n", i, w[i].err.msg);
+			failed++;
+		}
+	assert_int_equal(failed, 0);
+	snprintf(want, sizeof(want), "%d", TEXTERS * TEXTS_EACH);
+	ASSERT_Q(f, want, "SELECT count(*) FROM messages WHERE direction = 'in'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1087,6 +1226,8 @@ int main(void)
 		T(test_a_webhooks_events_are_recorded_all_or_none),
 		T(test_the_same_webhook_at_two_instances_is_recorded_once),
 		T(test_replies_of_one_customer_at_two_instances_apply_in_a_serial_order),
+		T(test_statuses_of_one_message_at_two_instances_only_move_forward),
+		T(test_texts_of_many_customers_at_two_instances_are_all_recorded),
 #undef T
 	};
 

@@ -4,22 +4,27 @@
  *
  * The same decisions as the SQLite store's store_inbound.c, in jobs of the writer's group
  * commit, for several instances sharing the database:
- *  - everything a text or a suppression does to one number runs under a transaction-level
- *    advisory lock on that number (PHONE_LOCK): two replies of one customer reaching two
- *    instances at once are applied one after the other, the second job seeing what the first
- *    committed (its survey answered, re-prompted, its number suppressed), as on SQLite's one
- *    writer.  A lock on the matched survey row alone would not do: the suppression a STOP
- *    writes, and a text matching no survey, have no survey row to lock.
+ *  - everything a text, a delivery status or a suppression does to one number runs under a
+ *    transaction-level advisory lock on that number (PHONE_LOCK): two replies of one customer
+ *    reaching two instances at once are applied one after the other, the second job seeing
+ *    what the first committed (its survey answered, re-prompted, its number suppressed), as on
+ *    SQLite's one writer.  A lock on the matched survey row alone would not do: the suppression
+ *    a STOP writes, and a text matching no survey, have no survey row to lock.
+ *  - the lock is held until the group's commit, with the other jobs' locks: a job waiting for
+ *    it could close a cycle with another instance's group (each holding a number the other
+ *    waits for; PostgreSQL then fails one of them).  So a job never waits: it tries the lock,
+ *    and when another instance holds it the job is undone (JOB_BUSY) and runs again in a later
+ *    group, once that instance has committed.
  *  - a text is stored once per (provider, provider_message_id): the insert does nothing when
  *    the row exists or another instance is committing it (it waits for that commit).
- *  - a delivery status locks its message (and then its survey) while it compares states, so two
- *    statuses of one message at two instances still only move it forward.
+ *  - a delivery status also locks its message and survey rows while it compares states.
  *  - PostgreSQL's text refuses NUL bytes and invalid UTF-8, which SQLite kept as they came: the
  *    text and its comment are stored with each of them replaced by U+FFFD.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg_priv.h"
 #include "pg_store.h"
@@ -29,13 +34,69 @@
  * it never meets the one-key locks of migrations and sweepers. */
 #define PHONE_LOCK "1735879010"
 
-/* Serialises, until the group's commit, every job touching `phone` on any instance. */
+/* A job's undo that is not a failure: another instance holds the number; run it again. */
+#define JOB_BUSY 2
+
+/* How long a write waits for a number other instances keep busy, before answering 503. */
+#define BUSY_WAIT_MS 30000
+#define BUSY_SLEEP_MAX_MS 32
+
+/* Serialises, until the group's commit, every job touching `phone` on any instance: 1 taken,
+ * 0 another instance holds it, -1 error. */
+static int try_lock_phone(struct pg_store *st, const char *phone, struct gw_err *err)
+{
+	char got[8] = "";
+
+	if (pg_wrun_one(st, "SELECT pg_try_advisory_xact_lock(" PHONE_LOCK ", hashtext($1))", 1,
+			(const char *const[]){ phone }, "lock the number", got, sizeof(got),
+			err) < 0)
+		return -1;
+	return strcmp(got, "t") == 0;
+}
+
+/* The same, waiting for the lock: for pg_suppress_tx(), which other jobs call and which cannot
+ * be run again on its own. */
 static int lock_phone(struct pg_store *st, const char *phone, struct gw_err *err)
 {
 	return pg_wrun_one(st, "SELECT pg_advisory_xact_lock(" PHONE_LOCK ", hashtext($1))", 1,
 			   (const char *const[]){ phone }, "lock the number", NULL, 0, err) < 0 ?
 		       -1 :
 		       0;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int busy_too_long(struct gw_err *err)
+{
+	return gw_err_set(err, 503, "store_unavailable", "",
+			  "another instance kept the number busy for %d s; try again",
+			  BUSY_WAIT_MS / 1000);
+}
+
+/* pg_run() of a job that may answer JOB_BUSY, run again (after a pause growing to
+ * BUSY_SLEEP_MAX_MS) until it does not, for BUSY_WAIT_MS at most. */
+static int run_when_free(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err)
+{
+	int64_t until = monotonic_ms() + BUSY_WAIT_MS;
+	long sleep_ms = 1;
+	int rc;
+
+	while ((rc = pg_run(st, fn, arg, err)) == JOB_BUSY) {
+		struct timespec ts = { 0, sleep_ms * 1000000L };
+
+		if (monotonic_ms() >= until)
+			return busy_too_long(err);
+		nanosleep(&ts, NULL);
+		if (sleep_ms < BUSY_SLEEP_MAX_MS)
+			sleep_ms *= 2;
+	}
+	return rc;
 }
 
 int pg_phone_suppressed(struct pg_store *st, const char *phone, int *suppressed, struct gw_err *err)
@@ -98,15 +159,24 @@ static int record_opt(struct pg_store *st, const char *phone, const char *provid
 		       0;
 }
 
-int pg_suppress_tx(struct pg_store *st, const char *phone, const char *provider, int64_t now,
-		   struct gw_err *err)
+/* pg_suppress_tx() once the number is locked. */
+static int suppress_locked(struct pg_store *st, const char *phone, const char *provider,
+			   int64_t now, struct gw_err *err)
 {
 	int before;
 
-	if (lock_phone(st, phone, err) < 0 || pg_phone_suppressed(st, phone, &before, err) < 0 ||
+	if (pg_phone_suppressed(st, phone, &before, err) < 0 ||
 	    record_opt(st, phone, provider, now, 1, err) < 0)
 		return -1;
 	return before ? 0 : pg_events_after_suppress(st, phone, now, err);
+}
+
+int pg_suppress_tx(struct pg_store *st, const char *phone, const char *provider, int64_t now,
+		   struct gw_err *err)
+{
+	if (lock_phone(st, phone, err) < 0)
+		return -1;
+	return suppress_locked(st, phone, provider, now, err);
 }
 
 struct suppress_args {
@@ -117,8 +187,11 @@ struct suppress_args {
 static int suppress_job(struct pg_store *st, void *arg, struct gw_err *err)
 {
 	const struct suppress_args *a = arg;
+	int got = try_lock_phone(st, a->phone, err);
 
-	return pg_suppress_tx(st, a->phone, a->provider, a->now, err);
+	if (got <= 0)
+		return got < 0 ? -1 : JOB_BUSY;
+	return suppress_locked(st, a->phone, a->provider, a->now, err);
 }
 
 int pg_suppress_phone(struct pg_store *st, const char *phone, const char *provider, int64_t now,
@@ -126,7 +199,7 @@ int pg_suppress_phone(struct pg_store *st, const char *phone, const char *provid
 {
 	struct suppress_args a = { phone, provider, now };
 
-	return pg_run(st, suppress_job, &a, err);
+	return run_when_free(st, suppress_job, &a, err);
 }
 
 /* ---- inbound texts ------------------------------------------------------------------------ */
@@ -335,8 +408,11 @@ static int record_inbound_tx(struct pg_store *st, const struct inbound_in *in,
 		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
 	/* The number first: an instance taking the same webhook waits here, then finds the text
 	 * stored; one taking another text of the number sees what this one did. */
-	if (lock_phone(st, in->from, err) < 0 ||
-	    (found = insert_text(st, in, text, msg_id, err)) < 0)
+	if ((found = try_lock_phone(st, in->from, err)) <= 0) {
+		rc = found < 0 ? -1 : JOB_BUSY;
+		goto out;
+	}
+	if ((found = insert_text(st, in, text, msg_id, err)) < 0)
 		goto out;
 	if (!found) {
 		res->duplicate = 1;
@@ -388,7 +464,7 @@ int pg_record_inbound(struct pg_store *st, const struct inbound_in *in, inbound_
 		      void *ctx, struct inbound_result *res, struct gw_err *err)
 {
 	struct inbound_args a = { in, decide, ctx, res };
-	int rc = pg_run(st, record_inbound_job, &a, err);
+	int rc = run_when_free(st, record_inbound_job, &a, err);
 
 	if (rc < 0)
 		memset(res, 0, sizeof(*res));
@@ -417,8 +493,8 @@ static int status_advances(const char *cur, const char *next)
 	return delivery_rank(next) > delivery_rank(cur) && delivery_rank(cur) < 100;
 }
 
-/* The rows are locked while their states are compared: a status another instance is recording
- * for the same message is waited for, then compared with. */
+/* Under the number's lock (another instance's status or text of it is waited for by running
+ * again), the rows locked while their states are compared. */
 static int record_status_tx(struct pg_store *st, const char *provider, const char *pid,
 			    const char *status, const char *code, const char *message, int64_t now,
 			    int *found, struct gw_err *err)
@@ -426,11 +502,11 @@ static int record_status_tx(struct pg_store *st, const char *provider, const cha
 	char cur[16], msg_id[24], survey_id[SURVEY_ID_LEN], purpose[16], t[24];
 	PGresult *r =
 		pg_wrun(st,
-			"SELECT id, status, coalesce(survey_id, ''), purpose FROM messages"
+			"SELECT id, coalesce(survey_id, ''), purpose, phone FROM messages"
 			" WHERE provider = $1 AND provider_message_id = $2 AND direction = 'out'"
-			" AND provider_message_id IS NOT NULL ORDER BY id DESC LIMIT 1"
-			" FOR UPDATE",
+			" AND provider_message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
 			2, (const char *const[]){ provider, pid }, "find message", err);
+	int got;
 
 	if (!r)
 		return -1;
@@ -439,10 +515,17 @@ static int record_status_tx(struct pg_store *st, const char *provider, const cha
 		return 0;
 	}
 	copy_col(r, 0, msg_id, sizeof(msg_id));
-	copy_col(r, 1, cur, sizeof(cur));
-	copy_col(r, 2, survey_id, sizeof(survey_id));
-	copy_col(r, 3, purpose, sizeof(purpose));
+	copy_col(r, 1, survey_id, sizeof(survey_id));
+	copy_col(r, 2, purpose, sizeof(purpose));
+	got = try_lock_phone(st, PQgetvalue(r, 0, 3), err);
 	PQclear(r);
+	if (got <= 0)
+		return got < 0 ? -1 : JOB_BUSY;
+	got = pg_wrun_one(st, "SELECT status FROM messages WHERE id = $1 FOR UPDATE", 1,
+			  (const char *const[]){ msg_id }, "read message status", cur, sizeof(cur),
+			  err);
+	if (got <= 0)
+		return got; /* 0: purged meanwhile, as if never found */
 	*found = 1;
 	if (!status_advances(cur, status))
 		return 0;
@@ -457,10 +540,13 @@ static int record_status_tx(struct pg_store *st, const char *provider, const cha
 	if (strcmp(purpose, "survey") != 0 || !survey_id[0])
 		return 0;
 	/* The survey follows its message, unless it moved on (answered, expired, ...). */
-	if (pg_wrun_one(st, "SELECT status FROM surveys WHERE id = $1 FOR UPDATE", 1,
-			(const char *const[]){ survey_id }, "read survey status", cur, sizeof(cur),
-			err) <= 0)
-		return -1;
+	got = pg_wrun_one(st, "SELECT status FROM surveys WHERE id = $1 FOR UPDATE", 1,
+			  (const char *const[]){ survey_id }, "read survey status", cur,
+			  sizeof(cur), err);
+	if (got <= 0)
+		return got < 0 ? -1 :
+				 gw_err_set(err, 500, "internal", "", "survey %s vanished",
+					    survey_id);
 	if (!status_advances(cur, status))
 		return 0;
 	return pg_wrun_one(st,
@@ -497,7 +583,7 @@ int pg_record_status(struct pg_store *st, const char *provider, const char *prov
 	struct status_args a = { provider, provider_message_id, status, code, message, now, found };
 
 	*found = 0;
-	return pg_run(st, record_status_job, &a, err);
+	return run_when_free(st, record_status_job, &a, err);
 }
 
 /* ---- a webhook's events in one transaction ------------------------------------------------ */
@@ -522,8 +608,8 @@ static int record_events_job(struct pg_store *st, void *arg, struct gw_err *err)
 					      e->code, e->message, e->now, &e->found, err);
 		else
 			rc = record_inbound_tx(st, &e->in, e->decide, e->decide_ctx, &e->res, err);
-		if (rc < 0)
-			return -1;
+		if (rc != 0)
+			return rc; /* -1, or JOB_BUSY: nothing of the webhook kept */
 	}
 	return 0;
 }
@@ -532,13 +618,48 @@ int pg_record_events(struct pg_store *st, struct store_event *evs, size_t n, str
 {
 	struct events_args a = { evs, n };
 
-	return pg_run(st, record_events_job, &a, err);
+	return run_when_free(st, record_events_job, &a, err);
+}
+
+/* pg_record_events_async()'s job, submitted again from its callback (on the writer thread,
+ * without a pause) while the job finds a number busy. */
+struct events_retry {
+	struct pg_store *st;
+	struct events_args a;
+	struct gw_err *err;
+	int64_t until;
+	void (*done)(void *ctx, int rc);
+	void *ctx;
+};
+
+static void events_done(void *ctx, int rc)
+{
+	struct events_retry *r = ctx;
+
+	if (rc == JOB_BUSY) {
+		if (monotonic_ms() >= r->until)
+			rc = busy_too_long(r->err);
+		else if (pg_submit(r->st, record_events_job, &r->a, sizeof(r->a), r->err,
+				   events_done, r) == 0)
+			return;
+		else
+			rc = -1;
+	}
+	r->done(r->ctx, rc == 0 ? 0 : -1);
+	free(r);
 }
 
 int pg_record_events_async(struct pg_store *st, struct store_event *evs, size_t n,
 			   struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
 {
-	struct events_args a = { evs, n };
+	struct events_retry *r = malloc(sizeof(*r));
 
-	return pg_submit(st, record_events_job, &a, sizeof(a), err, done, ctx);
+	if (!r)
+		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+	*r = (struct events_retry){ st, { evs, n }, err, monotonic_ms() + BUSY_WAIT_MS, done, ctx };
+	if (pg_submit(st, record_events_job, &r->a, sizeof(r->a), err, events_done, r) < 0) {
+		free(r);
+		return -1;
+	}
+	return 0;
 }
