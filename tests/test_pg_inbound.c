@@ -1208,6 +1208,72 @@ static void test_texts_of_many_customers_at_two_instances_are_all_recorded(void 
 	ASSERT_Q(f, want, "SELECT count(*) FROM messages WHERE direction = 'in'");
 }
 
+#define ASYNC_HOOKS 60
+
+struct async_sender {
+	struct pg_store *st;
+	int n, failed;
+	struct gw_err err;
+};
+
+static void *send_async(void *arg)
+{
+	struct async_sender *a = arg;
+
+	for (int i = 0; i < ASYNC_HOOKS && !a->failed; i++) {
+		struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 99 };
+		char pid[32], text[2] = { (char)('0' + i % 10), 0 };
+		struct store_event ev = {
+			.in = { .provider = "twilio",
+				.from = "+34600111222",
+				.text = text,
+				.text_len = 1,
+				.now = 2000 },
+			.decide = decide_like_a_conversation,
+			.decide_ctx = text,
+		};
+
+		snprintf(pid, sizeof(pid), "SM-a-%d-%d", a->n, i);
+		ev.in.provider_message_id = pid;
+		if (pg_record_events_async(a->st, &ev, 1, &a->err, on_done, &w) < 0 ||
+		    wait_done(&w) != 0)
+			a->failed = 1;
+	}
+	return NULL;
+}
+
+/* Webhooks of one customer recorded asynchronously by two instances at once (a job finding
+ * the number busy is submitted again from its callback): every text lands, its callback told
+ * 0, and one first answer is reported. */
+static void test_async_webhooks_of_one_customer_at_two_instances_all_land(void **state)
+{
+	struct fx *f = *state;
+	struct pg_store *b = open_ok(&f->db);
+	struct async_sender a[4];
+	pthread_t t[4];
+	int fail = 0;
+	char want[16];
+
+	sent_survey(f, "s-async");
+	pg_store_set_event_format(f->st, format_or_fail, &fail);
+	pg_store_set_event_format(b, format_or_fail, &fail);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct async_sender){ .st = i % 2 ? b : f->st, .n = i };
+		assert_int_equal(pthread_create(&t[i], NULL, send_async, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	pg_store_close(b);
+	for (int i = 0; i < 4; i++)
+		if (a[i].failed)
+			fail_msg("sender %d: %s", i, a[i].err.msg);
+	snprintf(want, sizeof(want), "%d", 4 * ASYNC_HOOKS);
+	ASSERT_Q(f, want, "SELECT count(*) FROM messages WHERE direction = 'in'");
+	ASSERT_Q(f, "1|1",
+		 "SELECT (SELECT count(*) FROM events WHERE body = 'response.created')"
+		 " || '|' || (SELECT count(*) FROM messages WHERE purpose = 'thanks')");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1228,6 +1294,7 @@ int main(void)
 		T(test_replies_of_one_customer_at_two_instances_apply_in_a_serial_order),
 		T(test_statuses_of_one_message_at_two_instances_only_move_forward),
 		T(test_texts_of_many_customers_at_two_instances_are_all_recorded),
+		T(test_async_webhooks_of_one_customer_at_two_instances_all_land),
 #undef T
 	};
 
