@@ -1183,7 +1183,7 @@ static void test_texts_of_many_customers_at_two_instances_are_all_recorded(void 
 	char want[16];
 
 	for (int i = 0; i < NUMBERS; i++) {
-		char id[16], phone[24], cust[16];
+		char id[24], phone[32], cust[24];
 
 		snprintf(id, sizeof(id), "m-%d", i);
 		snprintf(phone, sizeof(phone), "+3460000900%d", i);
