@@ -223,8 +223,11 @@ static int record_job(struct pg_store *st, void *arg, struct gw_err *err)
 		[EVT_EXPIRED] = "UPDATE events SET status = 'expired', attempts = attempts + 1,"
 				" last_error = $3, claimed_by = NULL, lease_until = NULL"
 				" WHERE seq = $1 AND claimed_by = $2",
+		[EVT_UNTRIED] = "UPDATE events SET claimed_by = NULL, lease_until = NULL"
+				" WHERE seq = $1 AND claimed_by = $2",
 	};
-	static const int nvals[] = { [EVT_DELIVERED] = 2, [EVT_RETRY] = 4, [EVT_EXPIRED] = 3 };
+	static const int nvals[] = { [EVT_DELIVERED] = 2, [EVT_RETRY] = 4, [EVT_EXPIRED] = 3,
+				     [EVT_UNTRIED] = 2 };
 	struct record_args *a = arg;
 
 	for (size_t i = 0; i < a->n; i++) {
@@ -234,7 +237,7 @@ static int record_job(struct pg_store *st, void *arg, struct gw_err *err)
 					o->result == EVT_RETRY ? I64(next, o->next_at) : o->error,
 					o->error };
 
-		if ((unsigned)o->result > EVT_EXPIRED)
+		if ((unsigned)o->result > EVT_UNTRIED)
 			return gw_err_set(err, 500, "internal", "", "unknown event outcome %d",
 					  (int)o->result);
 		if (pg_wrun_one(st, sql[o->result], nvals[o->result], vals, "record event outcome",

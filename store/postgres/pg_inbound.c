@@ -219,7 +219,7 @@ static const char match_sql[] =
 	" AND ((s.status IN ('sending', 'sent', 'delivered', 'read', 'uncertain', 'answered')"
 	"       AND (s.expires_at IS NULL OR s.expires_at > $4))"
 	"      OR coalesce(s.follow_up_until, 0) > $4)"
-	" ORDER BY s.created_at DESC, s.id DESC LIMIT 1";
+	" ORDER BY s.created_at DESC, s.seq DESC LIMIT 1";
 
 /* The newest open survey for the text's number: 1 found, 0 none, -1 error. */
 static int match_open(struct pg_store *st, const struct inbound_in *in, struct matched_survey *m,
