@@ -226,8 +226,12 @@ static int record_job(struct pg_store *st, void *arg, struct gw_err *err)
 		[EVT_UNTRIED] = "UPDATE events SET claimed_by = NULL, lease_until = NULL"
 				" WHERE seq = $1 AND claimed_by = $2",
 	};
-	static const int nvals[] = { [EVT_DELIVERED] = 2, [EVT_RETRY] = 4, [EVT_EXPIRED] = 3,
-				     [EVT_UNTRIED] = 2 };
+	static const int nvals[] = {
+		[EVT_DELIVERED] = 2,
+		[EVT_RETRY] = 4,
+		[EVT_EXPIRED] = 3,
+		[EVT_UNTRIED] = 2,
+	};
 	struct record_args *a = arg;
 
 	for (size_t i = 0; i < a->n; i++) {
