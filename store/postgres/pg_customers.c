@@ -21,8 +21,6 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-/* The advisory lock key under which one instance at a time purges old texts ("gwpurge"). */
-#define PG_PURGE_LOCK 0x67777075726765LL
 
 /* store_phone_hash() of a text column, in SQL. */
 #define PHONE_HASH_SQL(col) "'sha256:' || encode(sha256(convert_to(" col ", 'UTF8')), 'hex')"

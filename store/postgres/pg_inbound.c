@@ -30,9 +30,8 @@
 #include "pg_store.h"
 #include "utf8.h"
 
-/* The advisory lock class of a number ("gwib"), beside hashtext(phone): the two-key form, so
- * it never meets the one-key locks of migrations and sweepers. */
-#define PHONE_LOCK "1735879010"
+/* A number's advisory lock: the two-key form (PG_PHONE_LOCK, hashtext(phone)). */
+#define PHONE_LOCK PG_PHONE_LOCK
 
 /* A job's undo that is not a failure: another instance holds the number; run it again. */
 #define JOB_BUSY 2

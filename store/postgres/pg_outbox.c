@@ -34,7 +34,7 @@ static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
 	"   AND o.sent_at > $1 - $4)))"
 /* A WhatsApp number's lock: two keys (never met by the one-key locks of migrations and
  * sweepers), "gwpa" and the hash of provider and number. */
-#define PAIR_LOCK_NS "1735880801"
+#define PAIR_LOCK_NS PG_PAIR_LOCK
 #define PAIR_KEY "hashtext(m.provider || ' ' || m.phone)"
 
 /*
@@ -202,8 +202,7 @@ int pg_claim_due(struct pg_store *st, int64_t now, const char *provider, struct 
 	return 0;
 }
 
-/* The sweepers' advisory lock keys, one each: "gwleas", and pg_sends.c's "gwexpd". */
-#define LEASES_LOCK "113762617352563"
+#define LEASES_LOCK PG_LEASES_LOCK
 
 /* Messages `sending` whose lease ended by $1 become uncertain with their surveys, when $3 is
  * false or this transaction gets the lease sweeper's lock (another instance sweeping: none). */

@@ -15,8 +15,7 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-/* The expiry sweeper's advisory lock key ("gwexpd"); pg_outbox.c has the lease sweeper's. */
-#define EXPIRE_LOCK "113762501161060"
+#define EXPIRE_LOCK PG_EXPIRE_LOCK
 
 /*
  * One outcome: $1 the message, $2 this instance, $3 the time, $4 the provider's id or the
