@@ -30,6 +30,7 @@ CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
+E2E_BACKENDS ?= sqlite postgres
 
 LAYERS   := lib providers store store/sqlite store/postgres survey gateway
 LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
@@ -53,7 +54,8 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
-# Runs every test binary; end-to-end tests find the gateway through GATEWAY_BIN.  Tests of the
+# Runs every test binary, then the end-to-end ones again with the gateway's store on PostgreSQL
+# (E2E_BACKENDS: the backends they run on); end-to-end tests find the gateway through GATEWAY_BIN.  Tests of the
 # PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster started here and stopped
 # after (tools/pg-cluster.sh: about a second; GATEWAY_TEST_PG_DIR names it, for the tests that
 # restart it).
@@ -66,6 +68,10 @@ check: $(B)/gateway $(TEST_BIN)
 	fi; \
 	failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
+	done; \
+	for t in $(if $(filter postgres,$(E2E_BACKENDS)),$(filter $(B)/tests/test_e2e_%,$(TEST_BIN))); do \
+	  echo "== $$t (store on PostgreSQL)"; \
+	  GATEWAY_TEST_BACKEND=postgres GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; exit $$failed
 
 deps:

@@ -302,7 +302,9 @@ static size_t deliver_batch(struct events *ev, int64_t now)
 							    ev->down_streak, rnd) / 1000;
 		break;
 	}
-	if (store_events_record(ev->gw->store, outcomes, done, &err) < 0)
+	for (size_t i = done; i < n; i++) /* handed back, in their place in the queue */
+		outcomes[i] = (struct evt_outcome){ .seq = items[i].seq, .result = EVT_UNTRIED };
+	if (store_events_record(ev->gw->store, outcomes, n, &err) < 0)
 		log_error("events_record", "recording %zu outcome(s) failed (they will be sent "
 			  "again): %s", done, err.msg);
 	for (size_t i = 0; i < n; i++)

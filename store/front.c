@@ -26,9 +26,6 @@ struct store {
 #define BACKEND(st, fn, ...) \
 	((st)->pg ? pg_##fn((st)->pg, __VA_ARGS__) : sqlite_##fn((st)->sq, __VA_ARGS__))
 
-/* The SQLite backend's function `fn`, until the PostgreSQL store has its own. */
-#define SQLITE_ONLY(st, fn, ...) sqlite_##fn((st)->sq, __VA_ARGS__)
-
 /* ---- opening ----------------------------------------------------------------------------- */
 
 struct store *store_open(const char *path, struct gw_err *err)
@@ -187,7 +184,10 @@ int store_claim_due(struct store *st, int64_t now, const char *provider, struct 
 
 void store_set_pair_interval(struct store *st, int64_t seconds)
 {
-	sqlite_store_set_pair_interval(st->sq, seconds);
+	if (st->pg)
+		pg_store_set_pair_interval(st->pg, seconds);
+	else
+		sqlite_store_set_pair_interval(st->sq, seconds);
 }
 
 int store_send_accepted(struct store *st, int64_t message_id, const char *provider_message_id,
@@ -199,13 +199,13 @@ int store_send_accepted(struct store *st, int64_t message_id, const char *provid
 int store_send_retry(struct store *st, int64_t message_id, int64_t next_at, const char *code,
 		     const char *message, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, send_retry, message_id, next_at, code, message, err);
+	return BACKEND(st, send_retry, message_id, next_at, code, message, err);
 }
 
 int store_send_needs_template(struct store *st, int64_t message_id, int64_t now, const char *code,
 			      const char *message, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, send_needs_template, message_id, now, code, message, err);
+	return BACKEND(st, send_needs_template, message_id, now, code, message, err);
 }
 
 int store_suppress_phone(struct store *st, const char *phone, const char *provider, int64_t now,
@@ -217,33 +217,33 @@ int store_suppress_phone(struct store *st, const char *phone, const char *provid
 int store_send_failed(struct store *st, int64_t message_id, const char *code, const char *message,
 		      int64_t now, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, send_failed, message_id, code, message, now, err);
+	return BACKEND(st, send_failed, message_id, code, message, now, err);
 }
 
 int store_record_sends(struct store *st, struct send_record *recs, size_t n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, record_sends, recs, n, err);
+	return BACKEND(st, record_sends, recs, n, err);
 }
 
 int store_expire_due(struct store *st, int64_t now, size_t *n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, expire_due, now, n, err);
+	return BACKEND(st, expire_due, now, n, err);
 }
 
 int store_list_surveys(struct store *st, const char *status, size_t max, char (*ids)[SURVEY_ID_LEN],
 		       size_t *n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, list_surveys, status, max, ids, n, err);
+	return BACKEND(st, list_surveys, status, max, ids, n, err);
 }
 
 int store_requeue_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, requeue_uncertain, now, n, err);
+	return BACKEND(st, requeue_uncertain, now, n, err);
 }
 
 int store_mark_uncertain(struct store *st, int64_t now, size_t *n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, mark_uncertain, now, n, err);
+	return BACKEND(st, mark_uncertain, now, n, err);
 }
 
 int store_expire_leases(struct store *st, int64_t now, size_t *n, struct gw_err *err)
@@ -261,32 +261,32 @@ void store_set_send_lease(struct store *st, int64_t seconds)
 
 int store_outbox_depth(struct store *st, struct store_outbox_depth *out, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, outbox_depth, out, err);
+	return BACKEND(st, outbox_depth, out, err);
 }
 
 int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
 			 void *ctx, struct inbound_result *res, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, record_inbound, in, decide, ctx, res, err);
+	return BACKEND(st, record_inbound, in, decide, ctx, res, err);
 }
 
 int store_record_status(struct store *st, const char *provider, const char *provider_message_id,
 			const char *status, const char *code, const char *message, int64_t now,
 			int *found, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, record_status, provider, provider_message_id, status, code, message,
-			   now, found, err);
+	return BACKEND(st, record_status, provider, provider_message_id, status, code, message, now,
+		       found, err);
 }
 
 int store_record_events(struct store *st, struct store_event *evs, size_t n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, record_events, evs, n, err);
+	return BACKEND(st, record_events, evs, n, err);
 }
 
 int store_record_events_async(struct store *st, struct store_event *evs, size_t n,
 			      struct gw_err *err, void (*done)(void *ctx, int rc), void *ctx)
 {
-	return SQLITE_ONLY(st, record_events_async, evs, n, err, done, ctx);
+	return BACKEND(st, record_events_async, evs, n, err, done, ctx);
 }
 
 int store_idem_begin(struct store *st, const char *key, const char *body_sha256, int64_t now,
@@ -319,35 +319,37 @@ void store_set_event_format(struct store *st, event_format_fn fn, void *ctx)
 int store_events_due(struct store *st, int64_t now, struct evt_item *items, size_t max, size_t *n,
 		     struct gw_err *err)
 {
-	return SQLITE_ONLY(st, events_due, now, items, max, n, err);
+	return BACKEND(st, events_due, now, items, max, n, err);
 }
 
 int store_events_record(struct store *st, const struct evt_outcome *o, size_t n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, events_record, o, n, err);
+	return BACKEND(st, events_record, o, n, err);
 }
 
 int store_customer_history(struct store *st, const char *customer_id, size_t max,
 			   struct customer_history *h, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, customer_history, customer_id, max, h, err);
+	return BACKEND(st, customer_history, customer_id, max, h, err);
 }
 
 int store_erase_customer(struct store *st, const char *customer_id, int64_t now,
 			 struct erase_summary *sum, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, erase_customer, customer_id, now, sum, err);
+	return BACKEND(st, erase_customer, customer_id, now, sum, err);
 }
 
 int store_purge_texts(struct store *st, int64_t before, size_t *n, struct gw_err *err)
 {
-	return SQLITE_ONLY(st, purge_texts, before, n, err);
+	return BACKEND(st, purge_texts, before, n, err);
 }
 
-/* ---- export and report cursors ------------------------------------------------------------ */
+/* ---- export and report cursors
+ * ------------------------------------------------------------ */
 
 struct export_cursor {
-	struct sqlite_export_cursor *sq;
+	struct sqlite_export_cursor *sq; /* exactly one of the two */
+	struct pg_export_cursor *pg;
 };
 
 struct export_cursor *store_export_open(struct store *st, const struct export_filter *f,
@@ -359,7 +361,8 @@ struct export_cursor *store_export_open(struct store *st, const struct export_fi
 		gw_err_set(err, 503, "unavailable", "", "out of memory");
 		return NULL;
 	}
-	if (!(c->sq = sqlite_export_open(st->sq, f, err))) {
+	if (st->pg ? !(c->pg = pg_export_open(st->pg, f, err)) :
+		     !(c->sq = sqlite_export_open(st->sq, f, err))) {
 		free(c);
 		return NULL;
 	}
@@ -370,63 +373,80 @@ int store_export_open_many(struct store *st, const struct export_filter *f,
 			   struct export_cursor **cur, size_t *n, struct gw_err *err)
 {
 	size_t want = *n, got = want;
-	struct sqlite_export_cursor **sq = calloc(want + 1, sizeof(*sq));
+	struct sqlite_export_cursor **sq = NULL;
+	struct pg_export_cursor **pg = NULL;
 	int rc;
 
 	*n = 0;
-	if (!sq)
+	if (st->pg ? !(pg = calloc(want + 1, sizeof(*pg))) : !(sq = calloc(want + 1, sizeof(*sq))))
 		return gw_err_set(err, 503, "unavailable", "", "out of memory");
-	rc = sqlite_export_open_many(st->sq, f, sq, &got, err);
+	rc = st->pg ? pg_export_open_many(st->pg, f, pg, &got, err) :
+		      sqlite_export_open_many(st->sq, f, sq, &got, err);
 	for (size_t i = 0; rc == 0 && i < got; i++) {
 		if (!(cur[i] = calloc(1, sizeof(*cur[i])))) {
 			rc = gw_err_set(err, 503, "unavailable", "", "out of memory");
 			break;
 		}
-		cur[i]->sq = sq[i];
+		cur[i]->pg = pg ? pg[i] : NULL;
+		cur[i]->sq = sq ? sq[i] : NULL;
 		*n = i + 1;
 	}
-	for (size_t i = *n; rc < 0 && i < got; i++)
-		sqlite_export_close(sq[i]);
+	for (size_t i = *n; rc < 0 && i < got; i++) { /* opened, not handed out */
+		if (pg)
+			pg_export_close(pg[i]);
+		else
+			sqlite_export_close(sq[i]);
+	}
 	if (rc < 0) {
 		for (size_t i = 0; i < *n; i++)
 			store_export_close(cur[i]);
 		*n = 0;
 	}
+	free(pg);
 	free(sq);
 	return rc;
 }
 
+/* The cursor's backend function `fn`, with its backend cursor as the first
+ * argument. */
+#define CURSOR(c, fn, ...) \
+	((c)->pg ? pg_##fn((c)->pg, __VA_ARGS__) : sqlite_##fn((c)->sq, __VA_ARGS__))
+
 int store_export_bounds(struct export_cursor *c, size_t step, int64_t **bounds, size_t *n,
 			struct gw_err *err)
 {
-	return sqlite_export_bounds(c->sq, step, bounds, n, err);
+	return CURSOR(c, export_bounds, step, bounds, n, err);
 }
 
 int store_export_range(struct export_cursor *c, int64_t from, int64_t to, struct gw_err *err)
 {
-	return sqlite_export_range(c->sq, from, to, err);
+	return CURSOR(c, export_range, from, to, err);
 }
 
 int store_export_count(struct export_cursor *c, int64_t *n, struct gw_err *err)
 {
-	return sqlite_export_count(c->sq, n, err);
+	return CURSOR(c, export_count, n, err);
 }
 
 int store_export_next(struct export_cursor *c, struct export_row *r, struct gw_err *err)
 {
-	return sqlite_export_next(c->sq, r, err);
+	return CURSOR(c, export_next, r, err);
 }
 
 void store_export_close(struct export_cursor *c)
 {
 	if (!c)
 		return;
-	sqlite_export_close(c->sq);
+	if (c->pg)
+		pg_export_close(c->pg);
+	else
+		sqlite_export_close(c->sq);
 	free(c);
 }
 
 struct report_cursor {
-	struct sqlite_report_cursor *sq;
+	struct sqlite_report_cursor *sq; /* exactly one of the two */
+	struct pg_report_cursor *pg;
 };
 
 struct report_cursor *store_report_open(struct store *st, const struct report_query *q,
@@ -438,7 +458,8 @@ struct report_cursor *store_report_open(struct store *st, const struct report_qu
 		gw_err_set(err, 503, "unavailable", "", "out of memory");
 		return NULL;
 	}
-	if (!(c->sq = sqlite_report_open(st->sq, q, err))) {
+	if (st->pg ? !(c->pg = pg_report_open(st->pg, q, err)) :
+		     !(c->sq = sqlite_report_open(st->sq, q, err))) {
 		free(c);
 		return NULL;
 	}
@@ -447,14 +468,17 @@ struct report_cursor *store_report_open(struct store *st, const struct report_qu
 
 int store_report_next(struct report_cursor *c, struct report_row *r, struct gw_err *err)
 {
-	return sqlite_report_next(c->sq, r, err);
+	return CURSOR(c, report_next, r, err);
 }
 
 void store_report_close(struct report_cursor *c)
 {
 	if (!c)
 		return;
-	sqlite_report_close(c->sq);
+	if (c->pg)
+		pg_report_close(c->pg);
+	else
+		sqlite_report_close(c->sq);
 	free(c);
 }
 

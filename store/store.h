@@ -565,9 +565,11 @@ int store_events_due(struct store *st, int64_t now, struct evt_item *items, size
 void evt_item_release(struct evt_item *it);
 
 enum evt_result {
-	EVT_DELIVERED,          /* the receiver took it: deleted */
-	EVT_RETRY,              /* an attempt failed: attempts + 1, due again at next_at */
-	EVT_EXPIRED,            /* failed past [events] max_age: kept as expired, never sent again */
+	EVT_DELIVERED, /* the receiver took it: deleted */
+	EVT_RETRY,     /* an attempt failed: attempts + 1, due again at next_at */
+	EVT_EXPIRED,   /* failed past [events] max_age: kept as expired, never sent again */
+	EVT_UNTRIED,   /* handed out but not attempted (an earlier one failed): due as it
+				 * was, to whoever asks next */
 };
 
 struct evt_outcome {
@@ -577,7 +579,9 @@ struct evt_outcome {
 	const char *error;      /* EVT_RETRY, EVT_EXPIRED: why, kept as the event's last error */
 };
 
-/* Records the outcomes of `n` events in one transaction. */
+/* Records the outcomes of `n` events in one transaction.  Every event store_events_due() handed
+ * out should get one: on a store shared by instances the events handed out are kept from the
+ * others until then (or until a lease of about a minute ends). */
 int store_events_record(struct store *st, const struct evt_outcome *o, size_t n,
 			struct gw_err *err);
 

@@ -703,6 +703,16 @@ struct faulty {
 
 static int faulty_teardown(void **state);
 
+/* A full disk and a file size limit are faults of the SQLite file: on PostgreSQL the database's
+ * own faults are tested by test_e2e_postgres. */
+static void skip_on_postgres(void)
+{
+	if (harness_on_postgres()) {
+		fprintf(stderr, "skipped: the store is on PostgreSQL, not a file\n");
+		skip();
+	}
+}
+
 /* faulty_setup() without the clean-up of a failure. */
 static int faulty_start(void **state, enum fault mode)
 {
@@ -762,6 +772,8 @@ static int faulty_start(void **state, enum fault mode)
 static int faulty_setup(void **state, enum fault mode)
 {
 	*state = NULL;
+	if (harness_on_postgres()) /* the faults of a file: the tests skip */
+		return 0;
 	if (faulty_start(state, mode) == 0)
 		return 0;
 	faulty_teardown(state);
@@ -1108,21 +1120,25 @@ static void run_healthz(struct faulty *f)
 
 static void test_tmpfs_full_writes_refused(void **state)
 {
+	skip_on_postgres();
 	run_writes_refused(*state);
 }
 
 static void test_tmpfs_full_healthz(void **state)
 {
+	skip_on_postgres();
 	run_healthz(*state);
 }
 
 static void test_fsize_writes_refused(void **state)
 {
+	skip_on_postgres();
 	run_writes_refused(*state);
 }
 
 static void test_fsize_healthz(void **state)
 {
+	skip_on_postgres();
 	run_healthz(*state);
 }
 

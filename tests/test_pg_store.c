@@ -499,6 +499,18 @@ static void test_an_idempotency_key_from_first_use_to_purge(void **state)
 	/* in flight past stale_s (60 s): its process died, the key is taken over */
 	assert_int_equal(idem(st, "k2", "h9", 1059, &status, &resp), IDEM_MISMATCH);
 	assert_int_equal(idem(st, "k2", "h9", 1061, &status, &resp), IDEM_NEW);
+	/* while another instance purges (holding the sweeper's lock), this one purges nothing */
+	{
+		PGconn *other = PQconnectdb(db->url);
+		PGresult *r = PQexec(other, "BEGIN; SELECT pg_advisory_xact_lock(113762566956397)");
+
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		PQclear(r);
+		assert_int_equal(pg_idem_purge(st, 1061, &n, &err), 0);
+		assert_int_equal(n, 0);
+		PQclear(PQexec(other, "COMMIT"));
+		PQfinish(other);
+	}
 	assert_int_equal(pg_idem_purge(st, 1061, &n, &err), 0);
 	assert_int_equal(n, 1); /* k1 */
 	assert_query(db, "SELECT string_agg(key, ',') FROM idempotency", "k2");

@@ -1,6 +1,15 @@
 /*
  * pg_events.c - outbound events on PostgreSQL (see pg_store.h): written inside the
- * transactions that record what they report.
+ * transactions that record what they report, claimed by one instance at a time for delivery,
+ * deleted once delivered.
+ *
+ * A claim is one statement on the shared connection, committed before it returns: the due
+ * pending events nobody holds (or whose holder's lease ran out) are picked oldest first with
+ * FOR UPDATE SKIP LOCKED, so instances claiming at once never take one event twice, and leased
+ * to this instance for EVENT_LEASE_S.  An instance that dies holding events leaves them to
+ * whoever claims after the lease: delivered at least once.  Outcomes are fenced by the claim:
+ * an outcome for an event this instance no longer holds (another claimed it after the lease)
+ * changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,4 +152,110 @@ int pg_events_after_suppress(struct pg_store *st, const char *phone, int64_t now
 	if (!st->event_format)
 		return 0;
 	return opt_event(st, EVT_OPTED_OUT, phone, "provider", NULL, now, err);
+}
+
+/* ---- delivery ----------------------------------------------------------------------------- */
+
+/* How long a claim keeps an event from other instances: longer than one delivery attempt
+ * ([events] timeout) takes, short enough that a dead instance's events are soon sent again. */
+#define EVENT_LEASE_S 60
+
+static const char due_sql[] =
+	"WITH c AS MATERIALIZED ("
+	"  SELECT seq FROM events"
+	"  WHERE status = 'pending' AND next_attempt_at <= $1"
+	"  AND (claimed_by IS NULL OR lease_until <= $1)"
+	"  ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
+	" u AS ("
+	"  UPDATE events e SET claimed_by = $3, lease_until = $1 + $4 FROM c WHERE e.seq = c.seq"
+	"  RETURNING e.seq, e.id, e.type, e.body, e.attempts, e.created_at)"
+	" SELECT seq, id, type, body, attempts, created_at FROM u ORDER BY seq";
+
+int pg_events_due(struct pg_store *st, int64_t now, struct evt_item *items, size_t max, size_t *n,
+		  struct gw_err *err)
+{
+	char a[24], b[24], c[24];
+	const char *vals[4] = { I64(a, now), I64(b, max), st->instance, I64(c, EVENT_LEASE_S) };
+	PGresult *r;
+
+	*n = 0;
+	if (!max)
+		return 0;
+	if (!(r = pg_crun(st, due_sql, 4, vals, "claim due events", err)))
+		return -1;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		struct evt_item *it = &items[*n];
+
+		memset(it, 0, sizeof(*it));
+		it->seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		snprintf(it->id, sizeof(it->id), "%s", PQgetvalue(r, i, 1));
+		snprintf(it->type, sizeof(it->type), "%s", PQgetvalue(r, i, 2));
+		it->attempts = (int)strtol(PQgetvalue(r, i, 4), NULL, 10);
+		it->created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+		if (!(it->body = strdup(PQgetvalue(r, i, 3)))) {
+			/* the claims lapse with their lease: delivered later, by whoever claims */
+			for (size_t k = 0; k < *n; k++)
+				evt_item_release(&items[k]);
+			*n = 0;
+			PQclear(r);
+			return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
+		}
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+struct record_args {
+	const struct evt_outcome *o;
+	size_t n;
+};
+
+/* Each outcome lands only while this instance holds the event; a retried or expired event is
+ * held by nobody. */
+static int record_job(struct pg_store *st, void *arg, struct gw_err *err)
+{
+	static const char *const sql[] = {
+		[EVT_DELIVERED] = "DELETE FROM events WHERE seq = $1 AND claimed_by = $2",
+		[EVT_RETRY] = "UPDATE events SET attempts = attempts + 1, next_attempt_at = $3,"
+			      " last_error = $4, claimed_by = NULL, lease_until = NULL"
+			      " WHERE seq = $1 AND claimed_by = $2",
+		[EVT_EXPIRED] = "UPDATE events SET status = 'expired', attempts = attempts + 1,"
+				" last_error = $3, claimed_by = NULL, lease_until = NULL"
+				" WHERE seq = $1 AND claimed_by = $2",
+		[EVT_UNTRIED] = "UPDATE events SET claimed_by = NULL, lease_until = NULL"
+				" WHERE seq = $1 AND claimed_by = $2",
+	};
+	static const int nvals[] = {
+		[EVT_DELIVERED] = 2,
+		[EVT_RETRY] = 4,
+		[EVT_EXPIRED] = 3,
+		[EVT_UNTRIED] = 2,
+	};
+	struct record_args *a = arg;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct evt_outcome *o = &a->o[i];
+		char seq[24], next[24];
+		const char *vals[4] = { I64(seq, o->seq), st->instance,
+					o->result == EVT_RETRY ? I64(next, o->next_at) : o->error,
+					o->error };
+
+		if ((unsigned)o->result > EVT_UNTRIED)
+			return gw_err_set(err, 500, "internal", "", "unknown event outcome %d",
+					  (int)o->result);
+		if (pg_wrun_one(st, sql[o->result], nvals[o->result], vals, "record event outcome",
+				NULL, 0, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int pg_events_record(struct pg_store *st, const struct evt_outcome *o, size_t n, struct gw_err *err)
+{
+	struct record_args a = { o, n };
+
+	if (!n)
+		return 0;
+	return pg_run(st, record_job, &a, err);
 }

@@ -131,8 +131,9 @@ static int idem_purge_job(struct pg_store *st, void *arg, struct gw_err *err)
 	struct idem_args *a = arg;
 	char before[24];
 	PGresult *r = pg_params(st->wconn, st->where,
-				"DELETE FROM idempotency WHERE created_at < $1", 1,
-				(const char *const[]){ I64(before, a->now) },
+				"DELETE FROM idempotency WHERE created_at < $1"
+				" AND (SELECT pg_try_advisory_xact_lock(" PG_IDEM_LOCK "))",
+				1, (const char *const[]){ I64(before, a->now) },
 				"purge idempotency keys", err);
 
 	if (!r)

@@ -19,8 +19,19 @@
 #define PG_STATEMENT_TIMEOUT_MS 30000
 #define PG_IDLE_TX_TIMEOUT_MS 60000
 
-/* The advisory lock key under which instances migrate, one at a time ("gwschema"). */
-#define PG_MIGRATE_LOCK 0x677773636865LL
+/*
+ * Advisory lock keys, all in one place so that no two meet by accident.  One-key locks: the
+ * migrations (a session lock), and each sweeper's, taken with pg_try_advisory_xact_lock() in its
+ * transaction so that one instance at a time sweeps and the others do nothing that round.
+ * Two-key locks (a class and a hash): a number, never met by the one-key ones.
+ */
+#define PG_MIGRATE_LOCK 0x677773636865LL /* "gwschema" */
+#define PG_LEASES_LOCK "113762617352563" /* "gwleas": leases ended become uncertain */
+#define PG_EXPIRE_LOCK "113762501161060" /* "gwexpd": surveys past expires_at */
+#define PG_PURGE_LOCK 0x67777075726765LL /* "gwpurge": [store] retain_days */
+#define PG_IDEM_LOCK "113762566956397"   /* "gwidem": idempotency keys past 48 h */
+#define PG_PHONE_LOCK "1735879010"       /* "gwib" + hashtext(phone): one number's texts */
+#define PG_PAIR_LOCK "1735880801"        /* "gwpa" + hash: WhatsApp spacing of one number */
 
 /* An integer as a statement's text parameter, written into buf (a char array). */
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%lld", (long long)(v)), (buf))
@@ -41,7 +52,7 @@ struct pg_backoff {
 #define PG_GROUP_MAX 63
 
 struct pg_store {
-	PGconn *conn;  /* migrations, claims, pacing: any thread, under conn_lock (pg_crun()) */
+	PGconn *conn; /* migrations, claims, pacing: any thread, under conn_lock (pg_crun()) */
 	pthread_mutex_t conn_lock;
 	PGconn *wconn; /* the writer thread's alone */
 	struct pg_backoff conn_backoff, wconn_backoff;

@@ -1,7 +1,7 @@
 /*
  * pg_schema.c - the PostgreSQL schema as a list of forward migrations.
  *
- * The same tables, columns and indexes as the SQLite schema (store/schema.c) at its newest, in
+ * The same tables, columns and indexes as the SQLite schema (store/sqlite/schema.c) at its newest, in
  * PostgreSQL's types, and what several instances sharing one database need besides: who holds
  * a message's or an event's lease (claimed_by) and one token bucket per provider that every
  * instance takes from.  Times are Unix seconds in BIGINT, as on SQLite.  A migration is never
@@ -53,6 +53,7 @@ static const char *const migrations[] = {
 	"  timezone TEXT,"
 	"  expire_after_s BIGINT NOT NULL DEFAULT 172800,"
 	"  follow_up_until BIGINT,"
+	"  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE," /* creation order, as SQLite's rowid */
 	"  UNIQUE (interaction_id, kind));"
 	"CREATE INDEX surveys_by_phone ON surveys (phone, provider, created_at);"
 	"CREATE INDEX surveys_by_customer ON surveys (customer_id, created_at);"

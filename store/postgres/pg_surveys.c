@@ -31,9 +31,9 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 	const char *status = "queued", *reason = NULL;
 	int rc;
 
-	if ((rc = pg_wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2", 2,
-			   (const char *const[]){ in->interaction_id, in->kind }, "find survey",
-			   a->id_out, SURVEY_ID_LEN, err)) != 0) {
+	if ((rc = pg_wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2",
+			      2, (const char *const[]){ in->interaction_id, in->kind },
+			      "find survey", a->id_out, SURVEY_ID_LEN, err)) != 0) {
 		*a->outcome = SURVEY_EXISTING;
 		return rc < 0 ? -1 : 0;
 	}
@@ -72,16 +72,17 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		}
 	}
 	I64(now, in->now);
-	if (pg_wrun_one(st,
-		     "INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at,"
-		     " updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)"
-		     " ON CONFLICT (ext_id) DO UPDATE SET phone = $2,"
-		     " name = coalesce($3, customers.name), locale = $4,"
-		     " timezone = coalesce($6, customers.timezone), updated_at = $5 RETURNING id",
-		     6,
-		     (const char *const[]){ in->customer_id, in->phone, in->name, in->locale, now,
-					    in->timezone },
-		     "save customer", customer, sizeof(customer), err) <= 0)
+	if (pg_wrun_one(
+		    st,
+		    "INSERT INTO customers (ext_id, phone, name, locale, timezone, created_at,"
+		    " updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)"
+		    " ON CONFLICT (ext_id) DO UPDATE SET phone = $2,"
+		    " name = coalesce($3, customers.name), locale = $4,"
+		    " timezone = coalesce($6, customers.timezone), updated_at = $5 RETURNING id",
+		    6,
+		    (const char *const[]){ in->customer_id, in->phone, in->name, in->locale, now,
+					   in->timezone },
+		    "save customer", customer, sizeof(customer), err) <= 0)
 		return -1;
 	rc = pg_wrun_one(
 		st,
@@ -117,9 +118,10 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		return -1;
 	if (rc == 0) {
 		/* another instance committed this interaction meanwhile: its survey answers */
-		if (pg_wrun_one(st, "SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2",
-			     2, (const char *const[]){ in->interaction_id, in->kind },
-			     "find survey", a->id_out, SURVEY_ID_LEN, err) <= 0)
+		if (pg_wrun_one(st,
+				"SELECT id FROM surveys WHERE interaction_id = $1 AND kind = $2", 2,
+				(const char *const[]){ in->interaction_id, in->kind },
+				"find survey", a->id_out, SURVEY_ID_LEN, err) <= 0)
 			return -1;
 		*a->outcome = SURVEY_EXISTING;
 		return JOB_LOST_RACE;
@@ -188,8 +190,8 @@ int pg_create_survey_async(struct pg_store *st, const struct survey_new *in,
 static int heartbeat_job(struct pg_store *st, void *arg, struct gw_err *err)
 {
 	(void)arg;
-	return pg_wrun_one(st, "UPDATE heartbeat SET at = extract(epoch FROM now())::bigint", 0,
-			   NULL, "write the heartbeat", NULL, 0, err) < 0 ?
+	return pg_wrun_one(st, "UPDATE heartbeat SET at = at WHERE id = 1", 0, NULL,
+			   "write the heartbeat", NULL, 0, err) < 0 ?
 		       -1 :
 		       0;
 }

@@ -1,5 +1,5 @@
 /*
- * store_customers.c - a customer's history, erasing a customer's personal data, and purging old
+ * sqlite_customers.c - a customer's history, erasing a customer's personal data, and purging old
  * texts (see store.h).
  *
  * Erasure keeps what reports count (scores, kinds, channels, touchpoints, agents, times) and blanks

@@ -1,5 +1,5 @@
 /*
- * store_events.c - outbound events (see store.h): written inside the transactions that record
+ * sqlite_events.c - outbound events (see store.h): written inside the transactions that record
  * what they report, handed to the one delivery thread, deleted once delivered.
  */
 #include <stdio.h>
@@ -228,8 +228,11 @@ static int record_job(struct sqlite_store *st, void *arg, struct gw_err *err)
 			[EVT_RETRY] = S_EVENT_RETRY,
 			[EVT_EXPIRED] = S_EVENT_EXPIRE,
 		};
-		sqlite3_stmt *s = st_get(st, ids[o->result]);
+		sqlite3_stmt *s;
 
+		if (o->result == EVT_UNTRIED) /* never held: nothing to hand back */
+			continue;
+		s = st_get(st, ids[o->result]);
 		sqlite3_bind_int64(s, 1, o->seq);
 		if (o->result == EVT_RETRY)
 			sqlite3_bind_int64(s, 2, o->next_at);

@@ -1,4 +1,4 @@
-/* store_idem.c - Idempotency-Key records (see store.h). */
+/* sqlite_idem.c - Idempotency-Key records (see store.h). */
 #include <stdlib.h>
 #include <string.h>
 

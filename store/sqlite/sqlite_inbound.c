@@ -1,4 +1,4 @@
-/* store_inbound.c - inbound texts and delivery statuses (see store.h). */
+/* sqlite_inbound.c - inbound texts and delivery statuses (see store.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* store_outbox.c - the outbox: claiming due messages and recording send outcomes (see store.h). */
+/* sqlite_outbox.c - the outbox: claiming due messages and recording send outcomes (see store.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

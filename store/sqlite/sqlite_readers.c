@@ -1,5 +1,5 @@
 /*
- * store_readers.c - read-only connections kept open for the API's reads (see sqlite_priv.h).
+ * sqlite_readers.c - read-only connections kept open for the API's reads (see sqlite_priv.h).
  *
  * Opening a SQLite connection reads the schema and every statement is compiled anew: a survey
  * lookup on a fresh connection cost about 300 µs of CPU where the lookup itself costs a few.

@@ -1,4 +1,4 @@
-/* store_report.c - the surveys a report counts, one row each, in group order (see store.h). */
+/* sqlite_report.c - the surveys a report counts, one row each, in group order (see store.h). */
 #include <stdint.h>
 #include <stdlib.h>
 

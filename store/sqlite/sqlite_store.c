@@ -1,5 +1,5 @@
 /*
- * store_sqlite.c - store.h on SQLite.
+ * sqlite_store.c - store.h on SQLite.
  *
  * One write connection, owned by the store's writer thread, which commits the queued writes of
  * every thread in groups (sqlite_run()); every statement on it is prepared once at open.
@@ -201,7 +201,7 @@ static const char *const stmt_sql[S__COUNT] = {
 		"   ELSE delivered_at END,"
 		" error_code = coalesce(?3, error_code), error_message = coalesce(?4, error_message)"
 		" WHERE id = ?1",
-	/* outbound events (store_events.c) */
+	/* outbound events (sqlite_events.c) */
 	[S_EVENT_INSERT] =
 		"INSERT INTO events (id, type, body, next_attempt_at, created_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?4)",

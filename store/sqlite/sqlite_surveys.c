@@ -1,4 +1,4 @@
-/* store_surveys.c - creating and reading surveys, and the CSV export cursor (see store.h). */
+/* sqlite_surveys.c - creating and reading surveys, and the CSV export cursor (see store.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -331,6 +331,7 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		"[provider.console]\n"
 		"rate = off\n"
 		"[dispatch]\n"
+		"%s"
 		"retry_base = %s\n",
 		gw_port, gw_port, harness_on_postgres() ? "backend = postgres\nurl = " : "path = ",
 		harness_on_postgres() ? db_out + strlen(HARNESS_PG_PREFIX) : db_out, "\n",
@@ -338,6 +339,7 @@ int harness_write_config_opts(const char *dir, int gw_port, int twilio_port,
 		or_default(hc->quiet_hours, "off"), or_default(hc->timezone, "Europe/Madrid"),
 		or_default(hc->survey_extra, ""), or_default(hc->sms, "twilio"),
 		or_default(hc->whatsapp, "console"), twilio_port,
+		harness_on_postgres() ? "send_lease = 3s\n" : "",
 		or_default(hc->retry_base, "100ms"));
 	if (hc->extra)
 		fputs(hc->extra, f);

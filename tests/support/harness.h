@@ -65,7 +65,9 @@ int harness_on_postgres(void);
  * store on PostgreSQL instead: a database of its own on the test server (GATEWAY_TEST_PG_URL,
  * tests/support/pg_test.h), the same one for every config written into one DIR, and db_out is
  * HARNESS_PG_PREFIX and its connection string, which db_snapshot() and the harness_db_count_*()
- * functions read as they read a SQLite file.
+ * functions read as they read a SQLite file.  There a gateway started again cannot tell the sends
+ * its killed predecessor had claimed from those of a live instance: they become uncertain when
+ * their lease ends, so the config sets [dispatch] send_lease = 3s.
  *
  * Writes DIR/gateway.conf (mode 0600) for a gateway listening on 127.0.0.1:gw_port with its
  * database at DIR/gateway.db, sending SMS through Twilio at http://127.0.0.1:twilio_port (no
