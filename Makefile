@@ -31,6 +31,8 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
 E2E_BACKENDS ?= sqlite postgres
+# End-to-end tests that always put the store on PostgreSQL: run once.
+PG_ONLY_E2E = $(B)/tests/test_e2e_postgres $(B)/tests/test_e2e_instances
 
 LAYERS   := lib providers store store/sqlite store/postgres survey gateway
 LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
@@ -55,10 +57,10 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 # Runs every test binary, then the end-to-end ones again with the gateway's store on PostgreSQL
-# (E2E_BACKENDS: the backends they run on); end-to-end tests find the gateway through GATEWAY_BIN.  Tests of the
-# PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster started here and stopped
-# after (tools/pg-cluster.sh: about a second; GATEWAY_TEST_PG_DIR names it, for the tests that
-# restart it).
+# (E2E_BACKENDS: the backends they run on); end-to-end tests find the gateway through
+# GATEWAY_BIN.  Tests of the PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster
+# started here and stopped after (tools/pg-cluster.sh: about a second; GATEWAY_TEST_PG_DIR
+# names it, for the tests that stop and restart it).
 check: $(B)/gateway $(TEST_BIN)
 	@if [ -z "$$GATEWAY_TEST_PG_URL" ]; then \
 	  pgdir=$$(mktemp -d /tmp/gateway-pg.XXXXXX) && \
@@ -69,7 +71,7 @@ check: $(B)/gateway $(TEST_BIN)
 	failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; \
-	for t in $(if $(filter postgres,$(E2E_BACKENDS)),$(filter $(B)/tests/test_e2e_%,$(TEST_BIN))); do \
+	for t in $(if $(filter postgres,$(E2E_BACKENDS)),$(filter-out $(PG_ONLY_E2E),$(filter $(B)/tests/test_e2e_%,$(TEST_BIN)))); do \
 	  echo "== $$t (store on PostgreSQL)"; \
 	  GATEWAY_TEST_BACKEND=postgres GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; exit $$failed
