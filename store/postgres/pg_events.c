@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pg_priv.h"
+#include "shared.h"
 #include "pg_store.h"
 
 void pg_store_set_event_format(struct pg_store *st, event_format_fn fn, void *ctx)
@@ -113,37 +114,12 @@ int pg_events_after_inbound(struct pg_store *st, const struct inbound_in *in,
 {
 	struct evt_facts f = { .at = in->now, .source = "customer" };
 
-	if (!st->event_format)
+	if (!st->event_format || !evt_after_inbound(m, was_suppressed, d, &f.type))
 		return 0;
-	switch (d->action) {
-	case INBOUND_ANSWER:
-		if (!m)
-			return 0;
-		/* The matched survey's status is the one before this text was applied. */
-		f.type = strcmp(m->status, "answered") == 0 ? EVT_RESPONSE_UPDATED :
-							      EVT_RESPONSE_CREATED;
-		f.customer_id = m->customer_id;
-		return survey_event(st, m->id, &f, err);
-	case INBOUND_COMMENT:
-		if (!m)
-			return 0;
-		f.type = EVT_RESPONSE_COMMENTED;
-		f.customer_id = m->customer_id;
-		return survey_event(st, m->id, &f, err);
-	case INBOUND_OPT_OUT:
-		/* Only a change is news: a second STOP changes nothing. */
-		return was_suppressed ?
-			       0 :
-			       opt_event(st, EVT_OPTED_OUT, in->from, "customer", m, in->now, err);
-	case INBOUND_OPT_IN:
-		return was_suppressed ?
-			       opt_event(st, EVT_OPTED_IN, in->from, "customer", m, in->now, err) :
-			       0;
-	case INBOUND_STORE_ONLY:
-	case INBOUND_REPROMPT:
-		break;
-	}
-	return 0;
+	if (f.type == EVT_OPTED_OUT || f.type == EVT_OPTED_IN)
+		return opt_event(st, f.type, in->from, "customer", m, in->now, err);
+	f.customer_id = m->customer_id;
+	return survey_event(st, m->id, &f, err);
 }
 
 int pg_events_after_suppress(struct pg_store *st, const char *phone, int64_t now,
