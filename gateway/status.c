@@ -153,6 +153,11 @@ static void render_store_server(struct gateway *gw, struct buf *out)
 		     "Age of the oldest transaction open on the store's database, from any client "
 		     "(0: none); a long one holds vacuum back.");
 	buf_printf(out, "gateway_store_oldest_transaction_seconds %.3f\n", ss.oldest_transaction_s);
+	metrics_head(out, "gateway_store_writes_retried_total", "counter",
+		     "Writes the database ended to break a deadlock with another instance, run "
+		     "again (at most twice more before the request is answered 503).");
+	buf_printf(out, "gateway_store_writes_retried_total %llu\n",
+		   (unsigned long long)ss.writes_retried);
 }
 
 /* The counters, then the gauges read now: 0, or -1 when the outbox could not be read (the rest

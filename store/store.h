@@ -700,6 +700,9 @@ void store_log_stats(struct store *st, struct store_log_stats *out);
 struct store_server_stats {
 	int64_t dead_rows;
 	double oldest_transaction_s; /* 0: none open */
+	/* writes of this process the server ended to break a deadlock with another process,
+	 * and ran again */
+	uint64_t writes_retried;
 };
 int store_server_stats(struct store *st, struct store_server_stats *out, struct gw_err *err);
 

@@ -48,6 +48,11 @@ struct pg_backoff {
 	int64_t wait_ms; /* the last wait; 0 after a success */
 };
 
+/* err->code of a statement the server ended for a deadlock or a serialisation failure (503):
+ * the writer runs such a job again, up to PG_CONFLICT_TRIES times in all. */
+#define PG_CONFLICT "store_conflict"
+#define PG_CONFLICT_TRIES 3
+
 /* Jobs per group transaction at most (pg_writer.c says why). */
 #define PG_GROUP_MAX 63
 
@@ -60,6 +65,7 @@ struct pg_store {
 	char where[200];   /* the server as messages name it: host:port/database */
 	char instance[96]; /* this process as claimed_by names it: host:pid:random */
 	int64_t send_lease_s;
+	unsigned long conflicts_retried; /* jobs run again after a deadlock (the writer's) */
 	int64_t pair_interval_s;      /* WhatsApp: seconds between two messages to one person */
 	event_format_fn event_format; /* outbound events: NULL writes none */
 	void *event_ctx;

@@ -80,10 +80,18 @@ PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const 
 	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
+	const char *state;
+	int conflict;
+
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
 		return r;
+	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	/* 40P01 deadlock_detected, 40001 serialization_failure */
+	conflict = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 	PQclear(r);
 	pg_fail(c, where, what, NULL, err);
+	if (conflict)
+		snprintf(err->code, sizeof(err->code), "%s", PG_CONFLICT);
 	return NULL;
 }
 
@@ -256,6 +264,8 @@ PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const
 	if (pg_heal(st, st->conn, &st->conn_backoff, err) == 0)
 		r = pg_params(st->conn, st->where, sql, n, vals, what, err);
 	pthread_mutex_unlock(&st->conn_lock);
+	if (!r && strcmp(err->code, PG_CONFLICT) == 0) /* no writer here to run it again */
+		snprintf(err->code, sizeof(err->code), "store_unavailable");
 	return r;
 }
 
@@ -288,6 +298,7 @@ int pg_server_stats(struct pg_store *st, struct store_server_stats *out, struct 
 		return -1;
 	out->dead_rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	out->oldest_transaction_s = strtod(PQgetvalue(r, 0, 1), NULL);
+	out->writes_retried = __atomic_load_n(&st->conflicts_retried, __ATOMIC_RELAXED);
 	PQclear(r);
 	return 1;
 }

@@ -6,6 +6,7 @@
  * snapshots read; past that every snapshot of every session looks them up the slow way.  So a
  * group holds at most PG_GROUP_MAX jobs.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "group.h"
@@ -18,9 +19,27 @@ static int wexec(struct pg_store *st, const char *sql, const char *what, struct 
 	return pg_exec(st->wconn, st->where, sql, what, NULL, err);
 }
 
+/* A job the server ended to break a deadlock with another instance (or a serialisation
+ * failure) is undone and run again in its savepoint, at most PG_CONFLICT_TRIES times: the
+ * other side went on meanwhile, and the request need not see a 503 for it. */
 static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 {
-	return ((pg_job_fn)fn)(be, arg, err);
+	struct pg_store *st = be;
+	int rc;
+
+	for (int tries = 1;; tries++) {
+		rc = ((pg_job_fn)fn)(st, arg, err);
+		if (rc != -1 || strcmp(err->code, PG_CONFLICT) != 0)
+			return rc;
+		if (tries == PG_CONFLICT_TRIES) { /* the caller sees what any failed write is */
+			snprintf(err->code, sizeof(err->code), "store_unavailable");
+			return rc;
+		}
+		__atomic_add_fetch(&st->conflicts_retried, 1, __ATOMIC_RELAXED);
+		if (wexec(st, "ROLLBACK TO SAVEPOINT job", "roll a job back", NULL) < 0)
+			return rc;
+		gw_err_clear(err);
+	}
 }
 
 /* A connection lost since the last group is opened again first (with backoff). */
