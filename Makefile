@@ -125,9 +125,10 @@ valgrind: $(TEST_BIN)
 clean:
 	rm -rf build
 
-# Load tests (not part of `make test`): an optimised build of its own in build/bench, wrk and
-# GNU time installed like `make deps` does, then bench/run.sh (see docs/performance.md).
-BENCH_DEB_PKGS := wrk time
+# Load tests (not part of `make test`): an optimised build of its own in build/bench, wrk, GNU
+# time and PostgreSQL's server installed like `make deps` does, then bench/run.sh (see
+# docs/performance.md; BENCH_PG=0 skips the phases on PostgreSQL).
+BENCH_DEB_PKGS := wrk time postgresql
 BENCH_B        := build/bench
 BENCH_TOOLS    := fake_provider sign_webhooks verify_webhooks gen_responses
 

@@ -20,7 +20,11 @@
 #                          backlog is left to drain, and the CPU per message is counted from the
 #                          first trigger to the last send;
 #   export                 `gateway export` of BENCH_EXPORT_ROWS generated responses, under
-#                          GNU time for the wall time and the peak RSS.
+#                          GNU time for the wall time and the peak RSS;
+#   pg1_*, pg2_*           then, unless BENCH_PG=0, triggers, sends and replies with the store on
+#                          a PostgreSQL cluster of the benchmark's own, one gateway instance and
+#                          then two sharing a database (bench/pg.sh), with the CPU per request
+#                          of the gateways and of PostgreSQL.
 #
 # Every phase also gives the gateway's CPU per request (user + system, all threads, from
 # /proc/PID/stat) and, when perf is installed and BENCH_PERF is not 0, a profile of a slice of
@@ -46,12 +50,16 @@ CONF=$RUN/gateway.conf
 LOG_TAG=bench
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=bench/pg.sh
+. "$HERE/pg.sh"
 
 require_built "$GW" "$TOOLS/fake_provider" "$TOOLS/sign_webhooks" "$TOOLS/verify_webhooks" \
 	"$TOOLS/gen_responses"
 command -v wrk >/dev/null || die "wrk is missing: run make bench (it installs it)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: run make bench (it installs it)"
 command -v curl >/dev/null || die "curl is missing: run make deps"
+[ "${BENCH_PG:-1}" = 0 ] || [ -n "$(find /usr/lib/postgresql -path '*/bin/initdb' 2>/dev/null)" ] ||
+	[ -n "${PG_BIN:-}" ] || die "PostgreSQL's server is missing: run make bench (it installs it), or BENCH_PG=0"
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
@@ -237,6 +245,11 @@ R[export_rss_mib]=$(awk '/Maximum resident set size/ { printf "%.1f", $NF / 1024
 	NOTES+=("export: wrote ${R[export_rows]} rows, expected $ROWS")
 rm -f "$EXPORT_DB" "$EXPORT_DB-wal" "$EXPORT_DB-shm"     # half a gigabyte, made anew each run
 
+# ---- PostgreSQL -------------------------------------------------------------------------------
+
+BENCH_PG=${BENCH_PG:-1}
+[ "$BENCH_PG" = 0 ] || pg_bench
+
 # ---- table and results.json -------------------------------------------------------------------
 
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -315,6 +328,7 @@ echo "Survey gateway benchmark, $DATE"
 echo "$NPROC x $CPU, Linux $KERNEL, load average ${R[loadavg_start]} at start (wrk on the same cores)"
 printf '%-44s %14s  %-10s %s\n' "figure" "measured" "target" "result"
 printf '%s\n' "${rows[@]}"
+[ "$BENCH_PG" = 0 ] || pg_table
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 
@@ -345,6 +359,7 @@ echo "($MISSES target(s) missed; raw output in $RUN; results in $RESULTS)"
 		"${R[dispatch_rss_mib]}" "${R[dispatch_cpu_us]}"
 	printf '  "export": {"rows": %s, "seconds": %s, "rss_mib": %s, "generate_s": %s},\n' \
 		"${R[export_rows]}" "${R[export_s]}" "${R[export_rss_mib]}" "${R[export_generate_s]}"
+	if [ "$BENCH_PG" = 0 ]; then printf '  "postgres": null,\n'; else pg_json; fi
 	printf '  "targets": {"mixed_per_s": 12000, "mixed_p99_ms": 20, "mixed_cpu_us": 100, "trigger64_per_s": 20000, "trigger64_p99_ms": 10, "webhook_per_s": 15000, "dispatch_per_s": 10000, "trigger64_cpu_us": 50, "webhook_cpu_us": 60, "dispatch_cpu_us": 40, "repeat_cpu_us": 30, "lookup_cpu_us": 30, "rss_mib": 64, "export_s": 3},\n'
 	printf '  "missed": %s,\n  "notes": [' "$MISSES"
 	sep=""

@@ -4,6 +4,9 @@
 #   start DIR   initdb a cluster in DIR/data (unless there is one) and start it: no TCP, its
 #               socket in DIR, fsync off (a test cluster only: nothing in it needs to survive
 #               a power cut), a superuser `gateway` trusted on the socket; prints its URL.
+#               PG_CLUSTER_FSYNC=on starts it with fsync and full-page writes on instead, as
+#               a production server runs (`make bench`: a commit must really reach the disk,
+#               so DIR must be on one, not on a tmpfs).
 #   restart DIR stops it (fast shutdown: every session cut) and starts it again, data kept.
 #   halt DIR    stops it (fast shutdown), data kept: `start DIR` starts it again.
 #   stop DIR    stops it (fast shutdown) and removes DIR.
@@ -20,6 +23,14 @@ dir=${2:-}
 	echo "usage: $0 start|restart|halt|stop|url DIR" >&2
 	exit 2
 }
+case ${PG_CLUSTER_FSYNC:-off} in
+on) durability="-c fsync=on -c full_page_writes=on" ;;
+off) durability="-c fsync=off -c full_page_writes=off" ;;
+*)
+	echo "pg-cluster: PG_CLUSTER_FSYNC must be on or off" >&2
+	exit 2
+	;;
+esac
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 [ -x "$PG_BIN/initdb" ] || {
 	echo "pg-cluster: no PostgreSQL server (initdb) found; run make deps" >&2
@@ -51,8 +62,8 @@ start)
 	fi
 	if ! as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status > /dev/null 2>&1; then
 		as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-			-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
--c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB" \
+			-o "-c listen_addresses='' -c unix_socket_directories='$dir' $durability \
+-c max_connections=200 -c shared_buffers=64MB" \
 			start > /dev/null || {
 			cat "$dir/server.log" >&2
 			exit 1
