@@ -60,6 +60,7 @@ struct pg_store {
 	PGconn *conn; /* migrations, claims, pacing: any thread, under conn_lock (pg_crun()) */
 	pthread_mutex_t conn_lock;
 	PGconn *wconn; /* the writer thread's alone */
+	int wprepared; /* pg_wstmt_sql[] prepared on wconn (the writer's) */
 	struct pg_backoff conn_backoff, wconn_backoff;
 	struct group_queue q;
 	char where[200];   /* the server as messages name it: host:port/database */
@@ -112,6 +113,14 @@ PGresult *pg_wrun(struct pg_store *st, const char *sql, int n, const char *const
 int pg_wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		const char *what, char *out, size_t outn, struct gw_err *err);
 
+/* The statements the writer runs for every request, prepared once on its connection (and again
+ * whenever it was opened again), so that the server parses and plans them once: their SQL in
+ * pg_wstmt_sql[] (pg_surveys.c), run by pg_wrun_prepared() as pg_wrun() runs any other. */
+enum pg_wstmt { PGW_TRIGGER_DECIDE, PGW_TRIGGER_WRITE, PGW__COUNT };
+extern const char *const pg_wstmt_sql[PGW__COUNT];
+PGresult *pg_wrun_prepared(struct pg_store *st, enum pg_wstmt id, int n, const char *const *vals,
+			   const char *what, struct gw_err *err);
+
 /* Queues an outbound message due at `due`, inside a writer job (the SQLite store's
  * insert_outbound()). */
 int pg_insert_outbound(struct pg_store *st, const char *survey_id, const char *purpose,
@@ -146,6 +155,11 @@ int pg_run(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err);
  * the group's commit; the job gets its own copy of the arg_len bytes at arg. */
 int pg_submit(struct pg_store *st, pg_job_fn fn, const void *arg, size_t arg_len,
 	      struct gw_err *err, void (*on_done)(void *ctx, int rc), void *ctx);
+
+/* r, the result of a statement on connection c, when it succeeded; else NULL with err set as
+ * pg_params() sets it (r cleared). */
+PGresult *pg_result(PGconn *c, const char *where, PGresult *r, const char *what,
+		    struct gw_err *err);
 
 /* Fills `where` from a connection string without connecting: "host:port/database" with
  * libpq's defaults for what the string leaves out.  -1 (err set, the string not echoed) when

@@ -77,7 +77,11 @@ int pg_fail(PGconn *c, const char *where, const char *what, const char *secret, 
 PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const char *const *vals,
 		    const char *what, struct gw_err *err)
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+	return pg_result(c, where, PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0), what, err);
+}
+
+PGresult *pg_result(PGconn *c, const char *where, PGresult *r, const char *what, struct gw_err *err)
+{
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	const char *state;
@@ -242,6 +246,8 @@ int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err 
 				  "PostgreSQL at %s is unreachable; trying again shortly",
 				  st->where);
 	PQreset(c);
+	if (c == st->wconn)
+		st->wprepared = 0; /* a new session: its statements are prepared again */
 	if (PQstatus(c) == CONNECTION_OK && session_setup(c, st->where, st->password, err) == 0) {
 		b->wait_ms = 0;
 		return 0;

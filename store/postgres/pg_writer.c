@@ -42,12 +42,50 @@ static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 	}
 }
 
-/* A connection lost since the last group is opened again first (with backoff). */
+/* The statement name of pg_wstmt_sql[id]. */
+static void wstmt_name(enum pg_wstmt id, char *out, size_t n)
+{
+	snprintf(out, n, "gw_w%d", (int)id);
+}
+
+/* Prepares pg_wstmt_sql[] on the writer's connection, outside any transaction. */
+static int prepare_all(struct pg_store *st, struct gw_err *err)
+{
+	for (int i = 0; i < PGW__COUNT; i++) {
+		char name[16];
+		PGresult *r;
+		int ok;
+
+		wstmt_name((enum pg_wstmt)i, name, sizeof(name));
+		r = PQprepare(st->wconn, name, pg_wstmt_sql[i], 0, NULL);
+		ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok)
+			return pg_fail(st->wconn, st->where, "prepare statements", NULL, err);
+	}
+	st->wprepared = 1;
+	return 0;
+}
+
+PGresult *pg_wrun_prepared(struct pg_store *st, enum pg_wstmt id, int n, const char *const *vals,
+			   const char *what, struct gw_err *err)
+{
+	char name[16];
+
+	wstmt_name(id, name, sizeof(name));
+	return pg_result(st->wconn, st->where,
+			 PQexecPrepared(st->wconn, name, n, vals, NULL, NULL, 0), what, err);
+}
+
+/* A connection lost since the last group is opened again first (with backoff), and its
+ * statements prepared again. */
 static int w_begin(void *be, struct gw_err *err)
 {
 	struct pg_store *st = be;
 
 	if (pg_heal(st, st->wconn, &st->wconn_backoff, err) < 0)
+		return -1;
+	if (!st->wprepared && prepare_all(st, err) < 0)
 		return -1;
 	return wexec(st, "BEGIN", "begin", err);
 }
