@@ -88,14 +88,6 @@ static void q_text(struct temp_store *f, char *out, size_t n, const char *fmt, .
 	temp_store_query(f, sql, out, n, NULL);
 }
 
-/* Skips the running test on PostgreSQL, saying why on stderr: for tests about SQLite itself. */
-#define SKIP_ON_POSTGRES(why) do {                                                     \
-		if (temp_store_on_postgres()) {                                         \
-			fprintf(stderr, "skipped on PostgreSQL: %s\n", (why));         \
-			skip();                                                         \
-		}                                                                       \
-	} while (0)
-
 #define ASSERT_TEXT(f, want, ...) do {                                  \
 		char got_[512];                                         \
 		q_text((f), got_, sizeof(got_), __VA_ARGS__);           \

@@ -143,6 +143,27 @@ void temp_store_query(struct temp_store *t, const char *sql, char *out, size_t n
 		*is_null = null;
 }
 
+void temp_store_exec(struct temp_store *t, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	if (t->on_pg) {
+		pg_test_exec(&t->pg, sql);
+		return;
+	}
+	if (sqlite3_open_v2(t->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", t->path, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		print_message("\"%s\": %s\n", sql, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		fail();
+	}
+	sqlite3_close(db);
+}
+
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb; (void)flag; (void)ftw;

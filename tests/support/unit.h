@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pg_test.h"
@@ -48,6 +49,16 @@ struct temp_store {
 /* 1 when GATEWAY_TEST_BACKEND=postgres: the stores of temp_store_open() are on PostgreSQL. */
 int temp_store_on_postgres(void);
 
+/* At the top of a test about SQLite itself (its file, log, locks): on PostgreSQL, says why on
+ * stderr and skips the test (cmocka's skip()). */
+#define SKIP_ON_POSTGRES(why)                                                               \
+	do {                                                                                \
+		if (temp_store_on_postgres()) {                                             \
+			fprintf(stderr, "skipped on PostgreSQL: %s\n", (why));              \
+			skip();                                                             \
+		}                                                                           \
+	} while (0)
+
 /* Makes t->dir a fresh /tmp/<name>.XXXXXX and sets t->path to <dir>/<db>, opening nothing.
  * 0, or -1 when the directory cannot be made. */
 int temp_store_make(struct temp_store *t, const char *name, const char *db);
@@ -71,6 +82,10 @@ void temp_store_remove(struct temp_store *t);
  * "(null)" for NULL or no row (*is_null, when not NULL, says which it was).  Fails the test when
  * the query fails.  PostgreSQL prints booleans as t/f: queries meant for both compare in SQL. */
 void temp_store_query(struct temp_store *t, const char *sql, char *out, size_t n, int *is_null);
+
+/* Runs the statement `sql` on the store's database from a connection of its own, as another
+ * client would (waiting up to 2 s for SQLite's write lock).  Fails the test when it fails. */
+void temp_store_exec(struct temp_store *t, const char *sql);
 
 /* cmocka setup: *state becomes a malloc'd temp_store, made as by temp_store_make() and, when
  * `open`, opened as by temp_store_open().  0, or -1 with *state NULL and nothing left behind. */
