@@ -553,7 +553,8 @@ static void test_erase_drops_held_events_about_the_customer(void **state)
 
 	create_sent(f, "s1", "cust-42", PHONE, "nps", T0);
 	create_sent(f, "s9", "cust-43", PHONE_2, "nps", T0);
-	temp_store_exec(f,
+	temp_store_exec(
+		f,
 		"INSERT INTO events (id, type, body, next_attempt_at, created_at) VALUES"
 		" ('e1', 'response.created', '{\"survey\":{\"id\":\"s1\"},\"comment\":\"x\"}', 0, 0),"
 		" ('e2', 'customer.opted_out', '{\"customer\":{\"phone\":\"" PHONE "\"}}', 0, 0),"

@@ -1428,9 +1428,9 @@ static void test_http_filters(void **state)
 	assert_true((port = harness_free_port()) > 0);
 	assert_int_equal(harness_write_config(dir, port, harness_free_port(), NULL, conf, db), 0);
 	/* on PostgreSQL db is HARNESS_PG_PREFIX and the database's connection string */
-	st = harness_on_postgres()
-		     ? store_open_backend("postgres", NULL, db + strlen(HARNESS_PG_PREFIX), &err)
-		     : store_open(db, &err);
+	st = harness_on_postgres() ?
+		     store_open_backend("postgres", NULL, db + strlen(HARNESS_PG_PREFIX), &err) :
+		     store_open(db, &err);
 	if (!st)
 		fail_msg("store_open(%s): %s", db, err.msg);
 	seed_store(st);

@@ -378,7 +378,8 @@ static void test_create_survey_writes_customer_survey_and_queued_message(void **
 	ASSERT_TEXT(f, "queued", "SELECT status FROM surveys WHERE id = 's-1'");
 	assert_int_equal(q_int(f, "SELECT send_after FROM surveys WHERE id = 's-1'"), 1300);
 	assert_int_equal(q_int(f, "SELECT CASE WHEN s.customer_id = c.id THEN 1 ELSE 0 END"
-			       " FROM surveys s, customers c"), 1);
+				  " FROM surveys s, customers c"),
+			 1);
 
 	assert_int_equal(count_rows(f, "messages"), 1);
 	ASSERT_TEXT(f, "s-1|out|survey|sms|twilio|+34600111222|queued",
@@ -1234,7 +1235,7 @@ read_back:
 	assert_int_equal(s.has_response, 1);
 	assert_int_equal(s.score, 9);
 	assert_string_equal(s.comment, comment);
-	assert_memory_equal(s.raw_text, raw, raw_len);  /* length proven above */
+	assert_memory_equal(s.raw_text, raw, raw_len); /* length proven above */
 	survey_release(&s);
 
 	/* the thank-you is queued on the survey's channel, due at once */
@@ -1916,9 +1917,10 @@ static void test_inbound_opt_out_suppresses_skips_and_cancels(void **state)
 	assert_string_equal(res.survey_id, "oo-open");
 	assert_int_equal(res.action, INBOUND_OPT_OUT);
 
-	ASSERT_TEXT(f, "+34600111222|1|2000|(null)|twilio",
-		    "SELECT phone || '|' || opted_out || '|' || opted_out_at || '|' ||"
-		    " coalesce(CAST(opted_in_at AS text), '(null)') || '|' || provider FROM suppressions");
+	ASSERT_TEXT(
+		f, "+34600111222|1|2000|(null)|twilio",
+		"SELECT phone || '|' || opted_out || '|' || opted_out_at || '|' ||"
+		" coalesce(CAST(opted_in_at AS text), '(null)') || '|' || provider FROM suppressions");
 	assert_int_equal(count_rows(f, "suppressions"), 1);
 	assert_int_equal(q_int(f, "SELECT opted_out FROM customers WHERE ext_id = 'cust-42'"), 1);
 	assert_int_equal(q_int(f, "SELECT opted_out FROM customers WHERE ext_id = 'cust-43'"), 1);
@@ -2270,9 +2272,11 @@ static void test_inbound_survey_actions_without_match_do_nothing(void **state)
 					       " AND purpose <> 'survey'"), 0);
 			assert_int_equal(count_rows(f, "responses"), 0);
 			assert_int_equal(count_rows(f, "suppressions"), 0);
-			ASSERT_TEXT(f, "queued|0|(null)", "SELECT status || '|' || reprompted || '|' ||"
-				    " coalesce(CAST(follow_up_until AS text), '(null)') FROM surveys"
-				    " WHERE id = 'nm-q'");
+			ASSERT_TEXT(
+				f, "queued|0|(null)",
+				"SELECT status || '|' || reprompted || '|' ||"
+				" coalesce(CAST(follow_up_until AS text), '(null)') FROM surveys"
+				" WHERE id = 'nm-q'");
 		}
 	}
 }

@@ -51,12 +51,12 @@ int temp_store_on_postgres(void);
 
 /* At the top of a test about SQLite itself (its file, log, locks): on PostgreSQL, says why on
  * stderr and skips the test (cmocka's skip()). */
-#define SKIP_ON_POSTGRES(why)                                                               \
-	do {                                                                                \
-		if (temp_store_on_postgres()) {                                             \
-			fprintf(stderr, "skipped on PostgreSQL: %s\n", (why));              \
-			skip();                                                             \
-		}                                                                           \
+#define SKIP_ON_POSTGRES(why)                                                  \
+	do {                                                                   \
+		if (temp_store_on_postgres()) {                                \
+			fprintf(stderr, "skipped on PostgreSQL: %s\n", (why)); \
+			skip();                                                \
+		}                                                              \
 	} while (0)
 
 /* Makes t->dir a fresh /tmp/<name>.XXXXXX and sets t->path to <dir>/<db>, opening nothing.
