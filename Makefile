@@ -30,9 +30,12 @@ CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(OPT) $(SAN) $(shell pkg-config --cflags $
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 B        ?= build
-E2E_BACKENDS ?= sqlite postgres
+TEST_BACKENDS ?= sqlite postgres
 # End-to-end tests that always put the store on PostgreSQL: run once.
 PG_ONLY_E2E = $(B)/tests/test_e2e_postgres $(B)/tests/test_e2e_instances
+# Unit tests that open a store (tests/support/unit.c temp_store): run again on PostgreSQL.
+STORE_TESTS = $(B)/tests/test_store $(B)/tests/test_customers $(B)/tests/test_events \
+              $(B)/tests/test_export $(B)/tests/test_report
 
 LAYERS   := lib providers store store/sqlite store/postgres survey gateway
 LIB_SRC  := $(filter-out gateway/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
@@ -56,8 +59,9 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIB_OBJ) $(SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
-# Runs every test binary, then the end-to-end ones again with the gateway's store on PostgreSQL
-# (E2E_BACKENDS: the backends they run on); end-to-end tests find the gateway through
+# Runs every test binary, then the end-to-end ones and the store's unit tests (STORE_TESTS) again
+# with the store on PostgreSQL (TEST_BACKENDS: the backends they run on; GATEWAY_TEST_BACKEND
+# tells the tests); end-to-end tests find the gateway through
 # GATEWAY_BIN.  Tests of the PostgreSQL store use GATEWAY_TEST_PG_URL, else a throwaway cluster
 # started here and stopped after (tools/pg-cluster.sh: about a second; GATEWAY_TEST_PG_DIR
 # names it, for the tests that stop and restart it).
@@ -71,7 +75,11 @@ check: $(B)/gateway $(TEST_BIN)
 	failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; \
-	for t in $(if $(filter postgres,$(E2E_BACKENDS)),$(filter-out $(PG_ONLY_E2E),$(filter $(B)/tests/test_e2e_%,$(TEST_BIN)))); do \
+	for t in $(if $(filter postgres,$(TEST_BACKENDS)),$(filter-out $(PG_ONLY_E2E),$(filter $(B)/tests/test_e2e_%,$(TEST_BIN)))); do \
+	  echo "== $$t (store on PostgreSQL)"; \
+	  GATEWAY_TEST_BACKEND=postgres GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
+	done; \
+	for t in $(if $(filter postgres,$(TEST_BACKENDS)),$(STORE_TESTS)); do \
 	  echo "== $$t (store on PostgreSQL)"; \
 	  GATEWAY_TEST_BACKEND=postgres GATEWAY_BIN=$(B)/gateway FIXTURES=tests/fixtures $$t || failed=1; \
 	done; exit $$failed
@@ -116,7 +124,7 @@ lint:
 # test_e2e_postgres and test_e2e_instances run all the same): CI stays well under 30 minutes.
 asan:
 	@$(MAKE) --no-print-directory check B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" E2E_BACKENDS=sqlite
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" TEST_BACKENDS=sqlite
 
 valgrind: $(TEST_BIN)
 	@for t in $(filter-out $(B)/tests/test_e2e_%,$(TEST_BIN)); do \

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <pty.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -921,6 +922,65 @@ static void big_row(int i, struct big_row *b)
 	}
 }
 
+/* big_fill() on PostgreSQL: each row's customer, survey and response in one statement, all in
+ * one transaction. */
+static void big_fill_pg(const struct pg_test_db *pg, int n)
+{
+	static const char sql[] =
+		"WITH c AS (INSERT INTO customers (ext_id, phone, locale, created_at, updated_at)"
+		"  VALUES ($1, $2, 'es', $3, $3) RETURNING id),"
+		" s AS (INSERT INTO surveys (id, customer_id, phone, name, locale, kind, channel,"
+		"  provider, interaction_id, touchpoint, agent, opened_at, closed_at, status,"
+		"  created_at, send_after, sent_at, answered_at, expires_at)"
+		"  SELECT $4, c.id, $2, $5, $6, $7, $8, 'twilio', $9, $10, $11, $12, $13, 'answered',"
+		"  $14, $14, $15, $16, $17 FROM c RETURNING id)"
+		" INSERT INTO responses (survey_id, score, comment, raw_text, answered_at)"
+		"  SELECT s.id, $18, $19, $19, $16 FROM s";
+	PGconn *c = PQconnectdb(pg->url);
+	struct big_row b;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "BEGIN"));
+	for (int i = 0; i < n; i++) {
+		char t0[24], created[24], sent[24], answered[24], expires[24], score[8];
+		const char *v[19];
+		PGresult *r;
+
+		big_row(i, &b);
+		snprintf(t0, sizeof(t0), "%lld", (long long)T0);
+		snprintf(created, sizeof(created), "%lld", (long long)(T0 + i));
+		snprintf(sent, sizeof(sent), "%lld", (long long)b.sent_at);
+		snprintf(answered, sizeof(answered), "%lld", (long long)b.answered_at);
+		snprintf(expires, sizeof(expires), "%lld", (long long)(T0 + 3 * DAY));
+		snprintf(score, sizeof(score), "%d", b.score);
+		v[0] = b.customer_id;
+		v[1] = b.phone;
+		v[2] = t0;
+		v[3] = b.survey_id;
+		v[4] = b.name;
+		v[5] = b.locale;
+		v[6] = b.kind;
+		v[7] = b.channel;
+		v[8] = b.interaction_id;
+		v[9] = b.touchpoint;
+		v[10] = b.agent;
+		v[11] = b.opened_at[0] ? b.opened_at : NULL;
+		v[12] = b.closed_at[0] ? b.closed_at : NULL;
+		v[13] = created;
+		v[14] = b.sent_at ? sent : NULL;
+		v[15] = answered;
+		v[16] = expires;
+		v[17] = score;
+		v[18] = b.comment;
+		r = PQexecParams(c, sql, 19, NULL, v, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			fail_msg("row %d: %s", i, PQerrorMessage(c));
+		PQclear(r);
+	}
+	PQclear(PQexec(c, "COMMIT"));
+	PQfinish(c);
+}
+
 /* Writes the data set straight into the schema store_open() created, in one transaction: the
  * store's own API commits (and syncs) once per call, far too slow for tens of thousands. */
 static void big_fill(const char *path, int n)
@@ -1059,7 +1119,10 @@ static void test_csv_large_data_set_reads_back_strictly(void **state)
 	size_t len;
 	int n, i;
 
-	big_fill(f->path, BIG_ROWS);
+	if (f->on_pg)
+		big_fill_pg(&f->pg, BIG_ROWS);
+	else
+		big_fill(f->path, BIG_ROWS);
 	/* the count a terminal's progress line shows */
 	assert_non_null(x = csv_export_open(f->st, &all, &err));
 	assert_int_equal(csv_export_total(x, &total), 1);
@@ -1168,7 +1231,10 @@ static void write_conf(const struct temp_store *f, char *conf, size_t n)
 
 	snprintf(conf, n, "%s/gateway.conf", f->dir);
 	assert_non_null(c = fopen(conf, "w"));
-	fprintf(c, "[store]\npath = %s\n", f->path);
+	if (f->on_pg)
+		fprintf(c, "[store]\nbackend = postgres\nurl = %s\n", f->pg.url);
+	else
+		fprintf(c, "[store]\npath = %s\n", f->path);
 	assert_int_equal(fclose(c), 0);
 }
 
@@ -1361,7 +1427,12 @@ static void test_http_filters(void **state)
 	assert_int_equal(harness_tmpdir_create(dir, sizeof(dir)), 0);
 	assert_true((port = harness_free_port()) > 0);
 	assert_int_equal(harness_write_config(dir, port, harness_free_port(), NULL, conf, db), 0);
-	assert_non_null(st = store_open(db, &err));
+	/* on PostgreSQL db is HARNESS_PG_PREFIX and the database's connection string */
+	st = harness_on_postgres() ?
+		     store_open_backend("postgres", NULL, db + strlen(HARNESS_PG_PREFIX), &err) :
+		     store_open(db, &err);
+	if (!st)
+		fail_msg("store_open(%s): %s", db, err.msg);
 	seed_store(st);
 	store_close(st);
 	assert_int_equal(harness_gw_start(&gw, dir, conf, port, NULL), 0);

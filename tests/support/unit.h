@@ -7,8 +7,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "pg_test.h"
 #include "store.h"
 
 /* Fails the test naming the table row and the member when got differs from want. */
@@ -32,23 +34,58 @@ char *fixture_read(const char *name, size_t *len);
 
 /* ---- a store of its own in a fresh temp directory ------------------------------------------ */
 
-/* A database file in a directory of its own under /tmp, removed with everything in it. */
+/* A database file in a directory of its own under /tmp, removed with everything in it.  With
+ * GATEWAY_TEST_BACKEND=postgres, temp_store_open() puts the store on a fresh PostgreSQL database
+ * of the test server (pg_test.h) instead, dropped with the directory; the directory is still
+ * made, for the files a test writes beside its store. */
 struct temp_store {
 	char dir[64];           /* /tmp/<name>.XXXXXX */
 	char path[192];         /* <dir>/<db>; its folders are not made (store_open() makes them) */
 	struct store *st;       /* NULL until opened */
+	int on_pg;              /* 1 once pg has been created (and must be dropped) */
+	struct pg_test_db pg;   /* the PostgreSQL database, when on_pg */
 };
+
+/* 1 when GATEWAY_TEST_BACKEND=postgres: the stores of temp_store_open() are on PostgreSQL. */
+int temp_store_on_postgres(void);
+
+/* At the top of a test about SQLite itself (its file, log, locks): on PostgreSQL, says why on
+ * stderr and skips the test (cmocka's skip()). */
+#define SKIP_ON_POSTGRES(why)                                                  \
+	do {                                                                   \
+		if (temp_store_on_postgres()) {                                \
+			fprintf(stderr, "skipped on PostgreSQL: %s\n", (why)); \
+			skip();                                                \
+		}                                                              \
+	} while (0)
 
 /* Makes t->dir a fresh /tmp/<name>.XXXXXX and sets t->path to <dir>/<db>, opening nothing.
  * 0, or -1 when the directory cannot be made. */
 int temp_store_make(struct temp_store *t, const char *name, const char *db);
 
-/* temp_store_make(), then opens the store at t->path.  When it cannot be opened, prints why,
- * removes the directory and returns -1 (cmocka skips the teardown of a failed setup). */
+/* temp_store_make(), then opens the store: at t->path, or on a fresh PostgreSQL database when
+ * temp_store_on_postgres().  When it cannot be opened, prints why, removes the directory (and
+ * the database) and returns -1 (cmocka skips the teardown of a failed setup). */
 int temp_store_open(struct temp_store *t, const char *name, const char *db);
 
-/* Closes the store (if open) and removes the directory with everything in it. */
+/* Opens the store of a made temp_store once more, as a restarted gateway would: t->path, or
+ * t->pg (created on the first call) on PostgreSQL.  The caller closes it (or leaves it in
+ * t->st for temp_store_remove()).  NULL with err set when it cannot be opened. */
+struct store *temp_store_reopen(struct temp_store *t, struct gw_err *err);
+
+/* Closes the store (if open), removes the directory with everything in it and drops the
+ * PostgreSQL database, if one was made. */
 void temp_store_remove(struct temp_store *t);
+
+/* Runs the one-value query `sql` on the store's database from a connection of its own, read-only
+ * on SQLite (an operator looking at it): the first column of the first row as text into out,
+ * "(null)" for NULL or no row (*is_null, when not NULL, says which it was).  Fails the test when
+ * the query fails.  PostgreSQL prints booleans as t/f: queries meant for both compare in SQL. */
+void temp_store_query(struct temp_store *t, const char *sql, char *out, size_t n, int *is_null);
+
+/* Runs the statement `sql` on the store's database from a connection of its own, as another
+ * client would (waiting up to 2 s for SQLite's write lock).  Fails the test when it fails. */
+void temp_store_exec(struct temp_store *t, const char *sql);
 
 /* cmocka setup: *state becomes a malloc'd temp_store, made as by temp_store_make() and, when
  * `open`, opened as by temp_store_open().  0, or -1 with *state NULL and nothing left behind. */
