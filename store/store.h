@@ -330,7 +330,8 @@ struct inbound_result {
  * response and marks the survey answered; a reprompt marks it reprompted; a comment replaces the
  * response's comment and closes the follow-up window; an opt-out suppresses the number and skips
  * its queued surveys (reason opted_out); an opt-in lifts the suppression; a reply is queued on the
- * survey's channel (the text's channel, else sms, when no survey matched).
+ * survey's channel (the text's channel, else sms, when no survey matched).  On PostgreSQL, whose
+ * text holds neither, a NUL byte or an invalid UTF-8 sequence in the text is stored as U+FFFD.
  */
 int store_record_inbound(struct store *st, const struct inbound_in *in, inbound_decide_fn decide,
 			 void *ctx, struct inbound_result *res, struct gw_err *err);
