@@ -53,6 +53,9 @@ struct pg_backoff {
 #define PG_CONFLICT "store_conflict"
 #define PG_CONFLICT_TRIES 3
 
+/* Statements the writer keeps prepared at most (pg_wrun()); more run unprepared. */
+#define PG_WRITER_PREPARED 96
+
 /* Jobs per group transaction at most (pg_writer.c says why). */
 #define PG_GROUP_MAX 63
 
@@ -60,7 +63,10 @@ struct pg_store {
 	PGconn *conn; /* migrations, claims, pacing: any thread, under conn_lock (pg_crun()) */
 	pthread_mutex_t conn_lock;
 	PGconn *wconn; /* the writer thread's alone */
-	int wprepared; /* pg_wstmt_sql[] prepared on wconn (the writer's) */
+	/* The statements prepared on wconn (pg_wrun()): wsql[i] as "gw_s<i>"; emptied when wconn is
+	 * opened again.  The writer thread's alone. */
+	const char *wsql[PG_WRITER_PREPARED];
+	int n_wsql;
 	struct pg_backoff conn_backoff, wconn_backoff;
 	struct group_queue q;
 	char where[200];   /* the server as messages name it: host:port/database */
@@ -106,20 +112,15 @@ PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const
 		  const char *what, struct gw_err *err);
 
 /* A statement on the writer's connection (writer thread only, inside a job): its result, or
- * NULL with err.  pg_wrun_one() copies the first column of the first row into out (outn bytes;
+ * NULL with err.  `sql` must be a string that never changes while the store is open (a literal
+ * or a static table's): the writer prepares each on first use and runs it by name after, so
+ * that the server parses and plans it once per connection (PG_WRITER_PREPARED at most; they
+ * are prepared again once the connection was opened again).  pg_wrun_one() copies the first column of the first row into out (outn bytes;
  * out may be NULL): 1, 0 without a row, -1 on error. */
 PGresult *pg_wrun(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		  const char *what, struct gw_err *err);
 int pg_wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		const char *what, char *out, size_t outn, struct gw_err *err);
-
-/* The statements the writer runs for every request, prepared once on its connection (and again
- * whenever it was opened again), so that the server parses and plans them once: their SQL in
- * pg_wstmt_sql[] (pg_surveys.c), run by pg_wrun_prepared() as pg_wrun() runs any other. */
-enum pg_wstmt { PGW_TRIGGER_DECIDE, PGW_TRIGGER_WRITE, PGW__COUNT };
-extern const char *const pg_wstmt_sql[PGW__COUNT];
-PGresult *pg_wrun_prepared(struct pg_store *st, enum pg_wstmt id, int n, const char *const *vals,
-			   const char *what, struct gw_err *err);
 
 /* Queues an outbound message due at `due`, inside a writer job (the SQLite store's
  * insert_outbound()). */

@@ -247,7 +247,7 @@ int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err 
 				  st->where);
 	PQreset(c);
 	if (c == st->wconn)
-		st->wprepared = 0; /* a new session: its statements are prepared again */
+		st->n_wsql = 0; /* a new session: its statements are prepared again */
 	if (PQstatus(c) == CONNECTION_OK && session_setup(c, st->where, st->password, err) == 0) {
 		b->wait_ms = 0;
 		return 0;

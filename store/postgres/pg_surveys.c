@@ -58,11 +58,6 @@ static const char write_sql[] =
 	"  WHERE $17 = 'queued')"
 	" SELECT id FROM s";
 
-const char *const pg_wstmt_sql[PGW__COUNT] = {
-	[PGW_TRIGGER_DECIDE] = decide_sql,
-	[PGW_TRIGGER_WRITE] = write_sql,
-};
-
 static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 {
 	struct create_args *a = arg;
@@ -75,12 +70,12 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 
 	if (store_phone_hash(in->phone, hash) < 0)
 		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	r = pg_wrun_prepared(st, PGW_TRIGGER_DECIDE, 7,
-			     (const char *const[]){
-				     in->interaction_id, in->kind, in->phone, hash, in->customer_id,
-				     I64(since, in->now - (int64_t)in->fatigue_days * 86400),
-				     I64(days, in->fatigue_days > 0 ? in->fatigue_days : 0) },
-			     "read the trigger's survey, suppression and fatigue", err);
+	r = pg_wrun(st, decide_sql, 7,
+		    (const char *const[]){ in->interaction_id, in->kind, in->phone, hash,
+					   in->customer_id,
+					   I64(since, in->now - (int64_t)in->fatigue_days * 86400),
+					   I64(days, in->fatigue_days > 0 ? in->fatigue_days : 0) },
+		    "read the trigger's survey, suppression and fatigue", err);
 	if (!r)
 		return -1;
 	if (!PQgetisnull(r, 0, 0)) {
@@ -97,31 +92,30 @@ static int create_survey_job(struct pg_store *st, void *arg, struct gw_err *err)
 		*a->outcome = done;
 		return 0;
 	}
-	r = pg_wrun_prepared(st, PGW_TRIGGER_WRITE, 21,
-			     (const char *const[]){ in->id,
-						    in->customer_id,
-						    in->phone,
-						    in->name,
-						    in->locale,
-						    in->kind,
-						    in->channel,
-						    in->provider,
-						    in->interaction_id,
-						    in->touchpoint,
-						    in->agent,
-						    in->opened_at,
-						    in->closed_at,
-						    I64(now, in->now),
-						    I64(send_after, in->send_after),
-						    I64(expires, in->expires_at),
-						    status,
-						    reason,
-						    in->timezone,
-						    I64(expire_after, in->expire_after_s > 0 ?
-									      in->expire_after_s :
-									      172800),
-						    in->question },
-			     "save survey", err);
+	r = pg_wrun(st, write_sql, 21,
+		    (const char *const[]){
+			    in->id,
+			    in->customer_id,
+			    in->phone,
+			    in->name,
+			    in->locale,
+			    in->kind,
+			    in->channel,
+			    in->provider,
+			    in->interaction_id,
+			    in->touchpoint,
+			    in->agent,
+			    in->opened_at,
+			    in->closed_at,
+			    I64(now, in->now),
+			    I64(send_after, in->send_after),
+			    I64(expires, in->expires_at),
+			    status,
+			    reason,
+			    in->timezone,
+			    I64(expire_after, in->expire_after_s > 0 ? in->expire_after_s : 172800),
+			    in->question },
+		    "save survey", err);
 	if (!r)
 		return -1;
 	rc = PQntuples(r);

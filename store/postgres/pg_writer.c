@@ -42,50 +42,12 @@ static int w_invoke(void *be, group_fn fn, void *arg, struct gw_err *err)
 	}
 }
 
-/* The statement name of pg_wstmt_sql[id]. */
-static void wstmt_name(enum pg_wstmt id, char *out, size_t n)
-{
-	snprintf(out, n, "gw_w%d", (int)id);
-}
-
-/* Prepares pg_wstmt_sql[] on the writer's connection, outside any transaction. */
-static int prepare_all(struct pg_store *st, struct gw_err *err)
-{
-	for (int i = 0; i < PGW__COUNT; i++) {
-		char name[16];
-		PGresult *r;
-		int ok;
-
-		wstmt_name((enum pg_wstmt)i, name, sizeof(name));
-		r = PQprepare(st->wconn, name, pg_wstmt_sql[i], 0, NULL);
-		ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok)
-			return pg_fail(st->wconn, st->where, "prepare statements", NULL, err);
-	}
-	st->wprepared = 1;
-	return 0;
-}
-
-PGresult *pg_wrun_prepared(struct pg_store *st, enum pg_wstmt id, int n, const char *const *vals,
-			   const char *what, struct gw_err *err)
-{
-	char name[16];
-
-	wstmt_name(id, name, sizeof(name));
-	return pg_result(st->wconn, st->where,
-			 PQexecPrepared(st->wconn, name, n, vals, NULL, NULL, 0), what, err);
-}
-
-/* A connection lost since the last group is opened again first (with backoff), and its
- * statements prepared again. */
+/* A connection lost since the last group is opened again first (with backoff). */
 static int w_begin(void *be, struct gw_err *err)
 {
 	struct pg_store *st = be;
 
 	if (pg_heal(st, st->wconn, &st->wconn_backoff, err) < 0)
-		return -1;
-	if (!st->wprepared && prepare_all(st, err) < 0)
 		return -1;
 	return wexec(st, "BEGIN", "begin", err);
 }
@@ -165,10 +127,40 @@ int pg_submit(struct pg_store *st, pg_job_fn fn, const void *arg, size_t arg_len
 	return group_submit(&st->q, (group_fn)fn, arg, arg_len, err, on_done, ctx);
 }
 
+/* The index of `sql` among the statements prepared on the writer's connection, preparing it
+ * when there is room; -1 to run it unprepared. */
+static int prepared(struct pg_store *st, const char *sql)
+{
+	char name[16];
+	PGresult *r;
+	int ok;
+
+	for (int i = 0; i < st->n_wsql; i++)
+		if (st->wsql[i] == sql)
+			return i;
+	if (st->n_wsql == PG_WRITER_PREPARED)
+		return -1;
+	snprintf(name, sizeof(name), "gw_s%d", st->n_wsql);
+	r = PQprepare(st->wconn, name, sql, 0, NULL);
+	ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) /* run unprepared: the same error, if any, comes back from the server */
+		return -1;
+	st->wsql[st->n_wsql] = sql;
+	return st->n_wsql++;
+}
+
 PGresult *pg_wrun(struct pg_store *st, const char *sql, int n, const char *const *vals,
 		  const char *what, struct gw_err *err)
 {
-	return pg_params(st->wconn, st->where, sql, n, vals, what, err);
+	int i = prepared(st, sql);
+	char name[16];
+
+	if (i < 0)
+		return pg_params(st->wconn, st->where, sql, n, vals, what, err);
+	snprintf(name, sizeof(name), "gw_s%d", i);
+	return pg_result(st->wconn, st->where,
+			 PQexecPrepared(st->wconn, name, n, vals, NULL, NULL, 0), what, err);
 }
 
 int pg_wrun_one(struct pg_store *st, const char *sql, int n, const char *const *vals,
