@@ -160,8 +160,8 @@ static int record_each(struct pg_store *st, struct batch *b, struct gw_err *err)
  * The batch's job.  Every write of a savepoint takes a subtransaction id, and past 64 of them
  * in a transaction every session's snapshots read them the slow way (pg_writer.c): so the
  * outcomes are first recorded together in one savepoint, and only when the server refuses one
- * of them (a rare failure: a deadlock, a timeout) again each in its own, so that one refused
- * undoes none of the others.
+ * of them (a rare failure: a timeout) again each in its own, so that one refused undoes none of
+ * the others.  A deadlock is no refusal: the job fails, and the writer runs it again.
  */
 static int record_sends_job(struct pg_store *st, void *arg, struct gw_err *err)
 {
@@ -177,7 +177,9 @@ static int record_sends_job(struct pg_store *st, void *arg, struct gw_err *err)
 	}
 	if (record_all(st, b, &first) == 0)
 		return 0;
-	if (PQtransactionStatus(st->wconn) != PQTRANS_INTRANS) {
+	/* a deadlock with another instance: the writer runs the whole batch again (pg_writer.c) */
+	if (PQtransactionStatus(st->wconn) != PQTRANS_INTRANS ||
+	    strcmp(first.code, PG_CONFLICT) == 0) {
 		*err = first;
 		return -1;
 	}
