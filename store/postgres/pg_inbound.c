@@ -63,14 +63,6 @@ static int lock_phone(struct pg_store *st, const char *phone, struct gw_err *err
 		       0;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int busy_too_long(struct gw_err *err)
 {
 	return gw_err_set(err, 503, "store_unavailable", "",
@@ -82,14 +74,14 @@ static int busy_too_long(struct gw_err *err)
  * BUSY_SLEEP_MAX_MS) until it does not, for BUSY_WAIT_MS at most. */
 static int run_when_free(struct pg_store *st, pg_job_fn fn, void *arg, struct gw_err *err)
 {
-	int64_t until = monotonic_ms() + BUSY_WAIT_MS;
+	int64_t until = pg_monotonic_ms() + BUSY_WAIT_MS;
 	long sleep_ms = 1;
 	int rc;
 
 	while ((rc = pg_run(st, fn, arg, err)) == JOB_BUSY) {
 		struct timespec ts = { 0, sleep_ms * 1000000L };
 
-		if (monotonic_ms() >= until)
+		if (pg_monotonic_ms() >= until)
 			return busy_too_long(err);
 		nanosleep(&ts, NULL);
 		if (sleep_ms < BUSY_SLEEP_MAX_MS)
@@ -203,11 +195,6 @@ int pg_suppress_phone(struct pg_store *st, const char *phone, const char *provid
 
 /* ---- inbound texts ------------------------------------------------------------------------ */
 
-static void copy_col(PGresult *r, int col, char *dst, size_t n)
-{
-	snprintf(dst, n, "%s", PQgetvalue(r, 0, col));
-}
-
 /* SQLite breaks ties of created_at by rowid (insertion order); surveys have none here, their
  * id breaks them. */
 static const char match_sql[] =
@@ -234,13 +221,13 @@ static int match_open(struct pg_store *st, const struct inbound_in *in, struct m
 	if (!r)
 		return -1;
 	if ((found = PQntuples(r) > 0)) {
-		copy_col(r, 0, m->id, sizeof(m->id));
-		copy_col(r, 1, m->customer_id, sizeof(m->customer_id));
-		copy_col(r, 2, m->name, sizeof(m->name));
-		copy_col(r, 3, m->locale, sizeof(m->locale));
-		copy_col(r, 4, m->kind, sizeof(m->kind));
-		copy_col(r, 5, m->channel, sizeof(m->channel));
-		copy_col(r, 6, m->status, sizeof(m->status));
+		pg_copy_col(r, 0, 0, m->id, sizeof(m->id));
+		pg_copy_col(r, 0, 1, m->customer_id, sizeof(m->customer_id));
+		pg_copy_col(r, 0, 2, m->name, sizeof(m->name));
+		pg_copy_col(r, 0, 3, m->locale, sizeof(m->locale));
+		pg_copy_col(r, 0, 4, m->kind, sizeof(m->kind));
+		pg_copy_col(r, 0, 5, m->channel, sizeof(m->channel));
+		pg_copy_col(r, 0, 6, m->status, sizeof(m->status));
 		m->reprompted = (int)strtol(PQgetvalue(r, 0, 7), NULL, 10);
 		m->follow_up_pending = strcmp(PQgetvalue(r, 0, 8), "t") == 0;
 	}
@@ -263,8 +250,8 @@ static int phone_view(struct pg_store *st, const char *phone, struct inbound_vie
 	if (!r)
 		return -1;
 	if (PQntuples(r) > 0) {
-		copy_col(r, 0, v->locale, sizeof(v->locale));
-		copy_col(r, 1, v->name, sizeof(v->name));
+		pg_copy_col(r, 0, 0, v->locale, sizeof(v->locale));
+		pg_copy_col(r, 0, 1, v->name, sizeof(v->name));
 	}
 	PQclear(r);
 	return 0;
@@ -513,9 +500,9 @@ static int record_status_tx(struct pg_store *st, const char *provider, const cha
 		PQclear(r);
 		return 0;
 	}
-	copy_col(r, 0, msg_id, sizeof(msg_id));
-	copy_col(r, 1, survey_id, sizeof(survey_id));
-	copy_col(r, 2, purpose, sizeof(purpose));
+	pg_copy_col(r, 0, 0, msg_id, sizeof(msg_id));
+	pg_copy_col(r, 0, 1, survey_id, sizeof(survey_id));
+	pg_copy_col(r, 0, 2, purpose, sizeof(purpose));
 	got = try_lock_phone(st, PQgetvalue(r, 0, 3), err);
 	PQclear(r);
 	if (got <= 0)
@@ -636,7 +623,7 @@ static void events_done(void *ctx, int rc)
 	struct events_retry *r = ctx;
 
 	if (rc == JOB_BUSY) {
-		if (monotonic_ms() >= r->until)
+		if (pg_monotonic_ms() >= r->until)
 			rc = busy_too_long(r->err);
 		else if (pg_submit(r->st, record_events_job, &r->a, sizeof(r->a), r->err,
 				   events_done, r) == 0)
@@ -655,7 +642,9 @@ int pg_record_events_async(struct pg_store *st, struct store_event *evs, size_t 
 
 	if (!r)
 		return gw_err_set(err, 503, "store_unavailable", "", "out of memory");
-	*r = (struct events_retry){ st, { evs, n }, err, monotonic_ms() + BUSY_WAIT_MS, done, ctx };
+	*r = (struct events_retry){
+		st, { evs, n }, err, pg_monotonic_ms() + BUSY_WAIT_MS, done, ctx
+	};
 	if (pg_submit(st, record_events_job, &r->a, sizeof(r->a), err, events_done, r) < 0) {
 		free(r);
 		return -1;

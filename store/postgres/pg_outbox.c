@@ -20,11 +20,6 @@
 #include "pg_priv.h"
 #include "pg_store.h"
 
-static void copy_col(PGresult *r, int row, int col, char *dst, size_t n)
-{
-	snprintf(dst, n, "%s", PQgetvalue(r, row, col));
-}
-
 /* A queued WhatsApp message m whose number this provider is sending to, or sent to less than
  * $4 seconds before $1 (Meta's pair rate limit; store_set_pair_interval()). */
 #define PAIR_SPACED                                                                            \
@@ -178,15 +173,15 @@ int pg_claim_due(struct pg_store *st, int64_t now, const char *provider, struct 
 
 		memset(it, 0, sizeof(*it));
 		it->message_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		copy_col(r, i, 1, it->survey_id, sizeof(it->survey_id));
-		copy_col(r, i, 2, it->provider, sizeof(it->provider));
-		copy_col(r, i, 3, it->channel, sizeof(it->channel));
-		copy_col(r, i, 4, it->purpose, sizeof(it->purpose));
-		copy_col(r, i, 5, it->phone, sizeof(it->phone));
+		pg_copy_col(r, i, 1, it->survey_id, sizeof(it->survey_id));
+		pg_copy_col(r, i, 2, it->provider, sizeof(it->provider));
+		pg_copy_col(r, i, 3, it->channel, sizeof(it->channel));
+		pg_copy_col(r, i, 4, it->purpose, sizeof(it->purpose));
+		pg_copy_col(r, i, 5, it->phone, sizeof(it->phone));
 		it->attempts = (int)strtol(PQgetvalue(r, i, 7), NULL, 10);
-		copy_col(r, i, 8, it->kind, sizeof(it->kind));
-		copy_col(r, i, 9, it->locale, sizeof(it->locale));
-		copy_col(r, i, 10, it->name, sizeof(it->name));
+		pg_copy_col(r, i, 8, it->kind, sizeof(it->kind));
+		pg_copy_col(r, i, 9, it->locale, sizeof(it->locale));
+		pg_copy_col(r, i, 10, it->name, sizeof(it->name));
 		it->needs_template = (int)strtol(PQgetvalue(r, i, 11), NULL, 10);
 		it->last_inbound_at = strtoll(PQgetvalue(r, i, 12), NULL, 10);
 		if (!(it->body = strdup(PQgetvalue(r, i, 6)))) {

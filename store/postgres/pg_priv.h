@@ -106,6 +106,11 @@ int pg_exec(PGconn *c, const char *where, const char *sql, const char *what, con
 PGresult *pg_params(PGconn *c, const char *where, const char *sql, int n, const char *const *vals,
 		    const char *what, struct gw_err *err);
 
+/* Milliseconds on the monotonic clock. */
+int64_t pg_monotonic_ms(void);
+/* Column `col` of row `row` of r as text into dst (cut to n - 1 bytes). */
+void pg_copy_col(const PGresult *r, int row, int col, char *dst, size_t n);
+
 /* A statement on the shared connection st->conn, under conn_lock, the connection opened again
  * first when it was lost: its result, or NULL with err (503 while the server is away). */
 PGresult *pg_crun(struct pg_store *st, const char *sql, int n, const char *const *vals,

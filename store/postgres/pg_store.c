@@ -226,12 +226,17 @@ PGconn *pg_connect_session(const char *url, const char *where, const char *passw
 	return c;
 }
 
-static int64_t monotonic_ms(void)
+int64_t pg_monotonic_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pg_copy_col(const PGresult *r, int row, int col, char *dst, size_t n)
+{
+	snprintf(dst, n, "%s", PQgetvalue(r, row, col));
 }
 
 int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err *err)
@@ -240,7 +245,7 @@ int pg_heal(struct pg_store *st, PGconn *c, struct pg_backoff *b, struct gw_err 
 
 	if (PQstatus(c) == CONNECTION_OK)
 		return 0;
-	now = monotonic_ms();
+	now = pg_monotonic_ms();
 	if (now < b->next_ms)
 		return gw_err_set(err, 503, "store_unavailable", "",
 				  "PostgreSQL at %s is unreachable; trying again shortly",
